@@ -1,0 +1,45 @@
+/**
+ * The environment a stdio server is started with (CLI.md, "Child environment").
+ * @module
+ */
+import type { OsFamily } from "../runtime/mod.ts";
+
+/** Variables every child receives from the proxy's environment, as the MCP SDK's stdio client does. */
+export const SAFE_VARIABLES: Record<OsFamily, readonly string[]> = {
+  posix: ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"],
+  windows: [
+    "APPDATA",
+    "HOMEDRIVE",
+    "HOMEPATH",
+    "LOCALAPPDATA",
+    "PATH",
+    "PATHEXT",
+    "PROCESSOR_ARCHITECTURE",
+    "SYSTEMDRIVE",
+    "SYSTEMROOT",
+    "TEMP",
+    "USERNAME",
+    "USERPROFILE",
+  ],
+};
+
+/**
+ * The environment shared by every server: the safe variables (skipping shell functions,
+ * whose values start with `()`), then the whole proxy environment when `passEnvironment`.
+ */
+export function baseEnvironment(
+  proxyEnv: Record<string, string>,
+  os: OsFamily,
+  passEnvironment: boolean,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  // Windows variable names are case-insensitive ("Path" is PATH).
+  const lookup = os === "windows"
+    ? (name: string) => Object.entries(proxyEnv).find(([key]) => key.toUpperCase() === name)?.[1]
+    : (name: string) => proxyEnv[name];
+  for (const name of SAFE_VARIABLES[os]) {
+    const value = lookup(name);
+    if (value !== undefined && !value.startsWith("()")) env[name] = value;
+  }
+  return passEnvironment ? { ...env, ...proxyEnv } : env;
+}

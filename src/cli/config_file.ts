@@ -1,0 +1,83 @@
+/**
+ * Reads named servers from a Claude-Desktop-style JSON file (CLI.md, "Named-server config file").
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import { isValidServerName, SERVER_NAME_RULE, type StdioServerConfig } from "./server_config.ts";
+
+/** Thrown when the file as a whole cannot be used; its cause has already been logged. */
+export class ConfigFileError extends Error {
+  override name = "ConfigFileError";
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return isObject(value) && Object.values(value).every((v) => typeof v === "string");
+}
+
+/**
+ * Parses the text of a config file into server definitions. Entries that cannot be used are
+ * logged and skipped; a file that cannot be used at all throws {@linkcode ConfigFileError}.
+ */
+export function parseServerConfigFile(
+  text: string,
+  path: string,
+  baseEnv: Record<string, string>,
+  log: Logger,
+): StdioServerConfig[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const reason = text.trim() === "" ? "the file is empty" : (error as Error).message;
+    log.error(`Error decoding JSON from configuration file: ${path} (${reason})`);
+    throw new ConfigFileError(reason);
+  }
+  if (!isObject(data) || !("mcpServers" in data)) {
+    const message = `Invalid config file format in ${path}. Missing 'mcpServers' key.`;
+    log.error(message);
+    throw new ConfigFileError(message);
+  }
+  if (!isObject(data.mcpServers)) {
+    const message = `Invalid config file format in ${path}. 'mcpServers' must be an object.`;
+    log.error(message);
+    throw new ConfigFileError(message);
+  }
+
+  const servers: StdioServerConfig[] = [];
+  for (const [name, entry] of Object.entries(data.mcpServers)) {
+    const skip = (why: string) =>
+      log.warning(`Named server '${name}' from config ${why}. Skipping.`);
+    if (!isObject(entry)) {
+      log.warning(
+        `Skipping invalid server config for '${name}' in ${path}. Entry is not a dictionary.`,
+      );
+      continue;
+    }
+    if (entry.enabled === false) {
+      skip("is not enabled");
+      continue;
+    }
+    if (entry.disabled === true) {
+      skip("is disabled");
+      continue;
+    }
+    const { command, args = [], env = {}, cwd } = entry;
+    if (!command) skip("is missing 'command'");
+    else if (typeof command !== "string") skip("has invalid 'command' (must be a string)");
+    else if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) {
+      skip("has invalid 'args' (must be a list)");
+    } else if (!isStringRecord(env)) skip("has invalid 'env' (must be an object of strings)");
+    else if (cwd !== undefined && typeof cwd !== "string") {
+      skip("has invalid 'cwd' (must be a string)");
+    } else if (!isValidServerName(name)) skip(`has an invalid name (${SERVER_NAME_RULE})`);
+    else {
+      servers.push({ name, command, args, env: { ...baseEnv, ...env }, cwd });
+      log.info(`Configured named server '${name}' from config: ${[command, ...args].join(" ")}`);
+    }
+  }
+  return servers;
+}

@@ -1,0 +1,241 @@
+/**
+ * The command line, defined exactly as the Python mcp-proxy defines it (see CLI.md), on
+ * `npm:argparse@3`, a faithful port of Python's argparse.
+ * @module
+ */
+import process from "node:process";
+import { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "../deps.ts";
+import { LOG_LEVELS } from "../log.ts";
+
+/** The parsed arguments, with argparse's destination names. */
+export interface ParsedArgs {
+  command_or_url: string | null | undefined;
+  args: string[];
+  headers: [string, string][];
+  transport: "sse" | "streamablehttp";
+  client_id: string | null | undefined;
+  client_secret: string | null | undefined;
+  token_url: string | null | undefined;
+  verify_ssl: string | boolean | null | undefined;
+  env: [string, string][];
+  cwd: string | null | undefined;
+  pass_environment: boolean;
+  log_level: typeof LOG_LEVELS[number];
+  debug: boolean;
+  named_server_definitions: [string, string][];
+  named_server_config: string | null | undefined;
+  port: number | null | undefined;
+  host: string | null | undefined;
+  stateless: boolean;
+  sse_port: number | null | undefined;
+  sse_host: string | null | undefined;
+  allow_origin: string[];
+  expose_headers: string[] | null | undefined;
+}
+
+/** What parsing produced: arguments to run with, or output to print and an exit code. */
+export type ParseOutcome =
+  | { kind: "args"; args: ParsedArgs; help: string }
+  | { kind: "exit"; code: number; stdout: string; stderr: string };
+
+/** Options that depend on the environment the parser runs in. */
+export interface ParserOptions {
+  /** The version printed by `--version`. */
+  version: string;
+  /** Whether help may use ANSI colour. */
+  color: boolean;
+  /** Default of `command_or_url` (the deprecated `SSE_URL` variable). */
+  defaultCommandOrUrl?: string;
+}
+
+const DESCRIPTION = "Start the MCP proxy in one of two possible modes: as a client or a server.";
+
+const EPILOG = `Examples:
+  mcp-proxy http://localhost:8080/sse
+  mcp-proxy --transport streamablehttp http://localhost:8080/mcp
+  mcp-proxy --headers Authorization 'Bearer YOUR_TOKEN' http://localhost:8080/sse
+  mcp-proxy --port 8080 -- your-command --arg1 value1 --arg2 value2
+  mcp-proxy --named-server fetch 'uvx mcp-server-fetch' --port 8080
+  mcp-proxy --port 8080 --named-server-config /path/to/servers.json
+  mcp-proxy your-command --port 8080 -e KEY VALUE -e ANOTHER_KEY ANOTHER_VALUE
+  mcp-proxy your-command --port 8080 --allow-origin='*'
+`;
+
+/** Signals argparse's wish to exit, carrying what it printed; thrown instead of exiting. */
+class ParserExit extends Error {
+  constructor(readonly code: number) {
+    super(`argparse exit ${code}`);
+  }
+}
+
+/** An ArgumentParser that collects its output and throws instead of ending the process. */
+class CollectingParser extends ArgumentParser {
+  stdout = "";
+  stderr = "";
+
+  // Not in the type declarations, but the hook every argparse message goes through.
+  _print_message(message: string, file?: unknown): void {
+    if (!message) return;
+    if (file === process.stdout) this.stdout += message;
+    else this.stderr += message;
+  }
+
+  override exit(status = 0, message?: string): never {
+    if (message) this._print_message(message, process.stderr);
+    throw new ParserExit(status);
+  }
+}
+
+function createParser(options: ParserOptions): CollectingParser {
+  const parser = new CollectingParser({
+    prog: "mcp-proxy",
+    description: DESCRIPTION,
+    epilog: EPILOG,
+    formatter_class: RawTextHelpFormatter,
+    color: options.color,
+  });
+
+  parser.add_argument("--version", {
+    action: "version",
+    version: `%(prog)s ${options.version}`,
+    help: "Show the version and exit",
+  });
+  parser.add_argument("command_or_url", {
+    help: "Command or URL to connect to. When a URL, will run an SSE/StreamableHTTP client. " +
+      "Otherwise, if --named-server is not used, this will be the command " +
+      "for the default stdio client. If --named-server is used, this argument " +
+      "is ignored for stdio mode unless no default server is desired. " +
+      "See corresponding options for more details.",
+    nargs: "?",
+    default: options.defaultCommandOrUrl,
+  });
+
+  const client = parser.add_argument_group({ title: "SSE/StreamableHTTP client options" });
+  client.add_argument("-H", "--headers", {
+    nargs: 2,
+    action: "append",
+    metavar: ["KEY", "VALUE"],
+    help: "Headers to pass to the SSE server. Can be used multiple times.",
+    default: [],
+  });
+  client.add_argument("--transport", {
+    choices: ["sse", "streamablehttp"],
+    default: "sse",
+    help: "The transport to use for the client. Default is SSE.",
+  });
+  client.add_argument("--client-id", { help: "OAuth2 client ID for authentication" });
+  client.add_argument("--client-secret", { help: "OAuth2 client secret for authentication" });
+  client.add_argument("--token-url", { help: "OAuth2 token URL for authentication" });
+  client.add_argument("--verify-ssl", {
+    nargs: "?",
+    const: true,
+    default: undefined,
+    metavar: "VALUE",
+    dest: "verify_ssl",
+    help: "Control SSL verification when acting as a client. Use without a value to " +
+      "force verification, pass 'false' to disable, or provide a path to a PEM bundle.",
+  });
+  client.add_argument("--no-verify-ssl", {
+    dest: "verify_ssl",
+    action: "store_const",
+    const: false,
+    help: "Disable SSL verification (alias for --verify-ssl false).",
+  });
+
+  const stdio = parser.add_argument_group({ title: "stdio client options" });
+  stdio.add_argument("args", {
+    nargs: "*",
+    help: "Any extra arguments to the command to spawn the default server. " +
+      "Ignored if only named servers are defined.",
+  });
+  stdio.add_argument("-e", "--env", {
+    nargs: 2,
+    action: "append",
+    metavar: ["KEY", "VALUE"],
+    help: "Environment variables used when spawning the default server. Can be " +
+      "used multiple times. For named servers, environment is inherited or " +
+      "passed via --pass-environment.",
+    default: [],
+  });
+  stdio.add_argument("--cwd", {
+    help: "The working directory to use when spawning the default server process. " +
+      "Named servers inherit the proxy's CWD.",
+  });
+  stdio.add_argument("--pass-environment", {
+    action: BooleanOptionalAction,
+    help: "Pass through all environment variables when spawning all server processes.",
+    default: false,
+  });
+  stdio.add_argument("--log-level", {
+    default: "INFO",
+    metavar: "LEVEL",
+    choices: [...LOG_LEVELS],
+    help: "Set the log level. Default is INFO.",
+  });
+  stdio.add_argument("--debug", {
+    action: BooleanOptionalAction,
+    help: "Enable debug mode with detailed logging output. Equivalent to --log-level DEBUG. " +
+      "If both --debug and --log-level are provided, --debug takes precedence.",
+    default: false,
+  });
+  stdio.add_argument("--named-server", {
+    action: "append",
+    nargs: 2,
+    metavar: ["NAME", "COMMAND_STRING"],
+    help: "Define a named stdio server. NAME is for the URL path /servers/NAME/. " +
+      "COMMAND_STRING is a single string with the command and its arguments " +
+      "(e.g., 'uvx mcp-server-fetch --timeout 10'). " +
+      "These servers inherit the proxy's CWD and environment from --pass-environment.",
+    default: [],
+    dest: "named_server_definitions",
+  });
+  stdio.add_argument("--named-server-config", {
+    metavar: "FILE_PATH",
+    help: "Path to a JSON configuration file for named stdio servers. " +
+      "If provided, this will be the exclusive source for named server definitions, " +
+      "and any --named-server CLI arguments will be ignored.",
+  });
+
+  const server = parser.add_argument_group({ title: "SSE server options" });
+  // --port and --host default to "not given" so that the deprecated --sse-port and
+  // --sse-host can stand in for them; settings apply the documented defaults.
+  server.add_argument("--port", {
+    type: "int",
+    help: "Port to expose an SSE server on. Default is a random port",
+  });
+  server.add_argument("--host", { help: "Host to expose an SSE server on. Default is 127.0.0.1" });
+  server.add_argument("--stateless", {
+    action: BooleanOptionalAction,
+    help: "Enable stateless mode for streamable http transports. Default is False",
+    default: false,
+  });
+  server.add_argument("--sse-port", { type: "int", help: "(deprecated) Same as --port" });
+  server.add_argument("--sse-host", { help: "(deprecated) Same as --host" });
+  server.add_argument("--allow-origin", {
+    nargs: "+",
+    action: "extend",
+    default: [],
+    help: "Allowed origins for the SSE server. Can be used multiple times. " +
+      "Default is no CORS allowed.",
+  });
+  server.add_argument("--expose-header", {
+    action: "append",
+    dest: "expose_headers",
+    metavar: "HEADER",
+    help: "Headers to expose via Access-Control-Expose-Headers. " +
+      "Defaults to 'Mcp-Session-Id'. Can be used multiple times.",
+  });
+  return parser;
+}
+
+/** Parses `argv`; never exits the process. */
+export function parseCommandLine(argv: string[], options: ParserOptions): ParseOutcome {
+  const parser = createParser(options);
+  try {
+    const args = parser.parse_args(argv) as ParsedArgs;
+    return { kind: "args", args, help: parser.format_help() };
+  } catch (error) {
+    if (!(error instanceof ParserExit)) throw error;
+    return { kind: "exit", code: error.code, stdout: parser.stdout, stderr: parser.stderr };
+  }
+}

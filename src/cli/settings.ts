@@ -1,0 +1,269 @@
+/**
+ * Turns parsed arguments into one typed {@linkcode Settings} value: client mode or server
+ * mode, with every rule of CLI.md applied.
+ * @module
+ */
+import type { Logger, LogLevel } from "../log.ts";
+import type { OsFamily } from "../runtime/mod.ts";
+import { baseEnvironment } from "./child_environment.ts";
+import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
+import type { ParsedArgs } from "./parser.ts";
+import {
+  DEFAULT_SERVER_NAME,
+  isValidServerName,
+  SERVER_NAME_RULE,
+  type StdioServerConfig,
+} from "./server_config.ts";
+import { ShellWordsError, splitShellWords } from "./shell_words.ts";
+
+export type { StdioServerConfig };
+
+/** OAuth2 client-credentials grant for the remote server. */
+export interface OAuthClientCredentials {
+  clientId: string;
+  clientSecret: string;
+  tokenUrl: string;
+}
+
+/** Client mode: a remote SSE or Streamable HTTP server exposed on stdio. */
+export interface ClientSettings {
+  mode: "client";
+  /** The remote server's URL. */
+  url: string;
+  /** Remote transport. */
+  transport: "sse" | "streamablehttp";
+  /** Headers sent with every request, `API_ACCESS_TOKEN` already applied. */
+  headers: Record<string, string>;
+  /** OAuth2 client credentials, when all three options were given. */
+  oauth?: OAuthClientCredentials;
+  /** `true` to verify certificates, `false` not to, or a path to a PEM CA bundle. */
+  verifySsl: boolean | string;
+  logLevel: LogLevel;
+}
+
+/** Server mode: stdio servers exposed over SSE and Streamable HTTP. */
+export interface ServerSettings {
+  mode: "server";
+  /** The server at the root, from `command_or_url`. */
+  defaultServer?: StdioServerConfig;
+  /** Servers under `/servers/NAME/`. */
+  namedServers: StdioServerConfig[];
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  stateless: boolean;
+  /** CORS origins; empty disables CORS. */
+  allowOrigins: string[];
+  /** Access-Control-Expose-Headers. */
+  exposeHeaders: string[];
+  logLevel: LogLevel;
+}
+
+/** Everything a run needs. */
+export type Settings = ClientSettings | ServerSettings;
+
+/** A start-up failure: what to print and the exit code. */
+export class SettingsError extends Error {
+  override name = "SettingsError";
+  constructor(message: string, readonly exitCode = 1, readonly printHelp = false) {
+    super(message);
+  }
+}
+
+/** What settings need from outside the arguments. */
+export interface SettingsContext {
+  /** The proxy's environment. */
+  env: Record<string, string>;
+  os: OsFamily;
+  /** Reads a config file; rejects when it is missing or unreadable. */
+  readTextFile(path: string): Promise<string>;
+  log: Logger;
+}
+
+/** The default Access-Control-Expose-Headers. */
+export const DEFAULT_EXPOSE_HEADERS = ["mcp-session-id"];
+
+/** Whether `value` selects client mode (case-sensitive, as in the original). */
+export function isUrl(value: string): boolean {
+  return value.startsWith("http://") || value.startsWith("https://");
+}
+
+/** Interprets `--verify-ssl VALUE`: booleans by word, anything else is a CA bundle path. */
+export function normalizeVerifySsl(value: string | boolean | null | undefined): boolean | string {
+  if (value === null || value === undefined) return true;
+  if (typeof value === "boolean") return value;
+  const word = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(word)) return true;
+  if (["0", "false", "no", "off"].includes(word)) return false;
+  return value;
+}
+
+/** Effective log level: `--debug` wins over `--log-level`. */
+export function effectiveLogLevel(args: ParsedArgs): LogLevel {
+  return args.debug ? "DEBUG" : args.log_level;
+}
+
+function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): ClientSettings {
+  if (args.named_server_definitions.length > 0) {
+    ctx.log.warning(
+      "--named-server arguments are ignored when command_or_url is an HTTP/HTTPS URL " +
+        "(SSE/StreamableHTTP client mode).",
+    );
+  }
+  if (args.named_server_config) {
+    ctx.log.warning(
+      "--named-server-config is ignored when command_or_url is an HTTP/HTTPS URL " +
+        "(SSE/StreamableHTTP client mode).",
+    );
+  }
+  if (args.args.length > 0) {
+    ctx.log.warning(
+      `Extra arguments after the URL are ignored in client mode: ${args.args.join(" ")}`,
+    );
+  }
+  const headers: Record<string, string> = Object.fromEntries(args.headers);
+  const token = ctx.env.API_ACCESS_TOKEN;
+  if (token) {
+    for (const name of Object.keys(headers)) {
+      if (name.toLowerCase() === "authorization") delete headers[name];
+    }
+    headers.Authorization = `Bearer ${token}`;
+  }
+  const { client_id: clientId, client_secret: clientSecret, token_url: tokenUrl } = args;
+  const oauth = clientId && clientSecret && tokenUrl
+    ? { clientId, clientSecret, tokenUrl }
+    : undefined;
+  if (!oauth && (clientId || clientSecret || tokenUrl)) {
+    ctx.log.warning(
+      "OAuth2 needs all of --client-id, --client-secret and --token-url; the ones given are ignored.",
+    );
+  }
+  return {
+    mode: "client",
+    url,
+    transport: args.transport,
+    headers,
+    oauth,
+    verifySsl: normalizeVerifySsl(args.verify_ssl),
+    logLevel: effectiveLogLevel(args),
+  };
+}
+
+function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, log: Logger) {
+  const servers = new Map<string, StdioServerConfig>();
+  for (const [name, commandString] of args.named_server_definitions) {
+    if (!isValidServerName(name)) {
+      throw new SettingsError(`Invalid name for named server '${name}': ${SERVER_NAME_RULE}.`);
+    }
+    let words: string[];
+    try {
+      words = splitShellWords(commandString);
+    } catch (error) {
+      if (!(error instanceof ShellWordsError)) throw error;
+      throw new SettingsError(
+        `Error parsing COMMAND_STRING for named server '${name}': ${error.message}: ${commandString}`,
+      );
+    }
+    if (words.length === 0) {
+      log.error(`Empty COMMAND_STRING for named server '${name}'. Skipping.`);
+      continue;
+    }
+    // A repeated NAME: the later definition wins.
+    servers.delete(name);
+    servers.set(name, { name, command: words[0], args: words.slice(1), env: { ...baseEnv } });
+    log.info(`Configured named server '${name}': ${commandString}`);
+  }
+  return [...servers.values()];
+}
+
+async function namedServersFromFile(
+  path: string,
+  baseEnv: Record<string, string>,
+  ctx: SettingsContext,
+) {
+  const failed = new SettingsError(`Failed to load server configurations from ${path}. Exiting.`);
+  ctx.log.info(`Loading named server configurations from: ${path}`);
+  let text: string;
+  try {
+    text = await ctx.readTextFile(path);
+  } catch (error) {
+    ctx.log.error(
+      error instanceof Error && error.name === "NotFound"
+        ? `Configuration file not found: ${path}`
+        : `Could not read configuration file ${path}: ${(error as Error).message}`,
+    );
+    throw failed;
+  }
+  try {
+    return parseServerConfigFile(text, path, baseEnv, ctx.log);
+  } catch (error) {
+    if (error instanceof ConfigFileError) throw failed;
+    throw error;
+  }
+}
+
+async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<ServerSettings> {
+  const baseEnv = baseEnvironment(ctx.env, ctx.os, args.pass_environment);
+  let defaultServer: StdioServerConfig | undefined;
+  if (args.command_or_url) {
+    defaultServer = {
+      name: DEFAULT_SERVER_NAME,
+      command: args.command_or_url,
+      args: args.args,
+      env: { ...baseEnv, ...Object.fromEntries(args.env) },
+      cwd: args.cwd || undefined,
+    };
+    ctx.log.info(`Configured default server: ${[args.command_or_url, ...args.args].join(" ")}`);
+  } else if (args.args.length > 0) {
+    ctx.log.warning("Extra arguments are ignored without a default server command.");
+  }
+
+  let namedServers: StdioServerConfig[] = [];
+  if (args.named_server_config) {
+    if (args.named_server_definitions.length > 0) {
+      ctx.log.warning(
+        "--named-server CLI arguments are ignored when --named-server-config is provided.",
+      );
+    }
+    namedServers = await namedServersFromFile(args.named_server_config, baseEnv, ctx);
+  } else {
+    namedServers = namedServersFromCli(args, baseEnv, ctx.log);
+  }
+
+  if (!defaultServer && namedServers.length === 0) {
+    throw new SettingsError(
+      "No stdio servers configured. Provide a default command or use --named-server.",
+      1,
+      true,
+    );
+  }
+  return {
+    mode: "server",
+    defaultServer,
+    namedServers,
+    host: args.host ?? args.sse_host ?? "127.0.0.1",
+    port: args.port ?? args.sse_port ?? 0,
+    stateless: args.stateless,
+    allowOrigins: args.allow_origin,
+    exposeHeaders: args.expose_headers?.length ? args.expose_headers : [...DEFAULT_EXPOSE_HEADERS],
+    logLevel: effectiveLogLevel(args),
+  };
+}
+
+/** Builds the settings for a run, logging warnings; throws {@linkcode SettingsError} to stop. */
+export async function buildSettings(args: ParsedArgs, ctx: SettingsContext): Promise<Settings> {
+  if (
+    !args.command_or_url && args.named_server_definitions.length === 0 && !args.named_server_config
+  ) {
+    throw new SettingsError(
+      "Either a command_or_url for a default server or at least one --named-server " +
+        "(or --named-server-config) must be provided for stdio mode.",
+      1,
+      true,
+    );
+  }
+  if (args.command_or_url && isUrl(args.command_or_url)) {
+    return clientSettings(args, args.command_or_url, ctx);
+  }
+  return await serverSettings(args, ctx);
+}

@@ -1,0 +1,56 @@
+/**
+ * The program: parse the command line, build the settings, run the chosen mode.
+ * @module
+ */
+import denoConfig from "../deno.json" with { type: "json" };
+import { parseCommandLine } from "./cli/parser.ts";
+import { buildSettings, SettingsError } from "./cli/settings.ts";
+import { runClient } from "./client/mod.ts";
+import { getLogger, setLogLevel } from "./log.ts";
+import { runtime } from "./runtime/mod.ts";
+import { runServer } from "./server/mod.ts";
+
+/** The version, from deno.json. */
+export const VERSION: string = denoConfig.version;
+
+/** Runs mcp-proxy with `argv` (arguments after the program name); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const outcome = parseCommandLine(argv, {
+    version: VERSION,
+    color: runtime.stdoutIsTerminal() && !runtime.getEnv("NO_COLOR"),
+    defaultCommandOrUrl: runtime.getEnv("SSE_URL"),
+  });
+  if (outcome.kind === "exit") {
+    await writeStdout(outcome.stdout);
+    runtime.writeStderr(outcome.stderr);
+    return outcome.code;
+  }
+
+  setLogLevel(outcome.args.debug ? "DEBUG" : outcome.args.log_level);
+  const log = getLogger("mcp_proxy");
+  let settings;
+  try {
+    settings = await buildSettings(outcome.args, {
+      env: runtime.envObject(),
+      os: runtime.os,
+      readTextFile: runtime.readTextFile,
+      log,
+    });
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    if (error.printHelp) await writeStdout(outcome.help);
+    log.error(error.message);
+    return error.exitCode;
+  }
+  return settings.mode === "client" ? await runClient(settings) : await runServer(settings);
+}
+
+async function writeStdout(text: string): Promise<void> {
+  if (!text) return;
+  const writer = runtime.stdout().getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(text));
+  } finally {
+    writer.releaseLock();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The {@linkcode Runtime} for Deno.
+ * @module
+ */
+import type {
+  ChildExit,
+  ChildProcess,
+  HttpServer,
+  Runtime,
+  ServeOptions,
+  Signal,
+  SpawnOptions,
+} from "./types.ts";
+import { resolveWindowsCommand } from "./windows.ts";
+
+const os = Deno.build.os === "windows" ? "windows" : "posix";
+
+function spawn(options: SpawnOptions): ChildProcess {
+  const { command, args } = os === "windows"
+    ? resolveWindowsCommand(options.command, options.args, options.env, (path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    })
+    : options;
+  const child = new Deno.Command(command, {
+    args,
+    env: options.env,
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    // A process group of its own, so the whole tree can be signalled at once.
+    detached: os === "posix",
+  }).spawn();
+  const exited: Promise<ChildExit> = child.status.then((status) => ({
+    code: status.signal ? null : status.code,
+    signal: status.signal,
+  }));
+  let done = false;
+  exited.then(() => done = true);
+  return {
+    pid: child.pid,
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited,
+    killTree(signal: Signal) {
+      try {
+        if (os === "windows") {
+          if (done) return;
+          new Deno.Command("taskkill", { args: ["/T", "/F", "/PID", String(child.pid)] }).spawn();
+        } else {
+          // Negative pid: the whole process group, grandchildren included.
+          Deno.kill(-child.pid, signal);
+        }
+      } catch {
+        // The group is already gone.
+      }
+    },
+  };
+}
+
+async function serve(options: ServeOptions): Promise<HttpServer> {
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+  }, (request, info) =>
+    options.handler(request, {
+      remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname,
+    }));
+  const addr = await listening;
+  return {
+    port: addr.port,
+    hostname: addr.hostname,
+    shutdown: () => server.shutdown(),
+  };
+}
+
+/** The Deno implementation of {@linkcode Runtime}. */
+export const denoRuntime: Runtime = {
+  name: "deno",
+  os,
+  args: () => [...Deno.args],
+  getEnv: (name) => Deno.env.get(name),
+  envObject: () => Deno.env.toObject(),
+  cwd: () => Deno.cwd(),
+  exit: (code) => Deno.exit(code),
+  stdoutIsTerminal: () => Deno.stdout.isTerminal(),
+  writeStderr(text) {
+    const bytes = new TextEncoder().encode(text);
+    let written = 0;
+    while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+  },
+  stdin: () => Deno.stdin.readable,
+  stdout: () => Deno.stdout.writable,
+  readTextFile: (path) => Deno.readTextFile(path),
+  spawn,
+  serve,
+  onSignal(signal, handler) {
+    if (os === "windows" && signal === "SIGTERM") return () => {};
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  },
+  fetchWithTls(tls) {
+    if (tls.insecure) {
+      throw new Error(
+        "--no-verify-ssl is not supported by this build: Deno cannot disable certificate checks per client",
+      );
+    }
+    const client = Deno.createHttpClient({ caCerts: tls.caCerts });
+    return (input, init) => fetch(input, { ...init, client });
+  },
+};

@@ -1,0 +1,113 @@
+/**
+ * The runtime boundary: everything mcp-proxy needs from Deno (or Bun), and nothing more.
+ *
+ * The rest of the program is plain web-standard TypeScript that talks to the host only
+ * through a {@linkcode Runtime}.
+ * @module
+ */
+
+/** Operating-system family, as far as mcp-proxy cares. */
+export type OsFamily = "posix" | "windows";
+
+/** Signals mcp-proxy listens for or sends. */
+export type Signal = "SIGINT" | "SIGTERM" | "SIGKILL";
+
+/** How to start a child process. */
+export interface SpawnOptions {
+  /** Executable, resolved through PATH (and PATHEXT on Windows) by the runtime. */
+  command: string;
+  /** Arguments, passed verbatim. */
+  args: string[];
+  /** The child's complete environment; nothing else is inherited. */
+  env: Record<string, string>;
+  /** Working directory; the proxy's own when absent. */
+  cwd?: string;
+}
+
+/** How a child process ended. */
+export interface ChildExit {
+  /** Exit code, or `null` when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it, if any. */
+  signal: string | null;
+}
+
+/** A running child process with piped stdio, in a process group of its own. */
+export interface ChildProcess {
+  /** Process id. */
+  readonly pid: number;
+  /** The child's stdin. */
+  readonly stdin: WritableStream<Uint8Array>;
+  /** The child's stdout. */
+  readonly stdout: ReadableStream<Uint8Array>;
+  /** The child's stderr. */
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** Settles when the child has exited. */
+  readonly exited: Promise<ChildExit>;
+  /** Sends `signal` to the child's whole process tree; ignores a tree that is already gone. */
+  killTree(signal: Signal): void;
+}
+
+/** A listening HTTP server. */
+export interface HttpServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** The host bound. */
+  readonly hostname: string;
+  /** Stops accepting connections and closes open ones. */
+  shutdown(): Promise<void>;
+}
+
+/** How to start an HTTP server. */
+export interface ServeOptions {
+  /** Interface to bind. */
+  hostname: string;
+  /** Port to bind; 0 picks a free one. */
+  port: number;
+  /** Handles every request. */
+  handler: (request: Request, info: { remoteAddress: string }) => Response | Promise<Response>;
+}
+
+/** TLS settings for outgoing HTTPS requests. */
+export interface TlsOptions {
+  /** PEM CA certificates to trust in addition to the defaults. */
+  caCerts?: string[];
+  /** Skip certificate verification entirely. */
+  insecure?: boolean;
+}
+
+/** Everything mcp-proxy needs from its host runtime. */
+export interface Runtime {
+  /** Name of the runtime, for diagnostics. */
+  readonly name: "deno" | "bun";
+  /** Operating-system family. */
+  readonly os: OsFamily;
+  /** Command-line arguments after the program name. */
+  args(): string[];
+  /** Reads one environment variable. */
+  getEnv(name: string): string | undefined;
+  /** The whole environment. */
+  envObject(): Record<string, string>;
+  /** The working directory. */
+  cwd(): string;
+  /** Ends the process. */
+  exit(code: number): never;
+  /** Whether stdout is a terminal. */
+  stdoutIsTerminal(): boolean;
+  /** Writes to stderr synchronously so that log lines keep their order. */
+  writeStderr(text: string): void;
+  /** The process's stdin as bytes. */
+  stdin(): ReadableStream<Uint8Array>;
+  /** The process's stdout as bytes. */
+  stdout(): WritableStream<Uint8Array>;
+  /** Reads a UTF-8 text file. */
+  readTextFile(path: string): Promise<string>;
+  /** Starts a child process in a process group of its own. */
+  spawn(options: SpawnOptions): ChildProcess;
+  /** Starts an HTTP server; resolves once it listens. */
+  serve(options: ServeOptions): Promise<HttpServer>;
+  /** Calls `handler` whenever the process receives `signal`; returns a function that stops it. */
+  onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
+  /** A `fetch` that applies the given TLS settings, or throws when the runtime cannot. */
+  fetchWithTls(tls: TlsOptions): typeof fetch;
+}

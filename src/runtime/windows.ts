@@ -1,0 +1,43 @@
+/**
+ * Windows command resolution: `npx` must find `npx.cmd` through PATHEXT, and batch files
+ * must run through `cmd.exe`, which neither Deno nor Bun does on its own.
+ * @module
+ */
+
+/** The executable and arguments to actually start. */
+export interface ResolvedCommand {
+  /** Executable path or name. */
+  command: string;
+  /** Its arguments. */
+  args: string[];
+}
+
+/**
+ * Resolves a bare command through PATH and PATHEXT from `env`, wrapping `.cmd`/`.bat`
+ * files in `cmd.exe /d /s /c`. Returns the input unchanged when nothing matches.
+ */
+export function resolveWindowsCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  isFile: (path: string) => boolean,
+): ResolvedCommand {
+  const lookup = (name: string) => env[name] ?? env[name.toUpperCase()] ?? "";
+  const hasExtension = /\.[^\\/.]+$/.test(command);
+  const extensions = hasExtension
+    ? [""]
+    : lookup("PATHEXT").split(";").filter(Boolean).concat(hasExtension ? [] : [""]);
+  const isPath = /[\\/]/.test(command);
+  const dirs = isPath ? [""] : lookup("PATH").split(";").filter(Boolean);
+  for (const dir of dirs) {
+    for (const ext of extensions) {
+      const candidate = dir ? `${dir.replace(/[\\/]$/, "")}\\${command}${ext}` : `${command}${ext}`;
+      if (!isFile(candidate)) continue;
+      if (/\.(cmd|bat)$/i.test(candidate)) {
+        return { command: "cmd.exe", args: ["/d", "/s", "/c", candidate, ...args] };
+      }
+      return { command: candidate, args };
+    }
+  }
+  return { command, args };
+}

@@ -1,0 +1,30 @@
+/**
+ * Where the tests find the proxy and the npm-installed servers and clients.
+ * @module
+ */
+
+/** The checkout's root directory. */
+export const ROOT: string = new URL("../../", import.meta.url).pathname;
+
+/** Absolute path of an npm package's file inside tests/npm/node_modules. */
+export function npmPath(relative: string): string {
+  return new URL(`../npm/node_modules/${relative}`, import.meta.url).pathname;
+}
+
+/** The `@modelcontextprotocol/server-everything` entry script (run it with `node`). */
+export const EVERYTHING_SERVER: string = npmPath(
+  "@modelcontextprotocol/server-everything/dist/index.js",
+);
+
+/** The `@modelcontextprotocol/inspector-cli` entry script (run it with `node`). */
+export const INSPECTOR_CLI: string = npmPath("@modelcontextprotocol/inspector-cli/build/cli.js");
+
+/**
+ * The command that starts mcp-proxy: `MCP_PROXY_BIN` when set (a built binary), else
+ * `deno run -A main.ts` with the Deno running the tests.
+ */
+export function proxyCommand(): { command: string; args: string[] } {
+  const bin = Deno.env.get("MCP_PROXY_BIN");
+  if (bin) return { command: bin, args: [] };
+  return { command: Deno.execPath(), args: ["run", "-A", "--quiet", `${ROOT}main.ts`] };
+}
