@@ -2,7 +2,36 @@
  * Every third-party import of the program, pinned to exact versions in one place.
  *
  * Full `npm:` specifiers (no import map) so that `deno run <url>/main.ts` resolves them too.
+ * Deep SDK imports type as `any` under Deno without the `@ts-types` hints.
  * @module
  */
 
-export { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "npm:argparse@3.0.4";
+export {
+  ArgumentParser,
+  BooleanOptionalAction,
+  RawTextHelpFormatter,
+} from "npm:argparse@3.0.4";
+
+export { Hono } from "npm:hono@4.13.19";
+export type { Context, MiddlewareHandler } from "npm:hono@4.13.19";
+export { cors } from "npm:hono@4.13.19/cors";
+export { bodyLimit } from "npm:hono@4.13.19/body-limit";
+
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
+export * as mcpTypes from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
+export type {
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  JSONRPCResponse,
+  RequestId,
+} from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/transport"
+export type { Transport } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/transport.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/sse"
+export { SSEClientTransport } from "npm:@modelcontextprotocol/sdk@1.32.2/client/sse.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/streamableHttp"
+export { StreamableHTTPClientTransport } from "npm:@modelcontextprotocol/sdk@1.32.2/client/streamableHttp.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/webStandardStreamableHttp"
+export { WebStandardStreamableHTTPServerTransport } from "npm:@modelcontextprotocol/sdk@1.32.2/server/webStandardStreamableHttp.js";

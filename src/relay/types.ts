@@ -1,0 +1,41 @@
+/**
+ * The contract between the HTTP side of server mode (one client session per SSE connection
+ * or Streamable HTTP session) and the multiplexer that shares one stdio child among them.
+ * @module
+ */
+import type { JSONRPCMessage, RequestId } from "../deps.ts";
+
+/** The life-cycle state of one stdio server, as `/status` reports it. */
+export type ServerState = "starting" | "running" | "restarting" | "failed" | "stopped";
+
+/** Where the multiplexer delivers messages for one client session (its transport). */
+export interface ClientSink {
+  /**
+   * Delivers `message` to the client. `relatedRequestId` is the client's own id of the request
+   * the message belongs to (its response, or progress, logging or a server-to-client request
+   * issued while it runs), so that Streamable HTTP can put it on that request's stream.
+   */
+  send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void>;
+}
+
+/** One client's session with a shared server. */
+export interface MuxSession {
+  /** Handles a message from the client: request, notification or response. */
+  receive(message: JSONRPCMessage): void;
+  /** Ends the session: its pending requests are cancelled upstream, its state freed. */
+  close(): void;
+}
+
+/** One stdio server shared by many client sessions. */
+export interface SharedServer {
+  /** The server's name (`default` or the NAME under `/servers/`). */
+  readonly name: string;
+  /** Current state. */
+  readonly state: ServerState;
+  /** Starts the child and initialises it; resolves once running, rejects if it cannot start. */
+  start(): Promise<void>;
+  /** Opens a client session that delivers to `sink`. */
+  openSession(sink: ClientSink): MuxSession;
+  /** Stops the child: closes stdin, waits, SIGTERM its group, waits, SIGKILL. */
+  stop(): Promise<void>;
+}
