@@ -6,6 +6,7 @@ import type {
   ChildExit,
   ChildProcess,
   HttpServer,
+  OsFamily,
   Runtime,
   ServeOptions,
   Signal,
@@ -13,10 +14,13 @@ import type {
 } from "./types.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
-const os = Deno.build.os === "windows" ? "windows" : "posix";
+// A function, not a constant: Bun loads this module too, and has no `Deno` global.
+function hostOs(): OsFamily {
+  return Deno.build.os === "windows" ? "windows" : "posix";
+}
 
 function spawn(options: SpawnOptions): ChildProcess {
-  const { command, args } = os === "windows"
+  const { command, args } = hostOs() === "windows"
     ? resolveWindowsCommand(options.command, options.args, options.env, (path) => {
       try {
         return Deno.statSync(path).isFile;
@@ -34,7 +38,7 @@ function spawn(options: SpawnOptions): ChildProcess {
     stdout: "piped",
     stderr: "piped",
     // A process group of its own, so the whole tree can be signalled at once.
-    detached: os === "posix",
+    detached: hostOs() === "posix",
   }).spawn();
   const exited: Promise<ChildExit> = child.status.then((status) => ({
     code: status.signal ? null : status.code,
@@ -50,7 +54,7 @@ function spawn(options: SpawnOptions): ChildProcess {
     exited,
     killTree(signal: Signal) {
       try {
-        if (os === "windows") {
+        if (hostOs() === "windows") {
           if (done) return;
           new Deno.Command("taskkill", { args: ["/T", "/F", "/PID", String(child.pid)] }).spawn();
         } else {
@@ -85,7 +89,9 @@ async function serve(options: ServeOptions): Promise<HttpServer> {
 /** The Deno implementation of {@linkcode Runtime}. */
 export const denoRuntime: Runtime = {
   name: "deno",
-  os,
+  get os() {
+    return hostOs();
+  },
   args: () => [...Deno.args],
   getEnv: (name) => Deno.env.get(name),
   envObject: () => Deno.env.toObject(),
@@ -103,7 +109,7 @@ export const denoRuntime: Runtime = {
   spawn,
   serve,
   onSignal(signal, handler) {
-    if (os === "windows" && signal === "SIGTERM") return () => {};
+    if (hostOs() === "windows" && signal === "SIGTERM") return () => {};
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
   },

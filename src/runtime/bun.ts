@@ -1,0 +1,219 @@
+/**
+ * The {@linkcode Runtime} for Bun, used by the standalone executable that `bun build --compile`
+ * makes from the bundle (`deno task build`).
+ *
+ * Nothing here touches `Bun` at module load: Deno imports this module too and never calls it.
+ * The `Bun` global is typed locally (just the surface used below) so that type checking needs
+ * no `@types/bun`.
+ * @module
+ */
+import { statSync, writeSync } from "node:fs";
+import process from "node:process";
+import { rootCertificates } from "node:tls";
+import { isatty } from "node:tty";
+import type {
+  ChildExit,
+  ChildProcess,
+  HttpServer,
+  OsFamily,
+  Runtime,
+  ServeOptions,
+  Signal,
+  SpawnOptions,
+} from "./types.ts";
+import { resolveWindowsCommand } from "./windows.ts";
+
+/** Bun's incremental writer (a child's piped stdin, or stdout). */
+interface FileSink {
+  write(chunk: Uint8Array): number;
+  flush(): number | Promise<number>;
+  end(): number | Promise<number>;
+}
+
+/** The part of a `Bun.spawn` subprocess used here. */
+interface Subprocess {
+  readonly pid: number;
+  readonly stdin: FileSink;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  readonly exited: Promise<number>;
+  readonly exitCode: number | null;
+  readonly signalCode: string | null;
+}
+
+/** The part of a `Bun.serve` server used here. */
+interface BunServer {
+  readonly port: number;
+  readonly hostname: string;
+  requestIP(request: Request): { address: string } | null;
+  stop(closeActiveConnections: boolean): Promise<void>;
+}
+
+/** The part of the `Bun` global used here. */
+interface BunGlobal {
+  spawn(options: {
+    cmd: string[];
+    env: Record<string, string>;
+    cwd?: string;
+    stdin: "pipe";
+    stdout: "pipe";
+    stderr: "pipe";
+    detached: boolean;
+  }): Subprocess;
+  serve(options: {
+    hostname: string;
+    port: number;
+    idleTimeout: number;
+    development: boolean;
+    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+  }): BunServer;
+  readonly stdin: { stream(): ReadableStream<Uint8Array> };
+  readonly stdout: { writer(): FileSink };
+  file(path: string): { text(): Promise<string> };
+}
+
+/** A `fetch` init with Bun's per-request TLS settings. */
+type BunFetchInit = RequestInit & { tls?: { rejectUnauthorized?: boolean; ca?: string[] } };
+
+function bun(): BunGlobal {
+  return (globalThis as unknown as { Bun: BunGlobal }).Bun;
+}
+
+function hostOs(): OsFamily {
+  return process.platform === "win32" ? "windows" : "posix";
+}
+
+/** A web `WritableStream` over a Bun `FileSink`; each write resolves once the bytes are flushed. */
+function sinkStream(sink: FileSink): WritableStream<Uint8Array> {
+  return new WritableStream({
+    async write(chunk) {
+      sink.write(chunk);
+      await sink.flush();
+    },
+    async close() {
+      await sink.end();
+    },
+    async abort() {
+      await sink.end();
+    },
+  });
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Memoises `make`: like Deno.stdin.readable and Deno.stdout.writable, one stream per process. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => value ??= make();
+}
+
+function spawn(options: SpawnOptions): ChildProcess {
+  const { command, args } = hostOs() === "windows"
+    ? resolveWindowsCommand(options.command, options.args, options.env, isFile)
+    : options;
+  const child = bun().spawn({
+    cmd: [command, ...args],
+    env: options.env,
+    cwd: options.cwd,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+    // setsid(): a process group of its own, so the whole tree can be signalled at once.
+    detached: hostOs() === "posix",
+  });
+  let done = false;
+  const exited: Promise<ChildExit> = child.exited.then(() => {
+    done = true;
+    return { code: child.signalCode ? null : child.exitCode, signal: child.signalCode };
+  });
+  return {
+    pid: child.pid,
+    stdin: sinkStream(child.stdin),
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited,
+    killTree(signal: Signal) {
+      try {
+        if (hostOs() === "windows") {
+          if (done) return;
+          bun().spawn({
+            cmd: ["taskkill", "/T", "/F", "/PID", String(child.pid)],
+            env: process.env as Record<string, string>,
+            stdin: "pipe",
+            stdout: "pipe",
+            stderr: "pipe",
+            detached: false,
+          });
+        } else {
+          // Negative pid: the whole process group, grandchildren included.
+          process.kill(-child.pid, signal);
+        }
+      } catch {
+        // The group is already gone.
+      }
+    },
+  };
+}
+
+function serve(options: ServeOptions): Promise<HttpServer> {
+  const server = bun().serve({
+    hostname: options.hostname,
+    port: options.port,
+    // Bun closes connections idle for 10 s by default, which would cut quiet SSE streams;
+    // Deno.serve has no such limit.
+    idleTimeout: 0,
+    // No error pages with stack traces: a throwing handler gets a bare 500, as under Deno.
+    development: false,
+    fetch: (request, srv) =>
+      options.handler(request, { remoteAddress: srv.requestIP(request)?.address ?? "" }),
+  });
+  return Promise.resolve({
+    port: server.port,
+    hostname: server.hostname,
+    shutdown: () => server.stop(true),
+  });
+}
+
+/** The Bun implementation of {@linkcode Runtime}. */
+export const bunRuntime: Runtime = {
+  name: "bun",
+  get os() {
+    return hostOs();
+  },
+  // argv is [bun, script, ...args], also in a compiled executable.
+  args: () => process.argv.slice(2),
+  getEnv: (name) => process.env[name],
+  envObject: () => ({ ...process.env }) as Record<string, string>,
+  cwd: () => process.cwd(),
+  exit: (code) => process.exit(code),
+  stdoutIsTerminal: () => isatty(1),
+  writeStderr(text) {
+    const bytes = new TextEncoder().encode(text);
+    let written = 0;
+    while (written < bytes.length) written += writeSync(2, bytes.subarray(written));
+  },
+  stdin: once(() => bun().stdin.stream()),
+  stdout: once(() => sinkStream(bun().stdout.writer())),
+  readTextFile: (path) => bun().file(path).text(),
+  spawn,
+  serve,
+  onSignal(signal, handler) {
+    if (hostOs() === "windows" && signal === "SIGTERM") return () => {};
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  },
+  fetchWithTls(tls) {
+    // Bun's `ca` replaces the trusted roots; Deno's `caCerts` adds to them: keep Deno's meaning.
+    const settings = {
+      rejectUnauthorized: !tls.insecure,
+      ca: tls.caCerts ? [...rootCertificates, ...tls.caCerts] : undefined,
+    };
+    return (input, init) => fetch(input, { ...init, tls: settings } as BunFetchInit);
+  },
+};
