@@ -61,6 +61,17 @@ const EPILOG = `Examples:
   mcp-proxy your-command --port 8080 --allow-origin='*'
 `;
 
+/**
+ * Python's `int` as an argparse type. Named `int` so that errors read "invalid int value: 'x'",
+ * as Python's do (the port's built-in "int" type reads "invalid 'int' value").
+ */
+function int(text: string): number {
+  if (!/^[+-]?\d+(?:_\d+)*$/.test(text.trim())) {
+    throw new TypeError(`invalid literal for int() with base 10: '${text}'`);
+  }
+  return Number(text.trim().replaceAll("_", ""));
+}
+
 /** Signals argparse's wish to exit, carrying what it printed; thrown instead of exiting. */
 class ParserExit extends Error {
   constructor(readonly code: number) {
@@ -200,7 +211,7 @@ function createParser(options: ParserOptions): CollectingParser {
   // --port and --host default to "not given" so that the deprecated --sse-port and
   // --sse-host can stand in for them; settings apply the documented defaults.
   server.add_argument("--port", {
-    type: "int",
+    type: int,
     help: "Port to expose an SSE server on. Default is a random port",
   });
   server.add_argument("--host", { help: "Host to expose an SSE server on. Default is 127.0.0.1" });
@@ -209,7 +220,7 @@ function createParser(options: ParserOptions): CollectingParser {
     help: "Enable stateless mode for streamable http transports. Default is False",
     default: false,
   });
-  server.add_argument("--sse-port", { type: "int", help: "(deprecated) Same as --port" });
+  server.add_argument("--sse-port", { type: int, help: "(deprecated) Same as --port" });
   server.add_argument("--sse-host", { help: "(deprecated) Same as --host" });
   server.add_argument("--allow-origin", {
     nargs: "+",

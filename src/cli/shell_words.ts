@@ -24,7 +24,7 @@ export function splitShellWords(input: string): string[] {
       if (char === '"') quote = null;
       else if (char === "\\" && (input[i + 1] === '"' || input[i + 1] === "\\")) word += input[++i];
       else if (char === "\\" && i + 1 >= input.length) {
-        throw new ShellWordsError("No closing quotation");
+        throw new ShellWordsError("No escaped character");
       } else word += char;
     } else if (/\s/.test(char)) {
       if (inWord) words.push(word);

@@ -22,11 +22,12 @@ export function resolveWindowsCommand(
   env: Record<string, string>,
   isFile: (path: string) => boolean,
 ): ResolvedCommand {
-  const lookup = (name: string) => env[name] ?? env[name.toUpperCase()] ?? "";
-  const hasExtension = /\.[^\\/.]+$/.test(command);
-  const extensions = hasExtension
+  // Windows variable names are case-insensitive ("Path" is PATH).
+  const lookup = (name: string) =>
+    Object.entries(env).find(([key]) => key.toUpperCase() === name)?.[1] ?? "";
+  const extensions = /\.[^\\/.]+$/.test(command)
     ? [""]
-    : lookup("PATHEXT").split(";").filter(Boolean).concat(hasExtension ? [] : [""]);
+    : lookup("PATHEXT").split(";").filter(Boolean);
   const isPath = /[\\/]/.test(command);
   const dirs = isPath ? [""] : lookup("PATH").split(";").filter(Boolean);
   for (const dir of dirs) {

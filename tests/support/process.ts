@@ -19,7 +19,7 @@ export async function runProxy(
   const { command, args: prefix } = proxyCommand();
   const child = new Deno.Command(command, {
     args: [...prefix, ...args],
-    env: { NO_COLOR: "1", ...options.env },
+    env: options.env,
     cwd: options.cwd,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
