@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
 import { runProxy } from "./support/process.ts";
 
-const ANSI = /\x1b\[/;
+const ANSI = new RegExp(String.fromCharCode(27) + "\\[");
 const LOG_LINE = /^\[[DIWEC] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [\w.]+\] /;
 
 Deno.test("--version prints the version from deno.json and exits 0", async () => {
