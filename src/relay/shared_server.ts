@@ -1,0 +1,218 @@
+/**
+ * A stdio MCP server shared by many client sessions: the child's life cycle (start,
+ * initialise, restart with backoff, stop) around a {@linkcode Multiplexer}.
+ * @module
+ */
+import denoConfig from "../../deno.json" with { type: "json" };
+import type { StdioServerConfig } from "../cli/server_config.ts";
+import { mcpTypes } from "../deps.ts";
+import { getLogger, type Logger } from "../log.ts";
+import type { ChildExit } from "../runtime/mod.ts";
+import { runtime } from "../runtime/mod.ts";
+import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
+import type { Params } from "./jsonrpc.ts";
+import { Multiplexer } from "./multiplexer.ts";
+import { StdioChild, STOP_GRACE_MS } from "./stdio_child.ts";
+import type { ClientSink, MuxSession, ServerState, SharedServer } from "./types.ts";
+
+/** Tuning of {@linkcode createSharedServer}, mostly for tests. */
+export interface SharedServerOptions {
+  /** Restart delays; see {@linkcode DEFAULT_BACKOFF}. */
+  backoff?: BackoffOptions;
+  /** How long the child may take to answer `initialize` (default 60 s). */
+  initializeTimeoutMs?: number;
+  /** Waits of the stop sequence (default 2 s each). */
+  stopGraceMs?: number;
+  /** Receives each line the child writes to stderr (default: our stderr, prefixed `[name] `). */
+  onStderrLine?: (line: string) => void;
+  /** Capabilities the proxy declares to the child (default: roots, sampling, elicitation). */
+  clientCapabilities?: Params;
+}
+
+/** What the proxy declares upstream: it relays these requests to its clients. */
+const DEFAULT_CLIENT_CAPABILITIES: Params = {
+  roots: { listChanged: true },
+  sampling: {},
+  elicitation: {},
+};
+
+/**
+ * Creates the {@linkcode SharedServer} for the stdio server of `config`.
+ *
+ * `start()` spawns and initialises the child and resolves once it runs. If that first attempt
+ * fails (missing command, crash, no `initialize` answer), `start()` rejects with an error
+ * naming the command, the state becomes `"failed"` and the server keeps retrying in the
+ * background with capped exponential backoff until `stop()`; a caller that wants to give up
+ * (no server at all could start) calls `stop()`. A child that dies after it ran is restarted
+ * the same way (state `"restarting"`, then `"running"`): requests in flight get a JSON-RPC
+ * error at once, client sessions survive, and requests sent meanwhile wait for the restart
+ * (or get an error if it fails).
+ */
+export function createSharedServer(
+  config: StdioServerConfig,
+  options: SharedServerOptions = {},
+): SharedServer {
+  return new StdioSharedServer(config, options);
+}
+
+class StdioSharedServer implements SharedServer {
+  readonly name: string;
+  #state: ServerState = "starting";
+  readonly #config: StdioServerConfig;
+  readonly #options: SharedServerOptions;
+  readonly #log: Logger;
+  readonly #mux: Multiplexer;
+  readonly #started = Promise.withResolvers<void>();
+  #supervisor: Promise<void> | undefined;
+  #child: StdioChild | undefined;
+  #stopped = false;
+  #wake: (() => void) | undefined;
+
+  constructor(config: StdioServerConfig, options: SharedServerOptions) {
+    this.name = config.name;
+    this.#config = config;
+    this.#options = options;
+    this.#log = getLogger("mcp_proxy.relay");
+    this.#mux = new Multiplexer(config.name, this.#log);
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  start(): Promise<void> {
+    this.#supervisor ??= this.#supervise();
+    return this.#started.promise;
+  }
+
+  openSession(sink: ClientSink): MuxSession {
+    return this.#mux.openSession(sink);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#state = "stopped";
+      this.#mux.refuse(`MCP server '${this.name}' was stopped`);
+      this.#wake?.();
+      if (this.#supervisor) {
+        this.#started.reject(new Error(`MCP server '${this.name}' was stopped before it started`));
+      }
+      await this.#child?.stop(this.#options.stopGraceMs ?? STOP_GRACE_MS);
+    }
+    await this.#supervisor;
+  }
+
+  /** Runs the child, and runs it again whenever it ends, until stopped. */
+  async #supervise(): Promise<void> {
+    const backoff = new Backoff(this.#options.backoff ?? DEFAULT_BACKOFF);
+    while (!this.#stopped) {
+      const { uptimeMs, error } = await this.#runOnce();
+      if (this.#stopped) break;
+      const delay = backoff.next(uptimeMs);
+      if (error) {
+        this.#state = "failed";
+        this.#mux.refuse(`MCP server '${this.name}' is not running: ${error.message}`);
+        this.#started.reject(error);
+        this.#log.error(`${error.message}; retrying in ${seconds(delay)}`);
+      } else {
+        this.#state = "restarting";
+        this.#log.warning(`MCP server '${this.name}' ended; restarting in ${seconds(delay)}`);
+      }
+      await this.#sleep(delay);
+    }
+  }
+
+  /** Starts one child and waits for its end; reports how long it ran, or why it never did. */
+  async #runOnce(): Promise<{ uptimeMs: number; error?: Error }> {
+    let child: StdioChild;
+    try {
+      child = new StdioChild(this.#config, {
+        onMessage: (message) => this.#mux.fromUpstream(message),
+        onStderrLine: this.#options.onStderrLine ??
+          ((line) => runtime.writeStderr(`[${this.name}] ${line}\n`)),
+      }, this.#log);
+    } catch (error) {
+      return { uptimeMs: 0, error: error as Error };
+    }
+    this.#child = child;
+    this.#mux.attach(child);
+    let readyAt: number | undefined;
+    let failure: Error | undefined;
+    try {
+      await this.#initialize(child);
+      readyAt = Date.now();
+      this.#state = "running";
+      this.#started.resolve();
+    } catch (error) {
+      failure = error as Error;
+      child.stop(this.#options.stopGraceMs ?? STOP_GRACE_MS);
+    }
+    const exit = await child.closed;
+    this.#child = undefined;
+    const ended = this.#stopped
+      ? `MCP server '${this.name}' was stopped`
+      : `MCP server '${this.name}' exited (${describeExit(exit)})`;
+    this.#mux.detach(ended);
+    if (readyAt === undefined) return { uptimeMs: 0, error: failure ?? new Error(ended) };
+    return { uptimeMs: Date.now() - readyAt };
+  }
+
+  /** The MCP handshake; rejects if the child dies, errs or stays silent first. */
+  async #initialize(child: StdioChild): Promise<void> {
+    const timeoutMs = this.#options.initializeTimeoutMs ?? 60_000;
+    const what = `MCP server '${this.name}' (command '${this.#config.command}')`;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const initialize = this.#mux.request("initialize", {
+      protocolVersion: mcpTypes.LATEST_PROTOCOL_VERSION,
+      capabilities: this.#options.clientCapabilities ?? DEFAULT_CLIENT_CAPABILITIES,
+      clientInfo: { name: "mcp-proxy", version: denoConfig.version },
+    });
+    const failed = Promise.race([
+      child.closed.then((exit) => {
+        throw new Error(`${what} exited (${describeExit(exit)}) before it was initialised`);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what} did not answer initialize within ${seconds(timeoutMs)}`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+    // Whichever loses the race settles later; nobody needs to hear about it.
+    initialize.catch(() => {});
+    failed.catch(() => {});
+    try {
+      const result = await Promise.race([initialize, failed]).catch((error: Error) => {
+        throw error.message.startsWith(what) ? error : new Error(`${what}: ${error.message}`);
+      });
+      this.#mux.notify("notifications/initialized");
+      this.#mux.open(result);
+      const info = result.serverInfo as { name?: string; version?: string } | undefined;
+      this.#log.info(
+        `MCP server '${this.name}' running: ${info?.name ?? "?"} ${info?.version ?? ""}`.trimEnd(),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits `ms`, or less if stopped meanwhile. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function describeExit(exit: ChildExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 1000 ? 1 : 0)} s`;
+}

@@ -1,0 +1,178 @@
+/**
+ * One stdio MCP server process: newline-delimited JSON on stdin/stdout, stderr passed through,
+ * and a shutdown that leaves nothing of its process tree behind.
+ * @module
+ */
+import type { StdioServerConfig } from "../cli/server_config.ts";
+import type { Logger } from "../log.ts";
+import type { ChildExit, ChildProcess } from "../runtime/mod.ts";
+import { runtime } from "../runtime/mod.ts";
+import type { WireMessage } from "./jsonrpc.ts";
+import { type LineReader, readLines } from "./line_decoder.ts";
+
+/** How long a stop waits after closing stdin, and again after SIGTERM. */
+export const STOP_GRACE_MS = 2_000;
+
+/** How long leftover members of the process group get between SIGTERM and SIGKILL. */
+const SWEEP_GRACE_MS = 300;
+
+/** What a {@linkcode StdioChild} reports to its owner. */
+export interface StdioChildHandlers {
+  /** Every JSON-RPC message the child writes (a batch arrives as its messages, one by one). */
+  onMessage(message: WireMessage): void;
+  /** Every line the child writes to stderr. */
+  onStderrLine(line: string): void;
+}
+
+/** The child could not be started at all (missing command, not executable, bad cwd). */
+export class ChildStartError extends Error {
+  override name = "ChildStartError";
+}
+
+/** A running stdio MCP server. */
+export class StdioChild {
+  /** Settles once the child has exited and its output was read to the end. */
+  readonly closed: Promise<ChildExit>;
+  readonly #process: ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #encoder = new TextEncoder();
+  readonly #handlers: StdioChildHandlers;
+  readonly #config: StdioServerConfig;
+  readonly #log: Logger;
+  #outbox: string[] = [];
+  #flushScheduled = false;
+  #stopping: Promise<ChildExit> | undefined;
+
+  /** Spawns the server of `config`; throws {@linkcode ChildStartError} naming the command. */
+  constructor(config: StdioServerConfig, handlers: StdioChildHandlers, log: Logger) {
+    this.#config = config;
+    this.#handlers = handlers;
+    this.#log = log;
+    try {
+      this.#process = runtime.spawn({
+        command: config.command,
+        args: config.args,
+        env: config.env,
+        cwd: config.cwd,
+      });
+    } catch (error) {
+      throw new ChildStartError(describeSpawnError(config, error), { cause: error });
+    }
+    this.#stdin = this.#process.stdin.getWriter();
+    const stdout = readLines(this.#process.stdout, (line) => this.#onLine(line));
+    const stderr = readLines(this.#process.stderr, handlers.onStderrLine);
+    // A child that closes stdout can no longer answer: end it rather than wait forever.
+    stdout.done.then(() => this.#process.killTree("SIGTERM"));
+    this.closed = this.#process.exited.then(async (exit) => {
+      await this.#sweep([stdout, stderr]);
+      return exit;
+    });
+  }
+
+  /** The child's process id. */
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /** Writes `message` as one line; writes made in the same tick go out as one chunk. */
+  send(message: unknown): void {
+    this.#outbox.push(JSON.stringify(message) + "\n");
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  #flush = () => {
+    this.#flushScheduled = false;
+    const text = this.#outbox.length === 1 ? this.#outbox[0] : this.#outbox.join("");
+    this.#outbox = [];
+    this.#stdin.write(this.#encoder.encode(text)).catch((error) =>
+      this.#log.debug(`Could not write to MCP server '${this.#config.name}': ${error}`)
+    );
+  };
+
+  /** Closes stdin, waits, SIGTERMs the process group, waits, SIGKILLs it; settles when closed. */
+  stop(graceMs: number = STOP_GRACE_MS): Promise<ChildExit> {
+    this.#stopping ??= (async () => {
+      this.#stdin.close().catch(() => {});
+      if (!await settlesWithin(this.#process.exited, graceMs)) {
+        this.#log.debug(`MCP server '${this.#config.name}' ignored stdin EOF; sending SIGTERM`);
+        this.#process.killTree("SIGTERM");
+        if (!await settlesWithin(this.#process.exited, graceMs)) {
+          this.#log.warning(`MCP server '${this.#config.name}' ignored SIGTERM; sending SIGKILL`);
+          this.#process.killTree("SIGKILL");
+        }
+      }
+      return await this.closed;
+    })();
+    return this.#stopping;
+  }
+
+  /** Ends whatever is left of the child's process group (grandchildren) and its pipes. */
+  async #sweep(readers: LineReader[]): Promise<void> {
+    this.#stdin.close().catch(() => {});
+    this.#process.killTree("SIGTERM");
+    const drained = Promise.all(readers.map((reader) => reader.done));
+    if (await settlesWithin(drained, SWEEP_GRACE_MS)) return;
+    // Something in the group still holds the pipes open.
+    this.#process.killTree("SIGKILL");
+    if (await settlesWithin(drained, SWEEP_GRACE_MS)) return;
+    // Only a process that left the group can still hold them; stop listening to it.
+    for (const reader of readers) reader.cancel();
+    await drained;
+  }
+
+  #onLine(line: string): void {
+    if (line.trim() === "") return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      this.#skip(line);
+      return;
+    }
+    if (Array.isArray(parsed)) {
+      for (const message of parsed) this.#deliver(message, line);
+    } else {
+      this.#deliver(parsed, line);
+    }
+  }
+
+  #deliver(message: unknown, line: string): void {
+    if (typeof message === "object" && message !== null) {
+      this.#handlers.onMessage(message as WireMessage);
+    } else {
+      this.#skip(line);
+    }
+  }
+
+  #skip(line: string): void {
+    const shown = line.length > 200 ? `${line.slice(0, 200)}…` : line;
+    this.#log.warning(
+      `MCP server '${this.#config.name}' wrote a non-JSON-RPC line to stdout, skipped: ${shown}`,
+    );
+  }
+}
+
+function describeSpawnError(config: StdioServerConfig, error: unknown): string {
+  const { name, code } = (error ?? {}) as { name?: string; code?: string };
+  const where = config.cwd ? ` in '${config.cwd}'` : "";
+  if (name === "NotFound" || code === "ENOENT") {
+    return `MCP server '${config.name}': command '${config.command}' not found${where}`;
+  }
+  return `MCP server '${config.name}': cannot run command '${config.command}'${where}: ${
+    error instanceof Error ? error.message : String(error)
+  }`;
+}
+
+/** Whether `promise` settles within `ms` (its rejection counts as settling). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
