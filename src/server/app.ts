@@ -1,0 +1,109 @@
+/**
+ * The HTTP application of server mode: per server `/sse`, `/messages/` and `/mcp` (the default
+ * server at the root, named ones under `/servers/NAME`), `/status`, CORS and Origin checks.
+ * @module
+ */
+import { bodyLimit, Hono } from "../deps.ts";
+import { DEFAULT_SERVER_NAME } from "../cli/server_config.ts";
+import { getLogger } from "../log.ts";
+import type { SharedServer } from "../relay/types.ts";
+import { SseSessions } from "../transports/sse_server.ts";
+import { StreamableHttpSessions } from "../transports/streamable_http.ts";
+import { corsMiddleware } from "./cors.ts";
+import { isLoopbackHost, originGuard } from "./origin_guard.ts";
+import { ActivityStatus } from "./status.ts";
+
+const log = getLogger("mcp_proxy.server");
+
+/** Largest accepted request body (as the SDK's default): 4 MiB. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** How the application serves its servers. */
+export interface AppOptions {
+  /** Streamable HTTP without sessions. */
+  stateless: boolean;
+  /** CORS origins (`*` for any); empty disables CORS. */
+  allowOrigins: readonly string[];
+  /** Access-Control-Expose-Headers. */
+  exposeHeaders: readonly string[];
+  /** The interface bound: Origin checks apply to loopback binds. */
+  host: string;
+  /** SSE keep-alive interval in milliseconds (tests shorten it). */
+  keepAliveMs?: number;
+}
+
+/** The running application. */
+export interface ProxyApp {
+  /** Answers one HTTP request. */
+  fetch(request: Request): Response | Promise<Response>;
+  /** Ends every client session and closes open streams; later requests get 503. */
+  close(): Promise<void>;
+}
+
+/** The URL path prefix a server is served under: `` for the default, `/servers/NAME` else. */
+export function serverPathPrefix(name: string): string {
+  return name === DEFAULT_SERVER_NAME ? "" : `/servers/${name}`;
+}
+
+/** Builds the application serving `servers`. */
+export function createProxyApp(servers: readonly SharedServer[], options: AppOptions): ProxyApp {
+  const status = new ActivityStatus(servers);
+  const app = new Hono();
+  let closing = false;
+  const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
+
+  app.use(async (c, next) => {
+    if (closing) return c.text("Shutting down", 503);
+    await next();
+  });
+  if (options.allowOrigins.length > 0) {
+    app.use(corsMiddleware(options.allowOrigins, options.exposeHeaders));
+  }
+  if (isLoopbackHost(options.host)) app.use(originGuard(options.allowOrigins));
+
+  app.get("/status", (c) => c.json(status.snapshot()));
+
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.text("Payload Too Large", 413),
+  });
+  for (const server of servers) {
+    const prefix = serverPathPrefix(server.name);
+    const sse = new SseSessions(server, { keepAliveMs: options.keepAliveMs });
+    const http = new StreamableHttpSessions(server, {
+      stateless: options.stateless,
+      maxBodyBytes: MAX_BODY_BYTES,
+    });
+    tables.push({ sse, http });
+    const messagesPath = `${prefix}/messages/`;
+
+    app.get(`${prefix}/sse`, () => {
+      status.touch();
+      return sse.open(messagesPath);
+    });
+    app.post(messagesPath, limit, (c) => sse.post(c.req.query("session_id"), c.req.raw));
+    // Both spellings, without a redirect (Hono is strict about trailing slashes). The SDK
+    // transport enforces MAX_BODY_BYTES itself while it streams the body in.
+    for (const path of [`${prefix}/mcp`, `${prefix}/mcp/`]) {
+      app.all(path, (c) => {
+        status.touch();
+        return http.handle(c.req.raw);
+      });
+    }
+  }
+
+  app.notFound((c) => c.text("Not Found", 404));
+  app.onError((error, c) => {
+    log.error(`${c.req.method} ${c.req.path}: ${error.stack ?? error}`);
+    return c.text("Internal Server Error", 500);
+  });
+
+  return {
+    fetch: (request) => app.fetch(request),
+    async close() {
+      closing = true;
+      for (const { sse } of tables) sse.closeAll();
+      await Promise.all(tables.map(({ http }) => http.closeAll()));
+    },
+  };
+}

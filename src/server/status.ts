@@ -1,0 +1,37 @@
+/**
+ * The `/status` document: when the API was last used and the state of every server.
+ * @module
+ */
+import type { ServerState, SharedServer } from "../relay/types.ts";
+
+/** The body of `GET /status`. */
+export interface StatusBody {
+  /** ISO-8601 UTC time of the last new SSE connection or `/mcp` request (or of start-up). */
+  api_last_activity: string;
+  /** Each server's current state, by name (`default` for the server at the root). */
+  server_instances: Record<string, ServerState>;
+}
+
+/** Tracks API activity and reports it with the servers' states. */
+export class ActivityStatus {
+  readonly #servers: readonly SharedServer[];
+  // A number, not a Date: touched on every /mcp request, formatted only when asked for.
+  #lastActivity = Date.now();
+
+  constructor(servers: readonly SharedServer[]) {
+    this.#servers = servers;
+  }
+
+  /** Records API activity now. */
+  touch(): void {
+    this.#lastActivity = Date.now();
+  }
+
+  /** The current status document. */
+  snapshot(): StatusBody {
+    return {
+      api_last_activity: new Date(this.#lastActivity).toISOString(),
+      server_instances: Object.fromEntries(this.#servers.map((s) => [s.name, s.state])),
+    };
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The legacy HTTP+SSE server transport (protocol revision 2024-11-05) on web streams:
+ * `GET /sse` opens a stream whose first event names the endpoint to POST messages to, and
+ * `POST /messages/?session_id=` delivers one client message per request.
+ *
+ * The SDK's `SSEServerTransport` needs Node's http objects, hence this small implementation.
+ * @module
+ */
+import type { JSONRPCMessage } from "../deps.ts";
+import { getLogger } from "../log.ts";
+import type { MuxSession, SharedServer } from "../relay/types.ts";
+
+const log = getLogger("mcp_proxy.sse_server");
+
+/** Interval between keep-alive comments on idle streams (as the original's 15 s ping). */
+export const SSE_KEEP_ALIVE_MS = 15_000;
+
+/**
+ * Bytes a client may leave unread on its stream before it is dropped: a stalled reader must
+ * not make the proxy buffer without bound.
+ */
+export const SSE_MAX_UNREAD_BYTES = 16 * 1024 * 1024;
+
+const encoder = new TextEncoder();
+const KEEP_ALIVE = encoder.encode(": ping\n\n");
+const SENT: Promise<void> = Promise.resolve();
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache, no-transform",
+  "x-accel-buffering": "no",
+};
+
+/** Options of a {@linkcode SseSessions} table. */
+export interface SseSessionsOptions {
+  /** Keep-alive interval in milliseconds; defaults to {@linkcode SSE_KEEP_ALIVE_MS}. */
+  keepAliveMs?: number;
+}
+
+interface SseSession {
+  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+  readonly mux: MuxSession;
+  /** Whether anything was written since the last keep-alive tick. */
+  active: boolean;
+}
+
+/** The session id a POST names: 32 hex digits, hyphens allowed (as Python's `UUID(hex=...)`). */
+function normaliseSessionId(value: string): string | undefined {
+  const id = value.replaceAll("-", "").toLowerCase();
+  return /^[0-9a-f]{32}$/.test(id) ? id : undefined;
+}
+
+/** Whether `value` has the shape of a JSON-RPC 2.0 request, notification or response. */
+function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const message = value as Record<string, unknown>;
+  if (message.jsonrpc !== "2.0") return false;
+  if (typeof message.method === "string") return true;
+  return "id" in message && ("result" in message || "error" in message);
+}
+
+function plain(status: number, text: string): Response {
+  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+/** The legacy SSE sessions of one shared server. */
+export class SseSessions {
+  readonly #server: SharedServer;
+  readonly #sessions = new Map<string, SseSession>();
+  readonly #keepAliveMs: number;
+  #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(server: SharedServer, options: SseSessionsOptions = {}) {
+    this.#server = server;
+    this.#keepAliveMs = options.keepAliveMs ?? SSE_KEEP_ALIVE_MS;
+  }
+
+  /** Number of open sessions. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Opens a session and answers with its event stream; `messagesPath` is the path of the
+   * POST endpoint announced in the first event (the session id is appended).
+   */
+  open(messagesPath: string): Response {
+    const id = crypto.randomUUID().replaceAll("-", "");
+    let session: SseSession | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const mux = this.#server.openSession({
+          send: (message) => {
+            if (session) {
+              this.#write(id, session, `event: message\ndata: ${JSON.stringify(message)}\n\n`);
+            }
+            return SENT;
+          },
+        });
+        session = { controller, mux, active: true };
+        this.#sessions.set(id, session);
+        controller.enqueue(
+          encoder.encode(`event: endpoint\ndata: ${messagesPath}?session_id=${id}\n\n`),
+        );
+        this.#armKeepAlive();
+      },
+      // The client went away.
+      cancel: () => this.#end(id),
+    });
+    log.debug(`SSE session ${id} opened on ${this.#server.name}`);
+    return new Response(body, { headers: SSE_HEADERS });
+  }
+
+  /** Handles `POST /messages/?session_id=<sessionId>` with `request`'s body. */
+  async post(sessionId: string | undefined, request: Request): Promise<Response> {
+    if (!sessionId) return plain(400, "session_id is required");
+    const id = normaliseSessionId(sessionId);
+    if (!id) return plain(400, "Invalid session ID");
+    const session = this.#sessions.get(id);
+    if (!session) return plain(404, "Could not find session");
+    let message: unknown;
+    try {
+      message = await request.json();
+    } catch {
+      return plain(400, "Could not parse message");
+    }
+    if (!isJsonRpcMessage(message)) return plain(400, "Could not parse message");
+    // The stream may have closed while the body was read.
+    if (!this.#sessions.has(id)) return plain(404, "Could not find session");
+    session.mux.receive(message);
+    return plain(202, "Accepted");
+  }
+
+  /** Ends every session and closes its stream (shutdown). */
+  closeAll(): void {
+    for (const id of [...this.#sessions.keys()]) this.#end(id, true);
+  }
+
+  #write(id: string, session: SseSession, event: string): void {
+    if (!this.#sessions.has(id)) return;
+    const { controller } = session;
+    if ((controller.desiredSize ?? 0) < -SSE_MAX_UNREAD_BYTES) {
+      log.warning(`SSE session ${id}: client is not reading its stream; closing it`);
+      this.#end(id, true);
+      return;
+    }
+    session.active = true;
+    controller.enqueue(encoder.encode(event));
+  }
+
+  #end(id: string, closeStream = false): void {
+    const session = this.#sessions.get(id);
+    if (!session) return;
+    this.#sessions.delete(id);
+    session.mux.close();
+    if (closeStream) {
+      try {
+        session.controller.close();
+      } catch {
+        // Already closed or errored.
+      }
+    }
+    if (this.#sessions.size === 0) this.#disarmKeepAlive();
+    log.debug(`SSE session ${id} closed on ${this.#server.name}`);
+  }
+
+  /** One timer for the whole table: it writes a comment on streams idle since the last tick. */
+  #armKeepAlive(): void {
+    if (this.#keepAliveTimer !== undefined || !(this.#keepAliveMs > 0)) return;
+    this.#keepAliveTimer = setInterval(() => {
+      for (const [id, session] of this.#sessions) {
+        if (session.active) {
+          session.active = false;
+        } else {
+          try {
+            session.controller.enqueue(KEEP_ALIVE);
+          } catch {
+            this.#end(id);
+          }
+        }
+      }
+    }, this.#keepAliveMs);
+  }
+
+  #disarmKeepAlive(): void {
+    clearInterval(this.#keepAliveTimer);
+    this.#keepAliveTimer = undefined;
+  }
+}

@@ -1,0 +1,27 @@
+// deno-lint-ignore-file no-import-prefix -- a test-only dependency, pinned like src/deps.ts
+/**
+ * Connecting the SDK's `Client` to a proxy over Streamable HTTP or legacy SSE.
+ * @module
+ */
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/index"
+import { Client } from "npm:@modelcontextprotocol/sdk@1.32.2/client/index.js";
+import { SSEClientTransport, StreamableHTTPClientTransport } from "../../src/deps.ts";
+
+export { Client };
+
+/** Which transport a client speaks. */
+export type ClientTransportKind = "mcp" | "sse";
+
+/** Connects a new SDK client to `url` (an `/mcp` or `/sse` URL) and initialises it. */
+export async function connectClient(
+  url: string,
+  kind: ClientTransportKind,
+  name = "test-client",
+): Promise<Client> {
+  const client = new Client({ name, version: "1.0.0" }, { capabilities: {} });
+  const transport = kind === "mcp"
+    ? new StreamableHTTPClientTransport(new URL(url))
+    : new SSEClientTransport(new URL(url));
+  await client.connect(transport);
+  return client;
+}
