@@ -1,13 +1,117 @@
 /**
- * Server mode: stdio servers exposed over SSE and Streamable HTTP.
+ * Server mode: stdio servers exposed over SSE and Streamable HTTP. Starts every server in
+ * parallel, listens, prints where each is served, and shuts down on SIGINT or SIGTERM.
  * @module
  */
-import type { ServerSettings } from "../cli/settings.ts";
+import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
 import { getLogger } from "../log.ts";
+import { createSharedServer } from "../relay/shared_server.ts";
+import type { SharedServer } from "../relay/types.ts";
+import { runtime } from "../runtime/mod.ts";
+import { createProxyApp, serverPathPrefix } from "./app.ts";
+
+const log = getLogger("mcp_proxy.server");
+
+/** How long open HTTP exchanges may take to finish once shutdown has begun. */
+const HTTP_SHUTDOWN_GRACE_MS = 5_000;
+
+/** Creates the shared server for one configuration (tests substitute their own). */
+export type SharedServerFactory = (config: StdioServerConfig) => SharedServer;
+
+/** Resolves with the name of the first SIGINT or SIGTERM; later ones get the default action. */
+function firstShutdownSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stops = (["SIGINT", "SIGTERM"] as const).map((signal) =>
+      runtime.onSignal(signal, () => {
+        for (const stop of stops) stop();
+        resolve(signal);
+      })
+    );
+  });
+}
+
+/** The base URL of a listener, with IPv6 hosts in brackets. */
+export function baseUrl(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function logUrls(base: string, names: readonly string[]): void {
+  for (const [label, path] of [["SSE", "/sse"], ["Streamable HTTP", "/mcp"]]) {
+    log.info(`Serving MCP Servers via ${label}:`);
+    for (const name of names) log.info(`  - ${base}${serverPathPrefix(name)}${path}`);
+  }
+}
+
+function commandLine({ command, args }: StdioServerConfig): string {
+  return [command, ...args].join(" ");
+}
+
+/** Resolves after `ms`, or at once when `done` settles first. */
+function within(done: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([done, new Promise((resolve) => timer = setTimeout(resolve, ms))])
+    .finally(() => clearTimeout(timer));
+}
 
 /** Runs server mode until SIGINT or SIGTERM; resolves to the exit code. */
-export function runServer(settings: ServerSettings): Promise<number> {
-  const names = [settings.defaultServer, ...settings.namedServers].filter(Boolean).length;
-  getLogger("mcp_proxy.server").error(`Server mode (${names} servers) is not implemented yet.`);
-  return Promise.resolve(1);
+export async function runServer(
+  settings: ServerSettings,
+  createServer: SharedServerFactory = createSharedServer,
+): Promise<number> {
+  // Listen first: the children live in process groups of their own, so a signal's default
+  // action (ending only this process) would leave them behind.
+  const shutdown = firstShutdownSignal();
+  const configs = settings.defaultServer
+    ? [settings.defaultServer, ...settings.namedServers]
+    : settings.namedServers;
+  const servers = configs.map(createServer);
+  const stopAll = () => Promise.all(servers.map((server) => server.stop()));
+
+  const started = Promise.allSettled(servers.map((server) => server.start()));
+  const outcome = await Promise.race([started, shutdown]);
+  if (typeof outcome === "string") {
+    log.info(`Received ${outcome} during start-up; stopping`);
+    await stopAll();
+    return 0;
+  }
+  const failed = configs.filter((_, i) => outcome[i].status === "rejected");
+  if (failed.length === configs.length) {
+    log.error(
+      `No MCP server could start (${
+        failed.map((c) => `'${commandLine(c)}'`).join(", ")
+      }). Exiting.`,
+    );
+    await stopAll();
+    return 1;
+  }
+  for (const config of failed) {
+    log.warning(`Serving without '${config.name}' until it starts; its routes answer with errors`);
+  }
+
+  const app = createProxyApp(servers, {
+    stateless: settings.stateless,
+    allowOrigins: settings.allowOrigins,
+    exposeHeaders: settings.exposeHeaders,
+    host: settings.host,
+  });
+  let http;
+  try {
+    http = await runtime.serve({
+      hostname: settings.host,
+      port: settings.port,
+      handler: app.fetch,
+    });
+  } catch (error) {
+    log.error(`Could not listen on ${settings.host}:${settings.port}: ${(error as Error).message}`);
+    await stopAll();
+    return 1;
+  }
+  logUrls(baseUrl(settings.host, http.port), servers.map((server) => server.name));
+
+  const signal = await shutdown;
+  log.info(`Received ${signal}; shutting down`);
+  await app.close();
+  // Stopping the servers answers requests still in flight, which lets their exchanges end.
+  await Promise.all([within(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
+  return 0;
 }
