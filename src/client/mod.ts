@@ -3,12 +3,73 @@
  * @module
  */
 import type { ClientSettings } from "../cli/settings.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, type Logger } from "../log.ts";
+import { runtime } from "../runtime/mod.ts";
+import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
+import { remoteTransportFactory } from "./remote.ts";
+import { MessageWriter, readMessages } from "./stdio.ts";
+import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
+import { Upstream } from "./upstream.ts";
 
-/** Runs client mode until stdin ends; resolves to the exit code. */
-export function runClient(settings: ClientSettings): Promise<number> {
-  getLogger("mcp_proxy.client").error(
-    `Client mode (${settings.transport} to ${settings.url}) is not implemented yet.`,
-  );
-  return Promise.resolve(1);
+/** The URL without credentials, query or fragment, which may hold secrets: for logs. */
+function displayUrl(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
+}
+
+/** The `fetch` for the remote server: TLS options applied, OAuth token attached. */
+async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeof fetch> {
+  const tlsFetch = await fetchForVerifySsl(settings.verifySsl, runtime, log);
+  if (!settings.oauth) return tlsFetch;
+  const tokens = new ClientCredentialsTokens(settings.oauth, tlsFetch, log);
+  try {
+    // Wrong credentials should stop the proxy now, not fail every request later.
+    await tokens.token();
+  } catch (error) {
+    if (error instanceof TokenError) throw error;
+    log.warning(`Token endpoint unreachable for now: ${(error as Error).message}`);
+  }
+  return fetchWithBearerToken(tlsFetch, tokens);
+}
+
+/** Runs client mode until stdin ends or a signal arrives; resolves to the exit code. */
+export async function runClient(settings: ClientSettings): Promise<number> {
+  const log = getLogger("mcp_proxy.client");
+  let fetchImpl: typeof fetch;
+  try {
+    fetchImpl = await remoteFetch(settings, log);
+  } catch (error) {
+    if (!(error instanceof TlsSetupError || error instanceof TokenError)) throw error;
+    log.error(error.message);
+    return 1;
+  }
+
+  const stdout = new MessageWriter(runtime.stdout(), log);
+  const upstream = new Upstream({
+    newTransport: remoteTransportFactory({
+      url: settings.url,
+      transport: settings.transport,
+      headers: settings.headers,
+      fetch: fetchImpl,
+    }),
+    deliver: (message) => stdout.write(message),
+    log,
+  });
+  log.info(`Relaying stdio to ${displayUrl(settings.url)} (${settings.transport}).`);
+  upstream.start();
+
+  const { promise: signalled, resolve: stop } = Promise.withResolvers<void>();
+  const unsubscribe = [
+    runtime.onSignal("SIGINT", stop),
+    runtime.onSignal("SIGTERM", stop),
+  ];
+  await Promise.race([
+    readMessages(runtime.stdin(), (message) => upstream.send(message), (e) => stdout.write(e)),
+    signalled,
+  ]);
+  log.info("Shutting down: ending the remote session.");
+  await upstream.close();
+  await stdout.flush();
+  for (const off of unsubscribe) off();
+  return 0;
 }

@@ -12,6 +12,7 @@ import type {
   Signal,
   SpawnOptions,
 } from "./types.ts";
+import { insecureFetch } from "./insecure_fetch.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
 // A function, not a constant: Bun loads this module too, and has no `Deno` global.
@@ -114,11 +115,7 @@ export const denoRuntime: Runtime = {
     return () => Deno.removeSignalListener(signal, handler);
   },
   fetchWithTls(tls) {
-    if (tls.insecure) {
-      throw new Error(
-        "--no-verify-ssl is not supported by this build: Deno cannot disable certificate checks per client",
-      );
-    }
+    if (tls.insecure) return insecureFetch();
     const client = Deno.createHttpClient({ caCerts: tls.caCerts });
     return (input, init) => fetch(input, { ...init, client });
   },

@@ -1,0 +1,103 @@
+/**
+ * The SDK's client transports to the remote server, and what their errors mean for the relay.
+ * @module
+ */
+import {
+  SSEClientTransport,
+  SseError,
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+  type Transport,
+} from "../deps.ts";
+
+/** One connection (one session) to the remote server. */
+export interface RemoteTransport extends Transport {
+  /** Sends `MCP-Protocol-Version` from now on. */
+  setProtocolVersion(version: string): void;
+  /** Ends the session on the server (Streamable HTTP `DELETE`); absent for SSE. */
+  terminateSession?(): Promise<void>;
+}
+
+/** Where and how to reach the remote server. */
+export interface RemoteOptions {
+  url: string;
+  transport: "sse" | "streamablehttp";
+  /** Sent with every request. */
+  headers: Record<string, string>;
+  /** Carries TLS settings and the OAuth token. */
+  fetch: typeof fetch;
+}
+
+/** Returns a function that makes a new, unstarted transport for each new session. */
+export function remoteTransportFactory(options: RemoteOptions): () => RemoteTransport {
+  const url = new URL(options.url);
+  const common = { fetch: options.fetch, requestInit: { headers: options.headers } };
+  if (options.transport === "sse") return () => new SSEClientTransport(url, common);
+  return () =>
+    new StreamableHTTPClientTransport(url, {
+      ...common,
+      // A stream the server ends is resumed (Last-Event-ID) by the transport; retrying soon
+      // also makes a dead server show up fast ("Failed to reconnect"), so that the relay can
+      // fail the requests in flight and start a new session.
+      reconnectionOptions: {
+        initialReconnectionDelay: 100,
+        maxReconnectionDelay: 1000,
+        reconnectionDelayGrowFactor: 2,
+        maxRetries: 2,
+      },
+    });
+}
+
+/** What a transport error reported through `onerror` means. */
+export type StreamFailure = "lost" | "harmless";
+
+/**
+ * Classifies an `onerror` report: `lost` when the stream that carries server messages broke
+ * (responses in flight on it will never come), `harmless` for one bad message and the like.
+ */
+export function classifyStreamError(error: Error): StreamFailure {
+  if (error instanceof SseError) return "lost";
+  if (error instanceof StreamableHTTPError) {
+    // The standalone GET stream refused: only a vanished session is fatal; other refusals
+    // mean the server offers no such stream, which the protocol allows.
+    return error.code === 404 ? "lost" : "harmless";
+  }
+  return /^(SSE stream disconnected|Failed to reconnect SSE stream|Maximum reconnection attempts)/
+      .test(error.message)
+    ? "lost"
+    : "harmless";
+}
+
+/** Why `send()` failed, as far as retrying is concerned. */
+export type SendFailure =
+  /** Never reached the server (connection refused): safe to send again on a new session. */
+  | "undelivered"
+  /** The server no longer knows the session (404): send again after re-initialising. */
+  | "session-gone"
+  /** The server received it and refused it, or the outcome is unknown: do not resend. */
+  | "failed";
+
+/** Classifies an error thrown by a transport's `send()`. */
+export function classifySendError(error: unknown): SendFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  const status = error instanceof StreamableHTTPError
+    ? error.code
+    : Number(/\(HTTP (\d{3})\)/.exec(message)?.[1]);
+  // The SDK's example servers (server-everything among them) answer an unknown session with
+  // 400 "No valid session ID provided" instead of the specified 404.
+  if (status === 404 || (status === 400 && /session/i.test(message))) return "session-gone";
+  if (/\(Connect\)|ECONNREFUSED|Connection refused/i.test(describeCause(error))) {
+    return "undelivered";
+  }
+  return "failed";
+}
+
+/** The message of `error` and of its causes, for logs and classification. */
+export function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e !== undefined && parts.length < 5; e = (e as { cause?: unknown }).cause) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(": ");
+}
