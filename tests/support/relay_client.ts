@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- tests dig into arbitrary JSON results
 /**
  * An in-test client session of a {@linkcode SharedServer}: a {@linkcode ClientSink} that
  * records what it receives and lets a test send requests and await their responses.
@@ -8,7 +9,7 @@ import type { ClientSink, MuxSession, SharedServer } from "../../src/relay/types
 
 /** A message the client received, with the request id the relay related it to. */
 export interface Received {
-  message: Record<string, unknown> & { id?: RequestId; method?: string; params?: any };
+  message: { id?: RequestId; method?: string; params?: any; result?: any; error?: any };
   relatedRequestId?: RequestId;
 }
 
