@@ -75,6 +75,24 @@ interface BunGlobal {
 /** A `fetch` init with Bun's per-request TLS settings. */
 type BunFetchInit = RequestInit & { tls?: { rejectUnauthorized?: boolean; ca?: string[] } };
 
+/** Deno's error names for the Node error codes Bun uses (see {@linkcode Runtime}). */
+const DENO_ERROR_NAMES: Record<string, string> = {
+  ENOENT: "NotFound",
+  EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied",
+  EISDIR: "IsADirectory",
+  ENOTDIR: "NotADirectory",
+};
+
+/** Renames a Bun error the way Deno names it, so that callers can test `error.name`. */
+function withDenoName(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === "string" && code in DENO_ERROR_NAMES) {
+    error.name = DENO_ERROR_NAMES[code];
+  }
+  return error;
+}
+
 function bun(): BunGlobal {
   return (globalThis as unknown as { Bun: BunGlobal }).Bun;
 }
@@ -117,16 +135,21 @@ function spawn(options: SpawnOptions): ChildProcess {
   const { command, args } = hostOs() === "windows"
     ? resolveWindowsCommand(options.command, options.args, options.env, isFile)
     : options;
-  const child = bun().spawn({
-    cmd: [command, ...args],
-    env: options.env,
-    cwd: options.cwd,
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-    // setsid(): a process group of its own, so the whole tree can be signalled at once.
-    detached: hostOs() === "posix",
-  });
+  let child: Subprocess;
+  try {
+    child = bun().spawn({
+      cmd: [command, ...args],
+      env: options.env,
+      cwd: options.cwd,
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+      // setsid(): a process group of its own, so the whole tree can be signalled at once.
+      detached: hostOs() === "posix",
+    });
+  } catch (error) {
+    throw withDenoName(error);
+  }
   let done = false;
   const exited: Promise<ChildExit> = child.exited.then(() => {
     done = true;
@@ -200,7 +223,10 @@ export const bunRuntime: Runtime = {
   },
   stdin: once(() => bun().stdin.stream()),
   stdout: once(() => sinkStream(bun().stdout.writer())),
-  readTextFile: (path) => bun().file(path).text(),
+  readTextFile: (path) =>
+    bun().file(path).text().catch((error) => {
+      throw withDenoName(error);
+    }),
   spawn,
   serve,
   onSignal(signal, handler) {

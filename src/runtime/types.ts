@@ -76,7 +76,12 @@ export interface TlsOptions {
   insecure?: boolean;
 }
 
-/** Everything mcp-proxy needs from its host runtime. */
+/**
+ * Everything mcp-proxy needs from its host runtime.
+ *
+ * File and process errors look the same on every runtime: Deno's `name` (`NotFound`,
+ * `PermissionDenied`, ...) and Node's `code` (`ENOENT`, `EACCES`, ...).
+ */
 export interface Runtime {
   /** Name of the runtime, for diagnostics. */
   readonly name: "deno" | "bun";

@@ -1,0 +1,63 @@
+/**
+ * Smoke test of a built mcp-proxy executable, run before a release asset is uploaded (and by
+ * tests/binary_test.ts on the Bun build): `--version`, then one server-mode round trip, an
+ * `echo` tool call through both `/mcp` and `/sse`, then a clean SIGTERM shutdown.
+ *
+ *     deno run -A scripts/smoke_test.ts <executable> [-- <server command...>]
+ *
+ * The server defaults to `npx -y @modelcontextprotocol/server-everything`.
+ * @module
+ */
+import assert from "node:assert/strict";
+import denoConfig from "../deno.json" with { type: "json" };
+import { connectClient } from "../tests/support/mcp_client.ts";
+import { RunningProcess } from "../tests/support/process.ts";
+
+const DEFAULT_SERVER = ["npx", "-y", "@modelcontextprotocol/server-everything"];
+
+/** Checks that `executable --version` prints this checkout's version. */
+async function checkVersion(executable: string): Promise<void> {
+  const { code, stdout } = await new Deno.Command(executable, { args: ["--version"] }).output();
+  assert.equal(code, 0, "--version failed");
+  assert.equal(new TextDecoder().decode(stdout).trim(), `mcp-proxy ${denoConfig.version}`);
+}
+
+/** Calls the `echo` tool through `url` and checks the answer. */
+async function echoThrough(url: string, kind: "mcp" | "sse"): Promise<void> {
+  const client = await connectClient(url, kind, "smoke-test");
+  try {
+    const result = await client.callTool({ name: "echo", arguments: { message: kind } });
+    assert.deepEqual(result.content, [{ type: "text", text: `Echo: ${kind}` }]);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Serves `server` through `executable` on a random port and round-trips a tool call. */
+async function checkServerMode(executable: string, server: string[]): Promise<void> {
+  const proxy = new RunningProcess(executable, ["--port", "0", "--", ...server]);
+  try {
+    // The start-up lines name the URLs with the real port; npx may first have to download.
+    const [, origin] = await proxy.waitForStderr(/(http:\/\/[\w.]+:\d+)\//, 120_000);
+    await echoThrough(`${origin}/mcp`, "mcp");
+    await echoThrough(`${origin}/sse`, "sse");
+  } catch (error) {
+    throw new Error(`${error}\nproxy stderr:\n${proxy.stderr}`);
+  } finally {
+    const status = await proxy.stop("SIGTERM");
+    // A signal-terminated exit is not a clean shutdown: the proxy handles SIGTERM itself.
+    assert.equal(status.signal, null, `proxy died of ${status.signal}:\n${proxy.stderr}`);
+  }
+}
+
+if (import.meta.main) {
+  const [executable, separator, ...server] = Deno.args;
+  if (!executable || (separator !== undefined && separator !== "--")) {
+    console.error("usage: smoke_test.ts <executable> [-- <server command...>]");
+    Deno.exit(2);
+  }
+  await checkVersion(executable);
+  console.error(`ok: ${executable} --version`);
+  await checkServerMode(executable, server.length ? server : DEFAULT_SERVER);
+  console.error(`ok: ${executable} server mode round trip over /mcp and /sse`);
+}
