@@ -1,0 +1,67 @@
+/**
+ * The standalone executable that `deno task build` makes (the bundle compiled by Bun) must behave
+ * like `deno run main.ts`. This builds it, smoke-tests it (scripts/smoke_test.ts, as the release
+ * workflow does), then reruns every test file that starts the proxy as a process with
+ * `MCP_PROXY_BIN` pointing at the executable.
+ *
+ * Not on Windows: the Bun build is checked on Linux and macOS; Windows releases use `deno compile`.
+ */
+import assert from "node:assert/strict";
+import { EVERYTHING_SERVER, ROOT } from "./support/paths.ts";
+import { run } from "./fixtures/distribution/http.ts";
+
+const EXECUTABLE = `${ROOT}dist/mcp-proxy`;
+
+/** Files that drive the proxy as a process; the rest test modules in-process. */
+const PROCESS_LEVEL = /\b(runProxy|startProxy|proxyCommand)\(/;
+
+/** Test files (relative to the checkout) that start the proxy through tests/support. */
+async function processLevelTestFiles(): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(`${ROOT}tests`)) {
+    if (!entry.isFile || !entry.name.endsWith("_test.ts")) continue;
+    if (entry.name === "binary_test.ts") continue;
+    const source = await Deno.readTextFile(`${ROOT}tests/${entry.name}`);
+    if (PROCESS_LEVEL.test(source)) files.push(`tests/${entry.name}`);
+  }
+  return files.sort();
+}
+
+/** The last part of a long output, enough to see why a nested run failed. */
+function tail(text: string): string {
+  return text.length > 12_000 ? `…${text.slice(-12_000)}` : text;
+}
+
+Deno.test({
+  name: "the Bun-compiled executable passes the smoke test and the process-level tests",
+  ignore: Deno.build.os === "windows",
+  async fn(t) {
+    await t.step("deno task build makes dist/mcp-proxy", async () => {
+      const build = await run(Deno.execPath(), ["task", "build"], { cwd: ROOT });
+      assert.equal(build.code, 0, tail(build.stderr));
+      assert.ok((await Deno.stat(EXECUTABLE)).mode! & 0o111, "not executable");
+    });
+
+    await t.step("smoke test: --version and a server-mode round trip", async () => {
+      const smoke = await run(Deno.execPath(), [
+        "run",
+        "-A",
+        `${ROOT}scripts/smoke_test.ts`,
+        EXECUTABLE,
+        "--",
+        "node",
+        EVERYTHING_SERVER,
+      ]);
+      assert.equal(smoke.code, 0, tail(smoke.stderr));
+    });
+
+    const files = await processLevelTestFiles();
+    await t.step(`process-level tests against the executable: ${files.join(" ")}`, async () => {
+      const nested = await run(Deno.execPath(), ["test", "-A", "--no-check", ...files], {
+        cwd: ROOT,
+        env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" },
+      });
+      assert.equal(nested.code, 0, tail(nested.stdout + nested.stderr));
+    });
+  },
+});
