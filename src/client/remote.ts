@@ -58,9 +58,12 @@ export type StreamFailure = "lost" | "harmless";
 export function classifyStreamError(error: Error): StreamFailure {
   if (error instanceof SseError) return "lost";
   if (error instanceof StreamableHTTPError) {
-    // The standalone GET stream refused: only a vanished session is fatal; other refusals
-    // mean the server offers no such stream, which the protocol allows.
-    return error.code === 404 ? "lost" : "harmless";
+    // Failed POSTs come here too; the relay judges them where send() rejects. Of the refusals
+    // of the standalone GET stream only a vanished session is fatal: others mean the server
+    // offers no such stream, which the protocol allows.
+    return error.code === 404 && error.message.includes("Failed to open SSE stream")
+      ? "lost"
+      : "harmless";
   }
   return /^(SSE stream disconnected|Failed to reconnect SSE stream|Maximum reconnection attempts)/
       .test(error.message)
