@@ -1,14 +1,17 @@
 /**
  * The standalone executable that `deno task build` makes (the bundle compiled by Bun) must behave
  * like `deno run main.ts`. This builds it, smoke-tests it (scripts/smoke_test.ts, as the release
- * workflow does), then reruns every test file that starts the proxy as a process with
- * `MCP_PROXY_BIN` pointing at the executable.
+ * workflow does), installs it with install.sh from a local release laid out like release.yml's,
+ * then reruns every test file that starts the proxy as a process with `MCP_PROXY_BIN` pointing
+ * at the executable.
  *
  * Not on Windows: the Bun build is checked on Linux and macOS; Windows releases use `deno compile`.
  */
 import assert from "node:assert/strict";
 import { EVERYTHING_SERVER, ROOT } from "./support/paths.ts";
+import denoConfig from "../deno.json" with { type: "json" };
 import { run } from "./fixtures/distribution/http.ts";
+import { makeRelease, serveReleases } from "./fixtures/distribution/release.ts";
 
 const EXECUTABLE = `${ROOT}dist/mcp-proxy`;
 
@@ -33,7 +36,7 @@ function tail(text: string): string {
 }
 
 Deno.test({
-  name: "the Bun-compiled executable passes the smoke test and the process-level tests",
+  name: "the Bun-compiled executable: build, smoke test, install.sh, process-level tests",
   ignore: Deno.build.os === "windows",
   async fn(t) {
     await t.step("deno task build makes dist/mcp-proxy", async () => {
@@ -53,6 +56,23 @@ Deno.test({
         EVERYTHING_SERVER,
       ]);
       assert.equal(smoke.code, 0, tail(smoke.stderr));
+    });
+
+    await t.step("install.sh installs it from a release of this host's target", async () => {
+      const tag = `v${denoConfig.version}`;
+      const release = await makeRelease([{ target: Deno.build.target, executable: EXECUTABLE }]);
+      await using server = await serveReleases(new Map([[tag, release]]), tag);
+      const home = await Deno.makeTempDir();
+      try {
+        const install = await run("sh", [`${ROOT}install.sh`], {
+          env: { HOME: home, MCP_PROXY_RELEASES_URL: `${server.origin}/releases` },
+        });
+        assert.equal(install.code, 0, install.stderr);
+        const installed = await run(`${home}/.mcp-proxy/bin/mcp-proxy`, ["--version"]);
+        assert.equal(installed.stdout, `mcp-proxy ${denoConfig.version}\n`);
+      } finally {
+        await Deno.remove(home, { recursive: true });
+      }
     });
 
     const files = await processLevelTestFiles();

@@ -1,11 +1,12 @@
 /**
- * install.sh against a local release server shaped like GitHub's: `latest/download/<asset>`
- * redirects to `download/<tag>/<asset>`. A fake `uname` first on PATH picks the platform, so
- * every OS/architecture mapping is exercised on any POSIX host.
+ * install.sh against a local release server shaped like GitHub's, serving stand-in executables.
+ * A fake `uname` first on PATH picks the platform, so every OS/architecture mapping is exercised
+ * on any POSIX host. (tests/binary_test.ts installs the real executable the same way.)
  */
 import assert from "node:assert/strict";
 import { ROOT } from "./support/paths.ts";
-import { run, serveLocally } from "./fixtures/distribution/http.ts";
+import { run } from "./fixtures/distribution/http.ts";
+import { makeRelease, type Release, serveReleases } from "./fixtures/distribution/release.ts";
 
 const INSTALL_SH = `${ROOT}install.sh`;
 const LATEST = "v1.2.3";
@@ -13,56 +14,16 @@ const skipOnWindows = Deno.build.os === "windows";
 const hasShellcheck = !skipOnWindows &&
   (await run("sh", ["-c", "command -v shellcheck"])).code === 0;
 
-/** A release: asset name to bytes, SHA256SUMS included. */
-type Release = Map<string, Uint8Array<ArrayBuffer>>;
-
-async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Packs a stand-in `mcp-proxy` that prints `mcp-proxy <version>` for each target, plus SHA256SUMS. */
-async function makeRelease(version: string, targets: string[]): Promise<Release> {
-  const work = await Deno.makeTempDir();
+/** A release whose stand-in `mcp-proxy` for each target prints `mcp-proxy <version>`. */
+async function standInRelease(version: string, targets: string[]): Promise<Release> {
+  const executable = await Deno.makeTempFile();
   try {
-    const release: Release = new Map();
-    for (const target of targets) {
-      const windows = target.includes("windows");
-      const exe = windows ? "mcp-proxy.exe" : "mcp-proxy";
-      const dir = `${work}/${target}`;
-      await Deno.mkdir(dir);
-      await Deno.writeTextFile(`${dir}/${exe}`, `#!/bin/sh\necho "mcp-proxy ${version}"\n`, {
-        mode: 0o755,
-      });
-      const asset = `mcp-proxy-${target}.${windows ? "zip" : "tar.gz"}`;
-      const packed = windows
-        ? await run("zip", ["-q", `${work}/${asset}`, exe], { cwd: dir })
-        : await run("tar", ["-czf", `${work}/${asset}`, "-C", dir, exe]);
-      assert.equal(packed.code, 0, packed.stderr);
-      release.set(asset, await Deno.readFile(`${work}/${asset}`));
-    }
-    const sums = await Promise.all(
-      [...release].map(async ([name, bytes]) => `${await sha256Hex(bytes)}  ${name}\n`),
-    );
-    release.set("SHA256SUMS", new TextEncoder().encode(sums.join("")));
-    return release;
+    await Deno.writeTextFile(executable, `#!/bin/sh\necho "mcp-proxy ${version}"\n`);
+    await Deno.chmod(executable, 0o755);
+    return await makeRelease(targets.map((target) => ({ target, executable })));
   } finally {
-    await Deno.remove(work, { recursive: true });
+    await Deno.remove(executable);
   }
-}
-
-/** Serves `releases` (tag to release) under `/releases`, the way GitHub lays them out. */
-function serveReleases(releases: Map<string, Release>) {
-  return serveLocally((request) => {
-    const path = new URL(request.url).pathname;
-    const latest = path.match(/^\/releases\/latest\/download\/([^/]+)$/);
-    if (latest) {
-      return Response.redirect(new URL(`/releases/download/${LATEST}/${latest[1]}`, request.url));
-    }
-    const pinned = path.match(/^\/releases\/download\/([^/]+)\/([^/]+)$/);
-    const body = pinned && releases.get(pinned[1])?.get(pinned[2]);
-    return body ? new Response(body) : new Response("Not Found", { status: 404 });
-  });
 }
 
 /** A scratch HOME holding a fake `uname` that reports `os` and `arch`. */
@@ -107,9 +68,10 @@ Deno.test({
   async fn() {
     await using server = await serveReleases(
       new Map([
-        [LATEST, await makeRelease("1.2.3", ALL_TARGETS)],
-        ["v1.0.0", await makeRelease("1.0.0", ALL_TARGETS)],
+        [LATEST, await standInRelease("1.2.3", ALL_TARGETS)],
+        ["v1.0.0", await standInRelease("1.0.0", ALL_TARGETS)],
       ]),
+      LATEST,
     );
     const home = await fakeMachine(LINUX);
     try {
@@ -148,7 +110,8 @@ Deno.test({
   ignore: skipOnWindows,
   async fn(t) {
     await using server = await serveReleases(
-      new Map([[LATEST, await makeRelease("1.2.3", ALL_TARGETS)]]),
+      new Map([[LATEST, await standInRelease("1.2.3", ALL_TARGETS)]]),
+      LATEST,
     );
     const cases = [
       { os: "Linux", arch: "amd64", exe: "mcp-proxy" },
@@ -175,7 +138,7 @@ Deno.test({
   name: "install.sh installs nothing when a checksum, an asset or the platform is wrong",
   ignore: skipOnWindows,
   async fn(t) {
-    const good = await makeRelease("1.2.3", ["x86_64-unknown-linux-gnu"]);
+    const good = await standInRelease("1.2.3", ["x86_64-unknown-linux-gnu"]);
     const tampered: Release = new Map(good);
     tampered.set(
       "SHA256SUMS",
@@ -188,6 +151,7 @@ Deno.test({
     );
     await using server = await serveReleases(
       new Map([[LATEST, good], ["v6.6.6", tampered]]),
+      LATEST,
     );
     const cases: {
       name: string;
