@@ -52,10 +52,6 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
   let closing = false;
   const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
 
-  app.use(async (c, next) => {
-    if (closing) return c.text("Shutting down", 503);
-    await next();
-  });
   if (options.allowOrigins.length > 0) {
     app.use(corsMiddleware(options.allowOrigins, options.exposeHeaders));
   }
@@ -99,7 +95,8 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
   });
 
   return {
-    fetch: (request) => app.fetch(request),
+    fetch: (request) =>
+      closing ? new Response("Shutting down", { status: 503 }) : app.fetch(request),
     async close() {
       closing = true;
       for (const { sse } of tables) sse.closeAll();
