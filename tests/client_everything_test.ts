@@ -3,18 +3,18 @@
  * modes: an SDK client on mcp-proxy's stdio sees the remote server as if it were local.
  */
 import assert from "node:assert/strict";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/index"
-import { Client } from "npm:@modelcontextprotocol/sdk@1.32.2/client/index.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
-import {
+import { mcpTypes } from "../src/deps.ts";
+import { EverythingServer } from "./support/everything_server.ts";
+import { Client } from "./support/mcp_client.ts";
+import { isJsonRpcLine, ProxyStdio } from "./support/proxy_stdio.ts";
+
+const {
   CreateMessageRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-  type Notification,
   ResourceUpdatedNotificationSchema,
-} from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
-import { EverythingServer } from "./support/everything_server.ts";
-import { isJsonRpcLine, ProxyStdio } from "./support/proxy_stdio.ts";
+} = mcpTypes;
+type Notification = mcpTypes.Notification;
 
 /** Resolves with the first notification that passes `test`, or rejects after `ms`. */
 function collector<T extends Notification>() {

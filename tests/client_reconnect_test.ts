@@ -3,12 +3,10 @@
  * and the same stdio session carries on.
  */
 import assert from "node:assert/strict";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/index"
-import { Client } from "npm:@modelcontextprotocol/sdk@1.32.2/client/index.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
-import { McpError } from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
+import { mcpTypes } from "../src/deps.ts";
 import { RemoteMcpServer } from "./fixtures/remote_mcp_server.ts";
 import { EverythingServer } from "./support/everything_server.ts";
+import { Client } from "./support/mcp_client.ts";
 import { isJsonRpcLine, ProxyStdio } from "./support/proxy_stdio.ts";
 
 for (const mode of ["sse", "streamableHttp"] as const) {
@@ -37,7 +35,7 @@ for (const mode of ["sse", "streamableHttp"] as const) {
       const killedAt = Date.now();
       const error = await outcome;
       const waited = Date.now() - killedAt;
-      assert.ok(error instanceof McpError, `expected an McpError, got ${error}`);
+      assert.ok(error instanceof mcpTypes.McpError, `expected an McpError, got ${error}`);
       assert.equal(error.code, -32000);
       assert.match(error.message, /connection to the remote server was lost/);
       assert.ok(waited < 2000, `the lost request was answered after ${waited} ms`);

@@ -17,6 +17,20 @@ function displayUrl(url: string): string {
   return origin + pathname;
 }
 
+/** A logger that writes `url` (whose query may hold an API key) as {@linkcode displayUrl}. */
+function urlRedactingLogger(log: Logger, url: string): Logger {
+  const shown = displayUrl(url);
+  const hidden = [url, new URL(url).href].filter((text) => text !== shown);
+  const redact = (message: string) =>
+    hidden.reduce((text, secret) => text.replaceAll(secret, shown), message);
+  return {
+    debug: (message) => log.debug(redact(message)),
+    info: (message) => log.info(redact(message)),
+    warning: (message) => log.warning(redact(message)),
+    error: (message) => log.error(redact(message)),
+  };
+}
+
 /** The `fetch` for the remote server: TLS options applied, OAuth token attached. */
 async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeof fetch> {
   const tlsFetch = await fetchForVerifySsl(settings.verifySsl, runtime, log);
@@ -34,7 +48,7 @@ async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeo
 
 /** Runs client mode until stdin ends or a signal arrives; resolves to the exit code. */
 export async function runClient(settings: ClientSettings): Promise<number> {
-  const log = getLogger("mcp_proxy.client");
+  const log = urlRedactingLogger(getLogger("mcp_proxy.client"), settings.url);
   let fetchImpl: typeof fetch;
   try {
     fetchImpl = await remoteFetch(settings, log);

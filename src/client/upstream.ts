@@ -376,12 +376,12 @@ export class Upstream {
       ));
     }
     if (this.#state !== "open") return;
-    this.#log.warning(
-      `Lost the connection to the remote server (${reason}); ` +
-        `${lost.length} request(s) in flight failed; reconnecting.`,
-    );
+    const failed = lost.length > 0 ? `; ${lost.length} request(s) in flight failed` : "";
+    this.#log.warning(`Lost the remote session (${reason})${failed}; reconnecting.`);
     // A connection that keeps breaking right away must not be retried in a tight loop.
-    this.#failures = Date.now() - this.#connectedAt >= this.#timings.stableMs ? 0 : 1;
+    this.#failures = Date.now() - this.#connectedAt >= this.#timings.stableMs
+      ? 0
+      : this.#failures + 1;
     this.#state = "connecting";
     this.#connectLoop();
   }

@@ -3,10 +3,7 @@
  * `Transport` (so an SDK `Client` can drive it) that also keeps every raw stdout line.
  * @module
  */
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/transport"
-import type { Transport } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/transport.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
-import type { JSONRPCMessage } from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
+import type { JSONRPCMessage, Transport } from "../../src/deps.ts";
 import { proxyCommand } from "./paths.ts";
 
 /** mcp-proxy's stdio, as a transport. `start()` spawns it; `close()` ends stdin and waits. */
@@ -72,16 +69,20 @@ export class ProxyStdio implements Transport {
     return this.#stderr;
   }
 
+  /** How mcp-proxy exited. */
+  get status(): Promise<Deno.CommandStatus> {
+    return this.#child!.status;
+  }
+
   /** Closes mcp-proxy's stdin and waits for it to exit (killing it after `timeoutMs`). */
-  async close(timeoutMs = 10_000): Promise<Deno.CommandStatus> {
+  async close(timeoutMs = 10_000): Promise<void> {
     const child = this.#child!;
     await this.#stdin!.close().catch(() => {});
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    const status = await child.status;
+    await child.status;
     clearTimeout(timer);
     await Promise.all(this.#pumps);
     this.onclose?.();
-    return status;
   }
 
   #onStdout(line: string) {
