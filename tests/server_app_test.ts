@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type AppOptions, createProxyApp, type ProxyApp } from "../src/server/app.ts";
+import { SseSessions } from "../src/transports/sse_server.ts";
 import { FakeSharedServer } from "./support/fake_shared_server.ts";
 import { type ClientTransportKind, connectClient } from "./support/mcp_client.ts";
 import { INITIALIZE, post, SseReader } from "./support/raw_http.ts";
@@ -71,6 +72,13 @@ for (const kind of ["mcp", "sse"] as ClientTransportKind[]) {
     } finally {
       await client.close();
     }
+    if (kind === "sse") {
+      // The client hung up: its stream is cancelled and its multiplexer session ends.
+      for (let i = 0; i < 100 && s.servers[0].sessions > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(s.servers[0].sessions, 0);
+    }
   });
 }
 
@@ -84,6 +92,24 @@ Deno.test("legacy SSE: idle streams get keep-alive comments", async () => {
   } finally {
     await reader.cancel();
   }
+});
+
+Deno.test("legacy SSE: a client that stops reading is dropped, not buffered without bound", async () => {
+  const server = new FakeSharedServer();
+  const sessions = new SseSessions(server, { maxUnreadBytes: 1 << 20, keepAliveMs: 0 });
+  const events = new SseReader(sessions.open("/messages/").body!);
+  assert.equal((await events.next())?.event, "endpoint");
+  const big = {
+    jsonrpc: "2.0" as const,
+    method: "notifications/message",
+    params: { data: "x".repeat(100_000) },
+  };
+  for (let i = 0; i < 20; i++) await server.sinks[0].send(big);
+  assert.equal(server.sessions, 0, "the session ended once 1 MiB was left unread");
+  // What was left unread is dropped with the stream.
+  await assert.rejects(async () => {
+    while (await events.next());
+  }, /client not reading/);
 });
 
 Deno.test("Streamable HTTP: a multiplexer session per initialized session, ended by DELETE", async () => {

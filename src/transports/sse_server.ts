@@ -35,7 +35,12 @@ const SSE_HEADERS = {
 export interface SseSessionsOptions {
   /** Keep-alive interval in milliseconds; defaults to {@linkcode SSE_KEEP_ALIVE_MS}. */
   keepAliveMs?: number;
+  /** Unread bytes before a client is dropped; defaults to {@linkcode SSE_MAX_UNREAD_BYTES}. */
+  maxUnreadBytes?: number;
 }
+
+/** Counts queued bytes, so that `desiredSize` tells how much the client has left unread. */
+const BYTES: QueuingStrategy<Uint8Array> = { highWaterMark: 0, size: (chunk) => chunk.byteLength };
 
 interface SseSession {
   readonly controller: ReadableStreamDefaultController<Uint8Array>;
@@ -68,16 +73,13 @@ export class SseSessions {
   readonly #server: SharedServer;
   readonly #sessions = new Map<string, SseSession>();
   readonly #keepAliveMs: number;
+  readonly #maxUnreadBytes: number;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(server: SharedServer, options: SseSessionsOptions = {}) {
     this.#server = server;
     this.#keepAliveMs = options.keepAliveMs ?? SSE_KEEP_ALIVE_MS;
-  }
-
-  /** Number of open sessions. */
-  get size(): number {
-    return this.#sessions.size;
+    this.#maxUnreadBytes = options.maxUnreadBytes ?? SSE_MAX_UNREAD_BYTES;
   }
 
   /**
@@ -105,8 +107,8 @@ export class SseSessions {
         this.#armKeepAlive();
       },
       // The client went away.
-      cancel: () => this.#end(id),
-    });
+      cancel: () => this.#end(id, "cancelled"),
+    }, BYTES);
     log.debug(`SSE session ${id} opened on ${this.#server.name}`);
     return new Response(body, { headers: SSE_HEADERS });
   }
@@ -133,32 +135,35 @@ export class SseSessions {
 
   /** Ends every session and closes its stream (shutdown). */
   closeAll(): void {
-    for (const id of [...this.#sessions.keys()]) this.#end(id, true);
+    for (const id of [...this.#sessions.keys()]) this.#end(id, "close");
   }
 
   #write(id: string, session: SseSession, event: string): void {
     if (!this.#sessions.has(id)) return;
     const { controller } = session;
-    if ((controller.desiredSize ?? 0) < -SSE_MAX_UNREAD_BYTES) {
-      log.warning(`SSE session ${id}: client is not reading its stream; closing it`);
-      this.#end(id, true);
+    if ((controller.desiredSize ?? 0) < -this.#maxUnreadBytes) {
+      log.warning(`SSE session ${id}: client is not reading its stream; dropping it`);
+      this.#end(id, "error");
       return;
     }
     session.active = true;
     controller.enqueue(encoder.encode(event));
   }
 
-  #end(id: string, closeStream = false): void {
+  /**
+   * Ends a session. Its stream was `cancelled` by the client, or is closed after what is
+   * queued (`close`), or is errored at once, dropping unread data (`error`).
+   */
+  #end(id: string, stream: "cancelled" | "close" | "error"): void {
     const session = this.#sessions.get(id);
     if (!session) return;
     this.#sessions.delete(id);
     session.mux.close();
-    if (closeStream) {
-      try {
-        session.controller.close();
-      } catch {
-        // Already closed or errored.
-      }
+    try {
+      if (stream === "close") session.controller.close();
+      if (stream === "error") session.controller.error(new Error("client not reading"));
+    } catch {
+      // Already closed or errored.
     }
     if (this.#sessions.size === 0) this.#disarmKeepAlive();
     log.debug(`SSE session ${id} closed on ${this.#server.name}`);
@@ -175,7 +180,7 @@ export class SseSessions {
           try {
             session.controller.enqueue(KEEP_ALIVE);
           } catch {
-            this.#end(id);
+            this.#end(id, "cancelled");
           }
         }
       }

@@ -62,11 +62,6 @@ export class StreamableHttpSessions {
     this.#options = options;
   }
 
-  /** Number of open sessions (always 0 when stateless). */
-  get size(): number {
-    return this.#sessions.size;
-  }
-
   /** Handles one request to the endpoint. */
   handle(request: Request): Promise<Response> {
     if (this.#options.stateless) return this.#handleStateless(request);

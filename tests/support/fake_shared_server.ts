@@ -23,6 +23,8 @@ export class FakeSharedServer implements SharedServer {
   sessions = 0;
   /** Every message received, per session, in order. */
   readonly received: JSONRPCMessage[] = [];
+  /** The sink of every session opened, in order, to push messages from tests. */
+  readonly sinks: ClientSink[] = [];
 
   constructor(readonly name = "default") {}
 
@@ -37,6 +39,7 @@ export class FakeSharedServer implements SharedServer {
 
   openSession(sink: ClientSink): MuxSession {
     this.sessions++;
+    this.sinks.push(sink);
     let open = true;
     const reply = (id: RequestId, body: Record<string, unknown>) =>
       setTimeout(() => open && sink.send({ jsonrpc: "2.0", id, ...body } as JSONRPCMessage, id), 1);
