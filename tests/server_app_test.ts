@@ -112,6 +112,14 @@ Deno.test("legacy SSE: a client that stops reading is dropped, not buffered with
   }, /client not reading/);
 });
 
+Deno.test("legacy SSE: HEAD /sse opens no session", async () => {
+  await using s = await serve();
+  const head = await fetch(`${s.base}/sse`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("content-type"), "text/event-stream");
+  assert.equal(s.servers[0].sessions, 0);
+});
+
 Deno.test("Streamable HTTP: a multiplexer session per initialized session, ended by DELETE", async () => {
   await using s = await serve();
   const noSession = await post(`${s.base}/mcp`, { jsonrpc: "2.0", id: 4, method: "ping" });

@@ -73,7 +73,9 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
     tables.push({ sse, http });
     const messagesPath = `${prefix}/messages/`;
 
-    app.get(`${prefix}/sse`, () => {
+    app.get(`${prefix}/sse`, (c) => {
+      // Hono answers HEAD with the GET route and drops the body unread: open no session.
+      if (c.req.method === "HEAD") return sse.head();
       status.touch();
       return sse.open(messagesPath);
     });

@@ -113,6 +113,11 @@ export class SseSessions {
     return new Response(body, { headers: SSE_HEADERS });
   }
 
+  /** Answers `HEAD /sse`: the headers of a stream, without opening a session. */
+  head(): Response {
+    return new Response(null, { headers: SSE_HEADERS });
+  }
+
   /** Handles `POST /messages/?session_id=<sessionId>` with `request`'s body. */
   async post(sessionId: string | undefined, request: Request): Promise<Response> {
     if (!sessionId) return plain(400, "session_id is required");
