@@ -1,0 +1,290 @@
+/**
+ * `deno task bench`: throughput, latency, memory and start-up of mcp-proxy against its peers
+ * and the echo server spoken to directly. See bench/README.md.
+ *
+ * ```sh
+ * deno task bench                 # full run, a few minutes
+ * deno task bench --quick         # short windows, for a smoke check
+ * deno task bench --only 'ours-mcp|direct-http' --duration 10
+ * deno task bench --only ours-mcp-c8 --profile /tmp/prof   # CPU profile of our proxy
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { EVERYTHING_SERVER, proxyCommand } from "../tests/support/paths.ts";
+import { closeAll, connect, connectAll, runLoad, type Session, timeToInitialize } from "./load.ts";
+import { installPeers, type PeerInstall, removePeers } from "./peers.ts";
+import { INSPECTOR_LINE, Profiler, summarize } from "./profile.ts";
+import { readCpuMs, readMemory, sleep, stopAll } from "./process.ts";
+import {
+  type BenchReport,
+  loadAverage,
+  machineInfo,
+  median,
+  renderReport,
+  type ScenarioResult,
+  type StartupResult,
+} from "./report.ts";
+import {
+  type BenchContext,
+  type Endpoint,
+  type Scenario,
+  SCENARIOS,
+  startEndpoint,
+  type System,
+} from "./scenarios.ts";
+
+/** Command-line options of the benchmark. */
+export interface BenchOptions {
+  /** Warm-up per scenario, ms. */
+  warmupMs: number;
+  /** Measured window per scenario, ms. */
+  durationMs: number;
+  /** Client-mode start-up attempts per system. */
+  startupRuns: number;
+  /** Only scenarios whose id matches (start-up ids: `ours-startup`, `supergateway-startup`). */
+  only?: RegExp;
+  /** Skip the npm peers. */
+  noPeers: boolean;
+  /** Reuse (or create) this peer install folder instead of a temporary one. */
+  peersDir?: string;
+  /** Write the raw results here as JSON. */
+  json?: string;
+  /** Profile our proxy during each of its measured windows; profiles go here. */
+  profileDir?: string;
+}
+
+const USAGE = `deno task bench [options]
+  --quick              0.5 s warm-up, 2 s windows, 2 start-up runs (a smoke check)
+  --warmup S           warm-up per scenario in seconds (default 1; env BENCH_WARMUP)
+  --duration S         measured window per scenario in seconds (default 5; env BENCH_DURATION)
+  --startup-runs N     client-mode start-up attempts per system (default 5)
+  --only REGEX         scenarios whose id matches, e.g. 'ours|direct' or 'mcp-c8'
+  --no-peers           skip supergateway and npm mcp-proxy (no npm install)
+  --peers-dir DIR      install the peers here and reuse them next time (default: a temp dir)
+  --json FILE          also write the raw results as JSON
+  --profile DIR        CPU-profile our proxy during its windows (V8 inspector); .cpuprofile
+                       files and text summaries go to DIR
+Scenario ids: ${SCENARIOS.map((s) => s.id).join(", ")}, ours-startup, supergateway-startup.
+MCP_PROXY_BIN=path benchmarks a built binary instead of \`deno run main.ts\`.`;
+
+/** Parses the command line (and `BENCH_*` variables); `undefined` after `--help`. */
+export function parseOptions(argv: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" },
+      warmup: { type: "string" },
+      duration: { type: "string" },
+      "startup-runs": { type: "string" },
+      only: { type: "string" },
+      "no-peers": { type: "boolean" },
+      "peers-dir": { type: "string" },
+      json: { type: "string" },
+      profile: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return undefined;
+  const seconds = (flag: string | undefined, env: string, fallback: number) => {
+    const text = flag ?? Deno.env.get(env);
+    const value = text === undefined ? fallback : Number(text);
+    if (!(value >= 0)) throw new Error(`not a number of seconds: ${text}`);
+    return Math.round(value * 1000);
+  };
+  const quick = values.quick ?? false;
+  return {
+    warmupMs: seconds(values.warmup, "BENCH_WARMUP", quick ? 0.5 : 1),
+    durationMs: seconds(values.duration, "BENCH_DURATION", quick ? 2 : 5),
+    startupRuns: Number(values["startup-runs"] ?? (quick ? 2 : 5)),
+    only: values.only ? new RegExp(values.only) : undefined,
+    noPeers: values["no-peers"] ?? false,
+    peersDir: values["peers-dir"],
+    json: values.json,
+    profileDir: values.profile,
+  };
+}
+
+const isPeer = (system: System) => system === "supergateway" || system === "mcp-proxy";
+const MIB = 1024;
+
+/** Runs one scenario from start to stop; failures are recorded, not thrown. */
+export async function runScenario(
+  ctx: BenchContext,
+  scenario: Scenario,
+  options: BenchOptions,
+): Promise<ScenarioResult> {
+  const result: ScenarioResult = { scenario };
+  let endpoint: Endpoint | undefined;
+  let sessions: Session[] = [];
+  let profiler: Profiler | undefined;
+  try {
+    // For stdio shapes the measured process is spawned by the first client's connect.
+    const spawnsOnConnect = scenario.shape === "stdio" || scenario.shape === "client";
+    let begin = performance.now();
+    endpoint = await startEndpoint(ctx, scenario);
+    if (spawnsOnConnect) begin = performance.now();
+    sessions.push(await connect(endpoint.newTransport));
+    result.startMs = performance.now() - begin;
+    sessions = sessions.concat(await connectAll(endpoint.newTransport, scenario.clients - 1));
+
+    const pid = endpoint.measuredPid();
+    await sleep(500); // let start-up garbage settle before the idle reading
+    if (pid !== undefined) result.idleRssMb = (readMemory(pid)?.rssKb ?? NaN) / MIB;
+    if (pid !== undefined && options.profileDir && scenario.system === "ours") {
+      const match = await endpoint.measuredOutput()!.waitFor(INSPECTOR_LINE, 5_000);
+      profiler = await Profiler.attach(match[1]);
+    }
+
+    let cpu0 = 0, self0 = 0, wall0 = 0, proxyCpuMs = NaN, servers0 = 0;
+    let serverPids: number[] = [];
+    const serversCpu = () => serverPids.reduce((sum, p) => sum + (readCpuMs(p) ?? NaN), 0);
+    const load = await runLoad(sessions, {
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      onWindowStart: async () => {
+        wall0 = performance.now();
+        cpu0 = pid === undefined ? 0 : readCpuMs(pid) ?? NaN;
+        self0 = readCpuMs("self") ?? NaN;
+        serverPids = endpoint!.serverPids();
+        servers0 = serversCpu();
+        await profiler?.start();
+      },
+      onWindowEnd: async () => {
+        const wall = performance.now() - wall0;
+        proxyCpuMs = pid === undefined ? NaN : (readCpuMs(pid) ?? NaN) - cpu0;
+        result.proxyCpuPercent = (proxyCpuMs / wall) * 100;
+        result.serverCpuPercent = ((serversCpu() - servers0) / wall) * 100;
+        result.loadCpuPercent = (((readCpuMs("self") ?? NaN) - self0) / wall) * 100;
+        if (profiler) await saveProfile(options.profileDir!, scenario, await profiler.stop());
+      },
+    });
+    result.load = load;
+    result.cpuMsPerCall = proxyCpuMs / load.calls;
+    if (pid !== undefined) result.peakRssMb = (readMemory(pid)?.hwmKb ?? NaN) / MIB;
+    if (load.calls === 0) result.error = load.firstError ?? "no call completed";
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
+  } finally {
+    profiler?.close();
+    await closeAll(sessions);
+    await endpoint?.stop();
+  }
+  return result;
+}
+
+async function saveProfile(dir: string, scenario: Scenario, profile: unknown) {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/${scenario.id}.cpuprofile`, JSON.stringify(profile));
+  const summary = summarize(profile as Parameters<typeof summarize>[0]);
+  await Deno.writeTextFile(`${dir}/${scenario.id}.txt`, summary + "\n");
+  console.error(`profile of ${scenario.id}: ${dir}/${scenario.id}.{cpuprofile,txt}`);
+}
+
+/** Client-mode start-up: spawn to `initialize` result, `runs` times after one unmeasured run. */
+export async function measureStartup(
+  ctx: BenchContext,
+  system: System,
+  runs: number,
+): Promise<StartupResult> {
+  const result: StartupResult = { system, samplesMs: [] };
+  let endpoint: Endpoint | undefined;
+  try {
+    endpoint = await startEndpoint(ctx, {
+      id: `${system}-startup`,
+      system,
+      shape: "client",
+      clients: 1,
+    });
+    await timeToInitialize(endpoint.newTransport); // warms file and module caches
+    for (let i = 0; i < runs; i++) {
+      result.samplesMs.push(await timeToInitialize(endpoint.newTransport));
+    }
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
+  } finally {
+    await endpoint?.stop();
+  }
+  return result;
+}
+
+/** Runs the benchmark and prints the report to stdout (progress goes to stderr). */
+export async function main(argv: string[]): Promise<number> {
+  let options: BenchOptions | undefined;
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : error}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return 0;
+  }
+  const selected = SCENARIOS.filter((s) =>
+    (!options.only || options.only.test(s.id)) && !(options.noPeers && isPeer(s.system))
+  );
+  const startupSystems = (["ours", "supergateway"] as System[]).filter((system) =>
+    (!options.only || options.only.test(`${system}-startup`)) &&
+    !(options.noPeers && isPeer(system))
+  );
+
+  const interrupt = () => stopAll().finally(() => Deno.exit(130));
+  Deno.addSignalListener("SIGINT", interrupt);
+  const machine = await machineInfo();
+  let peers: PeerInstall | undefined;
+  try {
+    if (
+      [...selected, ...startupSystems.map((system) => ({ system }))].some((s) => isPeer(s.system))
+    ) {
+      console.error("installing peers from npm…");
+      peers = await installPeers(options.peersDir);
+    }
+    const ctx: BenchContext = {
+      everything: EVERYTHING_SERVER,
+      proxy: proxyCommand(),
+      peers,
+      inspect: options.profileDir !== undefined,
+    };
+    const report: BenchReport = {
+      machine,
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      results: [],
+      startup: [],
+    };
+    for (const scenario of selected) {
+      console.error(`${scenario.id}…`);
+      const result = await runScenario(ctx, scenario, options);
+      report.results.push(result);
+      console.error(
+        result.error
+          ? `  FAILED: ${result.error.split("\n")[0]}`
+          : `  ${result.load!.callsPerSecond.toFixed(0)} calls/s, p50 ${
+            result.load!.p50Ms.toFixed(2)
+          } ms`,
+      );
+    }
+    for (const system of startupSystems) {
+      console.error(`${system}-startup…`);
+      const startup = await measureStartup(ctx, system, options.startupRuns);
+      report.startup.push(startup);
+      console.error(
+        startup.error
+          ? `  FAILED: ${startup.error}`
+          : `  median ${median(startup.samplesMs).toFixed(0)} ms`,
+      );
+    }
+    machine.loadAfter = loadAverage();
+    console.log(renderReport(report));
+    if (options.json) {
+      await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
+    }
+    return report.results.some((r) => r.error) || report.startup.some((s) => s.error) ? 1 : 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", interrupt);
+    if (peers) await removePeers(peers);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
