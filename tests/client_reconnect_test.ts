@@ -16,8 +16,16 @@ for (const mode of ["sse", "streamableHttp"] as const) {
     const server = await EverythingServer.start(mode);
     const proxy = new ProxyStdio([...transportArgs, server.url]);
     const client = new Client({ name: "reconnect-test", version: "1.0.0" });
+    const updated = Promise.withResolvers<string>();
+    client.setNotificationHandler(
+      mcpTypes.ResourceUpdatedNotificationSchema,
+      (n) => updated.resolve(n.params.uri),
+    );
     try {
       await client.connect(proxy);
+      const { resources } = await client.listResources();
+      const uri = resources[0].uri;
+      await client.subscribeResource({ uri });
       const echo = async (text: string) => {
         const result = await client.callTool({ name: "echo", arguments: { message: text } });
         return JSON.stringify(result.content);
@@ -46,6 +54,10 @@ for (const mode of ["sse", "streamableHttp"] as const) {
       const { tools } = await client.listTools();
       assert.ok(tools.some((tool) => tool.name === "echo"));
       assert.match(proxy.stderr, /re-initialised the session/);
+      // The subscription made before the crash was replayed on the new session.
+      await client.callTool({ name: "toggle-subscriber-updates", arguments: {} });
+      const timer = setTimeout(() => updated.reject(new Error("no resources/updated")), 10_000);
+      assert.equal(await updated.promise.finally(() => clearTimeout(timer)), uri);
     } finally {
       await client.close();
       await server.kill();

@@ -2,8 +2,9 @@
  * The remote side of client mode: one logical MCP session that outlives its connections.
  *
  * Messages are relayed untouched. The upstream only watches a few of them: the client's
- * `initialize` (its params are replayed to a new session), `notifications/initialized`, and
- * request ids (so that requests lost with a connection get an error instead of hanging).
+ * `initialize` (its params are replayed to a new session), `notifications/initialized`,
+ * subscriptions and the logging level (replayed too), and request ids (so that requests lost
+ * with a connection get an error instead of hanging).
  * @module
  */
 import type { JSONRPCMessage, RequestId } from "../deps.ts";
@@ -14,6 +15,7 @@ import {
   describeCause,
   type RemoteTransport,
 } from "./remote.ts";
+import { SessionState } from "./session_state.ts";
 
 /** SDK `ErrorCode.ConnectionClosed`: the request was lost with its connection. */
 export const CONNECTION_CLOSED = -32000;
@@ -108,8 +110,8 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
  * While no connection is open, messages from the client wait in a queue (requests for at most
  * `queueTimeoutMs`). When a connection is lost, the requests sent on it get a JSON-RPC error at
  * once, and a new session is opened with capped exponential backoff; if the client had
- * initialised, its `initialize` params and `notifications/initialized` are replayed first and
- * the answer is kept from the client.
+ * initialised, its `initialize` params, `notifications/initialized`, resource subscriptions and
+ * logging level are replayed first, and the answers are kept from the client.
  */
 export class Upstream {
   #newTransport: () => RemoteTransport;
@@ -129,6 +131,8 @@ export class Upstream {
   #protocolVersion?: string;
   /** Whether the client sent `notifications/initialized`. */
   #initialized = false;
+  /** Subscriptions and logging level, replayed after `initialize`. */
+  #session = new SessionState();
   /** Requests made here (re-initialisation), by id: their resolvers. */
   #own = new Map<string, { resolve: (m: Wire) => void; reject: (e: Error) => void }>();
   #ownIds = 0;
@@ -270,6 +274,12 @@ export class Upstream {
     if (this.#initialized) {
       await transport.send({ jsonrpc: "2.0", method: "notifications/initialized" });
     }
+    for (const { method, params } of this.#session.replay()) {
+      const answer = await this.#request(transport, method, params);
+      if (answer.error) {
+        this.#log.warning(`The new session refused ${method}: ${answer.error.message}`);
+      }
+    }
   }
 
   /** Sends a request of the proxy's own; its answer is not relayed. */
@@ -287,6 +297,7 @@ export class Upstream {
     const transport = this.#transport!;
     if (isRequest(message)) {
       this.#inFlight.set(idKey(message.id), message);
+      this.#session.request(message.id, message.method, message.params);
       if (message.method === "initialize") {
         this.#initializing.set(idKey(message.id), message.params ?? {});
       }
@@ -307,6 +318,7 @@ export class Upstream {
     if (key !== undefined) {
       this.#inFlight.delete(key);
       this.#initializing.delete(key);
+      this.#session.response(message.id!, false);
     }
     const failure = classifySendError(error);
     if (failure !== "failed" && this.#state !== "closed") {
@@ -338,6 +350,7 @@ export class Upstream {
     const own = this.#own.get(key);
     if (own) return own.resolve(message);
     this.#inFlight.delete(key);
+    this.#session.response(message.id, message.result !== undefined);
     this.#deliver(message as JSONRPCMessage);
     const params = this.#initializing.get(key);
     if (!params) return;
@@ -366,6 +379,7 @@ export class Upstream {
     for (const own of this.#own.values()) own.reject(new Error(reason));
     const lost = [...this.#inFlight.values()];
     this.#inFlight.clear();
+    this.#session.dropPending();
     this.#initializing.clear();
     for (const request of lost) {
       this.#deliver(errorResponse(
