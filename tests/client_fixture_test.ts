@@ -133,6 +133,22 @@ Deno.test("client mode: malformed lines get -32700, unknown methods relay, EOF s
   for (const line of proxy.stdoutLines) assert.ok(isJsonRpcLine(line), `not JSON-RPC: ${line}`);
 });
 
+Deno.test("client mode: SIGTERM ends the remote session and exits 0", async () => {
+  const remote = new RemoteMcpServer().start();
+  const proxy = new ProxyStdio(["--transport", "streamablehttp", `${remote.origin}/mcp`]);
+  try {
+    await proxy.start();
+    await proxy.send(INITIALIZE as never);
+    await proxy.waitForLine((line) => JSON.parse(line).id === 1);
+    proxy.kill("SIGTERM");
+    assert.equal((await proxy.status).code, 0);
+  } finally {
+    await proxy.close();
+    await remote.close();
+  }
+  assert.equal(remote.requestsTo("DELETE", "/mcp").length, 1);
+});
+
 Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renewed after 401", async () => {
   const lifetimeSeconds = 2;
   const remote = new RemoteMcpServer({ tokenLifetimeSeconds: lifetimeSeconds }).start();

@@ -244,6 +244,8 @@ export class Upstream {
       throw error;
     }
     if (this.#transport !== transport) throw new Error("the connection broke while it was set up");
+    // close() came meanwhile: it ends this session.
+    if (this.#state !== "connecting") return;
     this.#state = "open";
     this.#connectedAt = Date.now();
     if (replay) this.#log.info("Reconnected to the remote server and re-initialised the session.");
@@ -328,6 +330,8 @@ export class Upstream {
         transport,
         failure === "session-gone" ? "the remote session is gone" : describeCause(error),
       );
+      // From a transport already replaced, it can go out on the new session at once.
+      this.#flush();
       return;
     }
     this.#log.warning(

@@ -69,6 +69,11 @@ export class ProxyStdio implements Transport {
     return this.#stderr;
   }
 
+  /** Sends `signal` to mcp-proxy. */
+  kill(signal: Deno.Signal): void {
+    this.#child!.kill(signal);
+  }
+
   /** How mcp-proxy exited. */
   get status(): Promise<Deno.CommandStatus> {
     return this.#child!.status;
