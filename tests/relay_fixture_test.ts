@@ -173,6 +173,7 @@ Deno.test("cancellations are mapped to the canceller's own request", async () =>
     assert.deepEqual(typeof cancelledA, "number");
     // Closing a session cancels its requests upstream.
     b.session.close();
+    b.forget(7);
     seen = await stats(c, "stats-2");
     assert.deepEqual(seen.cancelled.length, 2);
     assert(seen.cancelled[0] < seen.cancelled[1], "a's wait was sent before b's");

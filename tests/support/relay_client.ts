@@ -59,12 +59,23 @@ export class TestClient implements ClientSink {
     }
   }
 
-  /** Sends a request with `id` and resolves with the whole response message. */
+  /** Sends a request with `id` and resolves with the whole response message (10 s at most). */
   call(id: RequestId, method: string, params?: Record<string, unknown>) {
-    const { promise, resolve } = Promise.withResolvers<Received["message"]>();
-    this.#waiting.set(id, resolve);
+    const { promise, resolve, reject } = Promise.withResolvers<Received["message"]>();
+    // A relay bug should fail the test, not hang it.
+    const timer = setTimeout(() => reject(new Error(`no response to ${method} ${id}`)), 10_000);
+    this.#waiting.set(id, (message) => {
+      clearTimeout(timer);
+      resolve(message);
+    });
     this.session.receive({ jsonrpc: "2.0", id, method, params } as JSONRPCMessage);
     return promise;
+  }
+
+  /** Clears timers of requests that will never be answered (the test cancelled them). */
+  forget(id: RequestId): void {
+    this.#waiting.get(id)?.({ id });
+    this.#waiting.delete(id);
   }
 
   /** Sends a request and resolves with its result; rejects on an error response. */
