@@ -150,6 +150,8 @@ class StdioSharedServer implements SharedServer {
     }
     const exit = await child.closed;
     this.#child = undefined;
+    // Before detaching, so that clients told of the failure see the state it caused.
+    if (readyAt !== undefined && !this.#stopped) this.#state = "restarting";
     const ended = this.#stopped
       ? `MCP server '${this.name}' was stopped`
       : `MCP server '${this.name}' exited (${describeExit(exit)})`;
@@ -214,5 +216,5 @@ function describeExit(exit: ChildExit): string {
 }
 
 function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 1000 ? 1 : 0)} s`;
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }

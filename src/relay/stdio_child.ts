@@ -109,13 +109,17 @@ export class StdioChild {
     return this.#stopping;
   }
 
-  /** Ends whatever is left of the child's process group (grandchildren) and its pipes. */
+  /**
+   * Ends whatever is left of the exited child's process group (grandchildren) and reads its
+   * pipes to the end. Leftovers get SIGTERM and as long as they hold our pipes (at most
+   * {@linkcode SWEEP_GRACE_MS}) to exit, then SIGKILL: we cannot see group members that
+   * closed their stdio, and an orphan must never survive.
+   */
   async #sweep(readers: LineReader[]): Promise<void> {
     this.#stdin.close().catch(() => {});
     this.#process.killTree("SIGTERM");
     const drained = Promise.all(readers.map((reader) => reader.done));
-    if (await settlesWithin(drained, SWEEP_GRACE_MS)) return;
-    // Something in the group still holds the pipes open.
+    await settlesWithin(drained, SWEEP_GRACE_MS);
     this.#process.killTree("SIGKILL");
     if (await settlesWithin(drained, SWEEP_GRACE_MS)) return;
     // Only a process that left the group can still hold them; stop listening to it.
