@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { EVERYTHING_SERVER, proxyCommand } from "../tests/support/paths.ts";
 import { closeAll, connect, connectAll, runLoad, type Session, timeToInitialize } from "./load.ts";
 import { installPeers, type PeerInstall, removePeers } from "./peers.ts";
-import { INSPECTOR_LINE, Profiler, summarize } from "./profile.ts";
+import { Profiler, summarize } from "./profile.ts";
 import { readCpuMs, readMemory, sleep, stopAll } from "./process.ts";
 import {
   type BenchReport,
@@ -131,9 +131,8 @@ export async function runScenario(
     const pid = endpoint.measuredPid();
     await sleep(500); // let start-up garbage settle before the idle reading
     if (pid !== undefined) result.idleRssMb = (readMemory(pid)?.rssKb ?? NaN) / MIB;
-    if (pid !== undefined && options.profileDir && scenario.system === "ours") {
-      const match = await endpoint.measuredOutput()!.waitFor(INSPECTOR_LINE, 5_000);
-      profiler = await Profiler.attach(match[1]);
+    if (endpoint.inspectorPort !== undefined) {
+      profiler = await Profiler.attach(endpoint.inspectorPort);
     }
 
     let cpu0 = 0, self0 = 0, wall0 = 0, proxyCpuMs = NaN, servers0 = 0;
@@ -165,6 +164,8 @@ export async function runScenario(
     if (load.calls === 0) result.error = load.firstError ?? "no call completed";
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
+    const output = endpoint?.measuredOutput()?.tail();
+    if (output) result.error += `\n--- proxy output ---\n${output}`;
   } finally {
     profiler?.close();
     await closeAll(sessions);

@@ -24,9 +24,6 @@ export interface CpuProfile {
   timeDeltas?: number[];
 }
 
-/** The inspector URL our proxy prints to stderr when started with `--inspect`. */
-export const INSPECTOR_LINE = /(ws:\/\/\S+)/;
-
 /** A minimal Chrome DevTools Protocol session for the Profiler domain. */
 export class Profiler {
   #socket: WebSocket;
@@ -45,8 +42,13 @@ export class Profiler {
     };
   }
 
-  /** Connects to an inspector WebSocket URL and enables the profiler (100 µs sampling). */
-  static async attach(url: string): Promise<Profiler> {
+  /**
+   * Connects to the inspector on 127.0.0.1:`port` (its WebSocket URL comes from `/json/list`;
+   * `deno run --quiet` does not print it) and enables the profiler with 100 µs sampling.
+   */
+  static async attach(port: number): Promise<Profiler> {
+    const targets = await fetch(`http://127.0.0.1:${port}/json/list`).then((r) => r.json());
+    const url: string = targets[0].webSocketDebuggerUrl;
     const socket = new WebSocket(url);
     await new Promise((resolve, reject) => {
       socket.onopen = resolve;
@@ -83,8 +85,15 @@ export class Profiler {
   }
 }
 
+/** The origin of work done only because a profiler is attached; left out of "busy". */
+export const PROFILER_OVERHEAD = "(profiler overhead)";
+
 /** Where a function comes from, for grouping: an npm package, our `src/` tree, or V8 itself. */
 export function origin(url: string, functionName: string): string {
+  // With an inspector attached, Deno reports every fetch to it: the profiler's own cost.
+  if (url.includes("inspector_network_bridge") || functionName.startsWith("op_inspector_")) {
+    return PROFILER_OVERHEAD;
+  }
   if (!url) return functionName.startsWith("(") ? functionName : "(native/runtime)";
   const npm = url.match(/registry\.npmjs\.org\/((?:@[^/]+\/)?[^/]+)\/([^/]+)\//);
   if (npm) return `npm:${npm[1]}@${npm[2]}`;
@@ -117,7 +126,7 @@ export function summarize(profile: CpuProfile, top = 20): string {
     selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + us);
   }
   const totalUs = (profile.endTime - profile.startTime) || 1;
-  const idle = new Set(["(idle)", "(program)"]);
+  const idle = new Set(["(idle)", "(program)", PROFILER_OVERHEAD]);
 
   const byOrigin = new Map<string, number>();
   const byFunction = new Map<string, Cost>();
@@ -147,14 +156,17 @@ export function summarize(profile: CpuProfile, top = 20): string {
   const busyMs = [...byOrigin].filter(([o]) => !idle.has(o)).reduce((a, [, ms]) => a + ms, 0);
   const pct = (ms: number) => `${((ms / (busyMs || 1)) * 100).toFixed(1).padStart(5)}%`;
   const lines = [
-    `window ${(totalUs / 1000).toFixed(0)} ms, busy (not idle/program) ${busyMs.toFixed(0)} ms`,
+    `window ${(totalUs / 1000).toFixed(0)} ms, busy ${busyMs.toFixed(0)} ms ` +
+    `(not idle, program, or ${PROFILER_OVERHEAD} ${
+      (byOrigin.get(PROFILER_OVERHEAD) ?? 0).toFixed(0)
+    } ms)`,
     "",
     "self time by origin (% of busy):",
     ...[...byOrigin].filter(([o]) => !idle.has(o)).sort((a, b) => b[1] - a[1]).slice(0, top)
       .map(([o, ms]) => `  ${pct(ms)} ${ms.toFixed(0).padStart(6)} ms  ${o}`),
     "",
     "top functions by self time:",
-    ...[...byFunction].filter(([k]) => !idle.has(k.split(" ")[0]))
+    ...[...byFunction].filter(([k]) => ![...idle].some((name) => k.includes(name)))
       .sort((a, b) => b[1].selfMs - a[1].selfMs).slice(0, top)
       .map(([k, c]) => `  ${pct(c.selfMs)} ${c.selfMs.toFixed(0).padStart(6)} ms  ${k}`),
     "",

@@ -86,7 +86,7 @@ export interface BenchContext {
   proxy: { command: string; args: string[] };
   /** The npm peers, when installed. */
   peers?: PeerInstall;
-  /** Start our proxy with the V8 inspector on a random port (for `--profile`). */
+  /** Start our proxy with the V8 inspector on a free port (for `--profile`). */
   inspect?: boolean;
 }
 
@@ -103,6 +103,8 @@ export interface Endpoint {
   serverPids(): number[];
   /** The measured process's output (start-up lines, logs). */
   measuredOutput(): LineBuffer | undefined;
+  /** The measured process's V8 inspector port, when started for profiling. */
+  inspectorPort?: number;
   /** Stops whatever `start` started (client transports are closed by their clients). */
   stop(): Promise<void>;
 }
@@ -118,10 +120,11 @@ export async function startEndpoint(ctx: BenchContext, s: Scenario): Promise<End
     }
     case "client": {
       const upstream = await startEverythingHttp(ctx);
-      const [command, args] = clientModeCommand(ctx, s.system, upstream.url);
+      const [command, args, inspectorPort] = clientModeCommand(ctx, s.system, upstream.url);
       const endpoint = stdioEndpoint(command, args, true);
       return {
         ...endpoint,
+        inspectorPort,
         serverPids: () => [upstream.process.pid],
         stop: () => upstream.process.stop(),
       };
@@ -146,11 +149,16 @@ export async function startEverythingHttp(
   return { url: `http://127.0.0.1:${port}/mcp`, process };
 }
 
+/** A command line, and the V8 inspector port it opens (our proxy, when profiling). */
+type CommandLine = [command: string, args: string[], inspectorPort?: number];
+
 /** Our proxy's command line with `extra` arguments (and the inspector when profiling). */
-function ours(ctx: BenchContext, extra: string[]): [string, string[]] {
+function ours(ctx: BenchContext, extra: string[]): CommandLine {
   const args = [...ctx.proxy.args];
-  if (ctx.inspect && args[0] === "run") args.splice(1, 0, "--inspect=127.0.0.1:0");
-  return [ctx.proxy.command, [...args, ...extra]];
+  if (!ctx.inspect || args[0] !== "run") return [ctx.proxy.command, [...args, ...extra]];
+  const port = freePort();
+  args.splice(1, 0, `--inspect=127.0.0.1:${port}`);
+  return [ctx.proxy.command, [...args, ...extra], port];
 }
 
 function peer(ctx: BenchContext, system: "supergateway" | "mcp-proxy"): string[] {
@@ -158,7 +166,7 @@ function peer(ctx: BenchContext, system: "supergateway" | "mcp-proxy"): string[]
   return ctx.peers.nodeArgs(system);
 }
 
-function clientModeCommand(ctx: BenchContext, system: System, url: string): [string, string[]] {
+function clientModeCommand(ctx: BenchContext, system: System, url: string): CommandLine {
   switch (system) {
     case "ours":
       return ours(ctx, ["--transport", "streamablehttp", url]);
@@ -176,14 +184,14 @@ async function startServerMode(
 ): Promise<Endpoint> {
   const child = ["node", ctx.everything, "stdio"];
   if (system === "ours") {
-    const [command, args] = ours(ctx, ["--port", "0", "--", ...child]);
+    const [command, args, inspectorPort] = ours(ctx, ["--port", "0", "--", ...child]);
     const process = startProcess({ command, args });
     const path = shape === "mcp" ? "mcp" : "sse";
     const match = await waitOrStop(
       process,
       process.output.waitFor(new RegExp(`(http://\\S+/${path})\\s*$`)),
     );
-    return httpEndpoint(match[1], shape, process, true);
+    return { ...httpEndpoint(match[1], shape, process, true), inspectorPort };
   }
   const port = freePort();
   let args: string[];
