@@ -58,6 +58,8 @@ Deno.test("a child killed mid-call: the caller gets an error at once, the next c
     assert.equal(response.error.code, -32000);
     assert.match(response.error.message, /MCP server 'fixture' exited \(signal SIGKILL\)/);
     assert.ok(elapsed < 1_000, `error after ${elapsed} ms`);
+    const delivered = client.received.find((r) => r.message.id === "slow");
+    assert.equal(delivered?.relatedRequestId, "slow", "on the request's own stream");
     assert.notEqual(server.state, "running");
 
     // Sent while restarting: waits for the new child.

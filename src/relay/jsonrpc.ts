@@ -36,8 +36,3 @@ export function errorResponse(id: RequestId, code: number, message: string): JSO
 export function resultResponse(id: RequestId, result: Record<string, unknown>): JSONRPCMessage {
   return { jsonrpc: "2.0", id, result } as JSONRPCMessage;
 }
-
-/** Views a parsed wire message as the SDK's message type (for delivery to a client). */
-export function asMessage(message: WireMessage): JSONRPCMessage {
-  return message as unknown as JSONRPCMessage;
-}

@@ -9,10 +9,9 @@
  * @module
  */
 import { mcpTypes } from "../deps.ts";
-import type { RequestId } from "../deps.ts";
+import type { JSONRPCMessage, RequestId } from "../deps.ts";
 import type { Logger } from "../log.ts";
 import {
-  asMessage,
   errorResponse,
   INTERNAL_ERROR,
   INVALID_PARAMS,
@@ -175,7 +174,9 @@ export class Multiplexer {
     for (const session of this.#sessions) session.pending.clear();
     for (const { session, clientId, onSettled } of pending) {
       onSettled?.(undefined);
-      if (session) this.#deliver(session, errorResponse(clientId, SERVER_UNAVAILABLE, reason));
+      if (session) {
+        this.#deliver(session, errorResponse(clientId, SERVER_UNAVAILABLE, reason), clientId);
+      }
     }
     for (const [id, { session }] of this.#serverRequests) {
       this.#deliver(session, {
@@ -493,11 +494,11 @@ export class Multiplexer {
 
   #deliver(
     session: Session,
-    message: WireMessage | ReturnType<typeof asMessage>,
+    message: WireMessage | JSONRPCMessage,
     relatedRequestId?: RequestId,
   ): void {
     try {
-      session.sink.send(asMessage(message as WireMessage), relatedRequestId).catch(
+      session.sink.send(message as JSONRPCMessage, relatedRequestId).catch(
         this.#onSendError,
       );
     } catch (error) {
