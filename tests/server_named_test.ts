@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { connectClient } from "./support/mcp_client.ts";
+import { readPids, survivors } from "./support/pids.ts";
 import { runProxy } from "./support/process.ts";
 import { INITIALIZE, MCP_HEADERS, post, SseReader } from "./support/raw_http.ts";
 import { FIXTURE, startServerProxy } from "./support/server_proxy.ts";
@@ -121,6 +122,24 @@ Deno.test("no server can start: exit 1 naming the commands", async () => {
     new RegExp(`No MCP server could start \\('${MISSING} arg', '${MISSING}-2 --flag'\\)`),
   );
   assert.doesNotMatch(stderr, /Serving MCP Servers/);
+});
+
+Deno.test("a port already in use: exit 1 with the address, servers stopped", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const port = String((listener.addr as Deno.NetAddr).port);
+    const pidFile = `${dir}/pids`;
+    const { code, stderr } = await runProxy(
+      ["--port", port, "--", "node", FIXTURE, "--grandchild", pidFile],
+    );
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, new RegExp(`Could not listen on 127\\.0\\.0\\.1:${port}`));
+    assert.deepEqual(await survivors(await readPids(pidFile)), []);
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("CORS: preflight allowed and disallowed, response headers, expose headers", async () => {

@@ -4,37 +4,9 @@
  * stdin EOF and must be signalled.
  */
 import assert from "node:assert/strict";
+import { alive, readPids, survivors } from "./support/pids.ts";
 import { SseReader } from "./support/raw_http.ts";
 import { FIXTURE, startServerProxy } from "./support/server_proxy.ts";
-
-/** Whether `pid` is a live process (a zombie awaiting its reaper counts as gone). */
-async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-async function readPids(file: string): Promise<number[]> {
-  for (let i = 0; i < 200; i++) {
-    const text = await Deno.readTextFile(file).catch(() => "");
-    if (text) return text.split(" ").map(Number);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${file} was never written`);
-}
-
-/** Waits up to a few seconds for `pids` to be gone; returns the ones still alive. */
-async function survivors(pids: number[]): Promise<number[]> {
-  let left = pids;
-  for (let i = 0; i < 100 && left.length > 0; i++) {
-    left = (await Promise.all(left.map(async (pid) => await alive(pid) ? [pid] : []))).flat();
-    if (left.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return left;
-}
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`${signal}: streams end, exit 0, no server process or grandchild left`, async () => {
