@@ -37,7 +37,7 @@ async function concurrentClients(proxy: ServedProxy, count: number) {
   const clients = await Promise.all(
     Array.from({ length: count }, (_, i) => {
       const kind = i % 2 === 0 ? "mcp" : "sse";
-      return connectClient(proxy[kind].default, kind, `client-${i}`);
+      return connectClient(proxy[kind].default, kind, { name: `client-${i}` });
     }),
   );
   try {

@@ -4,6 +4,7 @@
  * and by `inspector-cli`.
  */
 import assert from "node:assert/strict";
+import { mcpTypes } from "../src/deps.ts";
 import { INSPECTOR_CLI } from "./support/paths.ts";
 import { type ClientTransportKind, connectClient } from "./support/mcp_client.ts";
 import { EVERYTHING_ARGS, FIXTURE, startServerProxy } from "./support/server_proxy.ts";
@@ -14,7 +15,15 @@ Deno.test("SDK client through the proxy to server-everything, over /mcp and /sse
   await using proxy = await startServerProxy(EVERYTHING_ARGS);
   for (const kind of KINDS) {
     await t.step(kind, async (t) => {
-      const client = await connectClient(proxy.sse.default.replace(/sse$/, kind), kind);
+      const client = await connectClient(proxy.sse.default.replace(/sse$/, kind), kind, {
+        capabilities: { sampling: {} },
+        setup: (client) =>
+          client.setRequestHandler(mcpTypes.CreateMessageRequestSchema, (request) => ({
+            model: "test-model",
+            role: "assistant",
+            content: { type: "text", text: `sampled over ${kind}: ${request.params.maxTokens}` },
+          })),
+      });
       try {
         // The upstream's own identity, not the proxy's.
         assert.equal(client.getServerVersion()?.name, "mcp-servers/everything");
@@ -77,6 +86,14 @@ Deno.test("SDK client through the proxy to server-everything, over /mcp and /sse
           } finally {
             await client.callTool(toggle);
           }
+        });
+
+        await t.step("sampling: the server's request reaches this client and back", async () => {
+          const result = await client.callTool({
+            name: "trigger-sampling-request",
+            arguments: { prompt: "hello", maxTokens: 17 },
+          });
+          assert.match(JSON.stringify(result.content), new RegExp(`sampled over ${kind}: 17`));
         });
 
         await t.step("completion keeps its context", async () => {

@@ -5,20 +5,38 @@
  */
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/index"
 import { Client } from "npm:@modelcontextprotocol/sdk@1.32.2/client/index.js";
-import { SSEClientTransport, StreamableHTTPClientTransport } from "../../src/deps.ts";
+import {
+  type mcpTypes,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+} from "../../src/deps.ts";
 
 export { Client };
 
 /** Which transport a client speaks. */
 export type ClientTransportKind = "mcp" | "sse";
 
+/** How {@linkcode connectClient} sets up its client. */
+export interface ConnectOptions {
+  /** The client's name in `clientInfo`. */
+  name?: string;
+  /** Capabilities the client declares (handlers for them go in `setup`). */
+  capabilities?: mcpTypes.ClientCapabilities;
+  /** Called before connecting, to register request handlers. */
+  setup?: (client: Client) => void;
+}
+
 /** Connects a new SDK client to `url` (an `/mcp` or `/sse` URL) and initialises it. */
 export async function connectClient(
   url: string,
   kind: ClientTransportKind,
-  name = "test-client",
+  options: ConnectOptions = {},
 ): Promise<Client> {
-  const client = new Client({ name, version: "1.0.0" }, { capabilities: {} });
+  const client = new Client(
+    { name: options.name ?? "test-client", version: "1.0.0" },
+    { capabilities: options.capabilities ?? {} },
+  );
+  options.setup?.(client);
   const transport = kind === "mcp"
     ? new StreamableHTTPClientTransport(new URL(url))
     : new SSEClientTransport(new URL(url));
