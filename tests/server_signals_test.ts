@@ -1,5 +1,5 @@
 /**
- * Shutdown of server mode on SIGTERM and SIGINT: open streams end, the proxy exits 0, and
+ * Shutdown of server mode on SIGTERM, SIGINT and SIGHUP: open streams end, the proxy exits 0, and
  * no process of any server is left, grandchildren included, also for a server that ignores
  * stdin EOF and must be signalled.
  */
@@ -8,7 +8,7 @@ import { alive, readPids, survivors } from "./support/pids.ts";
 import { SseReader } from "./support/raw_http.ts";
 import { FIXTURE, startServerProxy } from "./support/server_proxy.ts";
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.test(`${signal}: streams end, exit 0, no server process or grandchild left`, async () => {
     const dir = await Deno.makeTempDir();
     const pids: number[] = [];

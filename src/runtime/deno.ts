@@ -110,7 +110,8 @@ export const denoRuntime: Runtime = {
   spawn,
   serve,
   onSignal(signal, handler) {
-    if (hostOs() === "windows" && signal === "SIGTERM") return () => {};
+    // Windows delivers only SIGINT (and SIGBREAK) to Deno.
+    if (hostOs() === "windows" && signal !== "SIGINT") return () => {};
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
   },

@@ -112,7 +112,7 @@ export interface Runtime {
   /** Starts an HTTP server; resolves once it listens. */
   serve(options: ServeOptions): Promise<HttpServer>;
   /** Calls `handler` whenever the process receives `signal`; returns a function that stops it. */
-  onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
+  onSignal(signal: "SIGINT" | "SIGTERM" | "SIGHUP", handler: () => void): () => void;
   /** A `fetch` that applies the given TLS settings, or throws when the runtime cannot. */
   fetchWithTls(tls: TlsOptions): typeof fetch;
 }

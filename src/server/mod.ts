@@ -18,10 +18,13 @@ const HTTP_SHUTDOWN_GRACE_MS = 5_000;
 /** Creates the shared server for one configuration (tests substitute their own). */
 export type SharedServerFactory = (config: StdioServerConfig) => SharedServer;
 
-/** Resolves with the name of the first SIGINT or SIGTERM; later ones get the default action. */
+/**
+ * Resolves with the name of the first SIGINT, SIGTERM or SIGHUP (the terminal went away);
+ * later ones get the default action.
+ */
 function firstShutdownSignal(): Promise<string> {
   return new Promise((resolve) => {
-    const stops = (["SIGINT", "SIGTERM"] as const).map((signal) =>
+    const stops = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) =>
       runtime.onSignal(signal, () => {
         for (const stop of stops) stop();
         resolve(signal);
@@ -53,7 +56,7 @@ function within(done: Promise<unknown>, ms: number): Promise<unknown> {
     .finally(() => clearTimeout(timer));
 }
 
-/** Runs server mode until SIGINT or SIGTERM; resolves to the exit code. */
+/** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
 export async function runServer(
   settings: ServerSettings,
   createServer: SharedServerFactory = createSharedServer,
