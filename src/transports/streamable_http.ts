@@ -22,7 +22,12 @@ export interface StreamableHttpOptions {
   maxBodyBytes: number;
 }
 
-function jsonRpcError(status: number, code: number, message: string, headers?: HeadersInit) {
+function jsonRpcError(
+  status: number,
+  code: number,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
   return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
     status,
     headers: { "content-type": "application/json", ...headers },
