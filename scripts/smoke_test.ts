@@ -24,7 +24,7 @@ async function checkVersion(executable: string): Promise<void> {
 
 /** Calls the `echo` tool through `url` and checks the answer. */
 async function echoThrough(url: string, kind: "mcp" | "sse"): Promise<void> {
-  const client = await connectClient(url, kind, "smoke-test");
+  const client = await connectClient(url, kind, { name: "smoke-test" });
   try {
     const result = await client.callTool({ name: "echo", arguments: { message: kind } });
     assert.deepEqual(result.content, [{ type: "text", text: `Echo: ${kind}` }]);
