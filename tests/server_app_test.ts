@@ -5,6 +5,7 @@
  * server_routes_test.ts and server_named_test.ts.
  */
 import assert from "node:assert/strict";
+import { DEFAULT_MAX_BODY_BYTES } from "../src/cli/settings.ts";
 import { type AppOptions, createProxyApp, type ProxyApp } from "../src/server/app.ts";
 import { SseSessions } from "../src/transports/sse_server.ts";
 import { FakeSharedServer } from "./support/fake_shared_server.ts";
@@ -27,6 +28,8 @@ async function serve(
     allowOrigins: [],
     exposeHeaders: ["mcp-session-id"],
     host: "127.0.0.1",
+    apiKeys: [],
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     ...options,
   });
   const { promise, resolve } = Promise.withResolvers<number>();

@@ -31,6 +31,8 @@ export interface ParsedArgs {
   sse_host: string | null | undefined;
   allow_origin: string[];
   expose_headers: string[] | null | undefined;
+  api_keys: string[];
+  max_body_size: number | null | undefined;
 }
 
 /** What parsing produced: arguments to run with, or output to print and an exit code. */
@@ -235,6 +237,19 @@ function createParser(options: ParserOptions): CollectingParser {
     metavar: "HEADER",
     help: "Headers to expose via Access-Control-Expose-Headers. " +
       "Defaults to 'Mcp-Session-Id'. Can be used multiple times.",
+  });
+  server.add_argument("--api-key", {
+    action: "append",
+    dest: "api_keys",
+    metavar: "KEY",
+    default: [],
+    help: "Require this key on /sse, /messages/ and /mcp, as 'Authorization: Bearer KEY' " +
+      "or 'X-API-Key: KEY'. Can be used multiple times. Also read from MCP_PROXY_API_KEY.",
+  });
+  server.add_argument("--max-body-size", {
+    type: int,
+    metavar: "BYTES",
+    help: "Largest accepted request body; larger ones get 413. Default is 4194304 (4 MiB).",
   });
   return parser;
 }

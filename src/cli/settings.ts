@@ -56,6 +56,10 @@ export interface ServerSettings {
   allowOrigins: string[];
   /** Access-Control-Expose-Headers. */
   exposeHeaders: string[];
+  /** Keys required on the MCP endpoints (`--api-key`, `MCP_PROXY_API_KEY`); empty: none. */
+  apiKeys: string[];
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
   logLevel: LogLevel;
 }
 
@@ -82,6 +86,9 @@ export interface SettingsContext {
 
 /** The default Access-Control-Expose-Headers. */
 export const DEFAULT_EXPOSE_HEADERS = ["mcp-session-id"];
+
+/** The default largest request body (the MCP SDK's default): 4 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Whether `value` selects client mode (case-sensitive, as in the original). */
 export function isUrl(value: string): boolean {
@@ -202,6 +209,21 @@ async function namedServersFromFile(
   }
 }
 
+/** The keys from `--api-key` and `MCP_PROXY_API_KEY`; an empty `--api-key` is an error. */
+function apiKeys(args: ParsedArgs, env: Record<string, string>): string[] {
+  if (args.api_keys.some((key) => key.trim() === "")) {
+    throw new SettingsError("--api-key needs a non-empty KEY.", 2);
+  }
+  const fromEnv = env.MCP_PROXY_API_KEY?.trim();
+  return [...args.api_keys, ...(fromEnv ? [fromEnv] : [])];
+}
+
+function maxBodyBytes(args: ParsedArgs): number {
+  const bytes = args.max_body_size ?? DEFAULT_MAX_BODY_BYTES;
+  if (bytes < 1) throw new SettingsError("--max-body-size must be at least 1 byte.", 2);
+  return bytes;
+}
+
 async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<ServerSettings> {
   const baseEnv = baseEnvironment(ctx.env, ctx.os, args.pass_environment);
   let defaultServer: StdioServerConfig | undefined;
@@ -246,6 +268,8 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
     stateless: args.stateless,
     allowOrigins: args.allow_origin,
     exposeHeaders: args.expose_headers?.length ? args.expose_headers : [...DEFAULT_EXPOSE_HEADERS],
+    apiKeys: apiKeys(args, ctx.env),
+    maxBodyBytes: maxBodyBytes(args),
     logLevel: effectiveLogLevel(args),
   };
 }

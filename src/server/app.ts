@@ -1,6 +1,7 @@
 /**
  * The HTTP application of server mode: per server `/sse`, `/messages/` and `/mcp` (the default
- * server at the root, named ones under `/servers/NAME`), `/status`, CORS and Origin checks.
+ * server at the root, named ones under `/servers/NAME`), `/status`, CORS, DNS-rebinding checks
+ * (Host and Origin) and API-key authentication.
  * @module
  */
 import { bodyLimit, Hono } from "../deps.ts";
@@ -9,14 +10,13 @@ import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { SseSessions } from "../transports/sse_server.ts";
 import { StreamableHttpSessions } from "../transports/streamable_http.ts";
+import { jsonRpcErrorResponse, TRANSPORT_ERROR } from "../transports/http_error.ts";
+import { apiKeyAuth } from "./api_key.ts";
 import { corsMiddleware } from "./cors.ts";
-import { isLoopbackHost, originGuard } from "./origin_guard.ts";
+import { hostGuard, isLoopbackHost, originGuard } from "./origin_guard.ts";
 import { ActivityStatus } from "./status.ts";
 
 const log = getLogger("mcp_proxy.server");
-
-/** Largest accepted request body (as the SDK's default): 4 MiB. */
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** How the application serves its servers. */
 export interface AppOptions {
@@ -26,8 +26,12 @@ export interface AppOptions {
   allowOrigins: readonly string[];
   /** Access-Control-Expose-Headers. */
   exposeHeaders: readonly string[];
-  /** The interface bound: Origin checks apply to loopback binds. */
+  /** The interface bound: Host and Origin checks apply to loopback binds. */
   host: string;
+  /** Keys accepted on the MCP endpoints; empty leaves them open. */
+  apiKeys: readonly string[];
+  /** Largest accepted request body, in bytes (413 above). */
+  maxBodyBytes: number;
   /** SSE keep-alive interval in milliseconds (tests shorten it). */
   keepAliveMs?: number;
 }
@@ -55,23 +59,31 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
   if (options.allowOrigins.length > 0) {
     app.use(corsMiddleware(options.allowOrigins, options.exposeHeaders));
   }
-  if (isLoopbackHost(options.host)) app.use(originGuard(options.allowOrigins));
+  if (isLoopbackHost(options.host)) {
+    app.use(hostGuard(options.allowOrigins), originGuard(options.allowOrigins));
+  }
 
   app.get("/status", (c) => c.json(status.snapshot()));
 
   const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) => c.text("Payload Too Large", 413),
+    maxSize: options.maxBodyBytes,
+    onError: () => jsonRpcErrorResponse(413, TRANSPORT_ERROR, "Payload too large"),
   });
+  const auth = options.apiKeys.length > 0 ? apiKeyAuth(options.apiKeys) : undefined;
   for (const server of servers) {
     const prefix = serverPathPrefix(server.name);
     const sse = new SseSessions(server, { keepAliveMs: options.keepAliveMs });
     const http = new StreamableHttpSessions(server, {
       stateless: options.stateless,
-      maxBodyBytes: MAX_BODY_BYTES,
+      maxBodyBytes: options.maxBodyBytes,
     });
     tables.push({ sse, http });
     const messagesPath = `${prefix}/messages/`;
+    const mcpPaths = [`${prefix}/mcp`, `${prefix}/mcp/`];
+    // Before the routes: Hono runs handlers in the order they were added.
+    if (auth) {
+      for (const path of [`${prefix}/sse`, messagesPath, ...mcpPaths]) app.use(path, auth);
+    }
 
     app.get(`${prefix}/sse`, (c) => {
       // Hono answers HEAD with the GET route and drops the body unread: open no session.
@@ -81,8 +93,8 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
     });
     app.post(messagesPath, limit, (c) => sse.post(c.req.query("session_id"), c.req.raw));
     // Both spellings, without a redirect (Hono is strict about trailing slashes). The SDK
-    // transport enforces MAX_BODY_BYTES itself while it streams the body in.
-    for (const path of [`${prefix}/mcp`, `${prefix}/mcp/`]) {
+    // transport enforces maxBodyBytes itself while it streams the body in.
+    for (const path of mcpPaths) {
       app.all(path, (c) => {
         status.touch();
         return http.handle(c.req.raw);

@@ -9,6 +9,7 @@ import { createSharedServer } from "../relay/shared_server.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp, serverPathPrefix } from "./app.ts";
+import { isLoopbackHost } from "./origin_guard.ts";
 
 const log = getLogger("mcp_proxy.server");
 
@@ -56,6 +57,18 @@ function within(done: Promise<unknown>, ms: number): Promise<unknown> {
     .finally(() => clearTimeout(timer));
 }
 
+/** Says how the MCP endpoints are protected (never the keys), and warns when they are not. */
+function warnIfExposed({ host, apiKeys }: ServerSettings): void {
+  if (apiKeys.length > 0) {
+    log.info(`API key required on the MCP endpoints (${apiKeys.length} key(s) accepted)`);
+  } else if (!isLoopbackHost(host)) {
+    log.warning(
+      `Listening on ${host} without --api-key: anyone who can reach this address can use ` +
+        "the servers. Set --api-key or MCP_PROXY_API_KEY, or bind 127.0.0.1.",
+    );
+  }
+}
+
 /** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
 export async function runServer(
   settings: ServerSettings,
@@ -96,7 +109,10 @@ export async function runServer(
     allowOrigins: settings.allowOrigins,
     exposeHeaders: settings.exposeHeaders,
     host: settings.host,
+    apiKeys: settings.apiKeys,
+    maxBodyBytes: settings.maxBodyBytes,
   });
+  warnIfExposed(settings);
   let http;
   try {
     http = await runtime.serve({

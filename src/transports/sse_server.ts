@@ -9,6 +9,13 @@
 import type { JSONRPCMessage } from "../deps.ts";
 import { getLogger } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
+import {
+  INVALID_REQUEST,
+  jsonRpcErrorResponse,
+  PARSE_ERROR,
+  SESSION_NOT_FOUND,
+  TRANSPORT_ERROR,
+} from "./http_error.ts";
 
 const log = getLogger("mcp_proxy.sse_server");
 
@@ -64,9 +71,7 @@ function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
   return "id" in message && ("result" in message || "error" in message);
 }
 
-function plain(status: number, text: string): Response {
-  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
-}
+const sessionNotFound = () => jsonRpcErrorResponse(404, SESSION_NOT_FOUND, "Session not found");
 
 /** The legacy SSE sessions of one shared server. */
 export class SseSessions {
@@ -120,22 +125,29 @@ export class SseSessions {
 
   /** Handles `POST /messages/?session_id=<sessionId>` with `request`'s body. */
   async post(sessionId: string | undefined, request: Request): Promise<Response> {
-    if (!sessionId) return plain(400, "session_id is required");
+    if (!sessionId) {
+      return jsonRpcErrorResponse(400, TRANSPORT_ERROR, "Bad Request: session_id is required");
+    }
     const id = normaliseSessionId(sessionId);
-    if (!id) return plain(400, "Invalid session ID");
+    if (!id) return jsonRpcErrorResponse(400, TRANSPORT_ERROR, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
-    if (!session) return plain(404, "Could not find session");
+    if (!session) return sessionNotFound();
     let message: unknown;
     try {
       message = await request.json();
     } catch {
-      return plain(400, "Could not parse message");
+      return jsonRpcErrorResponse(400, PARSE_ERROR, "Parse error: Invalid JSON");
     }
-    if (!isJsonRpcMessage(message)) return plain(400, "Could not parse message");
+    if (!isJsonRpcMessage(message)) {
+      return jsonRpcErrorResponse(400, INVALID_REQUEST, "Invalid Request: not a JSON-RPC message");
+    }
     // The stream may have closed while the body was read.
-    if (!this.#sessions.has(id)) return plain(404, "Could not find session");
+    if (!this.#sessions.has(id)) return sessionNotFound();
     session.mux.receive(message);
-    return plain(202, "Accepted");
+    return new Response("Accepted", {
+      status: 202,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
   }
 
   /** Ends every session and closes its stream (shutdown). */

@@ -24,6 +24,8 @@ export interface ConnectOptions {
   capabilities?: mcpTypes.ClientCapabilities;
   /** Called before connecting, to register request handlers. */
   setup?: (client: Client) => void;
+  /** Headers sent with every HTTP request (an API key). */
+  headers?: Record<string, string>;
 }
 
 /** Connects a new SDK client to `url` (an `/mcp` or `/sse` URL) and initialises it. */
@@ -37,9 +39,10 @@ export async function connectClient(
     { capabilities: options.capabilities ?? {} },
   );
   options.setup?.(client);
+  const requestInit = { headers: options.headers ?? {} };
   const transport = kind === "mcp"
-    ? new StreamableHTTPClientTransport(new URL(url))
-    : new SSEClientTransport(new URL(url));
+    ? new StreamableHTTPClientTransport(new URL(url), { requestInit })
+    : new SSEClientTransport(new URL(url), { requestInit });
   await client.connect(transport);
   return client;
 }

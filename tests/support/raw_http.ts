@@ -90,3 +90,46 @@ export class SseReader {
     return this.#reader.cancel();
   }
 }
+
+/** What came back on a raw connection: the status (NaN when none) and the whole answer. */
+export interface RawAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * Writes `request` as is on a new TCP connection to `base` (`http://host:port`) and reads the
+ * answer until the server closes or `timeoutMs` passes: for what `fetch` will not send (a
+ * foreign `Host`, broken framing, random bytes).
+ */
+export async function rawExchange(
+  base: string,
+  request: string | Uint8Array,
+  timeoutMs = 5_000,
+): Promise<RawAnswer> {
+  const { hostname, port } = new URL(base);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  const chunks: Uint8Array[] = [];
+  try {
+    await conn.write(typeof request === "string" ? new TextEncoder().encode(request) : request);
+    for await (const chunk of conn.readable) chunks.push(chunk);
+  } catch {
+    // Reset by the server or closed by the timer: what arrived is the answer.
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+  const text = new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer());
+  return { status: Number(text.match(/^HTTP\/1\.[01] (\d{3})/)?.[1] ?? NaN), text };
+}
+
+/** A `GET path` request with `headers`, closing the connection after the answer. */
+export function rawGet(path: string, headers: Record<string, string>): string {
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `GET ${path} HTTP/1.1\r\n${lines.join("")}connection: close\r\n\r\n`;
+}

@@ -1,0 +1,48 @@
+/**
+ * Inbound authentication (`--api-key`, `MCP_PROXY_API_KEY`): requests to the MCP endpoints
+ * must present one of the keys as `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+ * @module
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Context, MiddlewareHandler } from "../deps.ts";
+import { jsonRpcErrorResponse, TRANSPORT_ERROR } from "../transports/http_error.ts";
+
+// Keys are compared as SHA-256 digests: equal lengths, so the comparison time says nothing
+// about a key's length or how much of it a guess got right.
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** The keys a request presents: a bearer token and an `X-API-Key` value, either or both. */
+function presentedKeys(c: Context): string[] {
+  const bearer = c.req.header("authorization")?.match(/^\s*Bearer\s+(\S+)\s*$/i)?.[1];
+  const apiKey = c.req.header("x-api-key")?.trim();
+  return [bearer, apiKey].filter((key): key is string => !!key);
+}
+
+/** A CORS preflight: browsers send it without credentials, so it must stay open. */
+function isPreflight(c: Context): boolean {
+  return c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined;
+}
+
+/**
+ * Answers 401 with `WWW-Authenticate: Bearer` unless the request presents one of `keys`
+ * (non-empty). CORS preflights pass.
+ */
+export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler {
+  const digests = keys.map(digest);
+  const known = (key: string) => {
+    const candidate = digest(key);
+    // No early exit: every key is compared, whichever matches.
+    return digests.reduce(
+      (found, expected) => timingSafeEqual(candidate, expected) || found,
+      false,
+    );
+  };
+  return async (c, next) => {
+    if (isPreflight(c) || presentedKeys(c).some(known)) return await next();
+    return jsonRpcErrorResponse(401, TRANSPORT_ERROR, "Unauthorized: API key required", {
+      "www-authenticate": "Bearer",
+    });
+  };
+}
