@@ -7,17 +7,8 @@ import { OAUTH_CLIENT, RemoteMcpServer, RESOURCE_URIS } from "./fixtures/remote_
 import { Client } from "./support/mcp_client.ts";
 import { runProxy } from "./support/process.ts";
 import { isJsonRpcLine, ProxyStdio } from "./support/proxy_stdio.ts";
+import { INITIALIZE } from "./support/raw_http.ts";
 
-const INITIALIZE = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "raw-client", version: "1.0.0" },
-  },
-};
 const INITIALIZED = { jsonrpc: "2.0", method: "notifications/initialized" };
 
 const TRANSPORTS = [
