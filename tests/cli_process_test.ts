@@ -55,6 +55,8 @@ Deno.test("--help lists every flag in its groups, then the examples, and exits 0
     "--sse-host SSE_HOST",
     "--allow-origin ALLOW_ORIGIN [ALLOW_ORIGIN ...]",
     "--expose-header HEADER",
+    "--api-key KEY",
+    "--max-body-size BYTES",
   ];
   for (const flag of flags) assert.ok(stdout.includes(`\n  ${flag}`), `missing ${flag}`);
   for (

@@ -283,6 +283,8 @@ Deno.test("HTTP server options", async (t) => {
       assert.equal(settings.stateless, false);
       assert.deepEqual(settings.allowOrigins, []);
       assert.deepEqual(settings.exposeHeaders, ["mcp-session-id"]);
+      assert.deepEqual(settings.apiKeys, []);
+      assert.equal(settings.maxBodyBytes, 4 * 1024 * 1024);
     },
   );
   await t.step("--port, --host, --stateless", async () => {
@@ -331,6 +333,33 @@ Deno.test("HTTP server options", async (t) => {
   await t.step("--expose-header replaces the default and accumulates", async () => {
     const settings = await server(["cmd", "--expose-header", "X-One", "--expose-header", "X-Two"]);
     assert.deepEqual(settings.exposeHeaders, ["X-One", "X-Two"]);
+  });
+  await t.step("--api-key accumulates, MCP_PROXY_API_KEY adds one", async () => {
+    const settings = await server(["cmd", "--api-key", "k1", "--api-key=k2"]);
+    assert.deepEqual(settings.apiKeys, ["k1", "k2"]);
+    const withEnv = await server(["--api-key", "k1", "cmd"], {
+      env: { MCP_PROXY_API_KEY: " from-env " },
+    });
+    assert.deepEqual(withEnv.apiKeys, ["k1", "from-env"]);
+  });
+  await t.step(
+    "an empty --api-key is a usage error; an empty MCP_PROXY_API_KEY is none",
+    async () => {
+      const outcome = await settingsFor(["--api-key", " ", "cmd"]);
+      assert.equal(outcome.kind, "error");
+      assert.equal(outcome.exitCode, 2);
+      assert.deepEqual((await server(["cmd"], { env: { MCP_PROXY_API_KEY: "" } })).apiKeys, []);
+    },
+  );
+  await t.step("--max-body-size BYTES: an int of at least 1", async () => {
+    assert.equal((await server(["cmd", "--max-body-size", "1_000"])).maxBodyBytes, 1000);
+    const zero = await settingsFor(["--max-body-size", "0", "cmd"]);
+    assert.equal(zero.kind, "error");
+    assert.equal(zero.exitCode, 2);
+    const word = await settingsFor(["--max-body-size", "big", "cmd"]);
+    assert.equal(word.kind, "exit");
+    assert.equal(word.code, 2);
+    assert.match(word.stderr, /argument --max-body-size: invalid int value: 'big'/);
   });
 });
 
