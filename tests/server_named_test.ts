@@ -66,7 +66,7 @@ Deno.test("--named-server next to a default server; a broken one does not take t
   // The broken server answers with a JSON-RPC error instead of hanging.
   const init = await post(proxy.mcp.broken, INITIALIZE);
   assert.equal(init.status, 200);
-  const reply = await new SseReader(init.body!).nextMessage();
+  const reply = await init.json();
   assert.equal(reply.id, INITIALIZE.id);
   assert.match(JSON.stringify(reply.error), /not running/);
 });

@@ -1,161 +1,153 @@
 /**
- * Streamable HTTP sessions of one shared server: a table of the SDK's
- * `WebStandardStreamableHTTPServerTransport`, one per session (or one per request when
- * stateless), each wired to a multiplexer session.
+ * The Streamable HTTP endpoint (`/mcp`) of one shared server: the session table and the
+ * HTTP method rules of the transport.
+ *
+ * Our own implementation rather than the SDK's `WebStandardStreamableHTTPServerTransport`:
+ * the SDK answers every request with an event stream and validates each message with zod,
+ * which cost about twice the CPU of the legacy SSE path per call. Here a call is answered
+ * with plain JSON unless something must reach the client before its response
+ * (see post_exchange.ts), and messages only get a structure test (see mcp_request.ts).
  * @module
  */
-import {
-  type JSONRPCMessage,
-  type RequestId,
-  WebStandardStreamableHTTPServerTransport,
-} from "../deps.ts";
 import { getLogger } from "../log.ts";
-import type { ClientSink, MuxSession, SharedServer } from "../relay/types.ts";
+import type { SharedServer } from "../relay/types.ts";
+import { HttpSession } from "./http_session.ts";
+import {
+  checkAccept,
+  checkProtocolVersion,
+  DEFAULT_MAX_BODY_BYTES,
+  type PostBody,
+  readPost,
+  refuse,
+} from "./mcp_request.ts";
+import { KeepAliveTicker } from "./sse_stream.ts";
+import { INVALID_REQUEST, jsonRpcErrorResponse, SESSION_NOT_FOUND } from "./http_error.ts";
 
 const log = getLogger("mcp_proxy.streamable_http");
 
 /** Options of a {@linkcode StreamableHttpSessions} table. */
 export interface StreamableHttpOptions {
-  /** Serve without sessions: one transport and one multiplexer session per request. */
+  /** Serve without sessions: one multiplexer session per POST. */
   stateless: boolean;
-  /** Largest accepted request body, in bytes (413 above). */
-  maxBodyBytes: number;
+  /** Largest accepted request body, in bytes (413 above); defaults to 4 MiB. */
+  maxBodyBytes?: number;
+  /** Keep-alive interval of event streams in milliseconds (0: none); defaults to 15 s. */
+  keepAliveMs?: number;
 }
 
-function jsonRpcError(
-  status: number,
-  code: number,
-  message: string,
-  headers?: Record<string, string>,
-): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
+/** Whether the POST carries an `initialize` request. */
+function hasInitialize(body: PostBody): boolean {
+  return body.messages.some((message) => "method" in message && message.method === "initialize");
 }
 
-function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
-  return "method" in message && "id" in message;
-}
-
-function isResponse(message: JSONRPCMessage): boolean {
-  return !("method" in message);
-}
-
-/** A sink that puts each message on the stream of the request it belongs to. */
-function sinkFor(transport: WebStandardStreamableHTTPServerTransport): ClientSink {
-  return {
-    send: (message, relatedRequestId) =>
-      transport.send(
-        message,
-        relatedRequestId === undefined ? undefined : { relatedRequestId },
-      ).catch((error: Error) =>
-        // The client closed the request's stream (or never opened a GET stream).
-        log.debug(`Dropped a message for a closed stream: ${error.message}`)
-      ),
-  };
+function sessionNotFound(): Response {
+  return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, "Session not found");
 }
 
 /** The Streamable HTTP endpoint (`/mcp`) of one shared server. */
 export class StreamableHttpSessions {
   readonly #server: SharedServer;
-  readonly #options: StreamableHttpOptions;
-  readonly #sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  readonly #stateless: boolean;
+  readonly #maxBodyBytes: number;
+  readonly #keepAlive: KeepAliveTicker;
+  readonly #sessions = new Map<string, HttpSession>();
 
+  /** A table serving `server`. */
   constructor(server: SharedServer, options: StreamableHttpOptions) {
     this.#server = server;
-    this.#options = options;
+    this.#stateless = options.stateless;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#keepAlive = new KeepAliveTicker(options.keepAliveMs);
   }
 
   /** Handles one request to the endpoint. */
-  handle(request: Request): Promise<Response> {
-    if (this.#options.stateless) return this.#handleStateless(request);
+  handle(request: Request): Promise<Response> | Response {
+    if (this.#stateless) return this.#handleStateless(request);
     const sessionId = request.headers.get("mcp-session-id");
-    if (sessionId !== null) {
-      const transport = this.#sessions.get(sessionId);
-      return transport
-        ? transport.handleRequest(request)
-        : Promise.resolve(jsonRpcError(404, -32001, "Session not found"));
+    if (request.method === "POST" && sessionId === null) return this.#initialize(request);
+    if (request.method !== "POST" && request.method !== "GET" && request.method !== "DELETE") {
+      return refuse(405, "Method not allowed.", { allow: "GET, POST, DELETE" });
     }
-    if (request.method !== "POST") {
-      return Promise.resolve(
-        jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required"),
-      );
+    if (sessionId === null) return refuse(400, "Bad Request: Mcp-Session-Id header is required");
+    const session = this.#sessions.get(sessionId);
+    if (!session) return sessionNotFound();
+    const refusal = checkProtocolVersion(request);
+    if (refusal) return refusal;
+    switch (request.method) {
+      case "POST":
+        return this.#post(sessionId, session, request);
+      case "GET":
+        return checkAccept(request, ["text/event-stream"]) ?? session.openStream();
+      default:
+        this.#end(sessionId, session);
+        return new Response(null, { status: 200 });
     }
-    return this.#initialize(request);
   }
 
   /** Ends every session (shutdown): open streams close, multiplexer sessions end. */
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.#sessions.values()].map((transport) => transport.close()));
+  closeAll(): Promise<void> {
+    for (const [id, session] of this.#sessions) this.#end(id, session);
+    return Promise.resolve();
+  }
+
+  async #post(sessionId: string, session: HttpSession, request: Request): Promise<Response> {
+    const body = await readPost(request, this.#maxBodyBytes);
+    if (body instanceof Response) return body;
+    // The session may have ended while the body was read.
+    if (this.#sessions.get(sessionId) !== session) return sessionNotFound();
+    return session.post(body);
   }
 
   /** A POST without a session id: a new session if it carries `initialize`, else 400. */
   async #initialize(request: Request): Promise<Response> {
-    let mux: MuxSession | undefined;
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
-      maxRequestBodySize: this.#options.maxBodyBytes,
-      onsessioninitialized: (id) => {
-        mux = this.#server.openSession(sinkFor(transport));
-        this.#sessions.set(id, transport);
-        log.debug(`Streamable HTTP session ${id} opened on ${this.#server.name}`);
-      },
+    const body = await readPost(request, this.#maxBodyBytes);
+    if (body instanceof Response) return body;
+    if (!hasInitialize(body)) {
+      return refuse(400, "Bad Request: Mcp-Session-Id header is required");
+    }
+    if (body.messages.length > 1) {
+      return jsonRpcErrorResponse(
+        400,
+        INVALID_REQUEST,
+        "Invalid Request: Only one initialization request is allowed",
+      );
+    }
+    // 122 random bits, printed as visible ASCII.
+    const id = crypto.randomUUID();
+    const session = new HttpSession(this.#server, {
+      id,
+      keepAlive: this.#keepAlive,
+      closeWhenIdle: false,
     });
-    transport.onmessage = (message) => mux?.receive(message);
-    transport.onclose = () => {
-      const id = transport.sessionId;
-      if (id !== undefined && this.#sessions.get(id) === transport) {
-        this.#sessions.delete(id);
-        log.debug(`Streamable HTTP session ${id} closed on ${this.#server.name}`);
-      }
-      mux?.close();
-    };
-    const response = await transport.handleRequest(request);
-    // Not an initialize request: nothing was opened, the SDK has answered with an error.
-    if (!mux) await transport.close();
-    return response;
+    this.#sessions.set(id, session);
+    log.debug(`Streamable HTTP session ${id} opened on ${this.#server.name}`);
+    return session.post(body);
+  }
+
+  #end(id: string, session: HttpSession): void {
+    this.#sessions.delete(id);
+    session.close();
+    log.debug(`Streamable HTTP session ${id} closed on ${this.#server.name}`);
   }
 
   /**
-   * Stateless: a fresh transport and multiplexer session for this POST, ended once every
-   * request in it is answered. Without sessions there is no stream for server-initiated
-   * messages, so GET and DELETE are refused with 405, as the specification allows.
+   * Stateless: a multiplexer session for this POST alone, ended once every request in it is
+   * answered. Without sessions there is no stream for server-initiated messages, so GET and
+   * DELETE are refused with 405, as the specification allows.
    */
   async #handleStateless(request: Request): Promise<Response> {
-    if (request.method !== "POST") {
-      return jsonRpcError(405, -32000, "Method not allowed.", { allow: "POST" });
+    if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
+    const body = await readPost(request, this.#maxBodyBytes);
+    if (body instanceof Response) return body;
+    if (!hasInitialize(body)) {
+      const refusal = checkProtocolVersion(request);
+      if (refusal) return refusal;
     }
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      maxRequestBodySize: this.#options.maxBodyBytes,
+    const session = new HttpSession(this.#server, {
+      id: undefined,
+      keepAlive: this.#keepAlive,
+      closeWhenIdle: true,
     });
-    const pending = new Set<RequestId>();
-    let handled = false;
-    let ended = false;
-    const finishIfDone = () => {
-      if (ended || !handled || pending.size > 0) return;
-      ended = true;
-      mux.close();
-      transport.close();
-    };
-    const sink = sinkFor(transport);
-    const mux = this.#server.openSession({
-      send: async (message, relatedRequestId) => {
-        await sink.send(message, relatedRequestId);
-        if (isResponse(message) && pending.delete((message as { id: RequestId }).id)) {
-          finishIfDone();
-        }
-      },
-    });
-    transport.onmessage = (message) => {
-      if (isRequest(message)) pending.add(message.id);
-      mux.receive(message);
-    };
-    try {
-      return await transport.handleRequest(request);
-    } finally {
-      handled = true;
-      finishIfDone();
-    }
+    return session.post(body);
   }
 }

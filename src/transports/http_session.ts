@@ -1,0 +1,125 @@
+/**
+ * One Streamable HTTP session (or, stateless, one POST) wired to a multiplexer session:
+ * messages tied to a request go to that request's POST answer, the others to the session's
+ * GET stream.
+ * @module
+ */
+import type { JSONRPCMessage, RequestId } from "../deps.ts";
+import { getLogger } from "../log.ts";
+import type { MuxSession, SharedServer } from "../relay/types.ts";
+import { TRANSPORT_ERROR } from "./http_error.ts";
+import { isRequest, type PostBody, refuse } from "./mcp_request.ts";
+import { PostExchange } from "./post_exchange.ts";
+import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
+
+const log = getLogger("mcp_proxy.streamable_http");
+
+const SENT: Promise<void> = Promise.resolve();
+
+/** How a session is set up. */
+export interface HttpSessionOptions {
+  /** The session id, sent back on every answer; `undefined` when stateless. */
+  readonly id: string | undefined;
+  /** Keep-alive for the session's event streams. */
+  readonly keepAlive: KeepAliveTicker;
+  /** Stateless: the session closes itself once its one POST is answered. */
+  readonly closeWhenIdle: boolean;
+}
+
+/** A client session of the Streamable HTTP transport. */
+export class HttpSession {
+  /** Headers of every answer (the session id). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly #options: HttpSessionOptions;
+  readonly #mux: MuxSession;
+  /** The POST answer awaiting each of the client's request ids. */
+  readonly #exchanges = new Map<RequestId, PostExchange>();
+  /** The GET stream, for messages tied to no request. */
+  #standalone: SseStream | undefined;
+  #closed = false;
+
+  /** Opens a multiplexer session on `server`. */
+  constructor(server: SharedServer, options: HttpSessionOptions) {
+    this.#options = options;
+    this.headers = options.id === undefined ? {} : { "mcp-session-id": options.id };
+    this.#mux = server.openSession({
+      send: (message, relatedRequestId) => {
+        this.#route(message, relatedRequestId);
+        return SENT;
+      },
+    });
+  }
+
+  /**
+   * Hands a POST's messages to the multiplexer: 202 when none is a request, else the
+   * answer (JSON or event stream) once it starts.
+   */
+  post({ messages, batch }: PostBody): Response | Promise<Response> {
+    const ids = messages.filter(isRequest).map((request) => request.id);
+    if (ids.length === 0) {
+      for (const message of messages) this.#mux.receive(message);
+      if (this.#options.closeWhenIdle) this.close();
+      return new Response(null, { status: 202, headers: this.headers });
+    }
+    const exchange = new PostExchange(ids, batch, {
+      headers: this.headers,
+      keepAlive: this.#options.keepAlive,
+      onDone: () => this.#forget(ids, exchange),
+    });
+    // Registered first: the multiplexer may answer at once (ping, initialize).
+    for (const id of ids) this.#exchanges.set(id, exchange);
+    for (const message of messages) this.#mux.receive(message);
+    return exchange.response;
+  }
+
+  /** Answers a GET with the session's stream for messages tied to no request (409 if open). */
+  openStream(): Response {
+    if (this.#standalone?.open) {
+      return refuse(409, "Conflict: Only one SSE stream is allowed per session");
+    }
+    const stream = new SseStream(() => this.#options.keepAlive.remove(stream));
+    this.#standalone = stream;
+    this.#options.keepAlive.add(stream);
+    return new Response(stream.body, { headers: { ...SSE_HEADERS, ...this.headers } });
+  }
+
+  /**
+   * Ends the session: the multiplexer session ends, unanswered requests get an error
+   * response, streams close.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#mux.close();
+    for (const exchange of new Set(this.#exchanges.values())) {
+      exchange.abort(TRANSPORT_ERROR, "Session ended");
+    }
+    if (this.#standalone) {
+      this.#options.keepAlive.remove(this.#standalone);
+      this.#standalone.close();
+    }
+  }
+
+  /**
+   * A message tied to a request goes to that request's answer, or nowhere once the client
+   * has gone (never on the GET stream, which must not carry responses); others go to the
+   * GET stream if one is open.
+   */
+  #route(message: JSONRPCMessage, relatedRequestId: RequestId | undefined): void {
+    if (relatedRequestId !== undefined) {
+      const exchange = this.#exchanges.get(relatedRequestId);
+      if (exchange) return exchange.deliver(message);
+    } else if (this.#standalone?.open) {
+      this.#standalone.send(message);
+      return;
+    }
+    log.debug(`Dropped a message for a closed stream: ${JSON.stringify(message).slice(0, 200)}`);
+  }
+
+  #forget(ids: readonly RequestId[], exchange: PostExchange): void {
+    for (const id of ids) {
+      if (this.#exchanges.get(id) === exchange) this.#exchanges.delete(id);
+    }
+    if (this.#options.closeWhenIdle && this.#exchanges.size === 0) this.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The answer to one Streamable HTTP POST that carries requests: plain `application/json`
+ * when the responses come before anything else, else an event stream.
+ *
+ * Most calls are answered with nothing before their response; a JSON body spares both sides
+ * the event-stream machinery. A notification (progress, logging) or a server-to-client
+ * request (sampling) tied to a request must reach the client before the response, so the
+ * first such message switches the answer to an event stream, which stays open until every
+ * response is sent.
+ * @module
+ */
+import type { JSONRPCMessage, RequestId } from "../deps.ts";
+import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
+
+/** How an exchange reaches the rest of its session. */
+export interface ExchangeContext {
+  /** Headers for the answer (the session id). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Keep-alive for the event stream, if the answer becomes one. */
+  readonly keepAlive: KeepAliveTicker;
+  /** Called once when the exchange is over: every response sent, or the client gone. */
+  readonly onDone: (exchange: PostExchange) => void;
+}
+
+/** One POST's requests awaiting their responses. */
+export class PostExchange {
+  /** The client's ids of the requests still unanswered. */
+  readonly pending: Set<RequestId>;
+  /** Resolves with the HTTP answer: JSON once all responses are in, or an event stream. */
+  readonly response: Promise<Response>;
+  readonly #batch: boolean;
+  readonly #context: ExchangeContext;
+  readonly #resolve: (response: Response) => void;
+  /** Responses held for a JSON answer. */
+  #responses: JSONRPCMessage[] = [];
+  #stream: SseStream | undefined;
+  #done = false;
+
+  /** An exchange for the requests `ids`; `batch` when the POST body was an array. */
+  constructor(ids: Iterable<RequestId>, batch: boolean, context: ExchangeContext) {
+    this.pending = new Set(ids);
+    this.#batch = batch;
+    this.#context = context;
+    const { promise, resolve } = Promise.withResolvers<Response>();
+    this.response = promise;
+    this.#resolve = resolve;
+  }
+
+  /** Delivers a message tied to one of the exchange's requests (its response, or not). */
+  deliver(message: JSONRPCMessage): void {
+    if (this.#done) return;
+    const isResponse = !("method" in message);
+    if (isResponse) this.pending.delete((message as { id: RequestId }).id);
+    const stream = this.#stream ?? (isResponse ? undefined : this.#openStream());
+    if (stream) {
+      stream.send(message);
+    } else {
+      this.#responses.push(message);
+    }
+    if (this.pending.size === 0) this.#finish();
+  }
+
+  /**
+   * Ends the exchange early (the session ended): each unanswered request gets an error
+   * response with `reason`, so that no client waits forever.
+   */
+  abort(code: number, reason: string): void {
+    for (const id of [...this.pending]) {
+      this.deliver({ jsonrpc: "2.0", id, error: { code, message: reason } });
+    }
+  }
+
+  #openStream(): SseStream {
+    const stream = new SseStream(() => this.#end());
+    this.#stream = stream;
+    this.#context.keepAlive.add(stream);
+    for (const response of this.#responses) stream.send(response);
+    this.#responses = [];
+    this.#resolve(
+      new Response(stream.body, { headers: { ...SSE_HEADERS, ...this.#context.headers } }),
+    );
+    return stream;
+  }
+
+  #finish(): void {
+    if (this.#stream) {
+      this.#stream.close();
+    } else {
+      const body = this.#batch ? this.#responses : this.#responses[0];
+      this.#resolve(
+        new Response(JSON.stringify(body), {
+          headers: { "content-type": "application/json", ...this.#context.headers },
+        }),
+      );
+    }
+    this.#end();
+  }
+
+  /** The answer is complete or the client cancelled the stream. */
+  #end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#stream) this.#context.keepAlive.remove(this.#stream);
+    this.#context.onDone(this);
+  }
+}
