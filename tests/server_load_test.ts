@@ -4,7 +4,7 @@
  * with the number of sessions it has served.
  */
 import assert from "node:assert/strict";
-import { callLoad, sessionSoak } from "./load/scenarios.ts";
+import { callLoad, sessionSoak, SOAK_PROXY_ENV } from "./load/scenarios.ts";
 import { EVERYTHING_ARGS, startServerProxy } from "./support/server_proxy.ts";
 
 Deno.test("20 concurrent sessions x 20 calls over /mcp and /sse: every answer reaches its caller", async () => {
@@ -17,7 +17,7 @@ Deno.test("20 concurrent sessions x 20 calls over /mcp and /sse: every answer re
 });
 
 Deno.test("memory after 1,000 sessions opened and closed is within 20% of that after 200", async () => {
-  await using proxy = await startServerProxy(EVERYTHING_ARGS);
+  await using proxy = await startServerProxy(EVERYTHING_ARGS, { env: { ...SOAK_PROXY_ENV } });
   const result = await sessionSoak(proxy, 1_000, 200);
   assert.ok(result.growth <= 0.2, JSON.stringify(result));
 });
