@@ -115,7 +115,7 @@ Deno.test("--api-key: MCP endpoints need the key as Bearer or X-API-Key; /status
       { authorization: `Bearer ${keys[0]}` },
       { authorization: `bearer ${keys[1]}` },
       { "x-api-key": keys[1] },
-    ]
+    ] as Record<string, string>[]
   ) {
     const response = await post(`${base}/mcp`, INITIALIZE, { ...MCP_HEADERS, ...headers });
     assert.equal(response.status, 200, JSON.stringify(headers));
