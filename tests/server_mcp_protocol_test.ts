@@ -233,23 +233,32 @@ Deno.test("GET stream: keep-alive comments while idle", async () => {
   }
 });
 
-/** A shared server that never answers, to catch requests in flight. */
-class SilentServer implements SharedServer {
-  readonly name = "silent";
+/** A stand-in shared server whose sessions hand each client message to `onMessage`. */
+class StubServer implements SharedServer {
+  readonly name = "stub";
   readonly state = "running";
   readonly sinks: ClientSink[] = [];
+  readonly received: JSONRPCMessage[] = [];
   sessions = 0;
   start = () => Promise.resolve();
   stop = () => Promise.resolve();
+  constructor(readonly onMessage: (sink: ClientSink, message: JSONRPCMessage) => void) {}
   openSession(sink: ClientSink) {
     this.sinks.push(sink);
     this.sessions++;
-    return { receive: () => {}, close: () => void this.sessions-- };
+    return {
+      receive: (message: JSONRPCMessage) => {
+        this.received.push(message);
+        this.onMessage(sink, message);
+      },
+      close: () => void this.sessions--,
+    };
   }
 }
 
 Deno.test("DELETE answers the session's requests in flight with an error, not a hang", async () => {
-  const silent = new SilentServer();
+  // It never answers: requests stay in flight.
+  const silent = new StubServer(() => {});
   await using s = await serve({}, silent);
   const init = post(s.url, INITIALIZE);
   // Answer the initialize by hand: the silent server does not.
@@ -300,4 +309,21 @@ Deno.test("an event stream whose client stops reading is dropped, not buffered w
   assert.ok(taken >= 10 && taken <= 12, `${taken} messages queued`);
   assert.deepEqual(ends, ["dropped"]);
   await assert.rejects(stream.body.getReader().read(), /client not reading/);
+});
+
+Deno.test("--stateless: a request answered at once leaves the rest of its batch delivered", async () => {
+  // Answers requests synchronously, as the multiplexer does for ping and initialize.
+  const eager = new StubServer((sink, message) => {
+    if ("id" in message && "method" in message) {
+      sink.send({ jsonrpc: "2.0", id: message.id, result: {} }, message.id);
+    }
+  });
+  await using s = await serve({ stateless: true }, eager);
+  const batch = await post(s.url, [ping(3), { jsonrpc: "2.0", method: "x/after" }]);
+  assert.deepEqual(await batch.json(), [{ jsonrpc: "2.0", id: 3, result: {} }]);
+  assert.deepEqual(eager.received.map((m) => (m as { method: string }).method), [
+    "ping",
+    "x/after",
+  ]);
+  assert.equal(eager.sessions, 0);
 });

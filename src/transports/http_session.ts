@@ -37,6 +37,8 @@ export class HttpSession {
   /** The GET stream, for messages tied to no request. */
   #standalone: SseStream | undefined;
   #closed = false;
+  /** Whether a POST's messages are being handed to the multiplexer. */
+  #receiving = false;
 
   /** Opens a multiplexer session on `server`. */
   constructor(server: SharedServer, options: HttpSessionOptions) {
@@ -58,7 +60,7 @@ export class HttpSession {
     const ids = messages.filter(isRequest).map((request) => request.id);
     if (ids.length === 0) {
       for (const message of messages) this.#mux.receive(message);
-      if (this.#options.closeWhenIdle) this.close();
+      this.#closeIfIdle();
       return new Response(null, { status: 202, headers: this.headers });
     }
     const exchange = new PostExchange(ids, batch, {
@@ -68,7 +70,10 @@ export class HttpSession {
     });
     // Registered first: the multiplexer may answer at once (ping, initialize).
     for (const id of ids) this.#exchanges.set(id, exchange);
+    this.#receiving = true;
     for (const message of messages) this.#mux.receive(message);
+    this.#receiving = false;
+    this.#closeIfIdle();
     return exchange.response;
   }
 
@@ -120,6 +125,13 @@ export class HttpSession {
     for (const id of ids) {
       if (this.#exchanges.get(id) === exchange) this.#exchanges.delete(id);
     }
-    if (this.#options.closeWhenIdle && this.#exchanges.size === 0) this.close();
+    this.#closeIfIdle();
+  }
+
+  /** Stateless: closes once nothing is left to answer (not while a POST is being handed on). */
+  #closeIfIdle(): void {
+    if (this.#options.closeWhenIdle && !this.#receiving && this.#exchanges.size === 0) {
+      this.close();
+    }
   }
 }
