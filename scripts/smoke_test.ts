@@ -33,20 +33,28 @@ async function echoThrough(url: string, kind: "mcp" | "sse"): Promise<void> {
   }
 }
 
-/** Serves `server` through `executable` on a random port and round-trips a tool call. */
-async function checkServerMode(executable: string, server: string[]): Promise<void> {
-  const proxy = new RunningProcess(executable, ["--port", "0", "--", ...server]);
+/**
+ * Serves `server` through the proxy started by `proxy` (command and leading arguments) on a
+ * random port, round-trips an `echo` call over `/mcp` and `/sse`, then stops it with SIGTERM.
+ */
+export async function checkServerMode(
+  proxy: string[],
+  server: string[],
+  options: { cwd?: string } = {},
+): Promise<void> {
+  const [command, ...prefix] = proxy;
+  const running = new RunningProcess(command, [...prefix, "--port", "0", "--", ...server], options);
   try {
     // The start-up lines name the URLs with the real port; npx may first have to download.
-    const [, origin] = await proxy.waitForStderr(/(http:\/\/[\w.]+:\d+)\//, 120_000);
+    const [, origin] = await running.waitForStderr(/(http:\/\/[\w.]+:\d+)\//, 120_000);
     await echoThrough(`${origin}/mcp`, "mcp");
     await echoThrough(`${origin}/sse`, "sse");
   } catch (error) {
-    throw new Error(`${error}\nproxy stderr:\n${proxy.stderr}`);
+    throw new Error(`${error}\nproxy stderr:\n${running.stderr}`);
   } finally {
-    const status = await proxy.stop("SIGTERM");
+    const status = await running.stop("SIGTERM");
     // A signal-terminated exit is not a clean shutdown: the proxy handles SIGTERM itself.
-    assert.equal(status.signal, null, `proxy died of ${status.signal}:\n${proxy.stderr}`);
+    assert.equal(status.signal, null, `proxy died of ${status.signal}:\n${running.stderr}`);
   }
 }
 
@@ -58,6 +66,6 @@ if (import.meta.main) {
   }
   await checkVersion(executable);
   console.error(`ok: ${executable} --version`);
-  await checkServerMode(executable, server.length ? server : DEFAULT_SERVER);
+  await checkServerMode([executable], server.length ? server : DEFAULT_SERVER);
   console.error(`ok: ${executable} server mode round trip over /mcp and /sse`);
 }

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { normalize } from "node:path/posix";
 import denoConfig from "../deno.json" with { type: "json" };
-import { ROOT } from "./support/paths.ts";
+import { checkServerMode } from "../scripts/smoke_test.ts";
+import { EVERYTHING_SERVER, ROOT } from "./support/paths.ts";
 import { run, serveLocally } from "./fixtures/distribution/http.ts";
 
 /** Serves the checkout's files as raw.githubusercontent.com does. */
@@ -24,22 +25,33 @@ function serveCheckout() {
   });
 }
 
-/** Runs `deno run -A <origin>/main.ts ...args` from an empty temporary directory. */
-async function runFromUrl(origin: string, args: string[]) {
+/** `deno run -A <origin>/main.ts`, as a command line to append mcp-proxy's arguments to. */
+function fromUrl(origin: string): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    // Ports get reused across runs: never run a stale copy from Deno's module cache.
+    `--reload=${origin}/`,
+    `${origin}/main.ts`,
+  ];
+}
+
+/** Calls `fn` with an empty temporary directory, removed afterwards. */
+async function inEmptyDir<T>(fn: (cwd: string) => Promise<T>): Promise<T> {
   const cwd = await Deno.makeTempDir();
   try {
-    return await run(Deno.execPath(), [
-      "run",
-      "-A",
-      "--quiet",
-      // Ports get reused across runs: never run a stale copy from Deno's module cache.
-      `--reload=${origin}/`,
-      `${origin}/main.ts`,
-      ...args,
-    ], { cwd, env: { NO_COLOR: "1" } });
+    return await fn(cwd);
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
+}
+
+/** Runs `deno run -A <origin>/main.ts ...args` to completion from an empty directory. */
+function runFromUrl(origin: string, args: string[]) {
+  const [command, ...prefix] = fromUrl(origin);
+  return inEmptyDir((cwd) => run(command, [...prefix, ...args], { cwd, env: { NO_COLOR: "1" } }));
 }
 
 Deno.test("deno run <url>/main.ts --version prints the version from deno.json", async () => {
@@ -55,4 +67,11 @@ Deno.test("deno run <url>/main.ts --help prints the help", async () => {
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^usage: mcp-proxy /);
   assert.match(result.stdout, /SSE server options:/);
+});
+
+Deno.test("deno run <url>/main.ts serves a stdio server: round trip over /mcp and /sse", async () => {
+  await using server = await serveCheckout();
+  await inEmptyDir((cwd) =>
+    checkServerMode(fromUrl(server.origin), ["node", EVERYTHING_SERVER], { cwd })
+  );
 });
