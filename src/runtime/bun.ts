@@ -230,7 +230,8 @@ export const bunRuntime: Runtime = {
   spawn,
   serve,
   onSignal(signal, handler) {
-    if (hostOs() === "windows" && signal === "SIGTERM") return () => {};
+    // As under Deno: on Windows only SIGINT is listened for.
+    if (hostOs() === "windows" && signal !== "SIGINT") return () => {};
     process.on(signal, handler);
     return () => process.off(signal, handler);
   },
