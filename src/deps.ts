@@ -32,5 +32,3 @@ export {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from "npm:@modelcontextprotocol/sdk@1.32.2/client/streamableHttp.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/server/webStandardStreamableHttp"
-export { WebStandardStreamableHTTPServerTransport } from "npm:@modelcontextprotocol/sdk@1.32.2/server/webStandardStreamableHttp.js";

@@ -18,18 +18,6 @@ const EXECUTABLE = `${ROOT}dist/mcp-proxy`;
 /** Marks the tests/support modules that start the proxy as a process. */
 const LAUNCHES_PROXY = /\bproxyCommand\(/;
 
-/**
- * Process-level test files whose expectations are partly Deno's own: against the executable
- * only the tests matching `filter` (a `deno test --filter`) run.
- */
-const PARTLY_DENO_SPECIFIC: Record<string, { filter: string; why: string }> = {
-  "tests/client_tls_test.ts": {
-    filter: "/reaches the server|unusable --verify-ssl/",
-    why: "the refusal test expects rustls' 'invalid peer certificate' and Deno's retry of a " +
-      "failed handshake; Bun says 'unable to verify the first certificate' and fails at once",
-  },
-};
-
 /** Local paths of the modules `file` imports, itself and transitive imports included. */
 async function moduleGraph(file: string): Promise<string[]> {
   const info = await run(Deno.execPath(), ["info", "--json", file], { cwd: ROOT });
@@ -106,23 +94,13 @@ Deno.test({
     });
 
     const files = await processLevelTestFiles();
-    const runs = [
-      { label: "", files: files.filter((file) => !(file in PARTLY_DENO_SPECIFIC)), filter: [] },
-      ...files.filter((file) => file in PARTLY_DENO_SPECIFIC).map((file) => ({
-        label: ` (in part: ${PARTLY_DENO_SPECIFIC[file].why})`,
-        files: [file],
-        filter: ["--filter", PARTLY_DENO_SPECIFIC[file].filter],
-      })),
-    ];
-    for (const { label, files: selected, filter } of runs) {
-      await t.step(`against the executable: ${selected.join(" ")}${label}`, async () => {
-        const nested = await run(
-          Deno.execPath(),
-          ["test", "-A", "--no-check", ...filter, ...selected],
-          { cwd: ROOT, env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" } },
-        );
-        assert.equal(nested.code, 0, tail(nested.stdout + nested.stderr));
-      });
-    }
+    await t.step(`against the executable: ${files.join(" ")}`, async () => {
+      const nested = await run(
+        Deno.execPath(),
+        ["test", "-A", "--no-check", ...files],
+        { cwd: ROOT, env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" } },
+      );
+      assert.equal(nested.code, 0, tail(nested.stdout + nested.stderr));
+    });
   },
 });

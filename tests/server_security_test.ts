@@ -102,7 +102,7 @@ Deno.test("--api-key: MCP endpoints need the key as Bearer or X-API-Key; /status
       { authorization: `Basic ${btoa(`user:${keys[0]}`)}` },
       { authorization: keys[0] },
       { "x-api-key": keys[0].slice(0, -1) },
-    ]
+    ] as Record<string, string>[]
   ) {
     await refused(`${base}/mcp`, { ...initialize, headers: { ...MCP_HEADERS, ...headers } });
   }

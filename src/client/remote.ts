@@ -89,11 +89,17 @@ export function classifySendError(error: unknown): SendFailure {
   // The SDK's example servers (server-everything among them) answer an unknown session with
   // 400 "No valid session ID provided" instead of the specified 404.
   if (status === 404 || (status === 400 && /session/i.test(message))) return "session-gone";
-  if (/\(Connect\)|ECONNREFUSED|Connection refused/i.test(describeCause(error))) {
-    return "undelivered";
-  }
+  const cause = describeCause(error);
+  // A certificate the proxy refuses stays refused: retrying cannot help, so the request fails
+  // at once. Deno (rustls) reports it inside a "(Connect)" error, Bun on its own.
+  if (CERTIFICATE_FAILURE.test(cause)) return "failed";
+  if (/\(Connect\)|ECONNREFUSED|Connection refused/i.test(cause)) return "undelivered";
   return "failed";
 }
+
+/** How rustls (Deno) and BoringSSL (Bun) say that a server's certificate was refused. */
+const CERTIFICATE_FAILURE =
+  /invalid peer certificate|unable to verify|self[- ]signed certificate|certificate (has expired|verify failed)|CERT_/i;
 
 /** The message of `error` and of its causes, for logs and classification. */
 export function describeCause(error: unknown): string {
