@@ -183,14 +183,18 @@ Deno.test("cancellations are mapped to the canceller's own request", async () =>
 Deno.test("list_changed goes to every session", async () => {
   await withServer(fixtureConfig(), async (server) => {
     const clients = [new TestClient(server), new TestClient(server), new TestClient(server)];
+    for (const client of clients) await client.initialize();
+    // A session whose initialize has not been answered yet gets no notification before it.
+    const early = new TestClient(server);
     await clients[0].request(1, "tools/call", {
       name: "notify",
       arguments: { method: "notifications/tools/list_changed" },
     });
-    for (const client of clients) await settle(client);
+    for (const client of [...clients, early]) await settle(client);
     for (const client of clients) {
       assert.deepEqual(client.notifications("notifications/tools/list_changed").length, 1);
     }
+    assert.deepEqual(early.notifications("notifications/tools/list_changed"), []);
   });
 });
 
@@ -235,6 +239,7 @@ Deno.test("resources/updated goes only to the sessions subscribed to that URI", 
 Deno.test("logging/setLevel is answered per session; messages are filtered per session", async () => {
   await withServer(fixtureConfig(), async (server) => {
     const [a, b, c] = [new TestClient(server), new TestClient(server), new TestClient(server)];
+    for (const client of [a, b, c]) await client.initialize();
     assert.deepEqual(await a.request(1, "logging/setLevel", { level: "error" }), {});
     assert.deepEqual(await b.request(1, "logging/setLevel", { level: "info" }), {});
     const bad = await b.call(2, "logging/setLevel", { level: "loud" });

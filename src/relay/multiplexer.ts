@@ -40,6 +40,8 @@ interface Session {
   logLevel: number | undefined;
   /** URIs this session subscribed to. */
   readonly subscriptions: Set<string>;
+  /** Whether its `initialize` was answered: before that, no broadcast may reach it. */
+  initialized: boolean;
   closed: boolean;
 }
 
@@ -101,6 +103,7 @@ export class Multiplexer {
       pending: new Set(),
       logLevel: undefined,
       subscriptions: new Set(),
+      initialized: false,
       closed: false,
     };
     this.#sessions.add(session);
@@ -212,7 +215,9 @@ export class Multiplexer {
     if (!this.#open) return this.#holdOrRefuse(session, message);
     switch (method) {
       case "initialize":
-        return this.#deliver(session, resultResponse(id, this.#initializeFor(message)), id);
+        this.#deliver(session, resultResponse(id, this.#initializeFor(message)), id);
+        session.initialized = true;
+        return;
       case "logging/setLevel":
         if (this.#upstreamLogs()) return this.#setLogLevel(session, message);
         break;
@@ -412,8 +417,11 @@ export class Multiplexer {
       case "notifications/cancelled":
         return this.#upstreamCancelled(message);
     }
-    // `*/list_changed`, and notifications this proxy does not know, concern every session.
-    for (const session of this.#sessions) this.#deliver(session, message);
+    // `*/list_changed`, and notifications this proxy does not know, concern every session that
+    // has been initialised (a notification must not come before the initialize answer).
+    for (const session of this.#sessions) {
+      if (session.initialized) this.#deliver(session, message);
+    }
   }
 
   #progress(message: WireMessage): void {
@@ -428,6 +436,7 @@ export class Multiplexer {
   #logMessage(message: WireMessage): void {
     const rank = levelRank(message.params?.level) ?? 0;
     for (const session of this.#sessions) {
+      if (!session.initialized) continue;
       if (session.logLevel !== undefined && rank < session.logLevel) continue;
       this.#deliver(session, message, this.#oldestClientId(session));
     }

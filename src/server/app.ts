@@ -92,7 +92,7 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
       return sse.open(messagesPath);
     });
     app.post(messagesPath, limit, (c) => sse.post(c.req.query("session_id"), c.req.raw));
-    // Both spellings, without a redirect (Hono is strict about trailing slashes). The SDK
+    // Both spellings, without a redirect (Hono is strict about trailing slashes). The /mcp
     // transport enforces maxBodyBytes itself while it streams the body in.
     for (const path of mcpPaths) {
       app.all(path, (c) => {
