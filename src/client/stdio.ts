@@ -4,6 +4,7 @@
  */
 import type { JSONRPCMessage } from "../deps.ts";
 import type { Logger } from "../log.ts";
+import { readLines } from "../relay/line_decoder.ts";
 
 /** JSON-RPC "Parse error". */
 export const PARSE_ERROR = -32700;
@@ -39,13 +40,7 @@ export async function readMessages(
     }
     onMessage(value as JSONRPCMessage);
   };
-  let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + text).split("\n");
-    rest = lines.pop()!;
-    for (const line of lines) handle(line);
-  }
-  handle(rest);
+  await readLines(stream, handle).done;
 }
 
 /** Writes JSON-RPC messages to a byte stream, one per line, in order. */
