@@ -3,6 +3,7 @@
  * @module
  */
 import type { OsFamily } from "../runtime/mod.ts";
+import { windowsEnvValue } from "../runtime/windows.ts";
 
 /** Variables every child receives from the proxy's environment, as the MCP SDK's stdio client does. */
 export const SAFE_VARIABLES: Record<OsFamily, readonly string[]> = {
@@ -33,12 +34,8 @@ export function baseEnvironment(
   passEnvironment: boolean,
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  // Windows variable names are case-insensitive ("Path" is PATH).
-  const lookup = os === "windows"
-    ? (name: string) => Object.entries(proxyEnv).find(([key]) => key.toUpperCase() === name)?.[1]
-    : (name: string) => proxyEnv[name];
   for (const name of SAFE_VARIABLES[os]) {
-    const value = lookup(name);
+    const value = os === "windows" ? windowsEnvValue(proxyEnv, name) : proxyEnv[name];
     if (value !== undefined && !value.startsWith("()")) env[name] = value;
   }
   return passEnvironment ? { ...env, ...proxyEnv } : env;

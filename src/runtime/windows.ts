@@ -4,6 +4,11 @@
  * @module
  */
 
+/** Reads `name` (upper case) from `env` as Windows does: "Path" is PATH. */
+export function windowsEnvValue(env: Record<string, string>, name: string): string | undefined {
+  return env[name] ?? Object.entries(env).find(([key]) => key.toUpperCase() === name)?.[1];
+}
+
 /** The executable and arguments to actually start. */
 export interface ResolvedCommand {
   /** Executable path or name. */
@@ -22,9 +27,7 @@ export function resolveWindowsCommand(
   env: Record<string, string>,
   isFile: (path: string) => boolean,
 ): ResolvedCommand {
-  // Windows variable names are case-insensitive ("Path" is PATH).
-  const lookup = (name: string) =>
-    Object.entries(env).find(([key]) => key.toUpperCase() === name)?.[1] ?? "";
+  const lookup = (name: string) => windowsEnvValue(env, name) ?? "";
   const extensions = /\.[^\\/.]+$/.test(command)
     ? [""]
     : lookup("PATHEXT").split(";").filter(Boolean);
