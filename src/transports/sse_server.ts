@@ -6,7 +6,6 @@
  * The SDK's `SSEServerTransport` needs Node's http objects, hence this small implementation.
  * @module
  */
-import type { JSONRPCMessage } from "../deps.ts";
 import { getLogger } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
 import {
@@ -16,27 +15,19 @@ import {
   SESSION_NOT_FOUND,
   TRANSPORT_ERROR,
 } from "./http_error.ts";
+import { isJsonRpcMessage } from "./mcp_request.ts";
+import {
+  KeepAliveTicker,
+  SSE_HEADERS,
+  SSE_KEEP_ALIVE_MS,
+  SSE_MAX_UNREAD_BYTES,
+  type SseEndReason,
+  SseStream,
+} from "./sse_stream.ts";
 
 const log = getLogger("mcp_proxy.sse_server");
 
-/** Interval between keep-alive comments on idle streams (as the original's 15 s ping). */
-export const SSE_KEEP_ALIVE_MS = 15_000;
-
-/**
- * Bytes a client may leave unread on its stream before it is dropped: a stalled reader must
- * not make the proxy buffer without bound.
- */
-export const SSE_MAX_UNREAD_BYTES = 16 * 1024 * 1024;
-
-const encoder = new TextEncoder();
-const KEEP_ALIVE = encoder.encode(": ping\n\n");
 const SENT: Promise<void> = Promise.resolve();
-
-const SSE_HEADERS = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache, no-transform",
-  "x-accel-buffering": "no",
-};
 
 /** Options of a {@linkcode SseSessions} table. */
 export interface SseSessionsOptions {
@@ -46,14 +37,9 @@ export interface SseSessionsOptions {
   maxUnreadBytes?: number;
 }
 
-/** Counts queued bytes, so that `desiredSize` tells how much the client has left unread. */
-const BYTES: QueuingStrategy<Uint8Array> = { highWaterMark: 0, size: (chunk) => chunk.byteLength };
-
 interface SseSession {
-  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+  readonly stream: SseStream;
   readonly mux: MuxSession;
-  /** Whether anything was written since the last keep-alive tick. */
-  active: boolean;
 }
 
 /** The session id a POST names: 32 hex digits, hyphens allowed (as Python's `UUID(hex=...)`). */
@@ -62,28 +48,18 @@ function normaliseSessionId(value: string): string | undefined {
   return /^[0-9a-f]{32}$/.test(id) ? id : undefined;
 }
 
-/** Whether `value` has the shape of a JSON-RPC 2.0 request, notification or response. */
-function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const message = value as Record<string, unknown>;
-  if (message.jsonrpc !== "2.0") return false;
-  if (typeof message.method === "string") return true;
-  return "id" in message && ("result" in message || "error" in message);
-}
-
 const sessionNotFound = () => jsonRpcErrorResponse(404, SESSION_NOT_FOUND, "Session not found");
 
 /** The legacy SSE sessions of one shared server. */
 export class SseSessions {
   readonly #server: SharedServer;
   readonly #sessions = new Map<string, SseSession>();
-  readonly #keepAliveMs: number;
+  readonly #ticker: KeepAliveTicker;
   readonly #maxUnreadBytes: number;
-  #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(server: SharedServer, options: SseSessionsOptions = {}) {
     this.#server = server;
-    this.#keepAliveMs = options.keepAliveMs ?? SSE_KEEP_ALIVE_MS;
+    this.#ticker = new KeepAliveTicker(options.keepAliveMs ?? SSE_KEEP_ALIVE_MS);
     this.#maxUnreadBytes = options.maxUnreadBytes ?? SSE_MAX_UNREAD_BYTES;
   }
 
@@ -93,29 +69,18 @@ export class SseSessions {
    */
   open(messagesPath: string): Response {
     const id = crypto.randomUUID().replaceAll("-", "");
-    let session: SseSession | undefined;
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        const mux = this.#server.openSession({
-          send: (message) => {
-            if (session) {
-              this.#write(id, session, `event: message\ndata: ${JSON.stringify(message)}\n\n`);
-            }
-            return SENT;
-          },
-        });
-        session = { controller, mux, active: true };
-        this.#sessions.set(id, session);
-        controller.enqueue(
-          encoder.encode(`event: endpoint\ndata: ${messagesPath}?session_id=${id}\n\n`),
-        );
-        this.#armKeepAlive();
+    const stream = new SseStream((reason) => this.#end(id, reason), this.#maxUnreadBytes);
+    const mux = this.#server.openSession({
+      send: (message) => {
+        stream.send(message);
+        return SENT;
       },
-      // The client went away.
-      cancel: () => this.#end(id, "cancelled"),
-    }, BYTES);
+    });
+    this.#sessions.set(id, { stream, mux });
+    stream.event("endpoint", `${messagesPath}?session_id=${id}`);
+    this.#ticker.add(stream);
     log.debug(`SSE session ${id} opened on ${this.#server.name}`);
-    return new Response(body, { headers: SSE_HEADERS });
+    return new Response(stream.body, { headers: SSE_HEADERS });
   }
 
   /** Answers `HEAD /sse`: the headers of a stream, without opening a session. */
@@ -152,60 +117,22 @@ export class SseSessions {
 
   /** Ends every session and closes its stream (shutdown). */
   closeAll(): void {
-    for (const id of [...this.#sessions.keys()]) this.#end(id, "close");
-  }
-
-  #write(id: string, session: SseSession, event: string): void {
-    if (!this.#sessions.has(id)) return;
-    const { controller } = session;
-    if ((controller.desiredSize ?? 0) < -this.#maxUnreadBytes) {
-      log.warning(`SSE session ${id}: client is not reading its stream; dropping it`);
-      this.#end(id, "error");
-      return;
+    for (const [id, { stream }] of [...this.#sessions]) {
+      stream.close();
+      this.#end(id, "closed");
     }
-    session.active = true;
-    controller.enqueue(encoder.encode(event));
   }
 
-  /**
-   * Ends a session. Its stream was `cancelled` by the client, or is closed after what is
-   * queued (`close`), or is errored at once, dropping unread data (`error`).
-   */
-  #end(id: string, stream: "cancelled" | "close" | "error"): void {
+  /** Ends a session whose stream was cancelled by the client, dropped, or closed by us. */
+  #end(id: string, reason: SseEndReason | "closed"): void {
     const session = this.#sessions.get(id);
     if (!session) return;
     this.#sessions.delete(id);
     session.mux.close();
-    try {
-      if (stream === "close") session.controller.close();
-      if (stream === "error") session.controller.error(new Error("client not reading"));
-    } catch {
-      // Already closed or errored.
+    this.#ticker.remove(session.stream);
+    if (reason === "dropped") {
+      log.warning(`SSE session ${id}: client is not reading its stream; dropping it`);
     }
-    if (this.#sessions.size === 0) this.#disarmKeepAlive();
     log.debug(`SSE session ${id} closed on ${this.#server.name}`);
-  }
-
-  /** One timer for the whole table: it writes a comment on streams idle since the last tick. */
-  #armKeepAlive(): void {
-    if (this.#keepAliveTimer !== undefined || !(this.#keepAliveMs > 0)) return;
-    this.#keepAliveTimer = setInterval(() => {
-      for (const [id, session] of this.#sessions) {
-        if (session.active) {
-          session.active = false;
-        } else {
-          try {
-            session.controller.enqueue(KEEP_ALIVE);
-          } catch {
-            this.#end(id, "cancelled");
-          }
-        }
-      }
-    }, this.#keepAliveMs);
-  }
-
-  #disarmKeepAlive(): void {
-    clearInterval(this.#keepAliveTimer);
-    this.#keepAliveTimer = undefined;
   }
 }

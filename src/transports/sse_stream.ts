@@ -1,10 +1,18 @@
 /**
- * One server-sent-events response body of the Streamable HTTP transport, with the same
- * slow-reader limit as the legacy SSE transport, and a shared keep-alive ticker.
+ * One server-sent-events response body, for the legacy SSE and the Streamable HTTP transports
+ * alike: a slow-reader limit, and a keep-alive ticker shared by many streams.
  * @module
  */
 import type { JSONRPCMessage } from "../deps.ts";
-import { SSE_KEEP_ALIVE_MS, SSE_MAX_UNREAD_BYTES } from "./sse_server.ts";
+
+/** Interval between keep-alive comments on idle streams (as the original's 15 s ping). */
+export const SSE_KEEP_ALIVE_MS = 15_000;
+
+/**
+ * Bytes a client may leave unread on its stream before it is dropped: a stalled reader must
+ * not make the proxy buffer without bound.
+ */
+export const SSE_MAX_UNREAD_BYTES = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 const KEEP_ALIVE = encoder.encode(": ping\n\n");
@@ -55,6 +63,11 @@ export class SseStream {
 
   /** Writes `message` as a `message` event; returns whether the stream took it. */
   send(message: JSONRPCMessage): boolean {
+    return this.event("message", JSON.stringify(message));
+  }
+
+  /** Writes an event named `name` with one line of `data`; returns whether the stream took it. */
+  event(name: string, data: string): boolean {
     if (!this.#open) return false;
     if ((this.#controller.desiredSize ?? 0) < -this.#maxUnreadBytes) {
       this.#end("dropped");
@@ -66,9 +79,7 @@ export class SseStream {
       return false;
     }
     this.#active = true;
-    this.#controller.enqueue(
-      encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`),
-    );
+    this.#controller.enqueue(encoder.encode(`event: ${name}\ndata: ${data}\n\n`));
     return true;
   }
 
