@@ -9,6 +9,10 @@
  * (see post_exchange.ts), and messages only get a structure test (see mcp_request.ts).
  * @module
  */
+import { mcpTypes } from "../deps.ts";
+import { MODERN_PROTOCOL_VERSION } from "../era/envelope.ts";
+import { classifyPost, type ModernPost } from "../era/http_classify.ts";
+import { ModernBridge } from "../era/modern_bridge.ts";
 import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { HttpSession } from "./http_session.ts";
@@ -20,10 +24,17 @@ import {
   readPost,
   refuse,
 } from "./mcp_request.ts";
+import { PostExchange } from "./post_exchange.ts";
 import { KeepAliveTicker } from "./sse_stream.ts";
 import { INVALID_REQUEST, jsonRpcErrorResponse, SESSION_NOT_FOUND } from "./http_error.ts";
 
 const log = getLogger("mcp_proxy.streamable_http");
+
+/** Every protocol version `/mcp` serves: the modern one, then the legacy ones. */
+const SUPPORTED_VERSIONS: readonly string[] = [
+  MODERN_PROTOCOL_VERSION,
+  ...mcpTypes.SUPPORTED_PROTOCOL_VERSIONS,
+];
 
 /** Options of a {@linkcode StreamableHttpSessions} table. */
 export interface StreamableHttpOptions {
@@ -40,6 +51,12 @@ function hasInitialize(body: PostBody): boolean {
   return body.messages.some((message) => "method" in message && message.method === "initialize");
 }
 
+/** Whether the request names a modern protocol version in its header. */
+function speaksModern(request: Request): boolean {
+  const version = request.headers.get("mcp-protocol-version");
+  return version !== null && version.trim() >= MODERN_PROTOCOL_VERSION;
+}
+
 function sessionNotFound(): Response {
   return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, "Session not found");
 }
@@ -51,6 +68,7 @@ export class StreamableHttpSessions {
   readonly #maxBodyBytes: number;
   readonly #keepAlive: KeepAliveTicker;
   readonly #sessions = new Map<string, HttpSession>();
+  readonly #bridge: ModernBridge;
 
   /** A table serving `server`. */
   constructor(server: SharedServer, options: StreamableHttpOptions) {
@@ -58,17 +76,25 @@ export class StreamableHttpSessions {
     this.#stateless = options.stateless;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#keepAlive = new KeepAliveTicker(options.keepAliveMs);
+    this.#bridge = new ModernBridge(server, {
+      log,
+      legacyVersion: mcpTypes.LATEST_PROTOCOL_VERSION,
+    });
   }
 
   /** Handles one request to the endpoint. */
   handle(request: Request): Promise<Response> | Response {
     if (this.#stateless) return this.#handleStateless(request);
     const sessionId = request.headers.get("mcp-session-id");
-    if (request.method === "POST" && sessionId === null) return this.#initialize(request);
+    if (request.method === "POST" && sessionId === null) return this.#sessionless(request);
     if (request.method !== "POST" && request.method !== "GET" && request.method !== "DELETE") {
       return refuse(405, "Method not allowed.", { allow: "GET, POST, DELETE" });
     }
-    if (sessionId === null) return refuse(400, "Bad Request: Mcp-Session-Id header is required");
+    if (sessionId === null) {
+      // The modern era has no GET stream and no session to DELETE.
+      if (speaksModern(request)) return refuse(405, "Method not allowed.", { allow: "POST" });
+      return refuse(400, "Bad Request: Mcp-Session-Id header is required");
+    }
     const session = this.#sessions.get(sessionId);
     if (!session) return sessionNotFound();
     const refusal = checkProtocolVersion(request);
@@ -98,10 +124,15 @@ export class StreamableHttpSessions {
     return session.post(body);
   }
 
-  /** A POST without a session id: a new session if it carries `initialize`, else 400. */
-  async #initialize(request: Request): Promise<Response> {
+  /**
+   * A POST without a session id: a modern request (served without a session), or a new
+   * legacy session if it carries `initialize`, else 400.
+   */
+  async #sessionless(request: Request): Promise<Response> {
     const body = await readPost(request, this.#maxBodyBytes);
     if (body instanceof Response) return body;
+    const era = this.#classify(request, body);
+    if (era !== "legacy") return era;
     if (!hasInitialize(body)) {
       return refuse(400, "Bad Request: Mcp-Session-Id header is required");
     }
@@ -124,6 +155,32 @@ export class StreamableHttpSessions {
     return session.post(body);
   }
 
+  /** A modern request's answer, or a refusal by the modern ladder, or `legacy`. */
+  #classify(request: Request, body: PostBody): Response | Promise<Response> | "legacy" {
+    if (body.batch) return "legacy";
+    const era = classifyPost(request.headers, body.messages[0], SUPPORTED_VERSIONS);
+    if (era.era === "legacy") return "legacy";
+    if (era.era === "refused") {
+      return new Response(JSON.stringify(era.body), {
+        status: era.status,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    return this.#serveModern(era);
+  }
+
+  /** Serves one modern request through the bridge; its answer is JSON or an event stream. */
+  #serveModern(post: ModernPost): Promise<Response> {
+    let call: { close(): void } | undefined;
+    const exchange = new PostExchange([post.request.id], false, {
+      headers: {},
+      keepAlive: this.#keepAlive,
+      onDone: () => call?.close(),
+    });
+    call = this.#bridge.serve(post, { send: (message) => exchange.deliver(message as never) });
+    return exchange.response;
+  }
+
   #end(id: string, session: HttpSession): void {
     this.#sessions.delete(id);
     session.close();
@@ -139,6 +196,8 @@ export class StreamableHttpSessions {
     if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
     const body = await readPost(request, this.#maxBodyBytes);
     if (body instanceof Response) return body;
+    const era = this.#classify(request, body);
+    if (era !== "legacy") return era;
     if (!hasInitialize(body)) {
       const refusal = checkProtocolVersion(request);
       if (refusal) return refusal;

@@ -1,0 +1,211 @@
+/**
+ * Which era a Streamable HTTP POST speaks, decided from its body before any session logic, and
+ * the modern validation ladder of the 2026-07-28 transport: header/body agreement
+ * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`), the envelope, the version, the method.
+ *
+ * The order of the rungs is the SDK's (its `INBOUND_VALIDATION_LADDER`): a request that fails
+ * several is answered by the earliest. Every refusal echoes the request id.
+ * @module
+ */
+import {
+  type Envelope,
+  hasEnvelopeClaim,
+  isEnvelopeIssue,
+  isModernVersion,
+  type JsonObject,
+  MODERN_PROTOCOL_VERSION,
+  readEnvelope,
+} from "./envelope.ts";
+import { REMOVED_METHODS } from "./results.ts";
+
+/** JSON-RPC error codes the ladder answers with. */
+export const LadderCode = {
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  HeaderMismatch: -32020,
+  UnsupportedProtocolVersion: -32022,
+} as const;
+
+/** The headers of a POST the ladder reads. */
+export interface PostHeaders {
+  get(name: string): string | null;
+}
+
+/** A modern request that passed the ladder. */
+export interface ModernPost {
+  readonly era: "modern";
+  readonly request: JsonObject & { id: string | number; method: string };
+  readonly envelope: Envelope;
+}
+
+/** A refusal: the HTTP status and the JSON-RPC error response body. */
+export interface LadderRefusal {
+  readonly era: "refused";
+  readonly status: number;
+  readonly body: JsonObject;
+}
+
+/** How a POST is to be served. */
+export type PostEra = { readonly era: "legacy" } | ModernPost | LadderRefusal;
+
+/** The methods whose `Mcp-Name` header mirrors a body field, and that field. */
+const NAME_SOURCE: Readonly<Record<string, string>> = {
+  "tools/call": "name",
+  "prompts/get": "name",
+  "resources/read": "uri",
+};
+
+const LEGACY: PostEra = { era: "legacy" };
+
+function refusal(
+  status: number,
+  id: unknown,
+  code: number,
+  message: string,
+  data?: unknown,
+): LadderRefusal {
+  const error: JsonObject = { code, message };
+  if (data !== undefined) error.data = data;
+  return { era: "refused", status, body: { jsonrpc: "2.0", id: id ?? null, error } };
+}
+
+function mismatch(id: unknown, header: string, detail: string): LadderRefusal {
+  return refusal(
+    400,
+    id,
+    LadderCode.HeaderMismatch,
+    `Bad Request: the request headers and body disagree: ${detail}`,
+    { mismatch: { header, body: detail } },
+  );
+}
+
+/** A header value without the optional white space HTTP allows around it. */
+function header(headers: PostHeaders, name: string): string | undefined {
+  return headers.get(name)?.trim();
+}
+
+/** Decodes the `=?base64?…?=` sentinel form of `Mcp-Name` and `Mcp-Param-*` values. */
+export function decodeHeaderValue(value: string): string | undefined {
+  const match = /^=\?base64\?(.*)\?=$/.exec(value);
+  if (!match) return value;
+  try {
+    const bytes = Uint8Array.from(atob(match[1]), (char) => char.charCodeAt(0));
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Classifies one parsed POST body. Legacy traffic (an `initialize`, anything without the
+ * envelope, batches, responses) goes on to the session logic untouched; a request that claims
+ * the modern era is checked rung by rung. `supportedVersions` lists what the proxy serves, for
+ * the unsupported-version error.
+ */
+export function classifyPost(
+  headers: PostHeaders,
+  body: unknown,
+  supportedVersions: readonly string[],
+): PostEra {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return LEGACY;
+  const message = body as JsonObject;
+  const { id, method, params } = message;
+  if (typeof method !== "string") return LEGACY;
+  const versionHeader = header(headers, "mcp-protocol-version");
+  const headerIsModern = versionHeader !== undefined && isModernVersion(versionHeader);
+  if (!hasEnvelopeClaim(params)) {
+    if (!headerIsModern) return LEGACY;
+    if (method === "initialize") {
+      return mismatch(id, versionHeader, "an initialize request carries a modern version header");
+    }
+    if (id === undefined) return LEGACY;
+    const issue = readEnvelope(params);
+    const missing = isEnvelopeIssue(issue) ? issue.key : "_meta";
+    return refusal(
+      400,
+      id,
+      LadderCode.InvalidParams,
+      `Invalid params: the MCP-Protocol-Version header names ${versionHeader}, but the request ` +
+        `lacks the per-request envelope (${missing})`,
+      { envelope: { missing: [missing] } },
+    );
+  }
+  const envelope = readEnvelope(params);
+  if (isEnvelopeIssue(envelope)) {
+    return refusal(
+      400,
+      id,
+      LadderCode.InvalidParams,
+      `Invalid _meta envelope for protocol revision ${MODERN_PROTOCOL_VERSION}: ` +
+        `${envelope.key}: ${envelope.problem}`,
+      { envelope },
+    );
+  }
+  // A notification has no answer to carry an error: the transport accepts and drops it.
+  if (id === undefined || id === null) return LEGACY;
+  const version = envelope.protocolVersion;
+  if (versionHeader !== undefined && versionHeader !== version) {
+    return mismatch(
+      id,
+      versionHeader,
+      `the body envelope names protocol version ${version} but the MCP-Protocol-Version header ` +
+        `names ${versionHeader}`,
+    );
+  }
+  const methodHeader = header(headers, "mcp-method");
+  if (methodHeader !== undefined && methodHeader !== method) {
+    return mismatch(
+      id,
+      methodHeader,
+      `the body names method ${method} but the Mcp-Method header names ${methodHeader}`,
+    );
+  }
+  if (!supportedVersions.includes(version) || !isModernVersion(version)) {
+    return refusal(
+      400,
+      id,
+      LadderCode.UnsupportedProtocolVersion,
+      `Unsupported protocol version: ${version}`,
+      { supported: [...supportedVersions], requested: version },
+    );
+  }
+  const headerRefusal = checkStandardHeaders(headers, id, method, params as JsonObject);
+  if (headerRefusal) return headerRefusal;
+  if (REMOVED_METHODS.has(method)) {
+    return refusal(404, id, LadderCode.MethodNotFound, `Method not found: ${method}`);
+  }
+  return {
+    era: "modern",
+    request: message as ModernPost["request"],
+    envelope,
+  };
+}
+
+/** The presence half of the standard headers, and `Mcp-Name` against the body. */
+function checkStandardHeaders(
+  headers: PostHeaders,
+  id: unknown,
+  method: string,
+  params: JsonObject,
+): LadderRefusal | undefined {
+  for (const name of ["MCP-Protocol-Version", "Mcp-Method"]) {
+    if (header(headers, name) === undefined) {
+      return mismatch(id, name, `the required ${name} header is missing`);
+    }
+  }
+  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
+  const bodyName = field === undefined ? undefined : params[field];
+  if (typeof bodyName !== "string") return undefined;
+  const raw = header(headers, "mcp-name");
+  if (raw === undefined) return mismatch(id, "Mcp-Name", "the required Mcp-Name header is missing");
+  const headerName = decodeHeaderValue(raw);
+  if (headerName !== bodyName) {
+    return mismatch(
+      id,
+      raw,
+      `Mcp-Name header value '${raw}' does not match body value '${bodyName}'`,
+    );
+  }
+  return undefined;
+}
