@@ -171,13 +171,15 @@ export class StreamableHttpSessions {
 
   /** Serves one modern request through the bridge; its answer is JSON or an event stream. */
   #serveModern(post: ModernPost): Promise<Response> {
-    let call: { close(): void } | undefined;
     const exchange = new PostExchange([post.request.id], false, {
       headers: {},
       keepAlive: this.#keepAlive,
-      onDone: () => call?.close(),
+      // Deferred: the bridge may answer (discover) before serve() has returned the call.
+      onDone: () => queueMicrotask(() => call.close()),
     });
-    call = this.#bridge.serve(post, { send: (message) => exchange.deliver(message as never) });
+    const call = this.#bridge.serve(post, {
+      send: (message) => exchange.deliver(message as never),
+    });
     return exchange.response;
   }
 
