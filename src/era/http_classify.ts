@@ -16,6 +16,7 @@ import {
   MODERN_PROTOCOL_VERSION,
   readEnvelope,
 } from "./envelope.ts";
+import { decodeHeaderValue } from "./headers.ts";
 import { REMOVED_METHODS } from "./results.ts";
 
 /** JSON-RPC error codes the ladder answers with. */
@@ -83,18 +84,6 @@ function mismatch(id: unknown, header: string, detail: string): LadderRefusal {
 /** A header value without the optional white space HTTP allows around it. */
 function header(headers: PostHeaders, name: string): string | undefined {
   return headers.get(name)?.trim();
-}
-
-/** Decodes the `=?base64?…?=` sentinel form of `Mcp-Name` and `Mcp-Param-*` values. */
-export function decodeHeaderValue(value: string): string | undefined {
-  const match = /^=\?base64\?(.*)\?=$/.exec(value);
-  if (!match) return value;
-  try {
-    const bytes = Uint8Array.from(atob(match[1]), (char) => char.charCodeAt(0));
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
