@@ -1,0 +1,144 @@
+/**
+ * A modern (2026-07-28) Streamable HTTP server reached over plain POSTs: each request is its
+ * own POST with the mirrored headers, answered with JSON or an event stream of that request's
+ * notifications and its response. No session, no GET stream, no DELETE.
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { JsonObject } from "../era/envelope.ts";
+import { requestHeaders, ToolHeaderTable } from "../era/headers.ts";
+import { readEventData } from "../era/sse_events.ts";
+
+/** Where and how to reach the remote. */
+export interface ModernRemoteOptions {
+  readonly url: string;
+  /** Sent with every request (the user's `--headers`, a token). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly fetch: typeof fetch;
+  readonly log: Logger;
+}
+
+type RequestId = string | number;
+
+/** Our own error code when the remote answered without a JSON-RPC body. */
+const REMOTE_HTTP_ERROR = -32603;
+
+/** Sends messages to a modern remote; everything it answers goes to `onMessage`. */
+export class ModernRemote {
+  readonly #options: ModernRemoteOptions;
+  readonly #onMessage: (message: JsonObject) => void;
+  readonly #tools = new ToolHeaderTable();
+  /** POSTs of requests still streaming, by request id: aborting one cancels the request. */
+  readonly #inFlight = new Map<RequestId, AbortController>();
+
+  /** A remote at `options.url` whose messages go to `onMessage`. */
+  constructor(options: ModernRemoteOptions, onMessage: (message: JsonObject) => void) {
+    this.#options = options;
+    this.#onMessage = onMessage;
+  }
+
+  /**
+   * Sends one message. A request's answer (or an error response naming what went wrong with
+   * the HTTP exchange) always reaches `onMessage`; a notification's refusal is logged.
+   */
+  async send(message: JsonObject): Promise<void> {
+    const id = message.id as RequestId | undefined;
+    if (message.method === "notifications/cancelled") {
+      // On HTTP, closing the request's stream is the cancellation.
+      const requestId = (message.params as JsonObject | undefined)?.requestId as RequestId;
+      this.#inFlight.get(requestId)?.abort();
+      return;
+    }
+    const isRequest = id !== undefined && id !== null && typeof message.method === "string";
+    const controller = new AbortController();
+    if (isRequest) this.#inFlight.set(id, controller);
+    try {
+      const headers = requestHeaders(
+        message,
+        this.#tools.headersOf((message.params as JsonObject | undefined)?.name),
+      );
+      const response = await this.#options.fetch(this.#options.url, {
+        method: "POST",
+        headers: {
+          ...this.#options.headers,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...headers,
+        },
+        body: JSON.stringify(message),
+        signal: controller.signal,
+      });
+      await this.#answer(message, response);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      if (isRequest) {
+        this.#fail(id, `mcp-proxy: cannot reach the remote server: ${(error as Error).message}`);
+      } else {
+        this.#options.log.warning(`Could not send ${message.method}: ${(error as Error).message}`);
+      }
+    } finally {
+      if (isRequest && this.#inFlight.get(id) === controller) this.#inFlight.delete(id);
+    }
+  }
+
+  /** Stops every request in flight. */
+  close(): void {
+    for (const controller of this.#inFlight.values()) controller.abort();
+    this.#inFlight.clear();
+  }
+
+  async #answer(request: JsonObject, response: Response): Promise<void> {
+    const id = request.id as RequestId | undefined;
+    const type = response.headers.get("content-type") ?? "";
+    if (type.startsWith("text/event-stream") && response.body) {
+      await readEventData(response.body, (data) => this.#deliver(request, parse(data)));
+      return;
+    }
+    const text = await response.text();
+    const body = text ? parse(text) : undefined;
+    if (body !== undefined && ("result" in body || "error" in body)) {
+      // Errors are relayed verbatim (a dual-era client decides its era from them); only a
+      // missing id is filled in, or the client could not match the answer.
+      return this.#deliver(
+        request,
+        body.id === null || body.id === undefined ? { ...body, id } : body,
+      );
+    }
+    if (response.ok) return;
+    const what = `the remote server answered HTTP ${response.status} to ${request.method}`;
+    if (id === undefined || id === null) return this.#options.log.warning(what);
+    this.#fail(id, `mcp-proxy: ${what}`);
+  }
+
+  #deliver(request: JsonObject, message: JsonObject | undefined): void {
+    if (message === undefined) return;
+    if (request.method === "tools/list" && message.id === request.id && isObject(message.result)) {
+      message = {
+        ...message,
+        result: this.#tools.learn(
+          message.result,
+          (tool, reason) =>
+            this.#options.log.warning(`Left out tool '${tool}' of the remote's list: ${reason}`),
+        ),
+      };
+    }
+    this.#onMessage(message);
+  }
+
+  #fail(id: RequestId, message: string): void {
+    this.#onMessage({ jsonrpc: "2.0", id, error: { code: REMOTE_HTTP_ERROR, message } });
+  }
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parse(text: string): JsonObject | undefined {
+  try {
+    const value = JSON.parse(text);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
