@@ -58,6 +58,25 @@ async function readAnswer(response: Response, id: number, what: string): Promise
   return await response.json() as Answer;
 }
 
+/** Echo calls POSTed with `headers`, each with the next id, each answer checked. */
+function httpCaller(
+  url: string,
+  headers: Record<string, string>,
+  params: unknown,
+  what: string,
+): () => Promise<void> {
+  let nextId = 1;
+  return async () => {
+    const id = nextId++;
+    const body = requestLine(id, "tools/call", params);
+    checkAnswer(
+      await readAnswer(await fetch(url, { method: "POST", headers, body }), id, what),
+      id,
+      what,
+    );
+  };
+}
+
 /** A legacy-era Streamable HTTP session: `initialize`, then calls with its session header. */
 export async function legacyHttpClient(url: string): Promise<LeanClient> {
   const headers: Record<string, string> = {
@@ -80,18 +99,8 @@ export async function legacyHttpClient(url: string): Promise<LeanClient> {
   });
   await initialized.body?.cancel();
   if (!initialized.ok) throw new Error(`notifications/initialized: HTTP ${initialized.status}`);
-  let nextId = 1;
   return {
-    async call() {
-      const id = nextId++;
-      const body = requestLine(id, "tools/call", ECHO_PARAMS);
-      const answer = await readAnswer(
-        await fetch(url, { method: "POST", headers, body }),
-        id,
-        "tools/call",
-      );
-      checkAnswer(answer, id, "tools/call");
-    },
+    call: httpCaller(url, headers, ECHO_PARAMS, "tools/call"),
     async close() {
       if (!session) return;
       await fetch(url, { method: "DELETE", headers }).then((r) => r.body?.cancel(), () => {});
@@ -119,18 +128,8 @@ export function modernHttpClient(url: string): LeanClient {
       "io.modelcontextprotocol/clientInfo": INITIALIZE_PARAMS.clientInfo,
     },
   };
-  let nextId = 1;
   return {
-    async call() {
-      const id = nextId++;
-      const body = requestLine(id, "tools/call", params);
-      const answer = await readAnswer(
-        await fetch(url, { method: "POST", headers, body }),
-        id,
-        "tools/call (modern)",
-      );
-      checkAnswer(answer, id, "tools/call (modern)");
-    },
+    call: httpCaller(url, headers, params, "tools/call (modern)"),
     close: () => Promise.resolve(),
   };
 }
@@ -161,6 +160,25 @@ class PendingAnswers {
     for (const waiter of this.#waiting.values()) waiter.reject(reason);
     this.#waiting.clear();
   }
+}
+
+/**
+ * The legacy handshake over a transport whose answers arrive apart from the sends
+ * (`initialize`, then `notifications/initialized`); resolves with the echo call.
+ */
+async function handshake(
+  answers: PendingAnswers,
+  send: (line: string) => Promise<void>,
+): Promise<() => Promise<void>> {
+  const request = async (id: number, method: string, params: unknown) => {
+    const answer = answers.wait(id);
+    await send(requestLine(id, method, params));
+    checkAnswer(await answer, id, method);
+  };
+  await request(0, "initialize", INITIALIZE_PARAMS);
+  await send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
+  let nextId = 1;
+  return () => request(nextId++, "tools/call", ECHO_PARAMS);
 }
 
 /** A legacy SSE session: the GET stream gives the POST endpoint and carries the answers. */
@@ -201,16 +219,8 @@ export async function sseClient(url: string): Promise<LeanClient> {
     await response.body?.cancel();
     if (!response.ok) throw new Error(`POST ${postUrl}: HTTP ${response.status}`);
   };
-  const request = async (id: number, method: string, params: unknown) => {
-    const answer = answers.wait(id);
-    await post(requestLine(id, method, params));
-    checkAnswer(await answer, id, method);
-  };
-  await request(0, "initialize", INITIALIZE_PARAMS);
-  await post(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
-  let nextId = 1;
   return {
-    call: () => request(nextId++, "tools/call", ECHO_PARAMS),
+    call: await handshake(answers, post),
     async close() {
       abort.abort();
       await reading;
@@ -241,16 +251,8 @@ export async function stdioClient(link: StdioLink): Promise<LeanClient> {
     }
   })().catch(() => {}).finally(() => answers.close(new Error("the relay's stdout ended")));
   const send = (line: string) => writer.write(encoder.encode(line + "\n"));
-  const request = async (id: number, method: string, params: unknown) => {
-    const answer = answers.wait(id);
-    await send(requestLine(id, method, params));
-    checkAnswer(await answer, id, method);
-  };
-  await request(0, "initialize", INITIALIZE_PARAMS);
-  await send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
-  let nextId = 1;
   return {
-    call: () => request(nextId++, "tools/call", ECHO_PARAMS),
+    call: await handshake(answers, send),
     async close() {
       await writer.close().catch(() => {});
       await reading;
