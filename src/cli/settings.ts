@@ -10,13 +10,16 @@ import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
 import type { ParsedArgs } from "./parser.ts";
 import {
   DEFAULT_SERVER_NAME,
+  distinctNames,
   isValidServerName,
+  namedServerPathPrefix,
+  type ServedServerConfig,
   SERVER_NAME_RULE,
   type StdioServerConfig,
 } from "./server_config.ts";
 import { ShellWordsError, splitShellWords } from "./shell_words.ts";
 
-export type { StdioServerConfig };
+export type { ServedServerConfig, StdioServerConfig };
 
 /** OAuth2 client-credentials grant for the remote server. */
 export interface OAuthClientCredentials {
@@ -45,9 +48,9 @@ export interface ClientSettings {
 export interface ServerSettings {
   mode: "server";
   /** The server at the root, from `command_or_url`. */
-  defaultServer?: StdioServerConfig;
+  defaultServer?: ServedServerConfig;
   /** Servers under `/servers/NAME/`. */
-  namedServers: StdioServerConfig[];
+  namedServers: ServedServerConfig[];
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -157,7 +160,7 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
 }
 
 function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, log: Logger) {
-  const servers = new Map<string, StdioServerConfig>();
+  const servers = new Map<string, ServedServerConfig>();
   for (const [name, commandString] of args.named_server_definitions) {
     if (!isValidServerName(name)) {
       throw new SettingsError(`Invalid name for named server '${name}': ${SERVER_NAME_RULE}.`);
@@ -177,7 +180,13 @@ function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, 
     }
     // A repeated NAME: the later definition wins.
     servers.delete(name);
-    servers.set(name, { name, command: words[0], args: words.slice(1), env: { ...baseEnv } });
+    servers.set(name, {
+      name,
+      pathPrefix: namedServerPathPrefix(name),
+      command: words[0],
+      args: words.slice(1),
+      env: { ...baseEnv },
+    });
     log.info(`Configured named server '${name}': ${commandString}`);
   }
   return [...servers.values()];
@@ -226,10 +235,11 @@ function maxBodyBytes(args: ParsedArgs): number {
 
 async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<ServerSettings> {
   const baseEnv = baseEnvironment(ctx.env, ctx.os, args.pass_environment);
-  let defaultServer: StdioServerConfig | undefined;
+  let defaultServer: ServedServerConfig | undefined;
   if (args.command_or_url) {
     defaultServer = {
       name: DEFAULT_SERVER_NAME,
+      pathPrefix: "",
       command: args.command_or_url,
       args: args.args,
       env: { ...baseEnv, ...Object.fromEntries(args.env) },
@@ -240,7 +250,7 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
     ctx.log.warning("Extra arguments are ignored without a default server command.");
   }
 
-  let namedServers: StdioServerConfig[] = [];
+  let namedServers: ServedServerConfig[] = [];
   if (args.named_server_config) {
     if (args.named_server_definitions.length > 0) {
       ctx.log.warning(
@@ -262,7 +272,7 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
   return {
     mode: "server",
     defaultServer,
-    namedServers,
+    namedServers: distinctNames(defaultServer, namedServers),
     host: args.host ?? args.sse_host ?? "127.0.0.1",
     port: args.port ?? args.sse_port ?? 0,
     stateless: args.stateless,
