@@ -52,13 +52,14 @@ export interface ParserOptions {
 
 const DESCRIPTION = "Start the MCP proxy in one of two possible modes: as a client or a server.";
 
+/** The original's examples (mcp-proxy 0.12.0), line for line. */
 const EPILOG = `Examples:
   mcp-proxy http://localhost:8080/sse
+  mcp-proxy --no-verify-ssl https://server.local/sse
   mcp-proxy --transport streamablehttp http://localhost:8080/mcp
   mcp-proxy --headers Authorization 'Bearer YOUR_TOKEN' http://localhost:8080/sse
   mcp-proxy --port 8080 -- your-command --arg1 value1 --arg2 value2
   mcp-proxy --named-server fetch 'uvx mcp-server-fetch' --port 8080
-  mcp-proxy --port 8080 --named-server-config /path/to/servers.json
   mcp-proxy your-command --port 8080 -e KEY VALUE -e ANOTHER_KEY ANOTHER_VALUE
   mcp-proxy your-command --port 8080 --allow-origin='*'
 `;
