@@ -3,7 +3,12 @@
  * pagination, unknown methods, malformed input and stdin EOF.
  */
 import assert from "node:assert/strict";
-import { OAUTH_CLIENT, RemoteMcpServer, RESOURCE_URIS } from "./fixtures/remote_mcp_server.ts";
+import {
+  type ClientAuthMethod,
+  OAUTH_CLIENT,
+  RemoteMcpServer,
+  RESOURCE_URIS,
+} from "./fixtures/remote_mcp_server.ts";
 import { Client } from "./support/mcp_client.ts";
 import { runProxy } from "./support/process.ts";
 import { isJsonRpcLine, ProxyStdio } from "./support/proxy_stdio.ts";
@@ -175,9 +180,10 @@ Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renew
     for (const request of remote.requests) {
       assert.match(request.headers.get("authorization") ?? "", /^Bearer token-\d+$/);
     }
-    for (const form of remote.tokenRequests) {
+    for (const { form, clientAuth, accepted } of remote.tokenRequests) {
       assert.equal(form.get("grant_type"), "client_credentials");
-      assert.equal(form.get("client_id"), OAUTH_CLIENT.id);
+      assert.equal(clientAuth, "client_secret_basic");
+      assert.ok(accepted);
     }
 
     remote.revokeTokens();
@@ -190,6 +196,53 @@ Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renew
   }
   assert.ok(!proxy.stderr.includes(OAUTH_CLIENT.secret), "stderr shows the client secret");
   assert.ok(!/token-\d/.test(proxy.stderr), "stderr shows an access token");
+});
+
+/** Client-mode arguments for OAuth2 against `remote`'s `tokenPath`, then its /mcp. */
+function oauthArgs(remote: RemoteMcpServer, tokenPath = "/token"): string[] {
+  return [
+    "--debug",
+    "--transport",
+    "streamablehttp",
+    "--client-id",
+    OAUTH_CLIENT.id,
+    "--client-secret",
+    OAUTH_CLIENT.secret,
+    "--token-url",
+    `${remote.origin}${tokenPath}`,
+    `${remote.origin}/mcp`,
+  ];
+}
+
+Deno.test("client mode: OAuth2 client authentication, HTTP Basic first, the form body once if refused", async (t) => {
+  const cases: { accepts: ClientAuthMethod; sent: ClientAuthMethod[] }[] = [
+    { accepts: "client_secret_basic", sent: ["client_secret_basic", "client_secret_basic"] },
+    // Refused once, then remembered: the renewal goes straight to the form body.
+    {
+      accepts: "client_secret_post",
+      sent: ["client_secret_basic", "client_secret_post", "client_secret_post"],
+    },
+  ];
+  for (const { accepts, sent } of cases) {
+    await t.step(`a token endpoint that accepts only ${accepts}`, async () => {
+      const remote = new RemoteMcpServer({ tokenLifetimeSeconds: 3600, clientAuth: accepts })
+        .start();
+      const proxy = new ProxyStdio(oauthArgs(remote));
+      const client = new Client({ name: "oauth-test", version: "1.0.0" });
+      try {
+        await client.connect(proxy);
+        await client.callTool({ name: "any", arguments: {} });
+        remote.revokeTokens();
+        await client.callTool({ name: "any", arguments: {} });
+        assert.deepEqual(remote.tokenRequests.map((r) => r.clientAuth), sent);
+        assert.deepEqual(remote.tokenRequests.at(-1)?.accepted, true);
+      } finally {
+        await client.close();
+        await remote.close();
+      }
+      assert.ok(!proxy.stderr.includes(OAUTH_CLIENT.secret), "stderr shows the client secret");
+    });
+  }
 });
 
 Deno.test("client mode: rejected OAuth2 credentials stop the proxy at start-up", async () => {
