@@ -245,6 +245,46 @@ Deno.test("client mode: OAuth2 client authentication, HTTP Basic first, the form
   }
 });
 
+Deno.test("client mode: the token request follows a same-origin redirect, refuses another origin", async (t) => {
+  await t.step("307 to the same origin: followed", async () => {
+    const remote = new RemoteMcpServer({
+      tokenLifetimeSeconds: 3600,
+      redirects: { "/old-token": "/token" },
+    }).start();
+    const proxy = new ProxyStdio(oauthArgs(remote, "/old-token"));
+    const client = new Client({ name: "oauth-test", version: "1.0.0" });
+    try {
+      await client.connect(proxy);
+      await client.callTool({ name: "any", arguments: {} });
+      assert.equal(remote.tokenRequests.length, 1);
+      assert.equal(remote.unauthorized, 0);
+    } finally {
+      await client.close();
+      await remote.close();
+    }
+  });
+  await t.step("307 to another port: refused, the secret never sent there", async () => {
+    const elsewhere = new RemoteMcpServer().start();
+    const remote = new RemoteMcpServer({
+      tokenLifetimeSeconds: 3600,
+      redirects: { "/token": `${elsewhere.origin}/token` },
+    }).start();
+    try {
+      const result = await runProxy(oauthArgs(remote), { stdin: "" });
+      assert.equal(result.code, 1, result.stderr);
+      assert.ok(
+        result.stderr.includes(`Token endpoint redirected to another origin (${elsewhere.origin})`),
+        result.stderr,
+      );
+      assert.deepEqual(elsewhere.tokenRequests, [], "the token request reached the other origin");
+      assert.equal(remote.requests.length, 0);
+    } finally {
+      await remote.close();
+      await elsewhere.close();
+    }
+  });
+});
+
 Deno.test("client mode: rejected OAuth2 credentials stop the proxy at start-up", async () => {
   const remote = new RemoteMcpServer({ tokenLifetimeSeconds: 60 }).start();
   try {

@@ -14,6 +14,9 @@ export class TokenError extends Error {
 /** How the client authenticates to the token endpoint (RFC 6749 §2.3.1). */
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post";
 
+/** Same-origin redirects a token request follows before giving up. */
+const MAX_TOKEN_REDIRECTS = 5;
+
 /** How long before its expiry a token is renewed: 10 % of its lifetime, at most 30 s. */
 function renewalMarginMs(lifetimeMs: number): number {
   return Math.min(30_000, lifetimeMs / 10);
@@ -91,7 +94,11 @@ export class ClientCredentialsTokens {
     return this.#accept(answer);
   }
 
-  /** POSTs the grant, authenticating with `method`. */
+  /**
+   * POSTs the grant, authenticating with `method`. Redirects are followed only to the same
+   * origin and only when they keep the method and body (307, 308): anywhere else the client
+   * secret would be sent to a server it was not meant for.
+   */
   async #post(method: ClientAuthMethod): Promise<TokenAnswer> {
     const { clientId, clientSecret, tokenUrl } = this.#credentials;
     const headers: Record<string, string> = {
@@ -105,11 +112,38 @@ export class ClientCredentialsTokens {
       form.set("client_id", clientId);
       form.set("client_secret", clientSecret);
     }
-    const url = new URL(tokenUrl);
+    let url = new URL(tokenUrl);
     this.#log.debug(`Requesting an OAuth2 access token from ${tokenUrl}`);
-    const response = await this.#fetch(url, { method: "POST", headers, body: form.toString() });
-    // The body may echo credentials: only its fields are used, never the text.
-    return { status: response.status, body: await response.json().catch(() => undefined) };
+    for (let redirects = 0;; redirects++) {
+      const response = await this.#fetch(url, {
+        method: "POST",
+        headers,
+        body: form.toString(),
+        redirect: "manual",
+      });
+      if (response.status < 300 || response.status >= 400) {
+        // The body may echo credentials: only its fields are used, never the text.
+        return { status: response.status, body: await response.json().catch(() => undefined) };
+      }
+      await response.body?.cancel();
+      const location = response.headers.get("location");
+      const target = location === null ? undefined : URL.parse(location, url) ?? undefined;
+      if (target && target.origin !== url.origin) {
+        throw new TokenError(
+          `Token endpoint redirected to another origin (${target.origin}); ` +
+            "the client credentials are not sent there",
+        );
+      }
+      if (!target || (response.status !== 307 && response.status !== 308)) {
+        throw new TokenError(
+          `Token endpoint answered HTTP ${response.status}, a redirect a token request cannot follow`,
+        );
+      }
+      if (redirects === MAX_TOKEN_REDIRECTS) {
+        throw new TokenError(`Token endpoint redirected more than ${MAX_TOKEN_REDIRECTS} times`);
+      }
+      url = target;
+    }
   }
 
   /** Keeps the token of a successful answer; throws {@linkcode TokenError} for any other. */
