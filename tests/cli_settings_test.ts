@@ -566,6 +566,18 @@ Deno.test("--named-server-config: entries", async (t) => {
   }
 });
 
+Deno.test("--named-server-config: an entry's secret-looking arguments are masked in its log line", async () => {
+  const config = JSON.stringify({
+    mcpServers: { s: { command: "npx", args: ["srv", "--api-key", "k1", "--token=t1"] } },
+  });
+  const logs = await logsOf(["--named-server-config", CONFIG_PATH], withConfig(config));
+  // `--token=t1` is left to the logger itself (maskSecrets masks NAME=value in every line).
+  assert.ok(
+    logs.includes("INFO Configured named server 's' from config: npx srv --api-key *** --token=t1"),
+    logs.join("\n"),
+  );
+});
+
 Deno.test("--named-server-config is the only source of named servers", async () => {
   const config = JSON.stringify({ mcpServers: { fromfile: { command: "x" } } });
   const outcome = await settingsFor(

@@ -2,7 +2,7 @@
  * Reads named servers from a Claude-Desktop-style JSON file (CLI.md, "Named-server config file").
  * @module
  */
-import type { Logger } from "../log.ts";
+import { type Logger, maskCommandLine } from "../log.ts";
 import {
   isValidServerName,
   namedServerPathPrefix,
@@ -88,7 +88,11 @@ export function parseServerConfigFile(
         env: { ...baseEnv, ...env },
         cwd,
       });
-      log.info(`Configured named server '${name}' from config: ${[command, ...args].join(" ")}`);
+      log.info(
+        `Configured named server '${name}' from config: ${
+          maskCommandLine([command, ...args].join(" "))
+        }`,
+      );
     }
   }
   return servers;

@@ -3,7 +3,7 @@
  * mode, with every rule of CLI.md applied.
  * @module
  */
-import type { Logger, LogLevel } from "../log.ts";
+import { type Logger, type LogLevel, maskCommandLine } from "../log.ts";
 import type { OsFamily } from "../runtime/mod.ts";
 import { baseEnvironment } from "./child_environment.ts";
 import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
@@ -128,7 +128,9 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
   }
   if (args.args.length > 0) {
     ctx.log.warning(
-      `Extra arguments after the URL are ignored in client mode: ${args.args.join(" ")}`,
+      `Extra arguments after the URL are ignored in client mode: ${
+        maskCommandLine(args.args.join(" "))
+      }`,
     );
   }
   const headers: Record<string, string> = Object.fromEntries(args.headers);
@@ -187,7 +189,7 @@ function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, 
       args: words.slice(1),
       env: { ...baseEnv },
     });
-    log.info(`Configured named server '${name}': ${commandString}`);
+    log.info(`Configured named server '${name}': ${maskCommandLine(commandString)}`);
   }
   return [...servers.values()];
 }
@@ -245,7 +247,11 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
       env: { ...baseEnv, ...Object.fromEntries(args.env) },
       cwd: args.cwd || undefined,
     };
-    ctx.log.info(`Configured default server: ${[args.command_or_url, ...args.args].join(" ")}`);
+    ctx.log.info(
+      `Configured default server: ${
+        maskCommandLine([args.command_or_url, ...args.args].join(" "))
+      }`,
+    );
   } else if (args.args.length > 0) {
     ctx.log.warning("Extra arguments are ignored without a default server command.");
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { OAuthClientCredentials } from "../cli/settings.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, urlForLog } from "../log.ts";
 
 /** The token endpoint refused or answered something unusable. */
 export class TokenError extends Error {
@@ -113,7 +113,7 @@ export class ClientCredentialsTokens {
       form.set("client_secret", clientSecret);
     }
     let url = new URL(tokenUrl);
-    this.#log.debug(`Requesting an OAuth2 access token from ${tokenUrl}`);
+    this.#log.debug(`Requesting an OAuth2 access token from ${urlForLog(url)}`);
     for (let redirects = 0;; redirects++) {
       const response = await this.#fetch(url, {
         method: "POST",

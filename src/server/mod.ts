@@ -4,7 +4,7 @@
  * @module
  */
 import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, maskCommandLine } from "../log.ts";
 import { createSharedServer } from "../relay/shared_server.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { runtime } from "../runtime/mod.ts";
@@ -46,8 +46,9 @@ function logUrls(base: string, prefixes: readonly string[]): void {
   }
 }
 
+/** The command line of `config`, for logs: secret-looking option values masked. */
 function commandLine({ command, args }: StdioServerConfig): string {
-  return [command, ...args].join(" ");
+  return maskCommandLine([command, ...args].join(" "));
 }
 
 /** Resolves after `ms`, or at once when `done` settles first. */
