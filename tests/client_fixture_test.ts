@@ -148,18 +148,7 @@ Deno.test("client mode: SIGTERM ends the remote session and exits 0", async () =
 Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renewed after 401", async () => {
   const lifetimeSeconds = 2;
   const remote = new RemoteMcpServer({ tokenLifetimeSeconds: lifetimeSeconds }).start();
-  const proxy = new ProxyStdio([
-    "--debug",
-    "--transport",
-    "streamablehttp",
-    "--client-id",
-    OAUTH_CLIENT.id,
-    "--client-secret",
-    OAUTH_CLIENT.secret,
-    "--token-url",
-    `${remote.origin}/token`,
-    `${remote.origin}/mcp`,
-  ]);
+  const proxy = new ProxyStdio(remote.oauthClientArgs());
   const client = new Client({ name: "oauth-test", version: "1.0.0" });
   const started = Date.now();
   try {
@@ -198,22 +187,6 @@ Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renew
   assert.ok(!/token-\d/.test(proxy.stderr), "stderr shows an access token");
 });
 
-/** Client-mode arguments for OAuth2 against `remote`'s `tokenPath`, then its /mcp. */
-function oauthArgs(remote: RemoteMcpServer, tokenPath = "/token"): string[] {
-  return [
-    "--debug",
-    "--transport",
-    "streamablehttp",
-    "--client-id",
-    OAUTH_CLIENT.id,
-    "--client-secret",
-    OAUTH_CLIENT.secret,
-    "--token-url",
-    `${remote.origin}${tokenPath}`,
-    `${remote.origin}/mcp`,
-  ];
-}
-
 Deno.test("client mode: OAuth2 client authentication, HTTP Basic first, the form body once if refused", async (t) => {
   const cases: { accepts: ClientAuthMethod; sent: ClientAuthMethod[] }[] = [
     { accepts: "client_secret_basic", sent: ["client_secret_basic", "client_secret_basic"] },
@@ -227,7 +200,7 @@ Deno.test("client mode: OAuth2 client authentication, HTTP Basic first, the form
     await t.step(`a token endpoint that accepts only ${accepts}`, async () => {
       const remote = new RemoteMcpServer({ tokenLifetimeSeconds: 3600, clientAuth: accepts })
         .start();
-      const proxy = new ProxyStdio(oauthArgs(remote));
+      const proxy = new ProxyStdio(remote.oauthClientArgs());
       const client = new Client({ name: "oauth-test", version: "1.0.0" });
       try {
         await client.connect(proxy);
@@ -251,7 +224,7 @@ Deno.test("client mode: the token request follows a same-origin redirect, refuse
       tokenLifetimeSeconds: 3600,
       redirects: { "/old-token": "/token" },
     }).start();
-    const proxy = new ProxyStdio(oauthArgs(remote, "/old-token"));
+    const proxy = new ProxyStdio(remote.oauthClientArgs("/old-token"));
     const client = new Client({ name: "oauth-test", version: "1.0.0" });
     try {
       await client.connect(proxy);
@@ -270,7 +243,7 @@ Deno.test("client mode: the token request follows a same-origin redirect, refuse
       redirects: { "/token": `${elsewhere.origin}/token` },
     }).start();
     try {
-      const result = await runProxy(oauthArgs(remote), { stdin: "" });
+      const result = await runProxy(remote.oauthClientArgs(), { stdin: "" });
       assert.equal(result.code, 1, result.stderr);
       assert.ok(
         result.stderr.includes(`Token endpoint redirected to another origin (${elsewhere.origin})`),

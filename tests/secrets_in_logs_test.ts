@@ -60,18 +60,7 @@ Deno.test("server mode: the 'could not start' error masks the commands' secret a
 Deno.test("client mode at DEBUG: neither the token URL's query nor the client secret is logged", async () => {
   const remote = new RemoteMcpServer({ tokenLifetimeSeconds: 3600 }).start();
   const querySecret = "s3cret-in-query";
-  const proxy = new ProxyStdio([
-    "--debug",
-    "--transport",
-    "streamablehttp",
-    "--client-id",
-    OAUTH_CLIENT.id,
-    "--client-secret",
-    OAUTH_CLIENT.secret,
-    "--token-url",
-    `${remote.origin}/token?tenant=${querySecret}`,
-    `${remote.origin}/mcp`,
-  ]);
+  const proxy = new ProxyStdio(remote.oauthClientArgs(`/token?tenant=${querySecret}`));
   const client = new Client({ name: "secrets-test", version: "1.0.0" });
   try {
     await client.connect(proxy);
