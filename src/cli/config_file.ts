@@ -12,6 +12,7 @@ import {
 
 /** Thrown when the file as a whole cannot be used; its cause has already been logged. */
 export class ConfigFileError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "ConfigFileError";
 }
 

@@ -23,13 +23,17 @@ export type { ServedServerConfig, StdioServerConfig };
 
 /** OAuth2 client-credentials grant for the remote server. */
 export interface OAuthClientCredentials {
+  /** `--client-id`. */
   clientId: string;
+  /** `--client-secret`. */
   clientSecret: string;
+  /** `--token-url`, where tokens are requested. */
   tokenUrl: string;
 }
 
 /** Client mode: a remote SSE or Streamable HTTP server exposed on stdio. */
 export interface ClientSettings {
+  /** Which mode: client. */
   mode: "client";
   /** The remote server's URL. */
   url: string;
@@ -41,19 +45,23 @@ export interface ClientSettings {
   oauth?: OAuthClientCredentials;
   /** `true` to verify certificates, `false` not to, or a path to a PEM CA bundle. */
   verifySsl: boolean | string;
+  /** The lowest level logged. */
   logLevel: LogLevel;
 }
 
 /** Server mode: stdio servers exposed over SSE and Streamable HTTP. */
 export interface ServerSettings {
+  /** Which mode: server. */
   mode: "server";
   /** The server at the root, from `command_or_url`. */
   defaultServer?: ServedServerConfig;
   /** Servers under `/servers/NAME/`. */
   namedServers: ServedServerConfig[];
+  /** The interface to listen on. */
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** Streamable HTTP without sessions. */
   stateless: boolean;
   /** CORS origins; empty disables CORS. */
   allowOrigins: string[];
@@ -63,6 +71,7 @@ export interface ServerSettings {
   apiKeys: string[];
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** The lowest level logged. */
   logLevel: LogLevel;
 }
 
@@ -71,7 +80,9 @@ export type Settings = ClientSettings | ServerSettings;
 
 /** A start-up failure: what to print and the exit code. */
 export class SettingsError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "SettingsError";
+  /** `message` to print, the process's `exitCode`, and whether help is printed first. */
   constructor(message: string, readonly exitCode = 1, readonly printHelp = false) {
     super(message);
   }
@@ -81,9 +92,11 @@ export class SettingsError extends Error {
 export interface SettingsContext {
   /** The proxy's environment. */
   env: Record<string, string>;
+  /** The platform family, for the child environment's safe variables. */
   os: OsFamily;
   /** Reads a config file; rejects when it is missing or unreadable. */
   readTextFile(path: string): Promise<string>;
+  /** Where warnings about the arguments go. */
   log: Logger;
 }
 

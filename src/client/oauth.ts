@@ -8,6 +8,7 @@ import { type Logger, urlForLog } from "../log.ts";
 
 /** The token endpoint refused or answered something unusable. */
 export class TokenError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "TokenError";
 }
 
@@ -58,6 +59,7 @@ export class ClientCredentialsTokens {
   // One request at a time: concurrent callers share it instead of each fetching a token.
   #pending?: Promise<string>;
 
+  /** Tokens for `credentials`, requested through `fetchImpl`; `now` is the clock (tests set it). */
   constructor(
     credentials: OAuthClientCredentials,
     fetchImpl: typeof fetch,

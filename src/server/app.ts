@@ -45,7 +45,9 @@ export interface ProxyApp {
 
 /** A server and the URL path prefix it is served under (`""` for the root). */
 export interface MountedServer {
+  /** The shared stdio server. */
   server: SharedServer;
+  /** Where its `/sse`, `/messages/` and `/mcp` live: `""` or `/servers/NAME`. */
   pathPrefix: string;
 }
 

@@ -21,6 +21,7 @@ export class ActivityStatus {
   // A number, not a Date: touched on every /mcp request, formatted only when asked for.
   #lastActivity = Date.now();
 
+  /** Reports the states of `servers`; activity counts from now. */
   constructor(servers: readonly SharedServer[]) {
     this.#servers = servers;
   }
