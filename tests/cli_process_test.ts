@@ -70,10 +70,26 @@ Deno.test("--help lists every flag in its groups, then the examples, and exits 0
       "Host to expose an SSE server on. Default is 127.0.0.1",
       "Enable stateless mode for streamable http transports. Default is False",
       "Allowed origins for the SSE server. Can be used multiple times. Default is no CORS allowed.",
-      "  mcp-proxy --port 8080 --named-server-config /path/to/servers.json\n",
-      "  mcp-proxy your-command --port 8080 --allow-origin='*'\n",
     ]
   ) assert.ok(stdout.includes(text), `missing ${text}`);
+});
+
+Deno.test("--help ends with the original's Examples epilog, line for line", async () => {
+  const { stdout } = await runProxy(["--help"]);
+  // mcp-proxy 0.12.0, src/mcp_proxy/__main__.py, the parser's epilog.
+  const original = [
+    "Examples:",
+    "  mcp-proxy http://localhost:8080/sse",
+    "  mcp-proxy --no-verify-ssl https://server.local/sse",
+    "  mcp-proxy --transport streamablehttp http://localhost:8080/mcp",
+    "  mcp-proxy --headers Authorization 'Bearer YOUR_TOKEN' http://localhost:8080/sse",
+    "  mcp-proxy --port 8080 -- your-command --arg1 value1 --arg2 value2",
+    "  mcp-proxy --named-server fetch 'uvx mcp-server-fetch' --port 8080",
+    "  mcp-proxy your-command --port 8080 -e KEY VALUE -e ANOTHER_KEY ANOTHER_VALUE",
+    "  mcp-proxy your-command --port 8080 --allow-origin='*'",
+  ];
+  const epilog = stdout.slice(stdout.lastIndexOf("\nExamples:\n") + 1).trimEnd().split("\n");
+  assert.deepEqual(epilog, original);
 });
 
 Deno.test("help has no ANSI colour when stdout is not a terminal, even with FORCE_COLOR", async () => {

@@ -513,13 +513,28 @@ Deno.test("--named-server-config: entries", async (t) => {
       assert.deepEqual(namedServers, [
         {
           name: "good",
+          pathPrefix: "/servers/good",
           command: "npx",
           args: ["-y", "server"],
           env: { PATH: "/bin", TOKEN: "own", EXTRA: "1" },
           cwd: "/work",
         },
-        { name: "plain", command: "uvx", args: [], env: { PATH: "/bin" }, cwd: undefined },
-        { name: "on", command: "on-cmd", args: [], env: { PATH: "/bin" }, cwd: undefined },
+        {
+          name: "plain",
+          pathPrefix: "/servers/plain",
+          command: "uvx",
+          args: [],
+          env: { PATH: "/bin" },
+          cwd: undefined,
+        },
+        {
+          name: "on",
+          pathPrefix: "/servers/on",
+          command: "on-cmd",
+          args: [],
+          env: { PATH: "/bin" },
+          cwd: undefined,
+        },
       ]);
     },
   );
@@ -551,6 +566,18 @@ Deno.test("--named-server-config: entries", async (t) => {
   }
 });
 
+Deno.test("--named-server-config: an entry's secret-looking arguments are masked in its log line", async () => {
+  const config = JSON.stringify({
+    mcpServers: { s: { command: "npx", args: ["srv", "--api-key", "k1", "--token=t1"] } },
+  });
+  const logs = await logsOf(["--named-server-config", CONFIG_PATH], withConfig(config));
+  // `--token=t1` is left to the logger itself (maskSecrets masks NAME=value in every line).
+  assert.ok(
+    logs.includes("INFO Configured named server 's' from config: npx srv --api-key *** --token=t1"),
+    logs.join("\n"),
+  );
+});
+
 Deno.test("--named-server-config is the only source of named servers", async () => {
   const config = JSON.stringify({ mcpServers: { fromfile: { command: "x" } } });
   const outcome = await settingsFor(
@@ -564,6 +591,35 @@ Deno.test("--named-server-config is the only source of named servers", async () 
   assert.ok(outcome.logs.includes(
     "WARNING --named-server CLI arguments are ignored when --named-server-config is provided.",
   ));
+});
+
+Deno.test("mount points are data: a named server called 'default' is not the root", async (t) => {
+  const mounts = (settings: ServerSettings) =>
+    [settings.defaultServer, ...settings.namedServers].flatMap((s) =>
+      s ? [[s.name, s.pathPrefix, s.command]] : []
+    );
+  await t.step("--named-server default beside a default server", async () => {
+    const settings = await server(["--named-server", "default", "named-cmd", "root-cmd"]);
+    assert.deepEqual(mounts(settings), [
+      ["default", "", "root-cmd"],
+      ["servers/default", "/servers/default", "named-cmd"],
+    ]);
+  });
+  await t.step("--named-server default alone", async () => {
+    const settings = await server(["--named-server", "default", "named-cmd"]);
+    assert.deepEqual(mounts(settings), [["default", "/servers/default", "named-cmd"]]);
+  });
+  await t.step("a config entry called default beside a default server", async () => {
+    const config = JSON.stringify({ mcpServers: { default: { command: "named-cmd" } } });
+    const settings = await server(
+      ["--named-server-config", CONFIG_PATH, "root-cmd"],
+      withConfig(config),
+    );
+    assert.deepEqual(mounts(settings), [
+      ["default", "", "root-cmd"],
+      ["servers/default", "/servers/default", "named-cmd"],
+    ]);
+  });
 });
 
 Deno.test("no command and no named server: help, then the error, exit 1", async () => {

@@ -3,7 +3,12 @@
  * pagination, unknown methods, malformed input and stdin EOF.
  */
 import assert from "node:assert/strict";
-import { OAUTH_CLIENT, RemoteMcpServer, RESOURCE_URIS } from "./fixtures/remote_mcp_server.ts";
+import {
+  type ClientAuthMethod,
+  OAUTH_CLIENT,
+  RemoteMcpServer,
+  RESOURCE_URIS,
+} from "./fixtures/remote_mcp_server.ts";
 import { Client } from "./support/mcp_client.ts";
 import { runProxy } from "./support/process.ts";
 import { isJsonRpcLine, ProxyStdio } from "./support/proxy_stdio.ts";
@@ -143,18 +148,7 @@ Deno.test("client mode: SIGTERM ends the remote session and exits 0", async () =
 Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renewed after 401", async () => {
   const lifetimeSeconds = 2;
   const remote = new RemoteMcpServer({ tokenLifetimeSeconds: lifetimeSeconds }).start();
-  const proxy = new ProxyStdio([
-    "--debug",
-    "--transport",
-    "streamablehttp",
-    "--client-id",
-    OAUTH_CLIENT.id,
-    "--client-secret",
-    OAUTH_CLIENT.secret,
-    "--token-url",
-    `${remote.origin}/token`,
-    `${remote.origin}/mcp`,
-  ]);
+  const proxy = new ProxyStdio(remote.oauthClientArgs());
   const client = new Client({ name: "oauth-test", version: "1.0.0" });
   const started = Date.now();
   try {
@@ -175,9 +169,10 @@ Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renew
     for (const request of remote.requests) {
       assert.match(request.headers.get("authorization") ?? "", /^Bearer token-\d+$/);
     }
-    for (const form of remote.tokenRequests) {
+    for (const { form, clientAuth, accepted } of remote.tokenRequests) {
       assert.equal(form.get("grant_type"), "client_credentials");
-      assert.equal(form.get("client_id"), OAUTH_CLIENT.id);
+      assert.equal(clientAuth, "client_secret_basic");
+      assert.ok(accepted);
     }
 
     remote.revokeTokens();
@@ -190,6 +185,77 @@ Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renew
   }
   assert.ok(!proxy.stderr.includes(OAUTH_CLIENT.secret), "stderr shows the client secret");
   assert.ok(!/token-\d/.test(proxy.stderr), "stderr shows an access token");
+});
+
+Deno.test("client mode: OAuth2 client authentication, HTTP Basic first, the form body once if refused", async (t) => {
+  const cases: { accepts: ClientAuthMethod; sent: ClientAuthMethod[] }[] = [
+    { accepts: "client_secret_basic", sent: ["client_secret_basic", "client_secret_basic"] },
+    // Refused once, then remembered: the renewal goes straight to the form body.
+    {
+      accepts: "client_secret_post",
+      sent: ["client_secret_basic", "client_secret_post", "client_secret_post"],
+    },
+  ];
+  for (const { accepts, sent } of cases) {
+    await t.step(`a token endpoint that accepts only ${accepts}`, async () => {
+      const remote = new RemoteMcpServer({ tokenLifetimeSeconds: 3600, clientAuth: accepts })
+        .start();
+      const proxy = new ProxyStdio(remote.oauthClientArgs());
+      const client = new Client({ name: "oauth-test", version: "1.0.0" });
+      try {
+        await client.connect(proxy);
+        await client.callTool({ name: "any", arguments: {} });
+        remote.revokeTokens();
+        await client.callTool({ name: "any", arguments: {} });
+        assert.deepEqual(remote.tokenRequests.map((r) => r.clientAuth), sent);
+        assert.deepEqual(remote.tokenRequests.at(-1)?.accepted, true);
+      } finally {
+        await client.close();
+        await remote.close();
+      }
+      assert.ok(!proxy.stderr.includes(OAUTH_CLIENT.secret), "stderr shows the client secret");
+    });
+  }
+});
+
+Deno.test("client mode: the token request follows a same-origin redirect, refuses another origin", async (t) => {
+  await t.step("307 to the same origin: followed", async () => {
+    const remote = new RemoteMcpServer({
+      tokenLifetimeSeconds: 3600,
+      redirects: { "/old-token": "/token" },
+    }).start();
+    const proxy = new ProxyStdio(remote.oauthClientArgs("/old-token"));
+    const client = new Client({ name: "oauth-test", version: "1.0.0" });
+    try {
+      await client.connect(proxy);
+      await client.callTool({ name: "any", arguments: {} });
+      assert.equal(remote.tokenRequests.length, 1);
+      assert.equal(remote.unauthorized, 0);
+    } finally {
+      await client.close();
+      await remote.close();
+    }
+  });
+  await t.step("307 to another port: refused, the secret never sent there", async () => {
+    const elsewhere = new RemoteMcpServer().start();
+    const remote = new RemoteMcpServer({
+      tokenLifetimeSeconds: 3600,
+      redirects: { "/token": `${elsewhere.origin}/token` },
+    }).start();
+    try {
+      const result = await runProxy(remote.oauthClientArgs(), { stdin: "" });
+      assert.equal(result.code, 1, result.stderr);
+      assert.ok(
+        result.stderr.includes(`Token endpoint redirected to another origin (${elsewhere.origin})`),
+        result.stderr,
+      );
+      assert.deepEqual(elsewhere.tokenRequests, [], "the token request reached the other origin");
+      assert.equal(remote.requests.length, 0);
+    } finally {
+      await remote.close();
+      await elsewhere.close();
+    }
+  });
 });
 
 Deno.test("client mode: rejected OAuth2 credentials stop the proxy at start-up", async () => {

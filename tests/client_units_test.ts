@@ -2,7 +2,11 @@
  * Client mode's small parts in isolation: stdin framing, the token cache, error triage.
  */
 import assert from "node:assert/strict";
-import { ClientCredentialsTokens, fetchWithBearerToken } from "../src/client/oauth.ts";
+import {
+  basicClientAuthorization,
+  ClientCredentialsTokens,
+  fetchWithBearerToken,
+} from "../src/client/oauth.ts";
 import { classifySendError, classifyStreamError } from "../src/client/remote.ts";
 import { readMessages } from "../src/client/stdio.ts";
 import { SseError, StreamableHTTPError } from "../src/deps.ts";
@@ -44,8 +48,10 @@ Deno.test("ClientCredentialsTokens: shared request, reuse until near expiry, ren
   let now = 0;
   let issued = 0;
   const bodies: string[] = [];
+  const authorizations: (string | null)[] = [];
   const tokenEndpoint: typeof fetch = async (_input, init) => {
     bodies.push(String(init?.body));
+    authorizations.push(new Headers(init?.headers).get("authorization"));
     await new Promise((resolve) => setTimeout(resolve, 10));
     return Response.json({ access_token: `t${++issued}`, expires_in: 100 });
   };
@@ -61,7 +67,8 @@ Deno.test("ClientCredentialsTokens: shared request, reuse until near expiry, ren
     "t1",
   ]);
   assert.equal(issued, 1);
-  assert.match(bodies[0], /grant_type=client_credentials&client_id=id&client_secret=s3cret/);
+  assert.equal(bodies[0], "grant_type=client_credentials");
+  assert.equal(authorizations[0], basicClientAuthorization("id", "s3cret"));
   now = 89_000; // 10 % of the lifetime before expiry: still good
   assert.equal(await tokens.token(), "t1");
   now = 90_000;
@@ -70,6 +77,15 @@ Deno.test("ClientCredentialsTokens: shared request, reuse until near expiry, ren
   assert.equal(await tokens.token(), "t2");
   tokens.invalidate("t2");
   assert.equal(await tokens.token(), "t3");
+});
+
+Deno.test("basicClientAuthorization: RFC 6749 §2.3.1, id and secret form-urlencoded first", () => {
+  // The RFC's own example.
+  assert.equal(
+    basicClientAuthorization("s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw"),
+    "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3",
+  );
+  assert.equal(basicClientAuthorization("a:b", "c d+é"), `Basic ${btoa("a%3Ab:c+d%2B%C3%A9")}`);
 });
 
 Deno.test("fetchWithBearerToken: one retry with a new token after a 401", async () => {

@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_BODY_BYTES } from "../src/cli/settings.ts";
-import { type AppOptions, createProxyApp, type ProxyApp } from "../src/server/app.ts";
+import {
+  type AppOptions,
+  createProxyApp,
+  type MountedServer,
+  type ProxyApp,
+} from "../src/server/app.ts";
 import { SseSessions } from "../src/transports/sse_server.ts";
 import { FakeSharedServer } from "./support/fake_shared_server.ts";
 import { type ClientTransportKind, connectClient } from "./support/mcp_client.ts";
@@ -21,9 +26,12 @@ interface Served {
 
 async function serve(
   options: Partial<AppOptions> = {},
-  servers = [new FakeSharedServer()],
+  mounts: (MountedServer & { server: FakeSharedServer })[] = [
+    { server: new FakeSharedServer(), pathPrefix: "" },
+  ],
 ): Promise<Served> {
-  const app = createProxyApp(servers, {
+  const servers = mounts.map(({ server }) => server);
+  const app = createProxyApp(mounts, {
     stateless: false,
     allowOrigins: [],
     exposeHeaders: ["mcp-session-id"],
@@ -145,7 +153,10 @@ Deno.test("Streamable HTTP: a multiplexer session per initialized session, ended
 Deno.test("/status reports each server's state, and activity on /mcp requests", async () => {
   const named = new FakeSharedServer("other");
   named.state = "restarting";
-  await using s = await serve({}, [new FakeSharedServer(), named]);
+  await using s = await serve({}, [
+    { server: new FakeSharedServer(), pathPrefix: "" },
+    { server: named, pathPrefix: "/servers/other" },
+  ]);
   const before = await (await fetch(`${s.base}/status`)).json();
   assert.deepEqual(before.server_instances, { default: "running", other: "restarting" });
   assert.match(before.api_last_activity, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

@@ -107,6 +107,41 @@ Deno.test("--named-server-config: good, disabled and broken entries, with a defa
   }
 });
 
+/** The `serverInfo.name` that answers `initialize` at `url` (a `/mcp` endpoint). */
+async function serverNameAt(url: string): Promise<string> {
+  const response = await post(url, INITIALIZE);
+  assert.equal(response.status, 200, url);
+  return (await response.json()).result.serverInfo.name;
+}
+
+Deno.test("a named server called 'default' is served at /servers/default/, not at the root", async (t) => {
+  const named = ["--named-server", "default", `node ${FIXTURE} --server-name named-default`];
+  await t.step("beside a default server: both served, both in /status", async () => {
+    await using proxy = await startServerProxy([...named, "--", "node", FIXTURE]);
+    assert.equal(await serverNameAt(`${proxy.base}/mcp`), "server-mode-fixture");
+    assert.equal(await serverNameAt(`${proxy.base}/servers/default/mcp`), "named-default");
+    const events = new SseReader((await fetch(`${proxy.base}/servers/default/sse`)).body!);
+    try {
+      assert.match((await events.next())!.data, /^\/servers\/default\/messages\/\?session_id=/);
+    } finally {
+      await events.cancel();
+    }
+    assert.deepEqual(await status(proxy.base), {
+      default: "running",
+      "servers/default": "running",
+    });
+    await proxy.process.waitForStderr(/- http:\/\/[^/\s]+\/servers\/default\/mcp\n/, 5_000);
+  });
+  await t.step("alone: nothing at the root", async () => {
+    await using proxy = await startServerProxy(named);
+    assert.equal(await serverNameAt(`${proxy.base}/servers/default/mcp`), "named-default");
+    const root = await post(`${proxy.base}/mcp`, INITIALIZE);
+    assert.equal(root.status, 404);
+    await root.body?.cancel();
+    assert.deepEqual(await status(proxy.base), { default: "running" });
+  });
+});
+
 Deno.test("no server can start: exit 1 naming the commands", async () => {
   const { code, stderr } = await runProxy([
     "--named-server",

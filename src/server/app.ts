@@ -5,7 +5,6 @@
  * @module
  */
 import { bodyLimit, Hono } from "../deps.ts";
-import { DEFAULT_SERVER_NAME } from "../cli/server_config.ts";
 import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { SseSessions } from "../transports/sse_server.ts";
@@ -44,14 +43,17 @@ export interface ProxyApp {
   close(): Promise<void>;
 }
 
-/** The URL path prefix a server is served under: `` for the default, `/servers/NAME` else. */
-export function serverPathPrefix(name: string): string {
-  return name === DEFAULT_SERVER_NAME ? "" : `/servers/${name}`;
+/** A server and the URL path prefix it is served under (`""` for the root). */
+export interface MountedServer {
+  /** The shared stdio server. */
+  server: SharedServer;
+  /** Where its `/sse`, `/messages/` and `/mcp` live: `""` or `/servers/NAME`. */
+  pathPrefix: string;
 }
 
-/** Builds the application serving `servers`. */
-export function createProxyApp(servers: readonly SharedServer[], options: AppOptions): ProxyApp {
-  const status = new ActivityStatus(servers);
+/** Builds the application serving each of `mounts` under its prefix. */
+export function createProxyApp(mounts: readonly MountedServer[], options: AppOptions): ProxyApp {
+  const status = new ActivityStatus(mounts.map(({ server }) => server));
   const app = new Hono();
   let closing = false;
   const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
@@ -70,8 +72,7 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
     onError: () => jsonRpcErrorResponse(413, TRANSPORT_ERROR, "Payload too large"),
   });
   const auth = options.apiKeys.length > 0 ? apiKeyAuth(options.apiKeys) : undefined;
-  for (const server of servers) {
-    const prefix = serverPathPrefix(server.name);
+  for (const { server, pathPrefix: prefix } of mounts) {
     const sse = new SseSessions(server, { keepAliveMs: options.keepAliveMs });
     const http = new StreamableHttpSessions(server, {
       stateless: options.stateless,

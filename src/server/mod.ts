@@ -4,11 +4,11 @@
  * @module
  */
 import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, maskCommandLine } from "../log.ts";
 import { createSharedServer } from "../relay/shared_server.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { runtime } from "../runtime/mod.ts";
-import { createProxyApp, serverPathPrefix } from "./app.ts";
+import { createProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./origin_guard.ts";
 
 const log = getLogger("mcp_proxy.server");
@@ -39,15 +39,16 @@ export function baseUrl(host: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-function logUrls(base: string, names: readonly string[]): void {
+function logUrls(base: string, prefixes: readonly string[]): void {
   for (const [label, path] of [["SSE", "/sse"], ["Streamable HTTP", "/mcp"]]) {
     log.info(`Serving MCP Servers via ${label}:`);
-    for (const name of names) log.info(`  - ${base}${serverPathPrefix(name)}${path}`);
+    for (const prefix of prefixes) log.info(`  - ${base}${prefix}${path}`);
   }
 }
 
+/** The command line of `config`, for logs: secret-looking option values masked. */
 function commandLine({ command, args }: StdioServerConfig): string {
-  return [command, ...args].join(" ");
+  return maskCommandLine([command, ...args].join(" "));
 }
 
 /** Resolves after `ms`, or at once when `done` settles first. */
@@ -104,14 +105,17 @@ export async function runServer(
     log.warning(`Serving without '${config.name}' until it starts; its routes answer with errors`);
   }
 
-  const app = createProxyApp(servers, {
-    stateless: settings.stateless,
-    allowOrigins: settings.allowOrigins,
-    exposeHeaders: settings.exposeHeaders,
-    host: settings.host,
-    apiKeys: settings.apiKeys,
-    maxBodyBytes: settings.maxBodyBytes,
-  });
+  const app = createProxyApp(
+    servers.map((server, i) => ({ server, pathPrefix: configs[i].pathPrefix })),
+    {
+      stateless: settings.stateless,
+      allowOrigins: settings.allowOrigins,
+      exposeHeaders: settings.exposeHeaders,
+      host: settings.host,
+      apiKeys: settings.apiKeys,
+      maxBodyBytes: settings.maxBodyBytes,
+    },
+  );
   warnIfExposed(settings);
   let http;
   try {
@@ -125,7 +129,7 @@ export async function runServer(
     await stopAll();
     return 1;
   }
-  logUrls(baseUrl(settings.host, http.port), servers.map((server) => server.name));
+  logUrls(baseUrl(settings.host, http.port), configs.map((config) => config.pathPrefix));
 
   const signal = await shutdown;
   log.info(`Received ${signal}; shutting down`);
