@@ -3,8 +3,9 @@
  * The shared server with the real `server-everything` over stdio, and in-test client sessions.
  */
 import assert from "node:assert/strict";
+import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { TestClient } from "../support/relay_client.ts";
-import { everythingConfig, withServer } from "../support/relay_servers.ts";
+import { everythingConfig, testOptions, withServer } from "../support/relay_servers.ts";
 
 Deno.test("server-everything: initialize, tools, prompts, resources, completion, logging", async (t) => {
   await withServer(everythingConfig(), async (server) => {
@@ -155,3 +156,28 @@ for (const sessions of [2, 20]) {
     });
   });
 }
+
+Deno.test("server-everything asks for roots before any client exists: answered with none, quietly", async () => {
+  const logs: string[] = [];
+  const stderr: string[] = [];
+  const restore = setLogSink((line) => logs.push(line));
+  setLogLevel("DEBUG");
+  try {
+    await withServer(everythingConfig(), async (server) => {
+      // The child asks 350 ms after its initialisation; wait for the proxy to say what it did.
+      const handled = /roots\/list from 'everything'/;
+      while (!logs.some((line) => handled.test(line))) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const client = new TestClient(server);
+      await client.initialize();
+      await client.request("after", "tools/list");
+    }, testOptions(stderr));
+  } finally {
+    setLogLevel("INFO");
+    restore();
+  }
+  const roots = logs.filter((line) => /roots\/list/.test(line));
+  assert.deepEqual(roots.map((line) => line.slice(0, 2)), ["[D"], roots.join(""));
+  assert.deepEqual(stderr.filter((line) => line.includes("Failed to request roots")), []);
+});

@@ -263,3 +263,40 @@ Deno.test("logging/setLevel is answered per session; messages are filtered per s
     assert.deepEqual(c.notifications("notifications/message")[0].relatedRequestId, "log-warning");
   });
 });
+
+Deno.test("hundreds of malformed or odd messages from the child: no restart, no hang, others served", async () => {
+  const logs: string[] = [];
+  const restore = setLogSink((line) => logs.push(line));
+  try {
+    await withServer(fixtureConfig(), async (server) => {
+      const a = new TestClient(server);
+      const b = new TestClient(server);
+      await a.initialize();
+      await b.initialize();
+      const pid = toolJson(await b.request("pid-before", "tools/call", { name: "pid" }));
+      // a's call makes the child write 20 rounds of odd lines (560 messages) before its answer;
+      // b keeps calling meanwhile.
+      const odd = a.request("odd", "tools/call", { name: "odd", arguments: { rounds: 20 } });
+      const others = Array.from(
+        { length: 20 },
+        (_, i) => b.request(`echo-${i}`, "tools/call", { name: "echo", arguments: { i } }),
+      );
+      assert.deepEqual(toolJson(await odd), "odd done");
+      assert.equal((await Promise.all(others)).length, 20);
+      await settle(a);
+      assert.equal(toolJson(await b.request("pid-after", "tools/call", { name: "pid" })), pid);
+      assert.equal(server.state, "running");
+      // Requests of the child's own with params that are not objects were refused, with their ids.
+      const seen = await stats(a);
+      const refused = seen.strayResponses.filter((r: any) => r.error?.code === -32602);
+      assert.deepEqual(new Set(refused.map((r: any) => r.id)), new Set(["odd-params", "odd-meta"]));
+      assert.equal(refused.length, 40);
+      assert.equal(seen.strayResponses.filter((r: any) => r.id === "odd-ping").length, 20);
+      // Exactly one answer reached a for its call, though the child wrote it twice.
+      assert.equal(a.received.filter((r) => r.message.id === "odd").length, 1);
+    });
+  } finally {
+    restore();
+  }
+  assert.deepEqual(logs.filter((line) => /restart|ended|exited/.test(line)), []);
+});
