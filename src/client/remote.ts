@@ -30,7 +30,9 @@ export function sendToRemote(transport: RemoteTransport, message: WireMessage): 
 
 /** Where and how to reach the remote server. */
 export interface RemoteOptions {
+  /** The remote server's URL. */
   url: string;
+  /** Which transport it speaks. */
   transport: "sse" | "streamablehttp";
   /** Sent with every request. */
   headers: Record<string, string>;

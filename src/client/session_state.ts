@@ -7,7 +7,9 @@ import type { RequestId } from "../shared/jsonrpc.ts";
 
 /** A request to send again on a new session. */
 export interface ReplayedRequest {
+  /** `logging/setLevel` or `resources/subscribe`. */
   method: string;
+  /** The client's params, as it sent them. */
   params: Record<string, unknown>;
 }
 

@@ -64,6 +64,7 @@ export class MessageWriter {
   #log: Logger;
   #last: Promise<void> = Promise.resolve();
 
+  /** A writer of `stream`; a failed write is logged to `log` at DEBUG. */
   constructor(stream: WritableStream<Uint8Array>, log: Logger) {
     this.#writer = stream.getWriter();
     this.#log = log;

@@ -21,18 +21,17 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 30_000, 
 export interface SharedServerOptions {
   /** Restart delays; see {@linkcode DEFAULT_BACKOFF}. */
   backoff?: BackoffOptions;
-  /** How long the child may take to answer `initialize` (default 60 s). */
-  initializeTimeoutMs?: number;
   /** Waits of the stop sequence (default 2 s each). */
   stopGraceMs?: number;
   /** Receives each line the child writes to stderr (default: our stderr, prefixed `[name] `). */
   onStderrLine?: (line: string) => void;
-  /** Capabilities the proxy declares to the child (default: roots, sampling, elicitation). */
-  clientCapabilities?: Params;
 }
 
+/** How long a child may take to answer `initialize`. */
+const INITIALIZE_TIMEOUT_MS = 60_000;
+
 /** What the proxy declares upstream: it relays these requests to its clients. */
-const DEFAULT_CLIENT_CAPABILITIES: Params = {
+const CLIENT_CAPABILITIES: Params = {
   roots: { listChanged: true },
   sampling: {},
   elicitation: {},
@@ -167,11 +166,11 @@ class StdioSharedServer implements SharedServer {
 
   /** The MCP handshake; rejects if the child dies, errs or stays silent first. */
   async #initialize(child: StdioChild): Promise<void> {
-    const timeoutMs = this.#options.initializeTimeoutMs ?? 60_000;
+    const timeoutMs = INITIALIZE_TIMEOUT_MS;
     const what = `MCP server '${this.name}' (command '${this.#config.command}')`;
     const initialize = this.#mux.request("initialize", {
       protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
-      capabilities: this.#options.clientCapabilities ?? DEFAULT_CLIENT_CAPABILITIES,
+      capabilities: CLIENT_CAPABILITIES,
       clientInfo: { name: "mcp-proxy", version: denoConfig.version },
     });
     const exited = child.closed.then((exit) => {

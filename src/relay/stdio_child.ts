@@ -27,6 +27,7 @@ export interface StdioChildHandlers {
 
 /** The child could not be started at all (missing command, not executable, bad cwd). */
 export class ChildStartError extends Error {
+  /** `ChildStartError`. */
   override name = "ChildStartError";
 }
 

@@ -18,6 +18,7 @@ export class ActivityStatus {
   // A number, not a Date: touched on every /mcp request, formatted only when asked for.
   #lastActivity = Date.now();
 
+  /** Tracks `servers`, with activity starting now. */
   constructor(servers: readonly SharedServer[]) {
     this.#servers = servers;
   }

@@ -6,6 +6,7 @@
 
 /** A promise given to {@linkcode deadline} did not settle in time. */
 export class DeadlineError extends Error {
+  /** `DeadlineError`. */
   override name = "DeadlineError";
 }
 

@@ -18,7 +18,9 @@ export const MAX_BATCH_SIZE = 100;
 
 /** The client messages of one POST, and whether they came as a batch (array). */
 export interface PostBody {
+  /** The messages, sorted by kind, in the order of the body. */
   readonly messages: readonly Incoming[];
+  /** Whether the body was an array (the answer is one too). */
   readonly batch: boolean;
 }
 

@@ -51,7 +51,8 @@ async function until(test: () => boolean): Promise<void> {
   while (!test()) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
-Deno.test("requests lost with a connection get -32000; the next session replays the handshake", async () => {
+/** An upstream on fake transports (each new session makes one) that records what it delivers. */
+function fakeRemote() {
   const transports: FakeTransport[] = [];
   const delivered: WireMessage[] = [];
   const upstream = new Upstream({
@@ -64,6 +65,11 @@ Deno.test("requests lost with a connection get -32000; the next session replays 
     log,
     timings: { backoff: { initialMs: 1, maxMs: 5, stableMs: 60_000 } },
   });
+  return { upstream, transports, delivered };
+}
+
+Deno.test("requests lost with a connection get -32000; the next session replays the handshake", async () => {
+  const { upstream, transports, delivered } = fakeRemote();
   const params = {
     protocolVersion: "2025-06-18",
     capabilities: { roots: {} },
@@ -117,17 +123,7 @@ Deno.test("requests lost with a connection get -32000; the next session replays 
 });
 
 Deno.test("a response from the remote with a malformed shape is dropped, not relayed", async () => {
-  const transports: FakeTransport[] = [];
-  const delivered: WireMessage[] = [];
-  const upstream = new Upstream({
-    newTransport: () => {
-      const transport = new FakeTransport();
-      transports.push(transport);
-      return transport;
-    },
-    deliver: (message) => delivered.push(message),
-    log,
-  });
+  const { upstream, transports, delivered } = fakeRemote();
   upstream.start();
   await until(() => transports.length === 1);
   await until(() => transports[0].onmessage !== undefined);
