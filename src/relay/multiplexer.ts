@@ -221,14 +221,9 @@ export class Multiplexer {
 
   /** Handles a message the upstream wrote. */
   fromUpstream(incoming: Incoming): void {
-    switch (incoming.kind) {
-      case "response":
-        return this.#upstreamResponse(incoming);
-      case "notification":
-        return this.#upstreamNotification(incoming);
-      case "request":
-        return this.#upstreamRequest(incoming);
-    }
+    if (incoming.kind === "response") this.#upstreamResponse(incoming);
+    else if (incoming.kind === "notification") this.#upstreamNotification(incoming);
+    else this.#upstreamRequest(incoming);
   }
 
   #fromClient(session: Session, incoming: Incoming): void {
