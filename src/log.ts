@@ -27,11 +27,6 @@ export function setLogLevel(level: LogLevel): void {
   threshold = RANK[level];
 }
 
-/** Whether messages at `level` are currently written. */
-export function isLogEnabled(level: LogLevel): boolean {
-  return RANK[level] >= threshold;
-}
-
 /** Redirects log lines (tests collect them); returns a function that restores the previous sink. */
 export function setLogSink(next: (line: string) => void): () => void {
   const previous = sink;

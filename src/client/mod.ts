@@ -79,7 +79,11 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     runtime.onSignal("SIGTERM", stop),
   ];
   await Promise.race([
-    readMessages(runtime.stdin(), (message) => upstream.send(message), (e) => stdout.write(e)),
+    readMessages(runtime.stdin(), {
+      onMessage: (incoming) => upstream.send(incoming),
+      onInvalid: (response) => stdout.write(response),
+      log,
+    }),
     signalled,
   ]);
   log.info("Shutting down: ending the remote session.");

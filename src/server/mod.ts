@@ -4,9 +4,9 @@
  * @module
  */
 import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
+import { settlesWithin } from "../shared/async.ts";
 import { getLogger, maskCommandLine } from "../log.ts";
 import { createSharedServer } from "../relay/shared_server.ts";
-import type { SharedServer } from "../relay/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./origin_guard.ts";
@@ -15,9 +15,6 @@ const log = getLogger("mcp_proxy.server");
 
 /** How long open HTTP exchanges may take to finish once shutdown has begun. */
 const HTTP_SHUTDOWN_GRACE_MS = 5_000;
-
-/** Creates the shared server for one configuration (tests substitute their own). */
-export type SharedServerFactory = (config: StdioServerConfig) => SharedServer;
 
 /**
  * Resolves with the name of the first SIGINT, SIGTERM or SIGHUP (the terminal went away);
@@ -51,13 +48,6 @@ function commandLine({ command, args }: StdioServerConfig): string {
   return maskCommandLine([command, ...args].join(" "));
 }
 
-/** Resolves after `ms`, or at once when `done` settles first. */
-function within(done: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([done, new Promise((resolve) => timer = setTimeout(resolve, ms))])
-    .finally(() => clearTimeout(timer));
-}
-
 /** Says how the MCP endpoints are protected (never the keys), and warns when they are not. */
 function warnIfExposed({ host, apiKeys }: ServerSettings): void {
   if (apiKeys.length > 0) {
@@ -71,17 +61,14 @@ function warnIfExposed({ host, apiKeys }: ServerSettings): void {
 }
 
 /** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
-export async function runServer(
-  settings: ServerSettings,
-  createServer: SharedServerFactory = createSharedServer,
-): Promise<number> {
+export async function runServer(settings: ServerSettings): Promise<number> {
   // Listen first: the children live in process groups of their own, so a signal's default
   // action (ending only this process) would leave them behind.
   const shutdown = firstShutdownSignal();
   const configs = settings.defaultServer
     ? [settings.defaultServer, ...settings.namedServers]
     : settings.namedServers;
-  const servers = configs.map(createServer);
+  const servers = configs.map((config) => createSharedServer(config));
   const stopAll = () => Promise.all(servers.map((server) => server.stop()));
 
   const started = Promise.allSettled(servers.map((server) => server.start()));
@@ -135,6 +122,6 @@ export async function runServer(
   log.info(`Received ${signal}; shutting down`);
   await app.close();
   // Stopping the servers answers requests still in flight, which lets their exchanges end.
-  await Promise.all([within(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
+  await Promise.all([settlesWithin(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
   return 0;
 }

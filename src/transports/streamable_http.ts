@@ -12,36 +12,19 @@
 import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { HttpSession } from "./http_session.ts";
-import {
-  checkAccept,
-  checkProtocolVersion,
-  DEFAULT_MAX_BODY_BYTES,
-  type PostBody,
-  readPost,
-  refuse,
-} from "./mcp_request.ts";
+import { ProtocolErrorCode } from "../shared/jsonrpc.ts";
+import { checkAccept, checkProtocolVersion, type PostBody, readPost } from "./mcp_request.ts";
 import { KeepAliveTicker } from "./sse_stream.ts";
-import { INVALID_REQUEST, jsonRpcErrorResponse, SESSION_NOT_FOUND } from "./http_error.ts";
+import { jsonRpcErrorResponse, refuse, sessionNotFound } from "./http_error.ts";
+import type { SessionTableOptions } from "./options.ts";
 
 const log = getLogger("mcp_proxy.streamable_http");
 
-/** Options of a {@linkcode StreamableHttpSessions} table. */
-export interface StreamableHttpOptions {
-  /** Serve without sessions: one multiplexer session per POST. */
-  stateless: boolean;
-  /** Largest accepted request body, in bytes (413 above); defaults to 4 MiB. */
-  maxBodyBytes?: number;
-  /** Keep-alive interval of event streams in milliseconds (0: none); defaults to 15 s. */
-  keepAliveMs?: number;
-}
-
 /** Whether the POST carries an `initialize` request. */
 function hasInitialize(body: PostBody): boolean {
-  return body.messages.some((message) => "method" in message && message.method === "initialize");
-}
-
-function sessionNotFound(): Response {
-  return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, "Session not found");
+  return body.messages.some((incoming) =>
+    incoming.kind === "request" && incoming.message.method === "initialize"
+  );
 }
 
 /** The Streamable HTTP endpoint (`/mcp`) of one shared server. */
@@ -53,10 +36,10 @@ export class StreamableHttpSessions {
   readonly #sessions = new Map<string, HttpSession>();
 
   /** A table serving `server`. */
-  constructor(server: SharedServer, options: StreamableHttpOptions) {
+  constructor(server: SharedServer, options: SessionTableOptions) {
     this.#server = server;
-    this.#stateless = options.stateless;
-    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#stateless = options.stateless ?? false;
+    this.#maxBodyBytes = options.maxBodyBytes;
     this.#keepAlive = new KeepAliveTicker(options.keepAliveMs);
   }
 
@@ -108,7 +91,7 @@ export class StreamableHttpSessions {
     if (body.messages.length > 1) {
       return jsonRpcErrorResponse(
         400,
-        INVALID_REQUEST,
+        ProtocolErrorCode.InvalidRequest,
         "Invalid Request: Only one initialization request is allowed",
       );
     }
