@@ -93,7 +93,22 @@ export async function echo(client: Client, timeoutMs = 10_000): Promise<void> {
  * Runs every session in a closed loop for `warmupMs + durationMs`; counts the calls that
  * complete inside the measured window and their latencies.
  */
-export async function runLoad(sessions: Session[], options: LoadOptions): Promise<LoadResult> {
+export function runLoad(sessions: Session[], options: LoadOptions): Promise<LoadResult> {
+  return runClosedLoop(
+    sessions.map(({ client }) => () => echo(client, options.callTimeoutMs)),
+    options,
+  );
+}
+
+/**
+ * Runs each slot's `call` in a closed loop (one call in flight per slot) for
+ * `warmupMs + durationMs`; counts the calls that complete inside the measured window and their
+ * latencies. A call fails by throwing.
+ */
+export async function runClosedLoop(
+  slots: Array<() => Promise<unknown>>,
+  options: LoadOptions,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -105,12 +120,12 @@ export async function runLoad(sessions: Session[], options: LoadOptions): Promis
     atTime(windowEnd, options.onWindowEnd),
   ];
 
-  await Promise.all(sessions.map(async ({ client }) => {
+  await Promise.all(slots.map(async (call) => {
     while (performance.now() < windowEnd) {
       const start = performance.now();
       let failure: unknown;
       try {
-        await echo(client, options.callTimeoutMs);
+        await call();
       } catch (error) {
         failure = error;
       }
@@ -129,7 +144,7 @@ export async function runLoad(sessions: Session[], options: LoadOptions): Promis
 
   const seconds = options.durationMs / 1000;
   return {
-    clients: sessions.length,
+    clients: slots.length,
     calls: latencies.length,
     errors,
     seconds,

@@ -14,7 +14,9 @@ import { parseArgs } from "node:util";
 import { EVERYTHING_SERVER, proxyCommand } from "../tests/support/paths.ts";
 import { closeAll, connect, connectAll, runLoad, type Session, timeToInitialize } from "./load.ts";
 import { installPeers, type PeerInstall, removePeers } from "./peers.ts";
-import { Profiler, summarize } from "./profile.ts";
+import { Profiler, saveProfile } from "./profile.ts";
+import { renderLeanReport } from "./lean/report.ts";
+import { LEAN_RUNS, runId, runLean } from "./lean/run.ts";
 import { readCpuMs, readMemory, sleep, stopAll } from "./process.ts";
 import {
   type BenchReport,
@@ -52,6 +54,14 @@ export interface BenchOptions {
   json?: string;
   /** Profile our proxy during each of its measured windows; profiles go here. */
   profileDir?: string;
+  /** The lean mode (instant echo child, minimal relays as baselines) instead of the SDK mode. */
+  lean: boolean;
+  /** Lean mode: interleaved rounds. */
+  rounds: number;
+  /** Lean mode: calls in flight, one level after another. */
+  inFlight: number[];
+  /** Lean mode: HTTP sessions the calls are spread over. */
+  sessions: number;
 }
 
 const USAGE = `deno task bench [options]
@@ -65,6 +75,14 @@ const USAGE = `deno task bench [options]
   --json FILE          also write the raw results as JSON
   --profile DIR        CPU-profile our proxy during its windows (V8 inspector); .cpuprofile
                        files and text summaries go to DIR
+Lean mode (an instant echo child; ours against minimal relays measured in the same run):
+  --lean               run it instead of the SDK-client mode above
+  --rounds N           interleaved rounds, figures are medians (default 5; --quick: 2)
+  --in-flight LIST     calls in flight, e.g. 1,8,64 (default)
+  --sessions N         HTTP sessions the calls are spread over (default 4)
+  --warmup, --duration per level (lean defaults 0.5 s and 2 s; --quick: 0.2 s and 0.5 s)
+  --only REGEX         lean run ids: ${LEAN_RUNS.map(runId).join(", ")}
+  --profile DIR        profiles of each Deno process under test, per level and round
 Scenario ids: ${SCENARIOS.map((s) => s.id).join(", ")}, ours-startup, supergateway-startup.
 MCP_PROXY_BIN=path benchmarks a built binary instead of \`deno run main.ts\`.`;
 
@@ -82,6 +100,10 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       "peers-dir": { type: "string" },
       json: { type: "string" },
       profile: { type: "string" },
+      lean: { type: "boolean" },
+      rounds: { type: "string" },
+      "in-flight": { type: "string" },
+      sessions: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -92,16 +114,27 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     if (!(value >= 0)) throw new Error(`not a number of seconds: ${text}`);
     return Math.round(value * 1000);
   };
+  const count = (text: string) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`not a positive integer: ${text}`);
+    return value;
+  };
   const quick = values.quick ?? false;
+  const lean = values.lean ?? false;
+  const [warmup, duration] = lean ? (quick ? [0.2, 0.5] : [0.5, 2]) : (quick ? [0.5, 2] : [1, 5]);
   return {
-    warmupMs: seconds(values.warmup, "BENCH_WARMUP", quick ? 0.5 : 1),
-    durationMs: seconds(values.duration, "BENCH_DURATION", quick ? 2 : 5),
+    warmupMs: seconds(values.warmup, "BENCH_WARMUP", warmup),
+    durationMs: seconds(values.duration, "BENCH_DURATION", duration),
     startupRuns: Number(values["startup-runs"] ?? (quick ? 2 : 5)),
     only: values.only ? new RegExp(values.only) : undefined,
     noPeers: values["no-peers"] ?? false,
     peersDir: values["peers-dir"],
     json: values.json,
     profileDir: values.profile,
+    lean,
+    rounds: count(values.rounds ?? (quick ? "2" : "5")),
+    inFlight: (values["in-flight"] ?? "1,8,64").split(",").map(count),
+    sessions: count(values.sessions ?? "4"),
   };
 }
 
@@ -155,7 +188,7 @@ export async function runScenario(
         result.proxyCpuPercent = (proxyCpuMs / wall) * 100;
         result.serverCpuPercent = ((serversCpu() - servers0) / wall) * 100;
         result.loadCpuPercent = (((readCpuMs("self") ?? NaN) - self0) / wall) * 100;
-        if (profiler) await saveProfile(options.profileDir!, scenario, await profiler.stop());
+        if (profiler) await saveProfile(options.profileDir!, scenario.id, await profiler.stop());
       },
     });
     result.load = load;
@@ -172,14 +205,6 @@ export async function runScenario(
     await endpoint?.stop();
   }
   return result;
-}
-
-async function saveProfile(dir: string, scenario: Scenario, profile: unknown) {
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(`${dir}/${scenario.id}.cpuprofile`, JSON.stringify(profile));
-  const summary = summarize(profile as Parameters<typeof summarize>[0]);
-  await Deno.writeTextFile(`${dir}/${scenario.id}.txt`, summary + "\n");
-  console.error(`profile of ${scenario.id}: ${dir}/${scenario.id}.{cpuprofile,txt}`);
 }
 
 /** Client-mode start-up: spawn to `initialize` result, `runs` times after one unmeasured run. */
@@ -222,6 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (options.lean) return await mainLean(options, argv);
   const selected = SCENARIOS.filter((s) =>
     (!options.only || options.only.test(s.id)) && !(options.noPeers && isPeer(s.system))
   );
@@ -286,6 +312,21 @@ export async function main(argv: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", interrupt);
     if (peers) await removePeers(peers);
   }
+}
+
+/** The lean mode: prints its table to stdout; exit code 1 when a run failed. */
+async function mainLean(options: BenchOptions, argv: string[]): Promise<number> {
+  const machine = await machineInfo();
+  const results = await runLean(
+    { proxy: proxyCommand(), inspect: options.profileDir !== undefined },
+    options,
+  );
+  machine.loadAfter = loadAverage();
+  console.log(renderLeanReport(machine, options, `deno task bench ${argv.join(" ")}`, results));
+  if (options.json) {
+    await Deno.writeTextFile(options.json, JSON.stringify({ machine, results }, null, 2) + "\n");
+  }
+  return results.some((r) => r.error) ? 1 : 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -113,9 +113,10 @@ interface Cost {
 
 /**
  * A text summary of a profile: self time by origin (package, file, runtime), the top
- * functions by self time, and our `src/` functions by inclusive time.
+ * functions by self time, and our `src/` functions by inclusive time; with the number of
+ * `calls` in the window, each figure also in µs per call.
  */
-export function summarize(profile: CpuProfile, top = 20): string {
+export function summarize(profile: CpuProfile, top = 20, calls?: number): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
@@ -154,12 +155,15 @@ export function summarize(profile: CpuProfile, top = 20): string {
   walk(profile.nodes[0].id, new Set());
 
   const busyMs = [...byOrigin].filter(([o]) => !idle.has(o)).reduce((a, [, ms]) => a + ms, 0);
-  const pct = (ms: number) => `${((ms / (busyMs || 1)) * 100).toFixed(1).padStart(5)}%`;
+  const perCall = (ms: number) =>
+    calls ? ` ${((ms * 1000) / calls).toFixed(1).padStart(6)} µs/call` : "";
+  const pct = (ms: number) =>
+    `${((ms / (busyMs || 1)) * 100).toFixed(1).padStart(5)}%${perCall(ms)}`;
   const lines = [
     `window ${(totalUs / 1000).toFixed(0)} ms, busy ${busyMs.toFixed(0)} ms ` +
     `(not idle, program, or ${PROFILER_OVERHEAD} ${
       (byOrigin.get(PROFILER_OVERHEAD) ?? 0).toFixed(0)
-    } ms)`,
+    } ms)` + (calls ? `; ${calls} calls, busy ${perCall(busyMs).trim()}` : ""),
     "",
     "self time by origin (% of busy):",
     ...[...byOrigin].filter(([o]) => !idle.has(o)).sort((a, b) => b[1] - a[1]).slice(0, top)
@@ -176,4 +180,17 @@ export function summarize(profile: CpuProfile, top = 20): string {
       .map(([k, c]) => `  ${pct(c.totalMs)} ${c.totalMs.toFixed(0).padStart(6)} ms  ${k}`),
   ];
   return lines.join("\n");
+}
+
+/** Writes `profile` to `dir/name.cpuprofile` and its {@linkcode summarize} to `dir/name.txt`. */
+export async function saveProfile(
+  dir: string,
+  name: string,
+  profile: CpuProfile,
+  calls?: number,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/${name}.cpuprofile`, JSON.stringify(profile));
+  await Deno.writeTextFile(`${dir}/${name}.txt`, summarize(profile, 20, calls) + "\n");
+  console.error(`profile of ${name}: ${dir}/${name}.{cpuprofile,txt}`);
 }

@@ -150,15 +150,21 @@ export async function startEverythingHttp(
 }
 
 /** A command line, and the V8 inspector port it opens (our proxy, when profiling). */
-type CommandLine = [command: string, args: string[], inspectorPort?: number];
+export type CommandLine = [command: string, args: string[], inspectorPort?: number];
+
+/**
+ * `command args…`, with `--inspect` on a free port added when `inspect` is set and the command
+ * is `deno run` (a compiled binary cannot take it).
+ */
+export function inspectable(command: string, args: string[], inspect?: boolean): CommandLine {
+  if (!inspect || args[0] !== "run") return [command, args];
+  const port = freePort();
+  return [command, [args[0], `--inspect=127.0.0.1:${port}`, ...args.slice(1)], port];
+}
 
 /** Our proxy's command line with `extra` arguments (and the inspector when profiling). */
 function ours(ctx: BenchContext, extra: string[]): CommandLine {
-  const args = [...ctx.proxy.args];
-  if (!ctx.inspect || args[0] !== "run") return [ctx.proxy.command, [...args, ...extra]];
-  const port = freePort();
-  args.splice(1, 0, `--inspect=127.0.0.1:${port}`);
-  return [ctx.proxy.command, [...args, ...extra], port];
+  return inspectable(ctx.proxy.command, [...ctx.proxy.args, ...extra], ctx.inspect);
 }
 
 function peer(ctx: BenchContext, system: "supergateway" | "mcp-proxy"): string[] {
@@ -215,7 +221,7 @@ async function startServerMode(
 }
 
 /** Stops `process` when `pending` fails (so a failed start leaks nothing). */
-async function waitOrStop<T>(process: Started, pending: Promise<T>): Promise<T> {
+export async function waitOrStop<T>(process: Started, pending: Promise<T>): Promise<T> {
   try {
     return await pending;
   } catch (error) {

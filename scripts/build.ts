@@ -1,13 +1,20 @@
 /**
- * `deno task build`: turns the bundle (`deno task bundle`, dist/mcp-proxy.js) into a standalone
- * executable with `bun build --compile`, on machines that reach only the npm registry
- * (`deno compile` downloads its runtime from elsewhere; `deno task compile` is that path).
+ * `deno task build` and `deno task compile`: a standalone executable, `--outfile` (default
+ * dist/mcp-proxy).
  *
- * Bun comes from npm, pinned, into `.tools/`. `--target bun-<os>-<arch>` cross-compiles (Bun
- * fetches that platform's runtime from the npm registry too); `--outfile` names the result
- * (default dist/mcp-proxy).
+ * - `--compiler bun` (`deno task build`): turns the bundle (`deno task bundle`,
+ *   dist/mcp-proxy.js) into an executable with `bun build --compile`, on machines that reach only
+ *   the npm registry. Bun comes from npm, pinned, into `.tools/`; `--target bun-<os>-<arch>`
+ *   cross-compiles (Bun fetches that platform's runtime from the npm registry too).
+ * - `--compiler deno` (`deno task compile`): `deno compile`, which downloads Deno's runtime from
+ *   Deno's servers; `--target` is a Deno target triple.
+ *
+ * Either way the executable is built into a temporary file beside the output and moved into
+ * place only once complete: `deno compile` deletes its output before it downloads anything, so
+ * an offline run would otherwise destroy a working executable from an earlier build.
  * @module
  */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** The Bun release the executable is built with. */
@@ -50,7 +57,7 @@ async function ensureBun(): Promise<string> {
 }
 
 /** Compiles dist/mcp-proxy.js into `outfile`, for `target` (a `bun-<os>-<arch>`) or this host. */
-async function compile(outfile: string, target?: string): Promise<void> {
+async function compileWithBun(outfile: string, target?: string): Promise<void> {
   const bun = await ensureBun();
   await exec(bun, [
     "build",
@@ -66,10 +73,62 @@ async function compile(outfile: string, target?: string): Promise<void> {
   ]);
 }
 
+/** Compiles main.ts into `outfile` with `deno compile`, for `target` or this host. */
+async function compileWithDeno(outfile: string, target?: string): Promise<void> {
+  await exec(Deno.execPath(), [
+    "compile",
+    "-A",
+    ...(target ? ["--target", target] : []),
+    "--output",
+    outfile,
+    "main.ts",
+  ]);
+}
+
+/**
+ * Runs `compile` on a temporary path beside `outfile` and renames the result over `outfile`;
+ * on failure the temporary file is removed and `outfile` left as it was. Both compilers add
+ * `.exe` for Windows targets, so the paths carry it already.
+ */
+async function buildInPlace(
+  outfile: string,
+  forWindows: boolean,
+  compile: (path: string) => Promise<void>,
+): Promise<void> {
+  const exe = forWindows ? ".exe" : "";
+  const final = forWindows && !outfile.endsWith(exe) ? `${outfile}${exe}` : outfile;
+  const partial = `${final.slice(0, final.length - exe.length)}.partial-${Deno.pid}${exe}`;
+  try {
+    await compile(partial);
+    await Deno.rename(partial, final);
+  } catch (error) {
+    await Deno.remove(partial).catch(() => {});
+    throw error;
+  }
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { target: { type: "string" }, outfile: { type: "string" } },
+    options: {
+      compiler: { type: "string", default: "bun" },
+      target: { type: "string" },
+      outfile: { type: "string", default: "dist/mcp-proxy" },
+    },
   });
-  await compile(values.outfile ?? "dist/mcp-proxy", values.target);
+  const { compiler, target } = values;
+  // The compilers run in the checkout; the output is relative to where this was started.
+  const outfile = resolve(values.outfile);
+  if (compiler !== "bun" && compiler !== "deno") {
+    console.error(`--compiler must be bun or deno, not ${compiler}`);
+    Deno.exit(2);
+  }
+  const compile = compiler === "bun" ? compileWithBun : compileWithDeno;
+  const forWindows = target ? target.includes("windows") : windows;
+  try {
+    await buildInPlace(outfile, forWindows, (path) => compile(path, target));
+  } catch (error) {
+    console.error(`Build failed; ${outfile} was left as it was: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * Smoke test of a built mcp-proxy executable, run before a release asset is uploaded (and by
- * tests/binary_test.ts on the Bun build): `--version`, then one server-mode round trip, an
+ * tests/e2e/binary_test.ts on the Bun build): `--version`, then one server-mode round trip, an
  * `echo` tool call through both `/mcp` and `/sse`, then a clean SIGTERM shutdown.
  *
  *     deno run -A scripts/smoke_test.ts <executable> [-- <server command...>]

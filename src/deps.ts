@@ -11,18 +11,10 @@ export { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "npm
 export { Hono } from "npm:hono@4.13.19";
 export type { Context, MiddlewareHandler } from "npm:hono@4.13.19";
 export { cors } from "npm:hono@4.13.19/cors";
-export { bodyLimit } from "npm:hono@4.13.19/body-limit";
 
+// The 1.x SDK only for client mode's transports (the client-era work replaces them).
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
-export * as mcpTypes from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
-export type {
-  JSONRPCMessage,
-  JSONRPCNotification,
-  JSONRPCRequest,
-  JSONRPCResponse,
-  RequestId,
-} from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
+export type { JSONRPCMessage } from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/transport"
 export type { Transport } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/transport.js";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/sse"

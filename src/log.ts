@@ -27,11 +27,6 @@ export function setLogLevel(level: LogLevel): void {
   threshold = RANK[level];
 }
 
-/** Whether messages at `level` are currently written. */
-export function isLogEnabled(level: LogLevel): boolean {
-  return RANK[level] >= threshold;
-}
-
 /** Redirects log lines (tests collect them); returns a function that restores the previous sink. */
 export function setLogSink(next: (line: string) => void): () => void {
   const previous = sink;
@@ -43,11 +38,50 @@ const SECRET_HEADER =
   /\b(authorization|proxy-authorization|x-api-key|cookie|set-cookie)(["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)/gi;
 const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 
-/** Replaces the values of Authorization, X-API-Key and Cookie headers, and bearer tokens, with `***`. */
+/**
+ * A name of an argument, variable or query parameter whose value is a secret (`token`,
+ * `GITHUB_TOKEN`, `client_secret`, `api-key`, `password`...), unless it names where a secret
+ * is rather than the secret itself (`--token-url`, `--password-file`).
+ */
+const SECRET_NAME = String.raw`[\w.-]*?(?:token|secret|passw(?:or)?d|pwd|api[-_]?key|` +
+  String.raw`access[-_]?key|private[-_]?key|credentials?)` +
+  String.raw`(?![\w.-]*?[-_](?:url|uri|file|path|dir|endpoint)\b)[\w.-]*`;
+/** `NAME=value` anywhere: `--token=…`, `token=…`, `API_KEY=…`, `?access_token=…`. */
+const SECRET_ASSIGNMENT = new RegExp(
+  String.raw`(?<![\w.-])(-{0,2}${SECRET_NAME}=)[^\s"'&,;]+`,
+  "gi",
+);
+/** `--NAME value` in a command line: `--api-key …`, `-password …`. */
+const SECRET_OPTION = new RegExp(String.raw`(?<!\S)(--?${SECRET_NAME})(\s+)(?!-)\S+`, "gi");
+
+/**
+ * Replaces secrets with `***`: the values of Authorization, X-API-Key and Cookie headers, bearer
+ * tokens, and `NAME=value` where NAME looks like a secret's (see {@linkcode maskCommandLine}
+ * for `--NAME value`).
+ */
 export function maskSecrets(text: string): string {
   return text
     .replace(SECRET_HEADER, (_, name: string, sep: string) => `${name}${sep}***`)
-    .replace(BEARER, (_, scheme: string) => `${scheme} ***`);
+    .replace(BEARER, (_, scheme: string) => `${scheme} ***`)
+    .replace(SECRET_ASSIGNMENT, (_, name: string) => `${name}***`);
+}
+
+/**
+ * Masks the value after a secret-looking option in a command line (`--api-key VALUE`,
+ * `--password VALUE`), for logging it. Only for command lines: in prose, the word after a
+ * flag's name is no value (`--api-key needs a KEY`), so every log line cannot get this.
+ */
+export function maskCommandLine(commandLine: string): string {
+  return commandLine.replace(
+    SECRET_OPTION,
+    (_, name: string, space: string) => `${name}${space}***`,
+  );
+}
+
+/** `url` without credentials, query or fragment, which may hold secrets: for logs. */
+export function urlForLog(url: string | URL): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
 }
 
 function pad(n: number, width = 2): string {

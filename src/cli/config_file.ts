@@ -2,11 +2,17 @@
  * Reads named servers from a Claude-Desktop-style JSON file (CLI.md, "Named-server config file").
  * @module
  */
-import type { Logger } from "../log.ts";
-import { isValidServerName, SERVER_NAME_RULE, type StdioServerConfig } from "./server_config.ts";
+import { type Logger, maskCommandLine } from "../log.ts";
+import {
+  isValidServerName,
+  namedServerPathPrefix,
+  type ServedServerConfig,
+  SERVER_NAME_RULE,
+} from "./server_config.ts";
 
 /** Thrown when the file as a whole cannot be used; its cause has already been logged. */
 export class ConfigFileError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "ConfigFileError";
 }
 
@@ -27,7 +33,7 @@ export function parseServerConfigFile(
   path: string,
   baseEnv: Record<string, string>,
   log: Logger,
-): StdioServerConfig[] {
+): ServedServerConfig[] {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -47,7 +53,7 @@ export function parseServerConfigFile(
     throw new ConfigFileError(message);
   }
 
-  const servers: StdioServerConfig[] = [];
+  const servers: ServedServerConfig[] = [];
   for (const [name, entry] of Object.entries(data.mcpServers)) {
     const skip = (why: string) =>
       log.warning(`Named server '${name}' from config ${why}. Skipping.`);
@@ -75,8 +81,19 @@ export function parseServerConfigFile(
       skip("has invalid 'cwd' (must be a string)");
     } else if (!isValidServerName(name)) skip(`has an invalid name (${SERVER_NAME_RULE})`);
     else {
-      servers.push({ name, command, args, env: { ...baseEnv, ...env }, cwd });
-      log.info(`Configured named server '${name}' from config: ${[command, ...args].join(" ")}`);
+      servers.push({
+        name,
+        pathPrefix: namedServerPathPrefix(name),
+        command,
+        args,
+        env: { ...baseEnv, ...env },
+        cwd,
+      });
+      log.info(
+        `Configured named server '${name}' from config: ${
+          maskCommandLine([command, ...args].join(" "))
+        }`,
+      );
     }
   }
   return servers;

@@ -9,29 +9,53 @@ import { LOG_LEVELS } from "../log.ts";
 
 /** The parsed arguments, with argparse's destination names. */
 export interface ParsedArgs {
+  /** `command_or_url`: the remote URL, or the default server's executable. */
   command_or_url: string | null | undefined;
+  /** `args`: the default server's arguments. */
   args: string[];
+  /** `-H/--headers KEY VALUE` pairs. */
   headers: [string, string][];
+  /** `--transport`. */
   transport: "sse" | "streamablehttp";
+  /** `--client-id`. */
   client_id: string | null | undefined;
+  /** `--client-secret`. */
   client_secret: string | null | undefined;
+  /** `--token-url`. */
   token_url: string | null | undefined;
+  /** `--verify-ssl [VALUE]` / `--no-verify-ssl`, as given. */
   verify_ssl: string | boolean | null | undefined;
+  /** `-e/--env KEY VALUE` pairs. */
   env: [string, string][];
+  /** `--cwd`. */
   cwd: string | null | undefined;
+  /** `--pass-environment`. */
   pass_environment: boolean;
+  /** `--log-level`. */
   log_level: typeof LOG_LEVELS[number];
+  /** `--debug`. */
   debug: boolean;
+  /** `--named-server NAME COMMAND_STRING` pairs. */
   named_server_definitions: [string, string][];
+  /** `--named-server-config`. */
   named_server_config: string | null | undefined;
+  /** `--port`, when given. */
   port: number | null | undefined;
+  /** `--host`, when given. */
   host: string | null | undefined;
+  /** `--stateless`. */
   stateless: boolean;
+  /** `--sse-port` (deprecated), when given. */
   sse_port: number | null | undefined;
+  /** `--sse-host` (deprecated), when given. */
   sse_host: string | null | undefined;
+  /** `--allow-origin`, every value of every use. */
   allow_origin: string[];
+  /** `--expose-header`, when given. */
   expose_headers: string[] | null | undefined;
+  /** `--api-key`, every use. */
   api_keys: string[];
+  /** `--max-body-size`, when given. */
   max_body_size: number | null | undefined;
 }
 
@@ -52,13 +76,14 @@ export interface ParserOptions {
 
 const DESCRIPTION = "Start the MCP proxy in one of two possible modes: as a client or a server.";
 
+/** The original's examples (mcp-proxy 0.12.0), line for line. */
 const EPILOG = `Examples:
   mcp-proxy http://localhost:8080/sse
+  mcp-proxy --no-verify-ssl https://server.local/sse
   mcp-proxy --transport streamablehttp http://localhost:8080/mcp
   mcp-proxy --headers Authorization 'Bearer YOUR_TOKEN' http://localhost:8080/sse
   mcp-proxy --port 8080 -- your-command --arg1 value1 --arg2 value2
   mcp-proxy --named-server fetch 'uvx mcp-server-fetch' --port 8080
-  mcp-proxy --port 8080 --named-server-config /path/to/servers.json
   mcp-proxy your-command --port 8080 -e KEY VALUE -e ANOTHER_KEY ANOTHER_VALUE
   mcp-proxy your-command --port 8080 --allow-origin='*'
 `;

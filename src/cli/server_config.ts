@@ -5,7 +5,10 @@
 
 /** One stdio MCP server to spawn. */
 export interface StdioServerConfig {
-  /** `"default"` for the server at the root, else the NAME served under `/servers/NAME/`. */
+  /**
+   * Its label in `/status` and in logs, distinct among the servers of a run: `"default"` for
+   * the server at the root, else the NAME of `/servers/NAME/` (see {@linkcode distinctNames}).
+   */
   name: string;
   /** Executable, used verbatim. */
   command: string;
@@ -17,8 +20,39 @@ export interface StdioServerConfig {
   cwd?: string;
 }
 
+/** A stdio server as server mode serves it: what to start and where to mount it. */
+export interface ServedServerConfig extends StdioServerConfig {
+  /**
+   * The URL path prefix it is served under, decided when settings are built: `""` (the root)
+   * for the default server, `/servers/NAME` for a named one, whatever NAME is.
+   */
+  pathPrefix: string;
+}
+
 /** Name under which the server given by `command_or_url` is known (in `/status`, in logs). */
 export const DEFAULT_SERVER_NAME = "default";
+
+/** The URL path prefix of the named server NAME. */
+export function namedServerPathPrefix(name: string): string {
+  return `/servers/${name}`;
+}
+
+/**
+ * Gives the named servers labels distinct from the default server's. The only possible clash
+ * is a named server called `default` beside a default server (named servers are unique among
+ * themselves): the default server keeps `default`, as in the original's `/status`, and the
+ * named one is labelled by its mount point without the slash, `servers/default`, which no
+ * NAME can be (a NAME is one path segment).
+ */
+export function distinctNames(
+  defaultServer: ServedServerConfig | undefined,
+  named: ServedServerConfig[],
+): ServedServerConfig[] {
+  if (!defaultServer) return named;
+  return named.map((server) =>
+    server.name === defaultServer.name ? { ...server, name: server.pathPrefix.slice(1) } : server
+  );
+}
 
 /** Whether `name` can be served as the single URL path segment `/servers/NAME/`. */
 export function isValidServerName(name: string): boolean {

@@ -3,30 +3,37 @@
  * mode, with every rule of CLI.md applied.
  * @module
  */
-import type { Logger, LogLevel } from "../log.ts";
+import { type Logger, type LogLevel, maskCommandLine } from "../log.ts";
 import type { OsFamily } from "../runtime/mod.ts";
 import { baseEnvironment } from "./child_environment.ts";
 import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
 import type { ParsedArgs } from "./parser.ts";
 import {
   DEFAULT_SERVER_NAME,
+  distinctNames,
   isValidServerName,
+  namedServerPathPrefix,
+  type ServedServerConfig,
   SERVER_NAME_RULE,
   type StdioServerConfig,
 } from "./server_config.ts";
 import { ShellWordsError, splitShellWords } from "./shell_words.ts";
 
-export type { StdioServerConfig };
+export type { ServedServerConfig, StdioServerConfig };
 
 /** OAuth2 client-credentials grant for the remote server. */
 export interface OAuthClientCredentials {
+  /** `--client-id`. */
   clientId: string;
+  /** `--client-secret`. */
   clientSecret: string;
+  /** `--token-url`, where tokens are requested. */
   tokenUrl: string;
 }
 
 /** Client mode: a remote SSE or Streamable HTTP server exposed on stdio. */
 export interface ClientSettings {
+  /** Which mode: client. */
   mode: "client";
   /** The remote server's URL. */
   url: string;
@@ -38,19 +45,23 @@ export interface ClientSettings {
   oauth?: OAuthClientCredentials;
   /** `true` to verify certificates, `false` not to, or a path to a PEM CA bundle. */
   verifySsl: boolean | string;
+  /** The lowest level logged. */
   logLevel: LogLevel;
 }
 
 /** Server mode: stdio servers exposed over SSE and Streamable HTTP. */
 export interface ServerSettings {
+  /** Which mode: server. */
   mode: "server";
   /** The server at the root, from `command_or_url`. */
-  defaultServer?: StdioServerConfig;
+  defaultServer?: ServedServerConfig;
   /** Servers under `/servers/NAME/`. */
-  namedServers: StdioServerConfig[];
+  namedServers: ServedServerConfig[];
+  /** The interface to listen on. */
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** Streamable HTTP without sessions. */
   stateless: boolean;
   /** CORS origins; empty disables CORS. */
   allowOrigins: string[];
@@ -60,6 +71,7 @@ export interface ServerSettings {
   apiKeys: string[];
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** The lowest level logged. */
   logLevel: LogLevel;
 }
 
@@ -68,7 +80,9 @@ export type Settings = ClientSettings | ServerSettings;
 
 /** A start-up failure: what to print and the exit code. */
 export class SettingsError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "SettingsError";
+  /** `message` to print, the process's `exitCode`, and whether help is printed first. */
   constructor(message: string, readonly exitCode = 1, readonly printHelp = false) {
     super(message);
   }
@@ -78,9 +92,11 @@ export class SettingsError extends Error {
 export interface SettingsContext {
   /** The proxy's environment. */
   env: Record<string, string>;
+  /** The platform family, for the child environment's safe variables. */
   os: OsFamily;
   /** Reads a config file; rejects when it is missing or unreadable. */
   readTextFile(path: string): Promise<string>;
+  /** Where warnings about the arguments go. */
   log: Logger;
 }
 
@@ -125,7 +141,9 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
   }
   if (args.args.length > 0) {
     ctx.log.warning(
-      `Extra arguments after the URL are ignored in client mode: ${args.args.join(" ")}`,
+      `Extra arguments after the URL are ignored in client mode: ${
+        maskCommandLine(args.args.join(" "))
+      }`,
     );
   }
   const headers: Record<string, string> = Object.fromEntries(args.headers);
@@ -157,7 +175,7 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
 }
 
 function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, log: Logger) {
-  const servers = new Map<string, StdioServerConfig>();
+  const servers = new Map<string, ServedServerConfig>();
   for (const [name, commandString] of args.named_server_definitions) {
     if (!isValidServerName(name)) {
       throw new SettingsError(`Invalid name for named server '${name}': ${SERVER_NAME_RULE}.`);
@@ -177,8 +195,14 @@ function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, 
     }
     // A repeated NAME: the later definition wins.
     servers.delete(name);
-    servers.set(name, { name, command: words[0], args: words.slice(1), env: { ...baseEnv } });
-    log.info(`Configured named server '${name}': ${commandString}`);
+    servers.set(name, {
+      name,
+      pathPrefix: namedServerPathPrefix(name),
+      command: words[0],
+      args: words.slice(1),
+      env: { ...baseEnv },
+    });
+    log.info(`Configured named server '${name}': ${maskCommandLine(commandString)}`);
   }
   return [...servers.values()];
 }
@@ -226,21 +250,26 @@ function maxBodyBytes(args: ParsedArgs): number {
 
 async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<ServerSettings> {
   const baseEnv = baseEnvironment(ctx.env, ctx.os, args.pass_environment);
-  let defaultServer: StdioServerConfig | undefined;
+  let defaultServer: ServedServerConfig | undefined;
   if (args.command_or_url) {
     defaultServer = {
       name: DEFAULT_SERVER_NAME,
+      pathPrefix: "",
       command: args.command_or_url,
       args: args.args,
       env: { ...baseEnv, ...Object.fromEntries(args.env) },
       cwd: args.cwd || undefined,
     };
-    ctx.log.info(`Configured default server: ${[args.command_or_url, ...args.args].join(" ")}`);
+    ctx.log.info(
+      `Configured default server: ${
+        maskCommandLine([args.command_or_url, ...args.args].join(" "))
+      }`,
+    );
   } else if (args.args.length > 0) {
     ctx.log.warning("Extra arguments are ignored without a default server command.");
   }
 
-  let namedServers: StdioServerConfig[] = [];
+  let namedServers: ServedServerConfig[] = [];
   if (args.named_server_config) {
     if (args.named_server_definitions.length > 0) {
       ctx.log.warning(
@@ -262,7 +291,7 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
   return {
     mode: "server",
     defaultServer,
-    namedServers,
+    namedServers: distinctNames(defaultServer, namedServers),
     host: args.host ?? args.sse_host ?? "127.0.0.1",
     port: args.port ?? args.sse_port ?? 0,
     stateless: args.stateless,

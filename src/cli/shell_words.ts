@@ -6,6 +6,7 @@
 
 /** Thrown for an unclosed quote or a trailing backslash. */
 export class ShellWordsError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "ShellWordsError";
 }
 

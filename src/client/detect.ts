@@ -4,11 +4,11 @@
  * `initialize`; then a legacy HTTP+SSE GET. The verdict is kept for the whole run.
  * @module
  */
+import { MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
 import {
   CLIENT_CAPABILITIES_KEY,
   CLIENT_INFO_KEY,
   type JsonObject,
-  MODERN_PROTOCOL_VERSION,
   PROTOCOL_VERSION_KEY,
 } from "../era/envelope.ts";
 import { readEventData } from "../era/sse_events.ts";

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ClientSettings } from "../cli/settings.ts";
-import { getLogger, type Logger } from "../log.ts";
+import { getLogger, type Logger, urlForLog } from "../log.ts";
 import { runtime } from "../runtime/mod.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
 import { remoteTransportFactory } from "./remote.ts";
@@ -11,18 +11,16 @@ import { MessageWriter, readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
 import { Upstream } from "./upstream.ts";
 
-/** The URL without credentials, query or fragment, which may hold secrets: for logs. */
-function displayUrl(url: string): string {
-  const { origin, pathname } = new URL(url);
-  return origin + pathname;
-}
-
-/** A logger that writes `url` (whose query may hold an API key) as {@linkcode displayUrl}. */
-function urlRedactingLogger(log: Logger, url: string): Logger {
-  const shown = displayUrl(url);
-  const hidden = [url, new URL(url).href].filter((text) => text !== shown);
+/** A logger that writes each of `urls` (whose query may hold an API key) as {@linkcode urlForLog}. */
+function urlRedactingLogger(log: Logger, urls: readonly string[]): Logger {
+  const replacements = urls.flatMap((url) => {
+    const shown = urlForLog(url);
+    return [url, new URL(url).href].filter((text) => text !== shown).map((hidden) =>
+      [hidden, shown] as const
+    );
+  });
   const redact = (message: string) =>
-    hidden.reduce((text, secret) => text.replaceAll(secret, shown), message);
+    replacements.reduce((text, [hidden, shown]) => text.replaceAll(hidden, shown), message);
   return {
     debug: (message) => log.debug(redact(message)),
     info: (message) => log.info(redact(message)),
@@ -48,7 +46,10 @@ async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeo
 
 /** Runs client mode until stdin ends or a signal arrives; resolves to the exit code. */
 export async function runClient(settings: ClientSettings): Promise<number> {
-  const log = urlRedactingLogger(getLogger("mcp_proxy.client"), settings.url);
+  const log = urlRedactingLogger(getLogger("mcp_proxy.client"), [
+    settings.url,
+    ...(settings.oauth ? [settings.oauth.tokenUrl] : []),
+  ]);
   let fetchImpl: typeof fetch;
   try {
     fetchImpl = await remoteFetch(settings, log);
@@ -69,7 +70,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     deliver: (message) => stdout.write(message),
     log,
   });
-  log.info(`Relaying stdio to ${displayUrl(settings.url)} (${settings.transport}).`);
+  log.info(`Relaying stdio to ${urlForLog(settings.url)} (${settings.transport}).`);
   upstream.start();
 
   const { promise: signalled, resolve: stop } = Promise.withResolvers<void>();
@@ -78,7 +79,11 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     runtime.onSignal("SIGTERM", stop),
   ];
   await Promise.race([
-    readMessages(runtime.stdin(), (message) => upstream.send(message), (e) => stdout.write(e)),
+    readMessages(runtime.stdin(), {
+      onMessage: (incoming) => upstream.send(incoming),
+      onInvalid: (response) => stdout.write(response),
+      log,
+    }),
     signalled,
   ]);
   log.info("Shutting down: ending the remote session.");

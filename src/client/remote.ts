@@ -3,12 +3,14 @@
  * @module
  */
 import {
+  type JSONRPCMessage,
   SSEClientTransport,
   SseError,
   StreamableHTTPClientTransport,
   StreamableHTTPError,
   type Transport,
 } from "../deps.ts";
+import type { WireMessage } from "../shared/jsonrpc.ts";
 
 /** One connection (one session) to the remote server. */
 export interface RemoteTransport extends Transport {
@@ -18,9 +20,19 @@ export interface RemoteTransport extends Transport {
   terminateSession?(): Promise<void>;
 }
 
+/**
+ * Sends `message` on `transport`: the one place where the program's loose message type meets
+ * the SDK's (which validates nothing on the way out).
+ */
+export function sendToRemote(transport: RemoteTransport, message: WireMessage): Promise<void> {
+  return transport.send(message as JSONRPCMessage);
+}
+
 /** Where and how to reach the remote server. */
 export interface RemoteOptions {
+  /** The remote server's URL. */
   url: string;
+  /** Which transport it speaks. */
   transport: "sse" | "streamablehttp";
   /** Sent with every request. */
   headers: Record<string, string>;

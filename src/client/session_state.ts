@@ -3,11 +3,13 @@
  * subscriptions and the logging level. A new session starts without it, so it is replayed.
  * @module
  */
-import type { RequestId } from "../deps.ts";
+import type { RequestId } from "../shared/jsonrpc.ts";
 
 /** A request to send again on a new session. */
 export interface ReplayedRequest {
+  /** `logging/setLevel` or `resources/subscribe`. */
   method: string;
+  /** The client's params, as it sent them. */
   params: Record<string, unknown>;
 }
 

@@ -2,29 +2,37 @@
  * The local side of client mode: newline-delimited JSON-RPC on stdin and stdout.
  * @module
  */
-import type { JSONRPCMessage } from "../deps.ts";
 import type { Logger } from "../log.ts";
-import { readLines } from "../relay/line_decoder.ts";
+import {
+  classify,
+  errorResponse,
+  type Incoming,
+  invalidResponse,
+  ProtocolErrorCode,
+  type ResponseMessage,
+  type WireMessage,
+} from "../shared/jsonrpc.ts";
+import { readLines } from "../shared/lines.ts";
 
-/** JSON-RPC "Parse error". */
-export const PARSE_ERROR = -32700;
-/** JSON-RPC "Invalid Request". */
-export const INVALID_REQUEST = -32600;
-
-/** An error response without an id: the request it answers could not be read. */
-function unreadable(code: number, message: string): JSONRPCMessage {
-  return { jsonrpc: "2.0", id: null, error: { code, message } } as unknown as JSONRPCMessage;
+/** Where {@linkcode readMessages} hands what it read. */
+export interface MessageHandlers {
+  /** A well-formed message, sorted by kind. */
+  onMessage(incoming: Incoming): void;
+  /** The error response to a line that is not a valid message (its id when it had one). */
+  onInvalid(response: ResponseMessage): void;
+  /** Told when handling a message failed: that message is dropped, reading goes on. */
+  log: Logger;
 }
 
 /**
- * Reads `stream` line by line to its end. Each JSON object goes to `onMessage`; a line that
- * is not JSON, or JSON that is not an object, is answered through `onError` (id `null`) and
- * reading goes on. Blank lines are skipped.
+ * Reads `stream` line by line to its end. Each valid message goes to `onMessage`; a line that
+ * is not JSON (-32700), not a JSON-RPC message (-32600), or a request whose params are not an
+ * object (-32602) is answered through `onInvalid` (such a notification is logged) and reading
+ * goes on. Blank lines are skipped.
  */
 export async function readMessages(
   stream: ReadableStream<Uint8Array>,
-  onMessage: (message: JSONRPCMessage) => void,
-  onError: (response: JSONRPCMessage) => void,
+  handlers: MessageHandlers,
 ): Promise<void> {
   const handle = (line: string) => {
     if (!line.trim()) return;
@@ -32,15 +40,21 @@ export async function readMessages(
     try {
       value = JSON.parse(line);
     } catch (error) {
-      return onError(unreadable(PARSE_ERROR, `Parse error: ${(error as Error).message}`));
+      const message = `Parse error: ${(error as Error).message}`;
+      return handlers.onInvalid(errorResponse(null, ProtocolErrorCode.ParseError, message));
     }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      // JSON-RPC batches left the protocol in 2025-06-18; the transports take single messages.
-      return onError(unreadable(INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object"));
+    // JSON-RPC batches left the protocol in 2025-06-18; the transports take single messages.
+    const incoming = classify(value);
+    if (incoming.kind !== "invalid") return handlers.onMessage(incoming);
+    if (incoming.isRequest || incoming.error.code !== ProtocolErrorCode.InvalidParams) {
+      return handlers.onInvalid(invalidResponse(incoming));
     }
-    onMessage(value as JSONRPCMessage);
+    // A notification cannot be answered.
+    handlers.log.warning(`Dropped a notification from stdin: ${incoming.error.message}`);
   };
-  await readLines(stream, handle).done;
+  const failed = (error: unknown, line: string) =>
+    handlers.log.warning(`Dropped a message from stdin (${line.slice(0, 200)}): ${error}`);
+  await readLines(stream, handle, failed).done;
 }
 
 /** Writes JSON-RPC messages to a byte stream, one per line, in order. */
@@ -50,13 +64,14 @@ export class MessageWriter {
   #log: Logger;
   #last: Promise<void> = Promise.resolve();
 
+  /** A writer of `stream`; a failed write is logged to `log` at DEBUG. */
   constructor(stream: WritableStream<Uint8Array>, log: Logger) {
     this.#writer = stream.getWriter();
     this.#log = log;
   }
 
   /** Queues `message` for writing. */
-  write(message: JSONRPCMessage): void {
+  write(message: WireMessage): void {
     this.#last = this.#writer.write(this.#encoder.encode(JSON.stringify(message) + "\n"))
       .catch((error) => this.#log.debug(`Cannot write to stdout: ${(error as Error).message}`));
   }

@@ -7,6 +7,7 @@ import type { Runtime, TlsOptions } from "../runtime/mod.ts";
 
 /** A TLS option that cannot be honoured; client mode stops at start-up with this message. */
 export class TlsSetupError extends Error {
+  /** `TlsSetupError`. */
   override name = "TlsSetupError";
 }
 

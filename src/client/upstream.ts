@@ -7,41 +7,31 @@
  * with a connection get an error instead of hanging).
  * @module
  */
-import type { JSONRPCMessage, RequestId } from "../deps.ts";
 import type { Logger } from "../log.ts";
+import { Backoff, type BackoffOptions, deadline, sleep } from "../shared/async.ts";
+import {
+  classify,
+  describeMessage,
+  errorResponse,
+  type Incoming,
+  type Params,
+  ProtocolErrorCode,
+  type RequestId,
+  type WireMessage,
+} from "../shared/jsonrpc.ts";
 import {
   classifySendError,
   classifyStreamError,
   describeCause,
   type RemoteTransport,
+  sendToRemote,
 } from "./remote.ts";
 import { SessionState } from "./session_state.ts";
 
-/** SDK `ErrorCode.ConnectionClosed`: the request was lost with its connection. */
-export const CONNECTION_CLOSED = -32000;
-/** SDK `ErrorCode.RequestTimeout`: the request waited too long for a connection. */
-export const REQUEST_TIMEOUT = -32001;
-/** JSON-RPC "Internal error": the remote server did not accept the request. */
-export const INTERNAL_ERROR = -32603;
-
-/** The fields of a JSON-RPC message the upstream routes on. */
-interface Wire {
-  jsonrpc: "2.0";
-  id?: RequestId | null;
-  method?: string;
-  params?: Record<string, unknown>;
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string };
-}
-
 /** Timings of the upstream, in milliseconds. */
 export interface UpstreamTimings {
-  /** First reconnection delay; doubled after each failed attempt. */
-  backoffInitialMs: number;
-  /** Largest reconnection delay. */
-  backoffMaxMs: number;
-  /** A connection that lasted this long resets the backoff. */
-  stableMs: number;
+  /** Reconnection delays: doubled after each failed attempt, reset by a stable connection. */
+  backoff: BackoffOptions;
   /** Longest wait for a connection before a queued request gets an error. */
   queueTimeoutMs: number;
   /** Longest time to connect and re-initialise a session. */
@@ -52,9 +42,7 @@ export interface UpstreamTimings {
 
 /** Default timings. */
 export const DEFAULT_TIMINGS: UpstreamTimings = {
-  backoffInitialMs: 200,
-  backoffMaxMs: 5_000,
-  stableMs: 10_000,
+  backoff: { initialMs: 200, maxMs: 5_000, stableMs: 10_000 },
   queueTimeoutMs: 30_000,
   openTimeoutMs: 10_000,
   shutdownMs: 2_000,
@@ -65,43 +53,43 @@ export interface UpstreamOptions {
   /** Makes a new, unstarted transport; called once per session. */
   newTransport: () => RemoteTransport;
   /** Hands a message from the remote server (or an error made here) to the local client. */
-  deliver: (message: JSONRPCMessage) => void;
+  deliver: (message: WireMessage) => void;
+  /** Where the upstream reports connection changes and dropped messages. */
   log: Logger;
+  /** Overrides of {@linkcode DEFAULT_TIMINGS}. */
   timings?: Partial<UpstreamTimings>;
 }
 
-function isRequest(message: Wire): message is Wire & { id: RequestId; method: string } {
-  return message.method !== undefined && message.id !== undefined && message.id !== null;
+/**
+ * The connection: being set up (its transport, once made, gets the replayed handshake), open,
+ * or closed for good.
+ */
+type Connection =
+  | { readonly kind: "connecting"; readonly transport: RemoteTransport | undefined }
+  | { readonly kind: "open"; readonly transport: RemoteTransport; readonly since: number }
+  | { readonly kind: "closed" };
+
+/** The client's handshake with the remote server, replayed on every new session. */
+interface Handshake {
+  /** Params of the client's `initialize` that succeeded. */
+  params: Params | undefined;
+  /** The protocol version the remote server answered it with. */
+  protocolVersion: string | undefined;
+  /** Whether the client sent `notifications/initialized`. */
+  initialized: boolean;
+  /** Subscriptions and logging level, replayed after `initialize`. */
+  readonly state: SessionState;
 }
 
-function isResponse(message: Wire): message is Wire & { id: RequestId } {
-  return message.method === undefined && message.id !== undefined && message.id !== null;
+/** A client message waiting for a connection (or for the client's `initialize` answer). */
+interface Queued {
+  readonly incoming: Incoming;
+  readonly since: number;
 }
 
 /** Ids 1 and "1" are different requests. */
 function idKey(id: RequestId): string {
   return `${typeof id}:${id}`;
-}
-
-function errorResponse(id: RequestId, code: number, message: string): JSONRPCMessage {
-  return { jsonrpc: "2.0", id, error: { code, message } };
-}
-
-function describe(message: Wire): string {
-  return message.method ?? `the response to ${JSON.stringify(message.id)}`;
-}
-
-/** Settles with `promise`, or rejects once `ms` have passed. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -114,169 +102,178 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
  * logging level are replayed first, and the answers are kept from the client.
  */
 export class Upstream {
-  #newTransport: () => RemoteTransport;
-  #deliver: (message: JSONRPCMessage) => void;
-  #log: Logger;
-  #timings: UpstreamTimings;
+  readonly #newTransport: () => RemoteTransport;
+  readonly #deliver: (message: WireMessage) => void;
+  readonly #log: Logger;
+  readonly #timings: UpstreamTimings;
+  readonly #backoff: Backoff;
 
-  #state: "connecting" | "open" | "closed" = "connecting";
-  #transport?: RemoteTransport;
-  #queue: { message: Wire; since: number }[] = [];
+  #connection: Connection = { kind: "connecting", transport: undefined };
+  #queue: Queued[] = [];
   /** Requests sent on the current transport and not answered yet. */
-  #inFlight = new Map<string, Wire>();
+  readonly #inFlight = new Map<string, WireMessage & { id: RequestId }>();
   /** The client's `initialize` requests in flight, by id: their params. */
-  #initializing = new Map<string, Record<string, unknown>>();
-  /** Params of the client's `initialize` that succeeded: replayed on every new session. */
-  #initParams?: Record<string, unknown>;
-  #protocolVersion?: string;
-  /** Whether the client sent `notifications/initialized`. */
-  #initialized = false;
-  /** Subscriptions and logging level, replayed after `initialize`. */
-  #session = new SessionState();
+  readonly #initializing = new Map<string, Params>();
+  readonly #handshake: Handshake = {
+    params: undefined,
+    protocolVersion: undefined,
+    initialized: false,
+    state: new SessionState(),
+  };
   /** Requests made here (re-initialisation), by id: their resolvers. */
-  #own = new Map<string, { resolve: (m: Wire) => void; reject: (e: Error) => void }>();
+  readonly #own = new Map<string, PromiseWithResolvers<WireMessage>>();
   #ownIds = 0;
-  #sends = new Set<Promise<void>>();
-  #failures = 0;
-  #connectedAt = 0;
-  #wake?: () => void;
+  readonly #sends = new Set<Promise<void>>();
+  /** Aborted to cut a reconnection delay short (someone is waiting, or close()). */
+  #wake = new AbortController();
 
+  /** An upstream that is not connected yet: see {@linkcode start}. */
   constructor(options: UpstreamOptions) {
     this.#newTransport = options.newTransport;
     this.#deliver = options.deliver;
     this.#log = options.log;
     this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.#backoff = new Backoff(this.#timings.backoff);
   }
 
   /** Starts connecting in the background. */
   start(): void {
-    this.#connectLoop();
+    this.#connectLoop(0);
   }
 
   /** Relays a message from the client, now or once a connection is open. */
-  send(message: JSONRPCMessage): void {
-    const wire = message as Wire;
-    if (this.#state === "closed") return;
+  send(incoming: Incoming): void {
+    const connection = this.#connection;
+    if (connection.kind === "closed") return;
     // Until `initialize` is answered there is no session (id) to send anything else on.
-    if (this.#state === "open" && this.#initializing.size === 0) return this.#forward(wire);
-    if (this.#state !== "open" && isResponse(wire)) {
+    if (connection.kind === "open" && this.#initializing.size === 0) {
+      return this.#forward(connection.transport, incoming);
+    }
+    if (connection.kind !== "open" && incoming.kind === "response") {
       // It answers a request of a session that is gone; a new session would not know its id.
-      this.#log.warning(`Dropped ${describe(wire)}: the remote session it belongs to is gone.`);
+      const what = describeMessage(incoming.message);
+      this.#log.warning(`Dropped ${what}: the remote session it belongs to is gone.`);
       return;
     }
-    this.#queue.push({ message: wire, since: Date.now() });
+    this.#queue.push({ incoming, since: Date.now() });
     // Someone is waiting: try now rather than at the end of the backoff delay.
-    this.#wake?.();
+    this.#wake.abort();
   }
 
   /** Ends the remote session (Streamable HTTP: `DELETE`) after the sends in progress. */
   async close(): Promise<void> {
-    this.#state = "closed";
-    this.#wake?.();
+    const connection = this.#connection;
+    this.#connection = { kind: "closed" };
+    this.#wake.abort();
     const { shutdownMs } = this.#timings;
-    await within(Promise.allSettled([...this.#sends]), shutdownMs, "Sending").catch(() => {});
+    await deadline(Promise.allSettled([...this.#sends]), shutdownMs, "").catch(() => {});
     if (this.#queue.length > 0) {
       this.#log.warning(
         `${this.#queue.length} message(s) were not delivered: the remote server was unreachable.`,
       );
     }
-    const transport = this.#transport;
-    this.#transport = undefined;
+    const transport = connection.kind === "closed" ? undefined : connection.transport;
     if (!transport) return;
     try {
-      await within(transport.terminateSession?.() ?? Promise.resolve(), shutdownMs, "DELETE");
+      const ended = transport.terminateSession?.() ?? Promise.resolve();
+      await deadline(ended, shutdownMs, `DELETE took longer than ${shutdownMs} ms`);
     } catch (error) {
       this.#log.warning(`Could not end the remote session: ${describeCause(error)}`);
     }
     this.#discard(transport);
   }
 
-  async #connectLoop(): Promise<void> {
-    while (this.#state === "connecting") {
-      if (this.#failures > 0) await this.#sleep(this.#backoffDelay());
-      if (this.#state !== "connecting") return;
+  /** Whether close() was called (a check after an await, where the type cannot tell). */
+  #isClosed(): boolean {
+    return this.#connection.kind === "closed";
+  }
+
+  /** The transport messages are accepted from: the one being set up, or the open one. */
+  #current(): RemoteTransport | undefined {
+    return this.#connection.kind === "closed" ? undefined : this.#connection.transport;
+  }
+
+  /** Connects, after `delayMs`, and again with backoff until a session opens or close(). */
+  async #connectLoop(delayMs: number): Promise<void> {
+    while (this.#connection.kind === "connecting") {
+      if (delayMs > 0) {
+        this.#wake = new AbortController();
+        await sleep(delayMs, this.#wake.signal);
+      }
+      if (this.#connection.kind !== "connecting") return;
       try {
         await this.#openSession();
         return;
       } catch (error) {
-        if (this.#state !== "connecting") return;
-        this.#failures++;
+        if (this.#connection.kind !== "connecting") return;
+        delayMs = this.#backoff.next();
         this.#log.warning(
           `Cannot reach the remote server: ${describeCause(error)}; ` +
-            `next attempt in ${this.#backoffDelay()} ms.`,
+            `next attempt in ${delayMs} ms.`,
         );
         this.#expireQueue();
       }
     }
   }
 
-  #backoffDelay(): number {
-    const { backoffInitialMs, backoffMaxMs } = this.#timings;
-    return Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.max(0, this.#failures - 1));
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wake = wake;
-    });
-  }
-
   async #openSession(): Promise<void> {
     const transport = this.#newTransport();
-    transport.onmessage = (message) => this.#onRemoteMessage(transport, message as Wire);
+    transport.onmessage = (message) => this.#onRemoteMessage(transport, message);
     transport.onerror = (error) => this.#onRemoteError(transport, error);
-    this.#transport = transport;
-    const replay = this.#initParams !== undefined;
+    this.#connection = { kind: "connecting", transport };
+    const replay = this.#handshake.params !== undefined;
+    const { openTimeoutMs } = this.#timings;
     try {
-      await within(transport.start(), this.#timings.openTimeoutMs, "Connecting");
+      await deadline(
+        transport.start(),
+        openTimeoutMs,
+        `Connecting took longer than ${openTimeoutMs} ms`,
+      );
       if (replay) await this.#reinitialize(transport);
     } catch (error) {
-      if (this.#transport === transport) {
-        this.#transport = undefined;
+      if (this.#current() === transport) {
+        this.#connection = { kind: "connecting", transport: undefined };
         this.#discard(transport);
       }
       throw error;
     }
-    if (this.#transport !== transport) throw new Error("the connection broke while it was set up");
     // close() came meanwhile: it ends this session.
-    if (this.#state !== "connecting") return;
-    this.#state = "open";
-    this.#connectedAt = Date.now();
+    if (this.#isClosed()) return;
+    if (this.#current() !== transport) throw new Error("the connection broke while it was set up");
+    this.#connection = { kind: "open", transport, since: Date.now() };
     if (replay) this.#log.info("Reconnected to the remote server and re-initialised the session.");
     this.#flush();
   }
 
   /** Sends what waited, up to and including a client's `initialize` (the rest waits for it). */
   #flush(): void {
-    while (this.#state === "open" && this.#initializing.size === 0 && this.#queue.length > 0) {
-      this.#forward(this.#queue.shift()!.message);
+    while (this.#connection.kind === "open" && this.#initializing.size === 0) {
+      const next = this.#queue.shift();
+      if (!next) return;
+      this.#forward(this.#connection.transport, next.incoming);
     }
   }
 
   async #reinitialize(transport: RemoteTransport): Promise<void> {
-    const response = await this.#request(transport, "initialize", this.#initParams);
-    if (!response.result) {
+    const handshake = this.#handshake;
+    const response = await this.#request(transport, "initialize", handshake.params);
+    const result = response.result as Record<string, unknown> | undefined;
+    if (!result) {
       throw new Error(`the remote server refused to initialise: ${response.error?.message}`);
     }
-    const version = response.result.protocolVersion;
+    const version = result.protocolVersion;
     if (typeof version === "string") {
-      if (version !== this.#protocolVersion) {
+      if (version !== handshake.protocolVersion) {
         this.#log.warning(
-          `The new session speaks protocol ${version}; the client negotiated ${this.#protocolVersion}.`,
+          `The new session speaks protocol ${version}; the client negotiated ${handshake.protocolVersion}.`,
         );
       }
       transport.setProtocolVersion(version);
     }
-    if (this.#initialized) {
-      await transport.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    if (handshake.initialized) {
+      await sendToRemote(transport, { jsonrpc: "2.0", method: "notifications/initialized" });
     }
-    for (const { method, params } of this.#session.replay()) {
+    for (const { method, params } of handshake.state.replay()) {
       const answer = await this.#request(transport, method, params);
       if (answer.error) {
         this.#log.warning(`The new session refused ${method}: ${answer.error.message}`);
@@ -285,47 +282,46 @@ export class Upstream {
   }
 
   /** Sends a request of the proxy's own; its answer is not relayed. */
-  #request(transport: RemoteTransport, method: string, params?: Record<string, unknown>) {
+  #request(transport: RemoteTransport, method: string, params?: Params): Promise<WireMessage> {
     const id = `mcp-proxy-${++this.#ownIds}`;
-    const { promise, resolve, reject } = Promise.withResolvers<Wire>();
-    this.#own.set(idKey(id), { resolve, reject });
-    transport.send({ jsonrpc: "2.0", id, method, params }).catch(reject);
-    return within(promise, this.#timings.openTimeoutMs, method).finally(() =>
-      this.#own.delete(idKey(id))
-    );
+    const answer = Promise.withResolvers<WireMessage>();
+    this.#own.set(idKey(id), answer);
+    sendToRemote(transport, { jsonrpc: "2.0", id, method, params }).catch(answer.reject);
+    const { openTimeoutMs } = this.#timings;
+    return deadline(answer.promise, openTimeoutMs, `${method} took longer than ${openTimeoutMs} ms`)
+      .finally(() => this.#own.delete(idKey(id)));
   }
 
-  #forward(message: Wire): void {
-    const transport = this.#transport!;
-    if (isRequest(message)) {
-      this.#inFlight.set(idKey(message.id), message);
-      this.#session.request(message.id, message.method, message.params);
-      if (message.method === "initialize") {
-        this.#initializing.set(idKey(message.id), message.params ?? {});
-      }
+  #forward(transport: RemoteTransport, incoming: Incoming): void {
+    const message = incoming.message;
+    if (incoming.kind === "request") {
+      const { id, method } = incoming.message;
+      this.#inFlight.set(idKey(id), incoming.message);
+      this.#handshake.state.request(id, method, incoming.params);
+      if (method === "initialize") this.#initializing.set(idKey(id), incoming.params);
     } else if (message.method === "notifications/initialized") {
-      this.#initialized = true;
+      this.#handshake.initialized = true;
     }
-    const sending = transport.send(message as JSONRPCMessage).catch((error) =>
-      this.#sendFailed(transport, message, error)
+    const sending = sendToRemote(transport, message).catch((error) =>
+      this.#sendFailed(transport, incoming, error)
     );
     this.#sends.add(sending);
     sending.finally(() => this.#sends.delete(sending));
   }
 
-  #sendFailed(transport: RemoteTransport, message: Wire, error: unknown): void {
-    const key = isRequest(message) ? idKey(message.id) : undefined;
-    // Already answered with an error: its connection was lost while it was being sent.
-    if (key !== undefined && !this.#inFlight.has(key)) return;
-    if (key !== undefined) {
-      this.#inFlight.delete(key);
+  #sendFailed(transport: RemoteTransport, incoming: Incoming, error: unknown): void {
+    const request = incoming.kind === "request" ? incoming.message : undefined;
+    if (request) {
+      const key = idKey(request.id);
+      // Already answered with an error: its connection was lost while it was being sent.
+      if (!this.#inFlight.delete(key)) return;
       this.#initializing.delete(key);
-      this.#session.response(message.id!, false);
+      this.#handshake.state.response(request.id, false);
     }
     const failure = classifySendError(error);
-    if (failure !== "failed" && this.#state !== "closed") {
+    if (failure !== "failed" && this.#connection.kind !== "closed") {
       // The server never processed it: send it again on the next session.
-      this.#queue.unshift({ message, since: Date.now() });
+      this.#queue.unshift({ incoming, since: Date.now() });
       this.#lose(
         transport,
         failure === "session-gone" ? "the remote session is gone" : describeCause(error),
@@ -334,42 +330,48 @@ export class Upstream {
       this.#flush();
       return;
     }
-    this.#log.warning(
-      `The remote server did not take ${describe(message)}: ${describeCause(error)}`,
-    );
-    if (isRequest(message)) {
+    const what = describeMessage(incoming.message);
+    this.#log.warning(`The remote server did not take ${what}: ${describeCause(error)}`);
+    if (request) {
       this.#deliver(errorResponse(
-        message.id,
-        INTERNAL_ERROR,
+        request.id,
+        ProtocolErrorCode.InternalError,
         `mcp-proxy: the remote server did not take the request: ${describeCause(error)}`,
       ));
     }
     this.#flush();
   }
 
-  #onRemoteMessage(transport: RemoteTransport, message: Wire): void {
-    if (transport !== this.#transport) return;
-    if (!isResponse(message)) return this.#deliver(message as JSONRPCMessage);
-    const key = idKey(message.id);
+  #onRemoteMessage(transport: RemoteTransport, value: unknown): void {
+    if (transport !== this.#current()) return;
+    const incoming = classify(value);
+    if (incoming.kind === "invalid") {
+      this.#log.warning(`Dropped a message from the remote server: ${incoming.error.message}`);
+      return;
+    }
+    const message = incoming.message;
+    const id = incoming.kind === "response" ? incoming.message.id : null;
+    if (id === null) return this.#deliver(message);
+    const key = idKey(id);
     const own = this.#own.get(key);
     if (own) return own.resolve(message);
     this.#inFlight.delete(key);
-    this.#session.response(message.id, message.result !== undefined);
-    this.#deliver(message as JSONRPCMessage);
+    this.#handshake.state.response(id, message.result !== undefined);
+    this.#deliver(message);
     const params = this.#initializing.get(key);
     if (!params) return;
     this.#initializing.delete(key);
-    const version = message.result?.protocolVersion;
+    const version = (message.result as Record<string, unknown> | undefined)?.protocolVersion;
     if (typeof version === "string") {
-      this.#initParams = params;
-      this.#protocolVersion = version;
+      this.#handshake.params = params;
+      this.#handshake.protocolVersion = version;
       transport.setProtocolVersion(version);
     }
     this.#flush();
   }
 
   #onRemoteError(transport: RemoteTransport, error: Error): void {
-    if (transport !== this.#transport) return;
+    if (transport !== this.#current()) return;
     if (classifyStreamError(error) === "lost") return this.#lose(transport, describeCause(error));
     // Failed sends are reported here too, and again (with their outcome) by #sendFailed.
     this.#log.debug(`Remote transport: ${describeCause(error)}`);
@@ -377,31 +379,29 @@ export class Upstream {
 
   /** Gives up `transport`: its requests in flight get errors and a new session is opened. */
   #lose(transport: RemoteTransport, reason: string): void {
-    if (transport !== this.#transport) return;
-    this.#transport = undefined;
+    const connection = this.#connection;
+    if (connection.kind === "closed" || connection.transport !== transport) return;
+    this.#connection = { kind: "connecting", transport: undefined };
     this.#discard(transport);
     for (const own of this.#own.values()) own.reject(new Error(reason));
     const lost = [...this.#inFlight.values()];
     this.#inFlight.clear();
-    this.#session.dropPending();
+    this.#handshake.state.dropPending();
     this.#initializing.clear();
     for (const request of lost) {
       this.#deliver(errorResponse(
-        request.id!,
-        CONNECTION_CLOSED,
+        request.id,
+        ProtocolErrorCode.ConnectionClosed,
         `mcp-proxy: the connection to the remote server was lost (${reason}); ` +
           "the request may or may not have been carried out.",
       ));
     }
-    if (this.#state !== "open") return;
+    // A session being set up fails on its own; its connect loop retries.
+    if (connection.kind !== "open") return;
     const failed = lost.length > 0 ? `; ${lost.length} request(s) in flight failed` : "";
     this.#log.warning(`Lost the remote session (${reason})${failed}; reconnecting.`);
     // A connection that keeps breaking right away must not be retried in a tight loop.
-    this.#failures = Date.now() - this.#connectedAt >= this.#timings.stableMs
-      ? 0
-      : this.#failures + 1;
-    this.#state = "connecting";
-    this.#connectLoop();
+    this.#connectLoop(this.#backoff.next(Date.now() - connection.since));
   }
 
   /** Stops `transport` without hearing from it again. */
@@ -420,11 +420,11 @@ export class Upstream {
     this.#queue = this.#queue.filter((entry) => entry.since > cutoff);
     const seconds = Math.round(this.#timings.queueTimeoutMs / 1000);
     this.#log.warning(`${expired.length} message(s) waited ${seconds} s for the remote server.`);
-    for (const { message } of expired) {
-      if (!isRequest(message)) continue;
+    for (const { incoming } of expired) {
+      if (incoming.kind !== "request") continue;
       this.#deliver(errorResponse(
-        message.id,
-        REQUEST_TIMEOUT,
+        incoming.message.id,
+        ProtocolErrorCode.RequestTimeout,
         `mcp-proxy: the remote server has been unreachable for ${seconds} s`,
       ));
     }

@@ -3,9 +3,7 @@
  * instead of the legacy `initialize` handshake, and how the proxy reads, strips and builds it.
  * @module
  */
-
-/** The first (and so far only) modern protocol revision. */
-export const MODERN_PROTOCOL_VERSION = "2026-07-28";
+import { MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
 
 /** `_meta` key of the protocol version a modern request speaks (required). */
 export const PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion";

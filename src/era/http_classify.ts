@@ -8,25 +8,22 @@
  * @module
  */
 import {
+  errorResponse,
+  MODERN_PROTOCOL_VERSION,
+  ProtocolErrorCode,
+  type RequestMessage,
+  type ResponseMessage,
+} from "../shared/jsonrpc.ts";
+import {
   type Envelope,
   hasEnvelopeClaim,
   isEnvelopeIssue,
   isModernVersion,
   type JsonObject,
-  MODERN_PROTOCOL_VERSION,
   readEnvelope,
 } from "./envelope.ts";
 import { decodeHeaderValue } from "./headers.ts";
 import { REMOVED_METHODS } from "./results.ts";
-
-/** JSON-RPC error codes the ladder answers with. */
-export const LadderCode = {
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  HeaderMismatch: -32020,
-  UnsupportedProtocolVersion: -32022,
-} as const;
 
 /** The headers of a POST the ladder reads. */
 export interface PostHeaders {
@@ -36,7 +33,7 @@ export interface PostHeaders {
 /** A modern request that passed the ladder. */
 export interface ModernPost {
   readonly era: "modern";
-  readonly request: JsonObject & { id: string | number; method: string };
+  readonly request: RequestMessage;
   readonly envelope: Envelope;
 }
 
@@ -44,7 +41,7 @@ export interface ModernPost {
 export interface LadderRefusal {
   readonly era: "refused";
   readonly status: number;
-  readonly body: JsonObject;
+  readonly body: ResponseMessage;
 }
 
 /** How a POST is to be served. */
@@ -66,16 +63,15 @@ function refusal(
   message: string,
   data?: unknown,
 ): LadderRefusal {
-  const error: JsonObject = { code, message };
-  if (data !== undefined) error.data = data;
-  return { era: "refused", status, body: { jsonrpc: "2.0", id: id ?? null, error } };
+  const requestId = typeof id === "string" || typeof id === "number" ? id : null;
+  return { era: "refused", status, body: errorResponse(requestId, code, message, data) };
 }
 
 function mismatch(id: unknown, header: string, detail: string): LadderRefusal {
   return refusal(
     400,
     id,
-    LadderCode.HeaderMismatch,
+    ProtocolErrorCode.HeaderMismatch,
     `Bad Request: the request headers and body disagree: ${detail}`,
     { mismatch: { header, body: detail } },
   );
@@ -114,7 +110,7 @@ export function classifyPost(
     return refusal(
       400,
       id,
-      LadderCode.InvalidParams,
+      ProtocolErrorCode.InvalidParams,
       `Invalid params: the MCP-Protocol-Version header names ${versionHeader}, but the request ` +
         `lacks the per-request envelope (${missing})`,
       { envelope: { missing: [missing] } },
@@ -125,7 +121,7 @@ export function classifyPost(
     return refusal(
       400,
       id,
-      LadderCode.InvalidParams,
+      ProtocolErrorCode.InvalidParams,
       `Invalid _meta envelope for protocol revision ${MODERN_PROTOCOL_VERSION}: ` +
         `${envelope.key}: ${envelope.problem}`,
       { envelope },
@@ -154,7 +150,7 @@ export function classifyPost(
     return refusal(
       400,
       id,
-      LadderCode.UnsupportedProtocolVersion,
+      ProtocolErrorCode.UnsupportedProtocolVersion,
       `Unsupported protocol version: ${version}`,
       { supported: [...supportedVersions], requested: version },
     );
@@ -162,11 +158,11 @@ export function classifyPost(
   const headerRefusal = checkStandardHeaders(headers, id, method, params as JsonObject);
   if (headerRefusal) return headerRefusal;
   if (REMOVED_METHODS.has(method)) {
-    return refusal(404, id, LadderCode.MethodNotFound, `Method not found: ${method}`);
+    return refusal(404, id, ProtocolErrorCode.MethodNotFound, `Method not found: ${method}`);
   }
   return {
     era: "modern",
-    request: message as ModernPost["request"],
+    request: message as unknown as RequestMessage,
     envelope,
   };
 }

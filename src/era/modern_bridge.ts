@@ -19,6 +19,16 @@
 import type { Logger } from "../log.ts";
 import type { ClientSink, MuxSession } from "../relay/types.ts";
 import {
+  classify,
+  type ErrorObject,
+  errorResponse,
+  type Incoming,
+  ProtocolErrorCode,
+  type RequestId,
+  type RequestMessage,
+  type WireMessage,
+} from "../shared/jsonrpc.ts";
+import {
   type Envelope,
   type JsonObject,
   metaOf,
@@ -44,7 +54,7 @@ export interface SessionOpener {
 /** Where the answer to one modern request goes: its notifications, then its response. */
 export interface ModernReply {
   /** Delivers one message for the request (the last one is its response). */
-  send(message: JsonObject): void;
+  send(message: WireMessage): void;
 }
 
 /** A modern request being served; closing it tells the bridge the client went away. */
@@ -63,11 +73,6 @@ export interface ModernBridgeOptions {
   /** How long the child's input requests are gathered into one round (default 10 ms). */
   readonly gatherMs?: number;
 }
-
-/** JSON-RPC codes the bridge answers with. */
-const INVALID_PARAMS = -32602;
-const MISSING_CAPABILITY = -32021;
-const INTERNAL_ERROR = -32603;
 
 /** Ids of the proxy's own requests on a bridge session: never a client's (those are numbers or the client's strings). */
 const INITIALIZE_ID = "mcp-proxy:initialize";
@@ -95,16 +100,17 @@ const CAPABILITY_OF_FLAG: Readonly<Record<string, [string, string]>> = {
   resourcesListChanged: ["resources", "listChanged"],
 };
 
-type RequestId = string | number;
-
 function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function errorMessage(id: RequestId, code: number, message: string, data?: unknown): JsonObject {
-  const error: JsonObject = { code, message };
-  if (data !== undefined) error.data = data;
-  return { jsonrpc: "2.0", id, error };
+/** A message the bridge makes, sorted as the multiplexer takes it. */
+function incoming(message: WireMessage): Incoming {
+  const sorted = classify(message);
+  if (sorted.kind === "invalid") {
+    throw new Error(`mcp-proxy made an invalid message: ${sorted.error.message}`);
+  }
+  return sorted;
 }
 
 /** Serves modern requests through client sessions of one shared legacy server. */
@@ -163,15 +169,15 @@ export class ModernBridge {
   }
 
   /** A retry carrying a `requestState`: the parked call it names takes it over. */
-  #resume(request: ModernPost["request"], params: JsonObject, reply: ModernReply): ModernCall {
+  #resume(request: RequestMessage, params: JsonObject, reply: ModernReply): ModernCall {
     const retry = new Retry();
     this.#sealer.open(params.requestState as string).then((ref) => {
       if (retry.closed) return;
       const call = ref?.method === request.method ? this.#parked.get(ref.parkedId) : undefined;
       if (!ref || !call) {
-        reply.send(errorMessage(
+        reply.send(errorResponse(
           request.id,
-          INVALID_PARAMS,
+          ProtocolErrorCode.InvalidParams,
           "Invalid requestState: it was altered, has expired, or belongs to another request",
         ));
         return;
@@ -219,7 +225,7 @@ class BridgedRequest implements ModernCall {
   constructor(
     bridge: ModernBridge,
     server: SessionOpener,
-    request: ModernPost["request"],
+    request: RequestMessage,
     params: JsonObject,
     envelope: Envelope,
     reply: ModernReply,
@@ -232,18 +238,18 @@ class BridgedRequest implements ModernCall {
     this.#reply = reply;
     this.#session = server.openSession({
       send: (message, relatedRequestId) => {
-        this.#fromMux(message as unknown as JsonObject, relatedRequestId);
+        this.#fromMux(message, relatedRequestId);
         return Promise.resolve();
       },
     });
     openSessionFor(this.#session, envelope, bridge.options.legacyVersion);
     if (request.method === "server/discover") return;
-    this.#session.receive({
+    this.#session.receive(incoming({
       jsonrpc: "2.0",
       id: request.id,
       method: request.method,
       params: stripEnvelope(params),
-    } as never);
+    }));
   }
 
   /** The client went away. A parked call stays (the retry comes on another POST). */
@@ -263,11 +269,13 @@ class BridgedRequest implements ModernCall {
       if (!Object.hasOwn(responses, key)) continue;
       const answer = responses[key];
       this.#inputs.delete(key);
-      this.#session.receive(
-        (isObject(answer)
-          ? { jsonrpc: "2.0", id: input.id, result: answer }
-          : errorMessage(input.id, INVALID_PARAMS, `Invalid input response '${key}'`)) as never,
-      );
+      this.#session.receive(incoming(
+        isObject(answer) ? { jsonrpc: "2.0", id: input.id, result: answer } : errorResponse(
+          input.id,
+          ProtocolErrorCode.InvalidParams,
+          `Invalid input response '${key}'`,
+        ),
+      ));
     }
     // What the client left unanswered is asked again (the spec's SHOULD, not an error).
     if (this.#inputs.size > 0) this.#askForInput();
@@ -283,7 +291,7 @@ class BridgedRequest implements ModernCall {
     this.#finish();
   }
 
-  #fromMux(message: JsonObject, relatedRequestId: RequestId | undefined): void {
+  #fromMux(message: WireMessage, relatedRequestId: RequestId | undefined): void {
     if (this.#state === "done") return;
     const { id, method } = message;
     if (method === undefined) return this.#response(message);
@@ -296,7 +304,7 @@ class BridgedRequest implements ModernCall {
     }
   }
 
-  #response(message: JsonObject): void {
+  #response(message: WireMessage): void {
     const id = message.id;
     if (id === INITIALIZE_ID) {
       const result = isObject(message.result) ? message.result : {};
@@ -310,12 +318,14 @@ class BridgedRequest implements ModernCall {
     if (isObject(message.result)) {
       this.#answer({ result: modernResult(this.#method, message.result, this.#serverInfo) });
     } else {
-      this.#answer({ error: modernError(isObject(message.error) ? message.error : {}) });
+      this.#answer({
+        error: modernError(message.error ?? { code: ProtocolErrorCode.InternalError, message: "" }),
+      });
     }
   }
 
   /** A server-to-client request of the child: gathered into the next `input_required`. */
-  #inputRequest(message: JsonObject): void {
+  #inputRequest(message: WireMessage): void {
     const method = String(message.method);
     const id = message.id as RequestId;
     const capability = CAPABILITY_OF[method];
@@ -325,11 +335,18 @@ class BridgedRequest implements ModernCall {
       const why = capability === undefined
         ? `mcp-proxy cannot relay ${method} to a ${this.#method} request of the 2026-07-28 era`
         : `The client did not declare the '${capability}' capability ${method} needs`;
-      this.#session.receive(
-        errorMessage(id, capability === undefined ? INTERNAL_ERROR : MISSING_CAPABILITY, why, {
-          requiredCapabilities: capability === undefined ? undefined : { [capability]: {} },
-        }) as never,
-      );
+      this.#session.receive(incoming(
+        errorResponse(
+          id,
+          capability === undefined
+            ? ProtocolErrorCode.InternalError
+            : ProtocolErrorCode.MissingRequiredClientCapability,
+          why,
+          {
+            requiredCapabilities: capability === undefined ? undefined : { [capability]: {} },
+          },
+        ),
+      ));
       return;
     }
     this.#inputs.set(`input-${++this.#nextInputKey}`, { id, method, params: message.params });
@@ -360,12 +377,12 @@ class BridgedRequest implements ModernCall {
     });
   }
 
-  #answer(outcome: { result: JsonObject } | { error: JsonObject }): void {
+  #answer(outcome: { result: JsonObject } | { error: ErrorObject }): void {
     this.#send({ jsonrpc: "2.0", id: this.#clientId, ...outcome });
     this.#finish();
   }
 
-  #send(message: JsonObject): void {
+  #send(message: WireMessage): void {
     this.#reply.send(message);
   }
 
@@ -404,21 +421,19 @@ class ListenStream implements ModernCall {
     this.#uris = new Set(Array.isArray(uris) ? uris.filter((u) => typeof u === "string") : []);
     this.#session = server.openSession({
       send: (message) => {
-        this.#fromMux(message as unknown as JsonObject);
+        this.#fromMux(message);
         return Promise.resolve();
       },
     });
     openSessionFor(this.#session, envelope, options.legacyVersion);
     let n = 0;
     for (const uri of this.#uris) {
-      this.#session.receive(
-        {
-          jsonrpc: "2.0",
-          id: `${SUBSCRIBE_ID}:${++n}`,
-          method: "resources/subscribe",
-          params: { uri },
-        } as never,
-      );
+      this.#session.receive(incoming({
+        jsonrpc: "2.0",
+        id: `${SUBSCRIBE_ID}:${++n}`,
+        method: "resources/subscribe",
+        params: { uri },
+      }));
     }
   }
 
@@ -428,7 +443,7 @@ class ListenStream implements ModernCall {
     this.#session.close();
   }
 
-  #fromMux(message: JsonObject): void {
+  #fromMux(message: WireMessage): void {
     if (!this.#open) return;
     if (message.id === INITIALIZE_ID && isObject(message.result)) {
       return this.#acknowledge(message.result);
@@ -465,7 +480,7 @@ class ListenStream implements ModernCall {
     });
   }
 
-  #tagged(message: JsonObject): void {
+  #tagged(message: WireMessage): void {
     const params = isObject(message.params) ? message.params : {};
     this.#reply.send({
       ...message,
@@ -479,7 +494,7 @@ class ListenStream implements ModernCall {
  * server's cached handshake) and the request's log level, so that logs reach it.
  */
 function openSessionFor(session: MuxSession, envelope: Envelope, legacyVersion: string): void {
-  session.receive({
+  session.receive(incoming({
     jsonrpc: "2.0",
     id: INITIALIZE_ID,
     method: "initialize",
@@ -488,12 +503,12 @@ function openSessionFor(session: MuxSession, envelope: Envelope, legacyVersion: 
       capabilities: envelope.clientCapabilities,
       clientInfo: envelope.clientInfo ?? { name: "unknown", version: "0" },
     },
-  } as never);
+  }));
   if (envelope.logLevel === undefined) return;
-  session.receive({
+  session.receive(incoming({
     jsonrpc: "2.0",
     id: SET_LEVEL_ID,
     method: "logging/setLevel",
     params: { level: envelope.logLevel },
-  } as never);
+  }));
 }

@@ -15,32 +15,28 @@
  *   retried with the answers and the child's `requestState`, round after round (bounded).
  * @module
  */
+import type { SessionContext } from "../relay/handshake.ts";
+import {
+  MODERN_PROTOCOL_VERSION,
+  ProtocolErrorCode,
+  type RequestId,
+  type WireMessage,
+} from "../shared/jsonrpc.ts";
 import {
   type Envelope,
   type JsonObject,
   metaOf,
-  MODERN_PROTOCOL_VERSION,
   SUBSCRIPTION_ID_KEY,
   withEnvelope,
 } from "./envelope.ts";
 import { legacyResult } from "./results.ts";
 
-/** What a legacy session told the proxy about its client, for the envelope of its requests. */
-export interface SessionContext {
-  /** Capabilities from the session's `initialize`. */
-  readonly capabilities: JsonObject;
-  /** `clientInfo` from the session's `initialize`. */
-  readonly clientInfo: JsonObject | undefined;
-  /** The level the session set with `logging/setLevel`, if any. */
-  readonly logLevel: string | undefined;
-}
-
 /** Where a {@linkcode ModernChild} sends what it translated. */
 export interface ModernChildHandlers {
   /** Writes one message to the child process. */
-  toChild(message: JsonObject): void;
+  toChild(message: WireMessage): void;
   /** Hands the multiplexer a message as a legacy server would have written it. */
-  toMux(message: JsonObject): void;
+  toMux(message: WireMessage): void;
   /**
    * Asks the client whose request is `requestId` (the id the multiplexer sent it under) for
    * input; resolves with the client's result, or `undefined` if it refused or is gone.
@@ -52,19 +48,8 @@ export interface ModernChildHandlers {
   ): Promise<JsonObject | undefined>;
 }
 
-type RequestId = string | number;
-
 /** Most `input_required` rounds one request may take before it fails. */
 export const MAX_INPUT_ROUNDS = 10;
-
-const INTERNAL_ERROR = -32603;
-
-/** The proxy's identity towards the child, for its own requests. */
-const PROXY_CONTEXT: SessionContext = {
-  capabilities: {},
-  clientInfo: undefined,
-  logLevel: undefined,
-};
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -76,7 +61,7 @@ interface InFlight {
   readonly muxId: RequestId;
   readonly method: string;
   readonly params: JsonObject;
-  readonly context: SessionContext;
+  readonly context: SessionContext | undefined;
   rounds: number;
 }
 
@@ -108,7 +93,7 @@ export class ModernChild {
   }
 
   /** A message from the multiplexer; `context` is the session it belongs to, if any. */
-  send(message: JsonObject, context: SessionContext = PROXY_CONTEXT): void {
+  send(message: WireMessage, context?: SessionContext): void {
     const { id, method } = message;
     if (typeof method !== "string") return; // answers to server requests: modern children send none
     if (id === undefined || id === null) return this.#notification(message, method);
@@ -126,7 +111,7 @@ export class ModernChild {
   }
 
   /** A message the child wrote. */
-  fromChild(message: JsonObject): void {
+  fromChild(message: WireMessage): void {
     if (message.method === undefined) return this.#response(message);
     if (message.id !== undefined && message.id !== null) {
       // Not the modern way (MRTR is), but a child may still do it: relay it as is.
@@ -150,7 +135,7 @@ export class ModernChild {
     this.#inFlight.clear();
   }
 
-  #notification(message: JsonObject, method: string): void {
+  #notification(message: WireMessage, method: string): void {
     if (method === "notifications/initialized" || method === "notifications/roots/list_changed") {
       return;
     }
@@ -181,16 +166,17 @@ export class ModernChild {
     });
   }
 
-  #envelope(context: SessionContext): Envelope {
+  /** The envelope of a session's request (the proxy's own when `context` is undefined). */
+  #envelope(context: SessionContext | undefined): Envelope {
     return {
       protocolVersion: MODERN_PROTOCOL_VERSION,
-      clientCapabilities: context.capabilities,
-      clientInfo: context.clientInfo ?? this.#clientInfo,
-      logLevel: context.logLevel,
+      clientCapabilities: context?.handshake?.capabilities ?? {},
+      clientInfo: context?.handshake?.clientInfo ?? this.#clientInfo,
+      logLevel: context?.logLevel,
     };
   }
 
-  #response(message: JsonObject): void {
+  #response(message: WireMessage): void {
     const childId = message.id as RequestId;
     const request = this.#inFlight.get(childId);
     if (!request) return; // the listen stream's end, or a request cancelled meanwhile
@@ -214,7 +200,7 @@ export class ModernChild {
         jsonrpc: "2.0",
         id: request.muxId,
         error: {
-          code: INTERNAL_ERROR,
+          code: ProtocolErrorCode.InternalError,
           message: `mcp-proxy: the server asked for input more than ${MAX_INPUT_ROUNDS} times`,
         },
       });
@@ -278,7 +264,7 @@ export class ModernChild {
       jsonrpc: "2.0",
       id: this.#listenId,
       method: "subscriptions/listen",
-      params: withEnvelope({ notifications }, this.#envelope(PROXY_CONTEXT)),
+      params: withEnvelope({ notifications }, this.#envelope(undefined)),
     });
   }
 }

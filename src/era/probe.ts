@@ -6,11 +6,11 @@
  * started again: that is the caller's part.
  * @module
  */
+import { MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
 import {
   CLIENT_CAPABILITIES_KEY,
   CLIENT_INFO_KEY,
   type JsonObject,
-  MODERN_PROTOCOL_VERSION,
   PROTOCOL_VERSION_KEY,
 } from "./envelope.ts";
 

@@ -3,7 +3,8 @@
  * server identity, cache hints), `server/discover` made from an `initialize` result, and back.
  * @module
  */
-import { type JsonObject, metaOf, MODERN_PROTOCOL_VERSION, SERVER_INFO_KEY } from "./envelope.ts";
+import { type ErrorObject, MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../shared/jsonrpc.ts";
+import { type JsonObject, metaOf, SERVER_INFO_KEY } from "./envelope.ts";
 
 /** Methods whose modern results must carry `ttlMs` and `cacheScope` (CacheableResult). */
 const CACHEABLE_METHODS = new Set([
@@ -34,10 +35,6 @@ export const REMOVED_METHODS: ReadonlySet<string> = new Set([
   "resources/unsubscribe",
 ]);
 
-/** Legacy error code for an unknown resource; modern servers answer -32602 instead. */
-const LEGACY_RESOURCE_NOT_FOUND = -32002;
-const INVALID_PARAMS = -32602;
-
 /**
  * A legacy result as a modern one: `resultType: "complete"`, the server's identity in `_meta`,
  * and cache hints on cacheable results. A legacy server knows nothing of caching, so the hints
@@ -59,9 +56,11 @@ export function modernResult(
   return decorated;
 }
 
-/** A legacy error as a modern one: resource-not-found becomes invalid params. */
-export function modernError(error: JsonObject): JsonObject {
-  return error.code === LEGACY_RESOURCE_NOT_FOUND ? { ...error, code: INVALID_PARAMS } : error;
+/** A legacy error as a modern one: resource-not-found (-32002) becomes invalid params. */
+export function modernError(error: ErrorObject): ErrorObject {
+  return error.code === ProtocolErrorCode.ResourceNotFound
+    ? { ...error, code: ProtocolErrorCode.InvalidParams }
+    : error;
 }
 
 /** A modern result as a legacy one: the modern-only fields removed. */

@@ -8,41 +8,72 @@
  * upstream once, and again after a restart.
  * @module
  */
-import { mcpTypes } from "../deps.ts";
-import type { JSONRPCMessage, RequestId } from "../deps.ts";
 import type { Logger } from "../log.ts";
 import {
   errorResponse,
-  INTERNAL_ERROR,
-  INVALID_PARAMS,
+  type Incoming,
+  type IncomingNotification,
+  type IncomingRequest,
+  type IncomingResponse,
   type Params,
+  ProtocolErrorCode,
+  type RequestId,
   resultResponse,
-  SERVER_UNAVAILABLE,
   type WireMessage,
-} from "./jsonrpc.ts";
-import { levelName, levelRank } from "./log_levels.ts";
+} from "../shared/jsonrpc.ts";
+import {
+  ChildHandshake,
+  type ClientHandshake,
+  clientHandshake,
+  type SessionContext,
+} from "./handshake.ts";
+import { admits, levelRank, UpstreamLogLevel } from "./log_levels.ts";
+import { Subscriptions } from "./subscriptions.ts";
 import type { ClientSink, MuxSession } from "./types.ts";
 
 /** Where the multiplexer writes messages for the upstream server. */
 export interface Upstream {
-  /** Writes one message to the server. */
-  send(message: unknown): void;
+  /**
+   * Writes one message to the server: a client's, forwarded for `session`, or the proxy's own
+   * (`session` undefined).
+   */
+  send(message: WireMessage, session?: SessionContext): void;
 }
 
 /** The upstream's answer to a request the proxy made itself. */
 export type InternalResult = Record<string, unknown>;
 
-interface Session {
+/** A client message that waits for the upstream to open. */
+interface Queued {
+  readonly session: Session;
+  readonly incoming: IncomingRequest | IncomingNotification;
+}
+
+/**
+ * Where client traffic goes: it waits (queued) for the upstream to open, is refused with a
+ * reason, or flows to the open upstream. An attached upstream that is not open yet only gets
+ * the proxy's own requests (its handshake), and responses to its own requests.
+ */
+type Link =
+  | { readonly kind: "waiting"; readonly upstream: Upstream | undefined; readonly queue: Queued[] }
+  | { readonly kind: "refusing"; readonly upstream: Upstream | undefined; readonly reason: string }
+  | { readonly kind: "open"; readonly upstream: Upstream; readonly child: ChildHandshake };
+
+class Session implements SessionContext {
+  readonly id: number;
   readonly sink: ClientSink;
   /** Upstream ids of this session's requests awaiting a response, oldest first. */
-  readonly pending: Set<number>;
-  /** Rank of the level set with `logging/setLevel`, if any. */
-  logLevel: number | undefined;
-  /** URIs this session subscribed to. */
-  readonly subscriptions: Set<string>;
+  readonly pending = new Set<number>();
+  handshake: ClientHandshake | undefined;
+  logLevel: string | undefined;
   /** Whether its `initialize` was answered: before that, no broadcast may reach it. */
-  initialized: boolean;
-  closed: boolean;
+  initialized = false;
+  closed = false;
+
+  constructor(id: number, sink: ClientSink) {
+    this.id = id;
+    this.sink = sink;
+  }
 }
 
 interface PendingRequest {
@@ -62,28 +93,21 @@ interface ServerRequest {
   session: Session;
 }
 
-const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = mcpTypes.SUPPORTED_PROTOCOL_VERSIONS;
-
 /** Routes messages between client sessions and one upstream server. */
 export class Multiplexer {
   readonly #name: string;
   readonly #log: Logger;
-  #upstream: Upstream | undefined;
-  /** Whether the upstream is initialised and client traffic flows. */
-  #open = false;
-  /** Why client requests are refused while not open; queued instead when `undefined`. */
-  #refusal: string | undefined;
-  #queue: [Session, WireMessage][] = [];
-  #initializeResult: InternalResult | undefined;
+  #link: Link = { kind: "waiting", upstream: undefined, queue: [] };
   #nextId = 0;
+  #nextSession = 0;
   readonly #pending = new Map<number, PendingRequest>();
   /** Server-to-client requests in flight, by the id the client sees. */
   readonly #serverRequests = new Map<number, ServerRequest>();
   readonly #sessions = new Set<Session>();
   /** Sessions with requests in flight: the candidates for a server-to-client request. */
   readonly #busy = new Set<Session>();
-  readonly #subscribers = new Map<string, Set<Session>>();
-  #upstreamLogLevel: number | undefined;
+  readonly #subscriptions = new Subscriptions<Session>();
+  readonly #logLevel = new UpstreamLogLevel();
 
   /** A multiplexer for the server called `name`; client traffic is queued until {@linkcode open}. */
   constructor(name: string, log: Logger) {
@@ -91,37 +115,28 @@ export class Multiplexer {
     this.#log = log;
   }
 
-  /** The cached upstream `initialize` result, once there is one. */
-  get initializeResult(): InternalResult | undefined {
-    return this.#initializeResult;
-  }
-
   /** Opens a client session that delivers to `sink`. */
   openSession(sink: ClientSink): MuxSession {
-    const session: Session = {
-      sink,
-      pending: new Set(),
-      logLevel: undefined,
-      subscriptions: new Set(),
-      initialized: false,
-      closed: false,
-    };
+    const session = new Session(++this.#nextSession, sink);
     this.#sessions.add(session);
     return {
-      receive: (message) => this.#fromClient(session, message as unknown as WireMessage),
+      receive: (incoming) => this.#fromClient(session, incoming),
       close: () => this.#closeSession(session),
     };
   }
 
   /** Connects a new upstream; only the proxy's own requests reach it until {@linkcode open}. */
   attach(upstream: Upstream): void {
-    this.#upstream = upstream;
+    const link = this.#link;
+    this.#link = link.kind === "open"
+      ? { kind: "waiting", upstream, queue: [] }
+      : { ...link, upstream };
   }
 
   /** Sends a request of the proxy's own upstream; resolves with its result. */
   request(method: string, params?: Params): Promise<InternalResult> {
     const { promise, resolve, reject } = Promise.withResolvers<InternalResult>();
-    const upstream = this.#upstream;
+    const upstream = this.#link.upstream;
     if (!upstream) {
       reject(new Error(`MCP server '${this.#name}' is not running`));
       return promise;
@@ -143,7 +158,7 @@ export class Multiplexer {
 
   /** Sends a notification of the proxy's own upstream. */
   notify(method: string, params?: Params): void {
-    this.#upstream?.send({ jsonrpc: "2.0", method, params });
+    this.#link.upstream?.send({ jsonrpc: "2.0", method, params });
   }
 
   /**
@@ -151,16 +166,18 @@ export class Multiplexer {
    * result, re-applies subscriptions and the logging level, then sends what was queued.
    */
   open(initializeResult: InternalResult): void {
-    this.#initializeResult = initializeResult;
-    this.#open = true;
-    this.#refusal = undefined;
-    for (const uri of this.#subscribers.keys()) this.#background("resources/subscribe", { uri });
-    if (this.#upstreamLogLevel !== undefined) {
-      this.#background("logging/setLevel", { level: levelName(this.#upstreamLogLevel) });
-    }
-    const queued = this.#queue;
-    this.#queue = [];
-    for (const [session, message] of queued) this.#fromClient(session, message);
+    const link = this.#link;
+    if (!link.upstream) throw new Error(`MCP server '${this.#name}': open() before attach()`);
+    this.#link = {
+      kind: "open",
+      upstream: link.upstream,
+      child: new ChildHandshake(initializeResult),
+    };
+    for (const uri of this.#subscriptions.uris()) this.#background("resources/subscribe", { uri });
+    const level = this.#logLevel.level;
+    if (level !== undefined) this.#background("logging/setLevel", { level });
+    if (link.kind !== "waiting") return;
+    for (const { session, incoming } of link.queue) this.#fromClient(session, incoming);
   }
 
   /**
@@ -169,8 +186,10 @@ export class Multiplexer {
    * queued until the next {@linkcode open}, unless {@linkcode refuse} is called.
    */
   detach(reason: string): void {
-    this.#upstream = undefined;
-    this.#open = false;
+    const link = this.#link;
+    this.#link = link.kind === "open"
+      ? { kind: "waiting", upstream: undefined, queue: [] }
+      : { ...link, upstream: undefined };
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#busy.clear();
@@ -178,7 +197,8 @@ export class Multiplexer {
     for (const { session, clientId, onSettled } of pending) {
       onSettled?.(undefined);
       if (session) {
-        this.#deliver(session, errorResponse(clientId, SERVER_UNAVAILABLE, reason), clientId);
+        const error = errorResponse(clientId, ProtocolErrorCode.ConnectionClosed, reason);
+        this.#deliver(session, error, clientId);
       }
     }
     for (const [id, { session }] of this.#serverRequests) {
@@ -193,174 +213,148 @@ export class Multiplexer {
 
   /** Answers queued and further client requests with an error saying `reason`, until reopened. */
   refuse(reason: string): void {
-    this.#refusal = reason;
-    const queued = this.#queue;
-    this.#queue = [];
-    for (const [session, message] of queued) this.#refuseMessage(session, message);
+    const link = this.#link;
+    this.#link = { kind: "refusing", upstream: link.upstream, reason };
+    if (link.kind !== "waiting") return;
+    for (const { session, incoming } of link.queue) this.#refuseMessage(session, incoming, reason);
   }
 
   /** Handles a message the upstream wrote. */
-  fromUpstream(message: WireMessage): void {
-    if (message.method === undefined) this.#upstreamResponse(message);
-    else if (message.id === undefined || message.id === null) this.#upstreamNotification(message);
-    else this.#upstreamRequest(message);
+  fromUpstream(incoming: Incoming): void {
+    if (incoming.kind === "response") this.#upstreamResponse(incoming);
+    else if (incoming.kind === "notification") this.#upstreamNotification(incoming);
+    else this.#upstreamRequest(incoming);
   }
 
-  #fromClient(session: Session, message: WireMessage): void {
+  #fromClient(session: Session, incoming: Incoming): void {
     if (session.closed) return;
-    const { method, id } = message;
-    if (method === undefined) return this.#clientResponse(session, message);
-    if (id === undefined || id === null) return this.#clientNotification(session, message);
-    if (method === "ping") return this.#deliver(session, resultResponse(id, {}), id);
-    if (!this.#open) return this.#holdOrRefuse(session, message);
-    switch (method) {
-      case "initialize":
-        this.#deliver(session, resultResponse(id, this.#initializeFor(message)), id);
+    if (incoming.kind === "response") return this.#clientResponse(session, incoming);
+    if (incoming.kind === "notification") return this.#clientNotification(session, incoming);
+    const { message, params } = incoming;
+    const id = message.id;
+    if (message.method === "ping") return this.#deliver(session, resultResponse(id, {}), id);
+    const link = this.#link;
+    if (link.kind !== "open") return this.#holdOrRefuse(session, incoming);
+    switch (message.method) {
+      case "initialize": {
+        session.handshake = clientHandshake(params);
+        const result = link.child.answerFor(session.handshake.protocolVersion);
+        this.#deliver(session, resultResponse(id, result), id);
         session.initialized = true;
         return;
+      }
       case "logging/setLevel":
-        if (this.#upstreamLogs()) return this.#setLogLevel(session, message);
+        if (link.child.logs) return this.#setLogLevel(session, incoming);
         break;
       case "resources/subscribe":
-        return this.#subscribe(session, message);
+        return this.#subscribe(session, incoming, link.upstream);
       case "resources/unsubscribe":
-        return this.#unsubscribe(session, message);
+        return this.#unsubscribe(session, incoming, link.upstream);
     }
-    this.#forward(session, message);
+    this.#forward(session, incoming, link.upstream);
   }
 
-  #holdOrRefuse(session: Session, message: WireMessage): void {
-    if (this.#refusal === undefined) this.#queue.push([session, message]);
-    else this.#refuseMessage(session, message);
+  #holdOrRefuse(session: Session, incoming: IncomingRequest | IncomingNotification): void {
+    const link = this.#link;
+    if (link.kind === "waiting") link.queue.push({ session, incoming });
+    else if (link.kind === "refusing") this.#refuseMessage(session, incoming, link.reason);
   }
 
-  #refuseMessage(session: Session, message: WireMessage): void {
-    const id = message.id;
-    if (message.method === undefined || id === undefined || id === null) return;
-    this.#deliver(session, errorResponse(id, SERVER_UNAVAILABLE, this.#refusal!), id);
-  }
-
-  /** The cached result, with the client's protocol version when it is an older one we speak. */
-  #initializeFor(message: WireMessage): InternalResult {
-    const result = this.#initializeResult!;
-    const requested = message.params?.protocolVersion;
-    if (
-      typeof requested === "string" && requested < (result.protocolVersion as string) &&
-      SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
-    ) {
-      return { ...result, protocolVersion: requested };
-    }
-    return result;
+  #refuseMessage(session: Session, incoming: Queued["incoming"], reason: string): void {
+    if (incoming.kind !== "request") return;
+    const id = incoming.message.id;
+    this.#deliver(session, errorResponse(id, ProtocolErrorCode.ConnectionClosed, reason), id);
   }
 
   /** Sends a client request upstream under a proxy-unique id. */
   #forward(
     session: Session,
-    message: WireMessage,
+    { message, params }: IncomingRequest,
+    upstream: Upstream,
     onSettled?: (response: WireMessage | undefined) => void,
   ): void {
     const id = ++this.#nextId;
-    let params = message.params;
-    const progressToken = params?._meta?.progressToken;
-    if (progressToken !== undefined) {
-      params = { ...params, _meta: { ...params!._meta, progressToken: id } };
-    }
-    this.#pending.set(id, { session, clientId: message.id!, progressToken, onSettled });
+    const progressToken = params._meta?.progressToken;
+    const forwarded = progressToken === undefined
+      ? { ...message, id }
+      : { ...message, id, params: { ...params, _meta: { ...params._meta, progressToken: id } } };
+    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled });
     if (session.pending.size === 0) this.#busy.add(session);
     session.pending.add(id);
-    this.#upstream!.send({ ...message, id, params });
+    upstream.send(forwarded, session);
   }
 
-  #clientNotification(session: Session, message: WireMessage): void {
+  #clientNotification(session: Session, incoming: IncomingNotification): void {
+    let { message } = incoming;
     if (message.method === "notifications/initialized") return;
-    if (!this.#open) return this.#holdOrRefuse(session, message);
+    const link = this.#link;
+    if (link.kind !== "open") return this.#holdOrRefuse(session, incoming);
     if (message.method === "notifications/cancelled") {
-      const upstreamId = this.#upstreamIdOf(session, message.params?.requestId);
+      const upstreamId = this.#upstreamIdOf(session, incoming.params.requestId);
       if (upstreamId === undefined) return;
-      message = { ...message, params: { ...message.params, requestId: upstreamId } };
+      message = { ...message, params: { ...incoming.params, requestId: upstreamId } };
     }
-    this.#upstream!.send(message);
+    link.upstream.send(message, session);
   }
 
   #upstreamIdOf(session: Session, clientId: unknown): number | undefined {
     for (const id of session.pending) {
-      if (this.#pending.get(id)!.clientId === clientId) return id;
+      if (this.#pending.get(id)?.clientId === clientId) return id;
     }
     return undefined;
   }
 
   /** A client's response to a server-to-client request. */
-  #clientResponse(session: Session, message: WireMessage): void {
+  #clientResponse(session: Session, { message }: IncomingResponse): void {
     const id = message.id;
     const request = typeof id === "number" ? this.#serverRequests.get(id) : undefined;
-    if (!request || request.session !== session) {
+    if (typeof id !== "number" || !request || request.session !== session) {
       this.#log.debug(`Dropped a response to unknown request ${id} for '${this.#name}'`);
       return;
     }
-    this.#serverRequests.delete(id as number);
-    this.#upstream?.send({ ...message, id: request.upstreamId });
+    this.#serverRequests.delete(id);
+    this.#link.upstream?.send({ ...message, id: request.upstreamId }, session);
   }
 
-  /** Whether the upstream declared the logging capability (else setLevel goes to it as is). */
-  #upstreamLogs(): boolean {
-    const capabilities = this.#initializeResult?.capabilities as
-      | Record<string, unknown>
-      | undefined;
-    return capabilities?.logging !== undefined;
-  }
-
-  #setLogLevel(session: Session, message: WireMessage): void {
-    const id = message.id!;
-    const rank = levelRank(message.params?.level);
-    if (rank === undefined) {
-      return this.#deliver(session, errorResponse(id, INVALID_PARAMS, "Unknown logging level"), id);
+  #setLogLevel(session: Session, { message, params }: IncomingRequest): void {
+    const id = message.id;
+    if (levelRank(params.level) === undefined) {
+      const error = errorResponse(id, ProtocolErrorCode.InvalidParams, "Unknown logging level");
+      return this.#deliver(session, error, id);
     }
-    session.logLevel = rank;
+    session.logLevel = params.level as string;
     this.#deliver(session, resultResponse(id, {}), id);
     this.#syncLogLevel();
   }
 
   /** Asks the upstream for the most verbose level any session wants; sessions filter the rest. */
   #syncLogLevel(): void {
-    let lowest: number | undefined;
-    for (const { logLevel } of this.#sessions) {
-      if (logLevel !== undefined && (lowest === undefined || logLevel < lowest)) lowest = logLevel;
+    const level = this.#logLevel.update([...this.#sessions].map((session) => session.logLevel));
+    if (level !== undefined && this.#link.kind === "open") {
+      this.#background("logging/setLevel", { level });
     }
-    if (lowest === undefined || lowest === this.#upstreamLogLevel) return;
-    this.#upstreamLogLevel = lowest;
-    if (this.#open) this.#background("logging/setLevel", { level: levelName(lowest) });
   }
 
-  #subscribe(session: Session, message: WireMessage): void {
-    const uri = message.params?.uri;
-    if (typeof uri !== "string") return this.#forward(session, message);
-    session.subscriptions.add(uri);
-    const subscribers = this.#subscribers.get(uri);
-    if (subscribers) {
-      subscribers.add(session);
-      return this.#deliver(session, resultResponse(message.id!, {}), message.id!);
+  #subscribe(session: Session, incoming: IncomingRequest, upstream: Upstream): void {
+    const uri = incoming.params.uri;
+    if (typeof uri !== "string") return this.#forward(session, incoming, upstream);
+    if (!this.#subscriptions.add(session, uri)) {
+      const id = incoming.message.id;
+      return this.#deliver(session, resultResponse(id, {}), id);
     }
-    this.#subscribers.set(uri, new Set([session]));
-    this.#forward(session, message, (response) => {
-      if (response === undefined || response.error) this.#dropSubscription(session, uri);
+    this.#forward(session, incoming, upstream, (response) => {
+      if (response === undefined || response.error) this.#subscriptions.remove(session, uri);
     });
   }
 
-  #unsubscribe(session: Session, message: WireMessage): void {
-    const uri = message.params?.uri;
-    const subscribers = typeof uri === "string" ? this.#subscribers.get(uri) : undefined;
-    if (!subscribers?.has(session)) return this.#forward(session, message);
-    if (this.#dropSubscription(session, uri as string)) return this.#forward(session, message);
-    this.#deliver(session, resultResponse(message.id!, {}), message.id!);
-  }
-
-  /** Removes `session`'s subscription to `uri`; returns whether it was the last one. */
-  #dropSubscription(session: Session, uri: string): boolean {
-    session.subscriptions.delete(uri);
-    const subscribers = this.#subscribers.get(uri);
-    if (!subscribers?.delete(session) || subscribers.size > 0) return false;
-    this.#subscribers.delete(uri);
-    return true;
+  #unsubscribe(session: Session, incoming: IncomingRequest, upstream: Upstream): void {
+    const uri = incoming.params.uri;
+    if (typeof uri !== "string" || !this.#subscriptions.has(session, uri)) {
+      return this.#forward(session, incoming, upstream);
+    }
+    if (this.#subscriptions.remove(session, uri)) return this.#forward(session, incoming, upstream);
+    const id = incoming.message.id;
+    this.#deliver(session, resultResponse(id, {}), id);
   }
 
   #closeSession(session: Session): void {
@@ -376,121 +370,116 @@ export class Multiplexer {
     for (const [id, request] of this.#serverRequests) {
       if (request.session !== session) continue;
       this.#serverRequests.delete(id);
-      this.#upstream?.send(
-        errorResponse(request.upstreamId, INTERNAL_ERROR, "Client session closed"),
+      this.#link.upstream?.send(
+        errorResponse(request.upstreamId, ProtocolErrorCode.InternalError, "Client session closed"),
       );
     }
-    for (const uri of session.subscriptions) {
-      if (this.#dropSubscription(session, uri) && this.#open) {
-        this.#background("resources/unsubscribe", { uri });
-      }
+    for (const uri of this.#subscriptions.removeSession(session)) {
+      if (this.#link.kind === "open") this.#background("resources/unsubscribe", { uri });
     }
     this.#syncLogLevel();
-    this.#queue = this.#queue.filter(([queued]) => queued !== session);
+    const link = this.#link;
+    if (link.kind === "waiting") {
+      this.#link = { ...link, queue: link.queue.filter((queued) => queued.session !== session) };
+    }
   }
 
-  #upstreamResponse(message: WireMessage): void {
+  #upstreamResponse({ message }: IncomingResponse): void {
     const id = message.id;
     const request = typeof id === "number" ? this.#pending.get(id) : undefined;
-    if (!request) {
+    if (typeof id !== "number" || !request) {
       this.#log.debug(`Dropped a response from '${this.#name}' to unknown request ${id}`);
       return;
     }
-    this.#pending.delete(id as number);
+    this.#pending.delete(id);
     request.onSettled?.(message);
     const session = request.session;
     if (!session) return;
-    session.pending.delete(id as number);
+    session.pending.delete(id);
     if (session.pending.size === 0) this.#busy.delete(session);
-    message.id = request.clientId;
-    this.#deliver(session, message, request.clientId);
+    this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
   }
 
-  #upstreamNotification(message: WireMessage): void {
-    switch (message.method) {
+  #upstreamNotification(incoming: IncomingNotification): void {
+    switch (incoming.message.method) {
       case "notifications/progress":
-        return this.#progress(message);
+        return this.#progress(incoming);
       case "notifications/message":
-        return this.#logMessage(message);
+        return this.#logMessage(incoming);
       case "notifications/resources/updated":
-        return this.#resourceUpdated(message);
+        return this.#resourceUpdated(incoming);
       case "notifications/cancelled":
-        return this.#upstreamCancelled(message);
+        return this.#upstreamCancelled(incoming);
     }
     // `*/list_changed`, and notifications this proxy does not know, concern every session that
     // has been initialised (a notification must not come before the initialize answer).
     for (const session of this.#sessions) {
-      if (session.initialized) this.#deliver(session, message);
+      if (session.initialized) this.#deliver(session, incoming.message);
     }
   }
 
-  #progress(message: WireMessage): void {
-    const params = message.params!;
+  #progress({ message, params }: IncomingNotification): void {
     const token = params.progressToken;
     const request = typeof token === "number" ? this.#pending.get(token) : undefined;
     if (!request?.session) return;
-    params.progressToken = request.progressToken;
-    this.#deliver(request.session, message, request.clientId);
+    const restored = { ...message, params: { ...params, progressToken: request.progressToken } };
+    this.#deliver(request.session, restored, request.clientId);
   }
 
-  #logMessage(message: WireMessage): void {
-    const rank = levelRank(message.params?.level) ?? 0;
+  #logMessage({ message, params }: IncomingNotification): void {
     for (const session of this.#sessions) {
-      if (!session.initialized) continue;
-      if (session.logLevel !== undefined && rank < session.logLevel) continue;
+      if (!session.initialized || !admits(session.logLevel, params.level)) continue;
       this.#deliver(session, message, this.#oldestClientId(session));
     }
   }
 
-  #resourceUpdated(message: WireMessage): void {
-    const uri = message.params?.uri;
-    const subscribers = typeof uri === "string" ? this.#subscribers.get(uri) : undefined;
-    if (!subscribers) return;
-    for (const session of subscribers) this.#deliver(session, message);
+  #resourceUpdated({ message, params }: IncomingNotification): void {
+    const uri = params.uri;
+    if (typeof uri !== "string") return;
+    for (const session of this.#subscriptions.subscribers(uri)) this.#deliver(session, message);
   }
 
   /** The upstream gave up on one of its server-to-client requests. */
-  #upstreamCancelled(message: WireMessage): void {
-    const params = message.params!;
+  #upstreamCancelled({ message, params }: IncomingNotification): void {
     for (const [id, request] of this.#serverRequests) {
       if (request.upstreamId !== params.requestId) continue;
       this.#serverRequests.delete(id);
-      params.requestId = id;
-      return this.#deliver(request.session, message);
+      const cancelled = { ...message, params: { ...params, requestId: id } };
+      return this.#deliver(request.session, cancelled);
     }
   }
 
   /** Routes a server-to-client request to the one session with requests in flight. */
-  #upstreamRequest(message: WireMessage): void {
-    const upstreamId = message.id!;
+  #upstreamRequest({ message }: IncomingRequest): void {
+    const upstreamId = message.id;
+    const upstream = this.#link.upstream;
     if (message.method === "ping") {
       // The proxy is the upstream's client, and it is alive.
-      return this.#upstream?.send(resultResponse(upstreamId, {}));
+      return upstream?.send(resultResponse(upstreamId, {}));
+    }
+    if (this.#busy.size === 0 && message.method === "roots/list") {
+      // Servers ask for roots as soon as they are initialised, before any client is there:
+      // answer as a client that has none yet.
+      this.#log.debug(`Answered roots/list from '${this.#name}' with no roots: no client asked`);
+      return upstream?.send(resultResponse(upstreamId, { roots: [] }));
     }
     if (this.#busy.size !== 1) {
       const why = this.#busy.size === 0
         ? "no client request is in flight"
         : `${this.#busy.size} client sessions have requests in flight`;
       this.#log.warning(`Refused ${message.method} from '${this.#name}': ${why}`);
-      this.#upstream?.send(
-        errorResponse(
-          upstreamId,
-          INTERNAL_ERROR,
-          `mcp-proxy cannot route ${message.method}: ${why}`,
-        ),
-      );
-      return;
+      const reason = `mcp-proxy cannot route ${message.method}: ${why}`;
+      return upstream?.send(errorResponse(upstreamId, ProtocolErrorCode.InternalError, reason));
     }
     const session: Session = this.#busy.values().next().value!;
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
-    message.id = id;
-    this.#deliver(session, message, this.#oldestClientId(session));
+    this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
   }
 
   /** The client id of the session's oldest request in flight, to relate notifications to. */
   #oldestClientId(session: Session): RequestId | undefined {
-    for (const id of session.pending) return this.#pending.get(id)!.clientId;
+    for (const id of session.pending) return this.#pending.get(id)?.clientId;
     return undefined;
   }
 
@@ -501,15 +490,9 @@ export class Multiplexer {
     );
   }
 
-  #deliver(
-    session: Session,
-    message: WireMessage | JSONRPCMessage,
-    relatedRequestId?: RequestId,
-  ): void {
+  #deliver(session: Session, message: WireMessage, relatedRequestId?: RequestId): void {
     try {
-      session.sink.send(message as JSONRPCMessage, relatedRequestId).catch(
-        this.#onSendError,
-      );
+      session.sink.send(message, relatedRequestId).catch(this.#onSendError);
     } catch (error) {
       this.#onSendError(error);
     }

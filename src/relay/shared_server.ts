@@ -5,32 +5,33 @@
  */
 import denoConfig from "../../deno.json" with { type: "json" };
 import type { StdioServerConfig } from "../cli/server_config.ts";
-import { mcpTypes } from "../deps.ts";
 import { getLogger, type Logger } from "../log.ts";
 import type { ChildExit } from "../runtime/mod.ts";
 import { runtime } from "../runtime/mod.ts";
-import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
-import type { Params } from "./jsonrpc.ts";
+import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../shared/async.ts";
+import { LATEST_LEGACY_PROTOCOL_VERSION, type Params } from "../shared/jsonrpc.ts";
 import { Multiplexer } from "./multiplexer.ts";
 import { StdioChild, STOP_GRACE_MS } from "./stdio_child.ts";
 import type { ClientSink, MuxSession, ServerState, SharedServer } from "./types.ts";
+
+/** Default restart delays: 200 ms doubling up to 30 s; reset after 10 s of uptime. */
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 30_000, stableMs: 10_000 };
 
 /** Tuning of {@linkcode createSharedServer}, mostly for tests. */
 export interface SharedServerOptions {
   /** Restart delays; see {@linkcode DEFAULT_BACKOFF}. */
   backoff?: BackoffOptions;
-  /** How long the child may take to answer `initialize` (default 60 s). */
-  initializeTimeoutMs?: number;
   /** Waits of the stop sequence (default 2 s each). */
   stopGraceMs?: number;
   /** Receives each line the child writes to stderr (default: our stderr, prefixed `[name] `). */
   onStderrLine?: (line: string) => void;
-  /** Capabilities the proxy declares to the child (default: roots, sampling, elicitation). */
-  clientCapabilities?: Params;
 }
 
+/** How long a child may take to answer `initialize`. */
+const INITIALIZE_TIMEOUT_MS = 60_000;
+
 /** What the proxy declares upstream: it relays these requests to its clients. */
-const DEFAULT_CLIENT_CAPABILITIES: Params = {
+const CLIENT_CAPABILITIES: Params = {
   roots: { listChanged: true },
   sampling: {},
   elicitation: {},
@@ -66,7 +67,8 @@ class StdioSharedServer implements SharedServer {
   #supervisor: Promise<void> | undefined;
   #child: StdioChild | undefined;
   #stopped = false;
-  #wake: (() => void) | undefined;
+  /** Aborted by stop(): ends a restart delay early. */
+  readonly #stopping = new AbortController();
 
   constructor(config: StdioServerConfig, options: SharedServerOptions) {
     this.name = config.name;
@@ -94,7 +96,7 @@ class StdioSharedServer implements SharedServer {
       this.#stopped = true;
       this.#state = "stopped";
       this.#mux.refuse(`MCP server '${this.name}' was stopped`);
-      this.#wake?.();
+      this.#stopping.abort();
       if (this.#supervisor) {
         this.#started.reject(new Error(`MCP server '${this.name}' was stopped before it started`));
       }
@@ -114,12 +116,14 @@ class StdioSharedServer implements SharedServer {
         this.#state = "failed";
         this.#mux.refuse(`MCP server '${this.name}' is not running: ${error.message}`);
         this.#started.reject(error);
-        this.#log.error(`${error.message}; retrying in ${seconds(delay)}`);
+        this.#log.error(`${error.message}; retrying in ${formatDuration(delay)}`);
       } else {
         this.#state = "restarting";
-        this.#log.warning(`MCP server '${this.name}' ended; restarting in ${seconds(delay)}`);
+        this.#log.warning(
+          `MCP server '${this.name}' ended; restarting in ${formatDuration(delay)}`,
+        );
       }
-      await this.#sleep(delay);
+      await sleep(delay, this.#stopping.signal);
     }
   }
 
@@ -162,59 +166,35 @@ class StdioSharedServer implements SharedServer {
 
   /** The MCP handshake; rejects if the child dies, errs or stays silent first. */
   async #initialize(child: StdioChild): Promise<void> {
-    const timeoutMs = this.#options.initializeTimeoutMs ?? 60_000;
+    const timeoutMs = INITIALIZE_TIMEOUT_MS;
     const what = `MCP server '${this.name}' (command '${this.#config.command}')`;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const initialize = this.#mux.request("initialize", {
-      protocolVersion: mcpTypes.LATEST_PROTOCOL_VERSION,
-      capabilities: this.#options.clientCapabilities ?? DEFAULT_CLIENT_CAPABILITIES,
+      protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
+      capabilities: CLIENT_CAPABILITIES,
       clientInfo: { name: "mcp-proxy", version: denoConfig.version },
     });
-    const failed = Promise.race([
-      child.closed.then((exit) => {
-        throw new Error(`${what} exited (${describeExit(exit)}) before it was initialised`);
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what} did not answer initialize within ${seconds(timeoutMs)}`)),
-          timeoutMs,
-        );
-      }),
-    ]);
+    const exited = child.closed.then((exit) => {
+      throw new Error(`${what} exited (${describeExit(exit)}) before it was initialised`);
+    });
     // Whichever loses the race settles later; nobody needs to hear about it.
     initialize.catch(() => {});
-    failed.catch(() => {});
-    try {
-      const result = await Promise.race([initialize, failed]).catch((error: Error) => {
-        throw error.message.startsWith(what) ? error : new Error(`${what}: ${error.message}`);
-      });
-      this.#mux.notify("notifications/initialized");
-      this.#mux.open(result);
-      const info = result.serverInfo as { name?: string; version?: string } | undefined;
-      this.#log.info(
-        `MCP server '${this.name}' running: ${info?.name ?? "?"} ${info?.version ?? ""}`.trimEnd(),
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Waits `ms`, or less if stopped meanwhile. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+    exited.catch(() => {});
+    const result = await deadline(
+      Promise.race([initialize, exited]),
+      timeoutMs,
+      `${what} did not answer initialize within ${formatDuration(timeoutMs)}`,
+    ).catch((error: Error) => {
+      throw error.message.startsWith(what) ? error : new Error(`${what}: ${error.message}`);
     });
+    this.#mux.notify("notifications/initialized");
+    this.#mux.open(result);
+    const info = result.serverInfo as { name?: string; version?: string } | undefined;
+    this.#log.info(
+      `MCP server '${this.name}' running: ${info?.name ?? "?"} ${info?.version ?? ""}`.trimEnd(),
+    );
   }
 }
 
 function describeExit(exit: ChildExit): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-}
-
-function seconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }

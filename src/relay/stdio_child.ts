@@ -7,8 +7,9 @@ import type { StdioServerConfig } from "../cli/server_config.ts";
 import type { Logger } from "../log.ts";
 import type { ChildExit, ChildProcess } from "../runtime/mod.ts";
 import { runtime } from "../runtime/mod.ts";
-import type { WireMessage } from "./jsonrpc.ts";
-import { type LineReader, readLines } from "./line_decoder.ts";
+import { settlesWithin } from "../shared/async.ts";
+import { classify, type Incoming, invalidResponse } from "../shared/jsonrpc.ts";
+import { type LineReader, readLines } from "../shared/lines.ts";
 
 /** How long a stop waits after closing stdin, and again after SIGTERM. */
 export const STOP_GRACE_MS = 2_000;
@@ -19,13 +20,14 @@ const SWEEP_GRACE_MS = 300;
 /** What a {@linkcode StdioChild} reports to its owner. */
 export interface StdioChildHandlers {
   /** Every JSON-RPC message the child writes (a batch arrives as its messages, one by one). */
-  onMessage(message: WireMessage): void;
+  onMessage(incoming: Incoming): void;
   /** Every line the child writes to stderr. */
   onStderrLine(line: string): void;
 }
 
 /** The child could not be started at all (missing command, not executable, bad cwd). */
 export class ChildStartError extends Error {
+  /** `ChildStartError`. */
   override name = "ChildStartError";
 }
 
@@ -59,8 +61,16 @@ export class StdioChild {
       throw new ChildStartError(describeSpawnError(config, error), { cause: error });
     }
     this.#stdin = this.#process.stdin.getWriter();
-    const stdout = readLines(this.#process.stdout, (line) => this.#onLine(line));
-    const stderr = readLines(this.#process.stderr, handlers.onStderrLine);
+    const stdout = readLines(
+      this.#process.stdout,
+      (line) => this.#onLine(line),
+      (error, line) => this.#log.warning(`${this.#dropped(line)}: ${describeError(error)}`),
+    );
+    const stderr = readLines(
+      this.#process.stderr,
+      handlers.onStderrLine,
+      (error) => this.#log.debug(`Could not pass on a stderr line: ${describeError(error)}`),
+    );
     // A child that closes stdout can no longer answer: end it rather than wait forever.
     stdout.done.then(() => this.#process.killTree("SIGTERM"));
     this.closed = this.#process.exited.then(async (exit) => {
@@ -143,20 +153,34 @@ export class StdioChild {
     }
   }
 
-  #deliver(message: unknown, line: string): void {
-    if (typeof message === "object" && message !== null) {
-      this.#handlers.onMessage(message as WireMessage);
-    } else {
-      this.#skip(line);
-    }
+  #deliver(value: unknown, line: string): void {
+    if (typeof value !== "object" || value === null) return this.#skip(line);
+    const incoming = classify(value);
+    if (incoming.kind !== "invalid") return this.#handlers.onMessage(incoming);
+    this.#log.warning(`${this.#dropped(line)}: ${incoming.error.message}`);
+    // A request of the child's own gets its answer; anything else cannot be answered.
+    if (incoming.isRequest) this.send(invalidResponse(incoming));
   }
 
   #skip(line: string): void {
-    const shown = line.length > 200 ? `${line.slice(0, 200)}…` : line;
     this.#log.warning(
-      `MCP server '${this.#config.name}' wrote a non-JSON-RPC line to stdout, skipped: ${shown}`,
+      `MCP server '${this.#config.name}' wrote a non-JSON-RPC line to stdout, skipped: ${
+        shorten(line)
+      }`,
     );
   }
+
+  #dropped(line: string): string {
+    return `Dropped a message from MCP server '${this.#config.name}' (${shorten(line)})`;
+  }
+}
+
+function shorten(line: string): string {
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function describeSpawnError(config: StdioServerConfig, error: unknown): string {
@@ -168,15 +192,4 @@ function describeSpawnError(config: StdioServerConfig, error: unknown): string {
   return `MCP server '${config.name}': cannot run command '${config.command}'${where}: ${
     error instanceof Error ? error.message : String(error)
   }`;
-}
-
-/** Whether `promise` settles within `ms` (its rejection counts as settling). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

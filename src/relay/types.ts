@@ -3,7 +3,7 @@
  * or Streamable HTTP session) and the multiplexer that shares one stdio child among them.
  * @module
  */
-import type { JSONRPCMessage, RequestId } from "../deps.ts";
+import type { Incoming, RequestId, WireMessage } from "../shared/jsonrpc.ts";
 
 /** The life-cycle state of one stdio server, as `/status` reports it. */
 export type ServerState = "starting" | "running" | "restarting" | "failed" | "stopped";
@@ -15,13 +15,13 @@ export interface ClientSink {
    * the message belongs to (its response, or progress, logging or a server-to-client request
    * issued while it runs), so that Streamable HTTP can put it on that request's stream.
    */
-  send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void>;
+  send(message: WireMessage, relatedRequestId?: RequestId): Promise<void>;
 }
 
 /** One client's session with a shared server. */
 export interface MuxSession {
-  /** Handles a message from the client: request, notification or response. */
-  receive(message: JSONRPCMessage): void;
+  /** Handles a message from the client, sorted at its edge by `classify`. */
+  receive(incoming: Incoming): void;
   /** Ends the session: its pending requests are cancelled upstream, its state freed. */
   close(): void;
 }

@@ -44,8 +44,6 @@ interface Subprocess {
 /** The part of a `Bun.serve` server used here. */
 interface BunServer {
   readonly port: number;
-  readonly hostname: string;
-  requestIP(request: Request): { address: string } | null;
   stop(closeActiveConnections: boolean): Promise<void>;
 }
 
@@ -65,7 +63,7 @@ interface BunGlobal {
     port: number;
     idleTimeout: number;
     development: boolean;
-    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+    fetch(request: Request): Response | Promise<Response>;
   }): BunServer;
   readonly stdin: { stream(): ReadableStream<Uint8Array> };
   readonly stdout: { writer(): FileSink };
@@ -193,19 +191,16 @@ function serve(options: ServeOptions): Promise<HttpServer> {
     idleTimeout: 0,
     // No error pages with stack traces: a throwing handler gets a bare 500, as under Deno.
     development: false,
-    fetch: (request, srv) =>
-      options.handler(request, { remoteAddress: srv.requestIP(request)?.address ?? "" }),
+    fetch: options.handler,
   });
   return Promise.resolve({
     port: server.port,
-    hostname: server.hostname,
     shutdown: () => server.stop(true),
   });
 }
 
 /** The Bun implementation of {@linkcode Runtime}. */
 export const bunRuntime: Runtime = {
-  name: "bun",
   get os() {
     return hostOs();
   },
@@ -213,7 +208,6 @@ export const bunRuntime: Runtime = {
   args: () => process.argv.slice(2),
   getEnv: (name) => process.env[name],
   envObject: () => ({ ...process.env }) as Record<string, string>,
-  cwd: () => process.cwd(),
   exit: (code) => process.exit(code),
   stdoutIsTerminal: () => isatty(1),
   writeStderr(text) {

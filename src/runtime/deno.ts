@@ -75,28 +75,22 @@ async function serve(options: ServeOptions): Promise<HttpServer> {
     hostname: options.hostname,
     port: options.port,
     onListen: (addr) => resolve(addr as Deno.NetAddr),
-  }, (request, info) =>
-    options.handler(request, {
-      remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname,
-    }));
+  }, options.handler);
   const addr = await listening;
   return {
     port: addr.port,
-    hostname: addr.hostname,
     shutdown: () => server.shutdown(),
   };
 }
 
 /** The Deno implementation of {@linkcode Runtime}. */
 export const denoRuntime: Runtime = {
-  name: "deno",
   get os() {
     return hostOs();
   },
   args: () => [...Deno.args],
   getEnv: (name) => Deno.env.get(name),
   envObject: () => Deno.env.toObject(),
-  cwd: () => Deno.cwd(),
   exit: (code) => Deno.exit(code),
   stdoutIsTerminal: () => Deno.stdout.isTerminal(),
   writeStderr(text) {

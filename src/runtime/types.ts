@@ -52,8 +52,6 @@ export interface ChildProcess {
 export interface HttpServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
-  /** The host bound. */
-  readonly hostname: string;
   /** Stops accepting connections and closes open ones. */
   shutdown(): Promise<void>;
 }
@@ -65,7 +63,7 @@ export interface ServeOptions {
   /** Port to bind; 0 picks a free one. */
   port: number;
   /** Handles every request. */
-  handler: (request: Request, info: { remoteAddress: string }) => Response | Promise<Response>;
+  handler: (request: Request) => Response | Promise<Response>;
 }
 
 /** TLS settings for outgoing HTTPS requests. */
@@ -83,8 +81,6 @@ export interface TlsOptions {
  * `PermissionDenied`, ...) and Node's `code` (`ENOENT`, `EACCES`, ...).
  */
 export interface Runtime {
-  /** Name of the runtime, for diagnostics. */
-  readonly name: "deno" | "bun";
   /** Operating-system family. */
   readonly os: OsFamily;
   /** Command-line arguments after the program name. */
@@ -93,8 +89,6 @@ export interface Runtime {
   getEnv(name: string): string | undefined;
   /** The whole environment. */
   envObject(): Record<string, string>;
-  /** The working directory. */
-  cwd(): string;
   /** Ends the process. */
   exit(code: number): never;
   /** Whether stdout is a terminal. */

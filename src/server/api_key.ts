@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "../deps.ts";
-import { jsonRpcErrorResponse, TRANSPORT_ERROR } from "../transports/http_error.ts";
+import { refuse } from "../transports/http_error.ts";
 
 // Keys are compared as SHA-256 digests: equal lengths, so the comparison time says nothing
 // about a key's length or how much of it a guess got right.
@@ -41,7 +41,7 @@ export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler {
   };
   return async (c, next) => {
     if (isPreflight(c) || presentedKeys(c).some(known)) return await next();
-    return jsonRpcErrorResponse(401, TRANSPORT_ERROR, "Unauthorized: API key required", {
+    return refuse(401, "Unauthorized: API key required", {
       "www-authenticate": "Bearer",
     });
   };

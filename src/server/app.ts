@@ -4,13 +4,11 @@
  * (Host and Origin) and API-key authentication.
  * @module
  */
-import { bodyLimit, Hono } from "../deps.ts";
-import { DEFAULT_SERVER_NAME } from "../cli/server_config.ts";
+import { Hono } from "../deps.ts";
 import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { SseSessions } from "../transports/sse_server.ts";
 import { StreamableHttpSessions } from "../transports/streamable_http.ts";
-import { jsonRpcErrorResponse, TRANSPORT_ERROR } from "../transports/http_error.ts";
 import { apiKeyAuth } from "./api_key.ts";
 import { corsMiddleware } from "./cors.ts";
 import { hostGuard, isLoopbackHost, originGuard } from "./origin_guard.ts";
@@ -44,14 +42,17 @@ export interface ProxyApp {
   close(): Promise<void>;
 }
 
-/** The URL path prefix a server is served under: `` for the default, `/servers/NAME` else. */
-export function serverPathPrefix(name: string): string {
-  return name === DEFAULT_SERVER_NAME ? "" : `/servers/${name}`;
+/** A server and the URL path prefix it is served under (`""` for the root). */
+export interface MountedServer {
+  /** The shared stdio server. */
+  server: SharedServer;
+  /** Where its `/sse`, `/messages/` and `/mcp` live: `""` or `/servers/NAME`. */
+  pathPrefix: string;
 }
 
-/** Builds the application serving `servers`. */
-export function createProxyApp(servers: readonly SharedServer[], options: AppOptions): ProxyApp {
-  const status = new ActivityStatus(servers);
+/** Builds the application serving each of `mounts` under its prefix. */
+export function createProxyApp(mounts: readonly MountedServer[], options: AppOptions): ProxyApp {
+  const status = new ActivityStatus(mounts.map(({ server }) => server));
   const app = new Hono();
   let closing = false;
   const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
@@ -65,18 +66,15 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
 
   app.get("/status", (c) => c.json(status.snapshot()));
 
-  const limit = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: () => jsonRpcErrorResponse(413, TRANSPORT_ERROR, "Payload too large"),
-  });
   const auth = options.apiKeys.length > 0 ? apiKeyAuth(options.apiKeys) : undefined;
-  for (const server of servers) {
-    const prefix = serverPathPrefix(server.name);
-    const sse = new SseSessions(server, { keepAliveMs: options.keepAliveMs });
-    const http = new StreamableHttpSessions(server, {
-      stateless: options.stateless,
+  for (const { server, pathPrefix: prefix } of mounts) {
+    const tableOptions = {
       maxBodyBytes: options.maxBodyBytes,
-    });
+      keepAliveMs: options.keepAliveMs,
+      stateless: options.stateless,
+    };
+    const sse = new SseSessions(server, tableOptions);
+    const http = new StreamableHttpSessions(server, tableOptions);
     tables.push({ sse, http });
     const messagesPath = `${prefix}/messages/`;
     const mcpPaths = [`${prefix}/mcp`, `${prefix}/mcp/`];
@@ -91,9 +89,9 @@ export function createProxyApp(servers: readonly SharedServer[], options: AppOpt
       status.touch();
       return sse.open(messagesPath);
     });
-    app.post(messagesPath, limit, (c) => sse.post(c.req.query("session_id"), c.req.raw));
-    // Both spellings, without a redirect (Hono is strict about trailing slashes). The /mcp
-    // transport enforces maxBodyBytes itself while it streams the body in.
+    // Both transports enforce maxBodyBytes themselves while they stream the body in.
+    app.post(messagesPath, (c) => sse.post(c.req.query("session_id"), c.req.raw));
+    // Both spellings, without a redirect (Hono is strict about trailing slashes).
     for (const path of mcpPaths) {
       app.all(path, (c) => {
         status.touch();

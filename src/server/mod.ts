@@ -4,20 +4,17 @@
  * @module
  */
 import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
-import { getLogger } from "../log.ts";
+import { settlesWithin } from "../shared/async.ts";
+import { getLogger, maskCommandLine } from "../log.ts";
 import { createSharedServer } from "../relay/shared_server.ts";
-import type { SharedServer } from "../relay/types.ts";
 import { runtime } from "../runtime/mod.ts";
-import { createProxyApp, serverPathPrefix } from "./app.ts";
+import { createProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./origin_guard.ts";
 
 const log = getLogger("mcp_proxy.server");
 
 /** How long open HTTP exchanges may take to finish once shutdown has begun. */
 const HTTP_SHUTDOWN_GRACE_MS = 5_000;
-
-/** Creates the shared server for one configuration (tests substitute their own). */
-export type SharedServerFactory = (config: StdioServerConfig) => SharedServer;
 
 /**
  * Resolves with the name of the first SIGINT, SIGTERM or SIGHUP (the terminal went away);
@@ -39,22 +36,16 @@ export function baseUrl(host: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-function logUrls(base: string, names: readonly string[]): void {
+function logUrls(base: string, prefixes: readonly string[]): void {
   for (const [label, path] of [["SSE", "/sse"], ["Streamable HTTP", "/mcp"]]) {
     log.info(`Serving MCP Servers via ${label}:`);
-    for (const name of names) log.info(`  - ${base}${serverPathPrefix(name)}${path}`);
+    for (const prefix of prefixes) log.info(`  - ${base}${prefix}${path}`);
   }
 }
 
+/** The command line of `config`, for logs: secret-looking option values masked. */
 function commandLine({ command, args }: StdioServerConfig): string {
-  return [command, ...args].join(" ");
-}
-
-/** Resolves after `ms`, or at once when `done` settles first. */
-function within(done: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([done, new Promise((resolve) => timer = setTimeout(resolve, ms))])
-    .finally(() => clearTimeout(timer));
+  return maskCommandLine([command, ...args].join(" "));
 }
 
 /** Says how the MCP endpoints are protected (never the keys), and warns when they are not. */
@@ -70,17 +61,14 @@ function warnIfExposed({ host, apiKeys }: ServerSettings): void {
 }
 
 /** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
-export async function runServer(
-  settings: ServerSettings,
-  createServer: SharedServerFactory = createSharedServer,
-): Promise<number> {
+export async function runServer(settings: ServerSettings): Promise<number> {
   // Listen first: the children live in process groups of their own, so a signal's default
   // action (ending only this process) would leave them behind.
   const shutdown = firstShutdownSignal();
   const configs = settings.defaultServer
     ? [settings.defaultServer, ...settings.namedServers]
     : settings.namedServers;
-  const servers = configs.map(createServer);
+  const servers = configs.map((config) => createSharedServer(config));
   const stopAll = () => Promise.all(servers.map((server) => server.stop()));
 
   const started = Promise.allSettled(servers.map((server) => server.start()));
@@ -104,14 +92,17 @@ export async function runServer(
     log.warning(`Serving without '${config.name}' until it starts; its routes answer with errors`);
   }
 
-  const app = createProxyApp(servers, {
-    stateless: settings.stateless,
-    allowOrigins: settings.allowOrigins,
-    exposeHeaders: settings.exposeHeaders,
-    host: settings.host,
-    apiKeys: settings.apiKeys,
-    maxBodyBytes: settings.maxBodyBytes,
-  });
+  const app = createProxyApp(
+    servers.map((server, i) => ({ server, pathPrefix: configs[i].pathPrefix })),
+    {
+      stateless: settings.stateless,
+      allowOrigins: settings.allowOrigins,
+      exposeHeaders: settings.exposeHeaders,
+      host: settings.host,
+      apiKeys: settings.apiKeys,
+      maxBodyBytes: settings.maxBodyBytes,
+    },
+  );
   warnIfExposed(settings);
   let http;
   try {
@@ -125,12 +116,12 @@ export async function runServer(
     await stopAll();
     return 1;
   }
-  logUrls(baseUrl(settings.host, http.port), servers.map((server) => server.name));
+  logUrls(baseUrl(settings.host, http.port), configs.map((config) => config.pathPrefix));
 
   const signal = await shutdown;
   log.info(`Received ${signal}; shutting down`);
   await app.close();
   // Stopping the servers answers requests still in flight, which lets their exchanges end.
-  await Promise.all([within(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
+  await Promise.all([settlesWithin(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
   return 0;
 }

@@ -8,7 +8,10 @@ import type { ServerState, SharedServer } from "../relay/types.ts";
 export interface StatusBody {
   /** ISO-8601 UTC time of the last new SSE connection or `/mcp` request (or of start-up). */
   api_last_activity: string;
-  /** Each server's current state, by name (`default` for the server at the root). */
+  /**
+   * Each server's current state, by its distinct name: `default` for the server at the root,
+   * NAME for `/servers/NAME/` (`servers/default` for a named `default` beside a root server).
+   */
   server_instances: Record<string, ServerState>;
 }
 
@@ -18,6 +21,7 @@ export class ActivityStatus {
   // A number, not a Date: touched on every /mcp request, formatted only when asked for.
   #lastActivity = Date.now();
 
+  /** Reports the states of `servers`; activity counts from now. */
   constructor(servers: readonly SharedServer[]) {
     this.#servers = servers;
   }

@@ -3,31 +3,35 @@
  * from the body as well as the status.
  * @module
  */
-
-/** JSON-RPC: the body is not valid JSON. */
-export const PARSE_ERROR = -32700;
-
-/** JSON-RPC: the JSON is not a valid request object. */
-export const INVALID_REQUEST = -32600;
-
-/** Implementation-defined server error (the MCP SDK's code for transport-level refusals). */
-export const TRANSPORT_ERROR = -32000;
-
-/** The SDK's code for an unknown or ended session. */
-export const SESSION_NOT_FOUND = -32001;
+import { errorResponse, ProtocolErrorCode, type RequestId } from "../shared/jsonrpc.ts";
 
 /**
- * A response with status `status` and body `{"jsonrpc":"2.0","error":{code,message},"id":null}`:
- * the id is null because the request it answers was not (or could not be) read.
+ * A response with status `status` and a JSON-RPC error body; its id is `id`, or null when the
+ * request it answers was not (or could not be) read.
  */
 export function jsonRpcErrorResponse(
   status: number,
   code: number,
   message: string,
   headers: Record<string, string> = {},
+  id: RequestId | null = null,
 ): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
+  return new Response(JSON.stringify(errorResponse(id, code, message)), {
     status,
     headers: { "content-type": "application/json", ...headers },
   });
+}
+
+/** Refuses a request for the transport's own reasons (the SDK transports' code, -32000). */
+export function refuse(
+  status: number,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
+  return jsonRpcErrorResponse(status, ProtocolErrorCode.ConnectionClosed, message, headers);
+}
+
+/** 404 for an unknown or ended session (the SDK transports' code, -32001). */
+export function sessionNotFound(): Response {
+  return jsonRpcErrorResponse(404, ProtocolErrorCode.RequestTimeout, "Session not found");
 }

@@ -4,11 +4,11 @@
  * GET stream.
  * @module
  */
-import type { JSONRPCMessage, RequestId } from "../deps.ts";
 import { getLogger } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
-import { TRANSPORT_ERROR } from "./http_error.ts";
-import { isRequest, type PostBody, refuse } from "./mcp_request.ts";
+import { ProtocolErrorCode, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
+import { refuse } from "./http_error.ts";
+import type { PostBody } from "./mcp_request.ts";
 import { PostExchange } from "./post_exchange.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
 
@@ -57,7 +57,9 @@ export class HttpSession {
    * answer (JSON or event stream) once it starts.
    */
   post({ messages, batch }: PostBody): Response | Promise<Response> {
-    const ids = messages.filter(isRequest).map((request) => request.id);
+    const ids = messages.flatMap((incoming) =>
+      incoming.kind === "request" ? [incoming.message.id] : []
+    );
     if (ids.length === 0) {
       for (const message of messages) this.#mux.receive(message);
       this.#closeIfIdle();
@@ -97,7 +99,7 @@ export class HttpSession {
     this.#closed = true;
     this.#mux.close();
     for (const exchange of new Set(this.#exchanges.values())) {
-      exchange.abort(TRANSPORT_ERROR, "Session ended");
+      exchange.abort(ProtocolErrorCode.ConnectionClosed, "Session ended");
     }
     if (this.#standalone) {
       this.#options.keepAlive.remove(this.#standalone);
@@ -110,7 +112,7 @@ export class HttpSession {
    * has gone (never on the GET stream, which must not carry responses); others go to the
    * GET stream if one is open.
    */
-  #route(message: JSONRPCMessage, relatedRequestId: RequestId | undefined): void {
+  #route(message: WireMessage, relatedRequestId: RequestId | undefined): void {
     if (relatedRequestId !== undefined) {
       const exchange = this.#exchanges.get(relatedRequestId);
       if (exchange) return exchange.deliver(message);

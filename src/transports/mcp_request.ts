@@ -5,61 +5,33 @@
  * messages untouched and the upstream validates them).
  * @module
  */
-import { type JSONRPCMessage, mcpTypes } from "../deps.ts";
 import {
-  INVALID_REQUEST,
-  jsonRpcErrorResponse,
-  PARSE_ERROR,
-  TRANSPORT_ERROR,
-} from "./http_error.ts";
-
-/** Largest accepted request body by default (as the SDK's default): 4 MiB. */
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+  classify,
+  type Incoming,
+  LEGACY_PROTOCOL_VERSIONS,
+  ProtocolErrorCode,
+} from "../shared/jsonrpc.ts";
+import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 
 /** Most messages in one batch (as the SDK). */
 export const MAX_BATCH_SIZE = 100;
 
-const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = mcpTypes.SUPPORTED_PROTOCOL_VERSIONS;
-
-/** Refuses a request for the transport's own reasons (the SDK's code -32000). */
-export function refuse(
-  status: number,
-  message: string,
-  headers?: Record<string, string>,
-): Response {
-  return jsonRpcErrorResponse(status, TRANSPORT_ERROR, message, headers);
-}
-
 /** The client messages of one POST, and whether they came as a batch (array). */
 export interface PostBody {
-  readonly messages: readonly JSONRPCMessage[];
+  /** The messages, sorted by kind, in the order of the body. */
+  readonly messages: readonly Incoming[];
+  /** Whether the body was an array (the answer is one too). */
   readonly batch: boolean;
-}
-
-/** Whether `value` has the shape of a JSON-RPC 2.0 request, notification or response. */
-export function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const message = value as Record<string, unknown>;
-  if (message.jsonrpc !== "2.0") return false;
-  const id = message.id;
-  const validId = typeof id === "string" || typeof id === "number";
-  if (typeof message.method === "string") return id === undefined || validId;
-  return ("result" in message || "error" in message) && (validId || id === null);
-}
-
-/** Whether `message` is a request (it has a method and an id). */
-export function isRequest(message: JSONRPCMessage): message is mcpTypes.JSONRPCRequest {
-  return "method" in message && "id" in message;
 }
 
 /** 400 when the request names a protocol version this proxy does not speak. */
 export function checkProtocolVersion(request: Request): Response | undefined {
   const version = request.headers.get("mcp-protocol-version");
-  if (version === null || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  if (version === null || LEGACY_PROTOCOL_VERSIONS.includes(version)) return undefined;
   return refuse(
     400,
     `Bad Request: Unsupported protocol version: ${version} (supported versions: ${
-      SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+      LEGACY_PROTOCOL_VERSIONS.join(", ")
     })`,
   );
 }
@@ -95,6 +67,33 @@ async function readLimited(request: Request, maxBytes: number): Promise<string |
 }
 
 /**
+ * Reads and parses a JSON body of at most `maxBytes`: the value, or the error answer (413 when
+ * too large, 400 -32700 when not JSON). The transports' one body-size check.
+ */
+export async function readJsonBody(
+  request: Request,
+  maxBytes: number,
+): Promise<{ value: unknown } | Response> {
+  const text = await readLimited(request, maxBytes);
+  if (text === undefined) {
+    return refuse(413, `Payload Too Large: Request body must not exceed ${maxBytes} bytes`);
+  }
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return jsonRpcErrorResponse(400, ProtocolErrorCode.ParseError, "Parse error: Invalid JSON");
+  }
+}
+
+/** One client message sorted by `classify`, or its 400 answer (the request's id echoed). */
+export function classifyPosted(value: unknown): Incoming | Response {
+  const incoming = classify(value);
+  if (incoming.kind !== "invalid") return incoming;
+  const { code, message } = incoming.error;
+  return jsonRpcErrorResponse(400, code, message, {}, incoming.id);
+}
+
+/**
  * Checks a POST and parses its body: a Response with the error status (406, 415, 413,
  * 400 for bad JSON or a message of the wrong shape), or the messages.
  */
@@ -107,31 +106,22 @@ export async function readPost(
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
   }
-  const text = await readLimited(request, maxBodyBytes);
-  if (text === undefined) {
-    return refuse(413, `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return jsonRpcErrorResponse(400, PARSE_ERROR, "Parse error: Invalid JSON");
-  }
-  const batch = Array.isArray(parsed);
-  const messages: unknown[] = batch ? parsed as unknown[] : [parsed];
-  if (messages.length === 0 || messages.length > MAX_BATCH_SIZE) {
+  const body = await readJsonBody(request, maxBodyBytes);
+  if (body instanceof Response) return body;
+  const batch = Array.isArray(body.value);
+  const values: unknown[] = batch ? body.value as unknown[] : [body.value];
+  if (values.length === 0 || values.length > MAX_BATCH_SIZE) {
     return jsonRpcErrorResponse(
       400,
-      INVALID_REQUEST,
+      ProtocolErrorCode.InvalidRequest,
       `Invalid Request: a batch holds 1 to ${MAX_BATCH_SIZE} messages`,
     );
   }
-  if (!messages.every(isJsonRpcMessage)) {
-    return jsonRpcErrorResponse(
-      400,
-      INVALID_REQUEST,
-      "Invalid Request: not a JSON-RPC 2.0 message",
-    );
+  const messages: Incoming[] = [];
+  for (const value of values) {
+    const incoming = classifyPosted(value);
+    if (incoming instanceof Response) return incoming;
+    messages.push(incoming);
   }
   return { messages, batch };
 }

@@ -9,7 +9,7 @@
  * response is sent.
  * @module
  */
-import type { JSONRPCMessage, RequestId } from "../deps.ts";
+import { errorResponse, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
 
 /** How an exchange reaches the rest of its session. */
@@ -32,7 +32,7 @@ export class PostExchange {
   readonly #context: ExchangeContext;
   readonly #resolve: (response: Response) => void;
   /** Responses held for a JSON answer. */
-  #responses: JSONRPCMessage[] = [];
+  #responses: WireMessage[] = [];
   #stream: SseStream | undefined;
   #done = false;
 
@@ -47,10 +47,10 @@ export class PostExchange {
   }
 
   /** Delivers a message tied to one of the exchange's requests (its response, or not). */
-  deliver(message: JSONRPCMessage): void {
+  deliver(message: WireMessage): void {
     if (this.#done) return;
-    const isResponse = !("method" in message);
-    if (isResponse) this.pending.delete((message as { id: RequestId }).id);
+    const isResponse = message.method === undefined;
+    if (isResponse && message.id != null) this.pending.delete(message.id);
     const stream = this.#stream ?? (isResponse ? undefined : this.#openStream());
     if (stream) {
       stream.send(message);
@@ -66,7 +66,7 @@ export class PostExchange {
    */
   abort(code: number, reason: string): void {
     for (const id of [...this.pending]) {
-      this.deliver({ jsonrpc: "2.0", id, error: { code, message: reason } });
+      this.deliver(errorResponse(id, code, reason));
     }
   }
 

@@ -8,14 +8,9 @@
  */
 import { getLogger } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
-import {
-  INVALID_REQUEST,
-  jsonRpcErrorResponse,
-  PARSE_ERROR,
-  SESSION_NOT_FOUND,
-  TRANSPORT_ERROR,
-} from "./http_error.ts";
-import { isJsonRpcMessage } from "./mcp_request.ts";
+import { refuse, sessionNotFound } from "./http_error.ts";
+import { classifyPosted, readJsonBody } from "./mcp_request.ts";
+import type { SessionTableOptions } from "./options.ts";
 import {
   KeepAliveTicker,
   SSE_HEADERS,
@@ -29,14 +24,6 @@ const log = getLogger("mcp_proxy.sse_server");
 
 const SENT: Promise<void> = Promise.resolve();
 
-/** Options of a {@linkcode SseSessions} table. */
-export interface SseSessionsOptions {
-  /** Keep-alive interval in milliseconds; defaults to {@linkcode SSE_KEEP_ALIVE_MS}. */
-  keepAliveMs?: number;
-  /** Unread bytes before a client is dropped; defaults to {@linkcode SSE_MAX_UNREAD_BYTES}. */
-  maxUnreadBytes?: number;
-}
-
 interface SseSession {
   readonly stream: SseStream;
   readonly mux: MuxSession;
@@ -48,17 +35,18 @@ function normaliseSessionId(value: string): string | undefined {
   return /^[0-9a-f]{32}$/.test(id) ? id : undefined;
 }
 
-const sessionNotFound = () => jsonRpcErrorResponse(404, SESSION_NOT_FOUND, "Session not found");
-
 /** The legacy SSE sessions of one shared server. */
 export class SseSessions {
   readonly #server: SharedServer;
   readonly #sessions = new Map<string, SseSession>();
   readonly #ticker: KeepAliveTicker;
   readonly #maxUnreadBytes: number;
+  readonly #maxBodyBytes: number;
 
-  constructor(server: SharedServer, options: SseSessionsOptions = {}) {
+  /** The table of `server`'s SSE sessions. */
+  constructor(server: SharedServer, options: SessionTableOptions) {
     this.#server = server;
+    this.#maxBodyBytes = options.maxBodyBytes;
     this.#ticker = new KeepAliveTicker(options.keepAliveMs ?? SSE_KEEP_ALIVE_MS);
     this.#maxUnreadBytes = options.maxUnreadBytes ?? SSE_MAX_UNREAD_BYTES;
   }
@@ -90,25 +78,18 @@ export class SseSessions {
 
   /** Handles `POST /messages/?session_id=<sessionId>` with `request`'s body. */
   async post(sessionId: string | undefined, request: Request): Promise<Response> {
-    if (!sessionId) {
-      return jsonRpcErrorResponse(400, TRANSPORT_ERROR, "Bad Request: session_id is required");
-    }
+    if (!sessionId) return refuse(400, "Bad Request: session_id is required");
     const id = normaliseSessionId(sessionId);
-    if (!id) return jsonRpcErrorResponse(400, TRANSPORT_ERROR, "Bad Request: invalid session_id");
+    if (!id) return refuse(400, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
     if (!session) return sessionNotFound();
-    let message: unknown;
-    try {
-      message = await request.json();
-    } catch {
-      return jsonRpcErrorResponse(400, PARSE_ERROR, "Parse error: Invalid JSON");
-    }
-    if (!isJsonRpcMessage(message)) {
-      return jsonRpcErrorResponse(400, INVALID_REQUEST, "Invalid Request: not a JSON-RPC message");
-    }
+    const body = await readJsonBody(request, this.#maxBodyBytes);
+    if (body instanceof Response) return body;
+    const incoming = classifyPosted(body.value);
+    if (incoming instanceof Response) return incoming;
     // The stream may have closed while the body was read.
     if (!this.#sessions.has(id)) return sessionNotFound();
-    session.mux.receive(message);
+    session.mux.receive(incoming);
     return new Response("Accepted", {
       status: 202,
       headers: { "content-type": "text/plain; charset=utf-8" },

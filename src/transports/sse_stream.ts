@@ -3,7 +3,7 @@
  * alike: a slow-reader limit, and a keep-alive ticker shared by many streams.
  * @module
  */
-import type { JSONRPCMessage } from "../deps.ts";
+import type { WireMessage } from "../shared/jsonrpc.ts";
 
 /** Interval between keep-alive comments on idle streams (as the original's 15 s ping). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -62,7 +62,7 @@ export class SseStream {
   }
 
   /** Writes `message` as a `message` event; returns whether the stream took it. */
-  send(message: JSONRPCMessage): boolean {
+  send(message: WireMessage): boolean {
     return this.event("message", JSON.stringify(message));
   }
 

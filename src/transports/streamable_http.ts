@@ -9,47 +9,27 @@
  * (see post_exchange.ts), and messages only get a structure test (see mcp_request.ts).
  * @module
  */
-import { mcpTypes } from "../deps.ts";
-import { MODERN_PROTOCOL_VERSION } from "../era/envelope.ts";
 import { classifyPost, type ModernPost } from "../era/http_classify.ts";
-import { ModernBridge } from "../era/modern_bridge.ts";
+import { type ModernCall, ModernBridge } from "../era/modern_bridge.ts";
 import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { HttpSession } from "./http_session.ts";
 import {
-  checkAccept,
-  checkProtocolVersion,
-  DEFAULT_MAX_BODY_BYTES,
-  type PostBody,
-  readPost,
-  refuse,
-} from "./mcp_request.ts";
+  LATEST_LEGACY_PROTOCOL_VERSION,
+  LEGACY_PROTOCOL_VERSIONS,
+  MODERN_PROTOCOL_VERSION,
+  ProtocolErrorCode,
+} from "../shared/jsonrpc.ts";
 import { PostExchange } from "./post_exchange.ts";
+import { checkAccept, checkProtocolVersion, type PostBody, readPost } from "./mcp_request.ts";
 import { KeepAliveTicker } from "./sse_stream.ts";
-import { INVALID_REQUEST, jsonRpcErrorResponse, SESSION_NOT_FOUND } from "./http_error.ts";
+import { jsonRpcErrorResponse, refuse, sessionNotFound } from "./http_error.ts";
+import type { SessionTableOptions } from "./options.ts";
 
 const log = getLogger("mcp_proxy.streamable_http");
 
 /** Every protocol version `/mcp` serves: the modern one, then the legacy ones. */
-const SUPPORTED_VERSIONS: readonly string[] = [
-  MODERN_PROTOCOL_VERSION,
-  ...mcpTypes.SUPPORTED_PROTOCOL_VERSIONS,
-];
-
-/** Options of a {@linkcode StreamableHttpSessions} table. */
-export interface StreamableHttpOptions {
-  /** Serve without sessions: one multiplexer session per POST. */
-  stateless: boolean;
-  /** Largest accepted request body, in bytes (413 above); defaults to 4 MiB. */
-  maxBodyBytes?: number;
-  /** Keep-alive interval of event streams in milliseconds (0: none); defaults to 15 s. */
-  keepAliveMs?: number;
-}
-
-/** Whether the POST carries an `initialize` request. */
-function hasInitialize(body: PostBody): boolean {
-  return body.messages.some((message) => "method" in message && message.method === "initialize");
-}
+const SUPPORTED_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...LEGACY_PROTOCOL_VERSIONS];
 
 /** Whether the request names a modern protocol version in its header. */
 function speaksModern(request: Request): boolean {
@@ -57,8 +37,11 @@ function speaksModern(request: Request): boolean {
   return version !== null && version.trim() >= MODERN_PROTOCOL_VERSION;
 }
 
-function sessionNotFound(): Response {
-  return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, "Session not found");
+/** Whether the POST carries an `initialize` request. */
+function hasInitialize(body: PostBody): boolean {
+  return body.messages.some((incoming) =>
+    incoming.kind === "request" && incoming.message.method === "initialize"
+  );
 }
 
 /** The Streamable HTTP endpoint (`/mcp`) of one shared server. */
@@ -68,17 +51,18 @@ export class StreamableHttpSessions {
   readonly #maxBodyBytes: number;
   readonly #keepAlive: KeepAliveTicker;
   readonly #sessions = new Map<string, HttpSession>();
+  /** Serves modern (2026-07-28) requests, which have no session. */
   readonly #bridge: ModernBridge;
 
   /** A table serving `server`. */
-  constructor(server: SharedServer, options: StreamableHttpOptions) {
+  constructor(server: SharedServer, options: SessionTableOptions) {
     this.#server = server;
-    this.#stateless = options.stateless;
-    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#stateless = options.stateless ?? false;
+    this.#maxBodyBytes = options.maxBodyBytes;
     this.#keepAlive = new KeepAliveTicker(options.keepAliveMs);
     this.#bridge = new ModernBridge(server, {
       log,
-      legacyVersion: mcpTypes.LATEST_PROTOCOL_VERSION,
+      legacyVersion: LATEST_LEGACY_PROTOCOL_VERSION,
     });
   }
 
@@ -131,15 +115,15 @@ export class StreamableHttpSessions {
   async #sessionless(request: Request): Promise<Response> {
     const body = await readPost(request, this.#maxBodyBytes);
     if (body instanceof Response) return body;
-    const era = this.#classify(request, body);
-    if (era !== "legacy") return era;
+    const modern = this.#classify(request, body);
+    if (modern) return modern;
     if (!hasInitialize(body)) {
       return refuse(400, "Bad Request: Mcp-Session-Id header is required");
     }
     if (body.messages.length > 1) {
       return jsonRpcErrorResponse(
         400,
-        INVALID_REQUEST,
+        ProtocolErrorCode.InvalidRequest,
         "Invalid Request: Only one initialization request is allowed",
       );
     }
@@ -155,17 +139,15 @@ export class StreamableHttpSessions {
     return session.post(body);
   }
 
-  /** A modern request's answer, or a refusal by the modern ladder, or `legacy`. */
-  #classify(request: Request, body: PostBody): Response | Promise<Response> | "legacy" {
-    if (body.batch) return "legacy";
-    const era = classifyPost(request.headers, body.messages[0], SUPPORTED_VERSIONS);
-    if (era.era === "legacy") return "legacy";
-    if (era.era === "refused") {
-      return new Response(JSON.stringify(era.body), {
-        status: era.status,
-        headers: { "content-type": "application/json" },
-      });
-    }
+  /**
+   * The answer to a POST that speaks the modern era (or a refusal by the modern validation
+   * ladder); `undefined` for legacy traffic, which goes on to the session logic.
+   */
+  #classify(request: Request, body: PostBody): Promise<Response> | Response | undefined {
+    if (body.batch) return undefined;
+    const era = classifyPost(request.headers, body.messages[0].message, SUPPORTED_VERSIONS);
+    if (era.era === "legacy") return undefined;
+    if (era.era === "refused") return Response.json(era.body, { status: era.status });
     return this.#serveModern(era);
   }
 
@@ -177,9 +159,7 @@ export class StreamableHttpSessions {
       // Deferred: the bridge may answer (discover) before serve() has returned the call.
       onDone: () => queueMicrotask(() => call.close()),
     });
-    const call = this.#bridge.serve(post, {
-      send: (message) => exchange.deliver(message as never),
-    });
+    const call: ModernCall = this.#bridge.serve(post, { send: (m) => exchange.deliver(m) });
     return exchange.response;
   }
 
@@ -198,8 +178,8 @@ export class StreamableHttpSessions {
     if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
     const body = await readPost(request, this.#maxBodyBytes);
     if (body instanceof Response) return body;
-    const era = this.#classify(request, body);
-    if (era !== "legacy") return era;
+    const modern = this.#classify(request, body);
+    if (modern) return modern;
     if (!hasInitialize(body)) {
       const refusal = checkProtocolVersion(request);
       if (refusal) return refusal;

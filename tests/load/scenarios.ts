@@ -1,6 +1,6 @@
 /**
  * Load and soak scenarios against a proxy in server mode (server-everything as the child),
- * shared by the CI test (tests/server_load_test.ts, reduced) and `deno task load` (full size).
+ * shared by the CI test (tests/e2e/server_load_test.ts, reduced) and `deno task load` (full size).
  * @module
  */
 import { type Client, connectClient } from "../support/mcp_client.ts";

@@ -4,7 +4,7 @@
  * logs while it runs, as the multiplexer would (replies carry the client's own request id).
  * @module
  */
-import type { JSONRPCMessage, RequestId } from "../../src/deps.ts";
+import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
 import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../src/relay/types.ts";
 
 interface Message {
@@ -22,7 +22,7 @@ export class FakeSharedServer implements SharedServer {
   state: ServerState = "running";
   sessions = 0;
   /** Every message received, per session, in order. */
-  readonly received: JSONRPCMessage[] = [];
+  readonly received: WireMessage[] = [];
   /** The sink of every session opened, in order, to push messages from tests. */
   readonly sinks: ClientSink[] = [];
 
@@ -42,9 +42,9 @@ export class FakeSharedServer implements SharedServer {
     this.sinks.push(sink);
     let open = true;
     const reply = (id: RequestId, body: Record<string, unknown>) =>
-      setTimeout(() => open && sink.send({ jsonrpc: "2.0", id, ...body } as JSONRPCMessage, id), 1);
+      setTimeout(() => open && sink.send({ jsonrpc: "2.0", id, ...body }, id), 1);
     return {
-      receive: (raw) => {
+      receive: ({ message: raw }) => {
         this.received.push(raw);
         const message = raw as Message;
         if (message.id === undefined || message.method === undefined) return;

@@ -1,15 +1,9 @@
-// deno-lint-ignore-file no-import-prefix -- a test-only dependency, pinned like src/deps.ts
 /**
  * Connecting the SDK's `Client` to a proxy over Streamable HTTP or legacy SSE.
  * @module
  */
-// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/client/index"
-import { Client } from "npm:@modelcontextprotocol/sdk@1.32.2/client/index.js";
-import {
-  type mcpTypes,
-  SSEClientTransport,
-  StreamableHTTPClientTransport,
-} from "../../src/deps.ts";
+import { SSEClientTransport, StreamableHTTPClientTransport } from "../../src/deps.ts";
+import { Client, type mcpTypes } from "./sdk.ts";
 
 export { Client };
 

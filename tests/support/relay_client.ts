@@ -4,7 +4,8 @@
  * records what it receives and lets a test send requests and await their responses.
  * @module
  */
-import type { JSONRPCMessage, RequestId } from "../../src/deps.ts";
+import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
+import { incoming } from "./messages.ts";
 import type { ClientSink, MuxSession, SharedServer } from "../../src/relay/types.ts";
 
 /** A message the client received, with the request id the relay related it to. */
@@ -31,7 +32,7 @@ export class TestClient implements ClientSink {
     this.session = server.openSession(this);
   }
 
-  send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+  send(message: WireMessage, relatedRequestId?: RequestId): Promise<void> {
     // A copy, as a real transport would serialise it: later mutation must not show here.
     const copy = structuredClone(message) as Received["message"];
     const entry = { message: copy, relatedRequestId };
@@ -49,13 +50,13 @@ export class TestClient implements ClientSink {
   async #answer(request: Received["message"]) {
     try {
       const result = await this.#handler!(request);
-      this.session.receive({ jsonrpc: "2.0", id: request.id!, result } as JSONRPCMessage);
+      this.session.receive(incoming({ jsonrpc: "2.0", id: request.id!, result }));
     } catch (error) {
-      this.session.receive({
+      this.session.receive(incoming({
         jsonrpc: "2.0",
         id: request.id!,
         error: { code: -32603, message: String(error) },
-      } as JSONRPCMessage);
+      }));
     }
   }
 
@@ -68,7 +69,7 @@ export class TestClient implements ClientSink {
       clearTimeout(timer);
       resolve(message);
     });
-    this.session.receive({ jsonrpc: "2.0", id, method, params } as JSONRPCMessage);
+    this.session.receive(incoming({ jsonrpc: "2.0", id, method, params }));
     return promise;
   }
 
@@ -87,7 +88,7 @@ export class TestClient implements ClientSink {
 
   /** Sends a notification. */
   notify(method: string, params?: Record<string, unknown>): void {
-    this.session.receive({ jsonrpc: "2.0", method, params } as JSONRPCMessage);
+    this.session.receive(incoming({ jsonrpc: "2.0", method, params }));
   }
 
   /** Resolves with the first received message (past or future) that passes `test`. */

@@ -1,0 +1,195 @@
+/**
+ * What the lean benchmark starts: our proxy or a minimal relay, in server mode in front of the
+ * instant echo child, or in client mode in front of the minimal relay; each with the time from
+ * its spawn to its first answer.
+ * @module
+ */
+import { freePort, LineBuffer, sleep, startProcess } from "../process.ts";
+import { type CommandLine, inspectable, waitOrStop } from "../scenarios.ts";
+import {
+  type LeanClient,
+  LEGACY_VERSION,
+  legacyHttpClient,
+  modernHttpClient,
+  requestLine,
+  sseClient,
+  stdioClient,
+} from "./clients.ts";
+
+/** Ours, or the minimal relay of the same mode (the baseline). */
+export type LeanSystem = "ours" | "minimal";
+
+/** What the clients speak: /mcp in either era, /sse, or stdio to a client-mode relay. */
+export type LeanShape = "mcp-legacy" | "mcp-modern" | "sse" | "client";
+
+/** How to start the systems. */
+export interface LeanContext {
+  /** Our proxy's command line, without mode arguments. */
+  proxy: { command: string; args: string[] };
+  /** Start Deno processes under test with the V8 inspector (for `--profile`). */
+  inspect?: boolean;
+}
+
+/** A started system under test. */
+export interface LeanInstance {
+  /** The measured process: the proxy or relay (not the echo child, not the upstream). */
+  pid: number;
+  /** Spawn to the first `initialize` answer, ms. */
+  startupMs: number;
+  /** Its V8 inspector port, when started for profiling. */
+  inspectorPort?: number;
+  /** Server mode: its base URL (`http://127.0.0.1:port`). */
+  url?: string;
+  /** Its stderr (and stdout in server mode), for error messages. */
+  output: LineBuffer;
+  /** `count` clients (client mode has one process, hence one client, whatever the count). */
+  clients(count: number): Promise<LeanClient[]>;
+  /** Stops everything it started. */
+  stop(): Promise<void>;
+}
+
+const here = (file: string) => new URL(file, import.meta.url).pathname;
+const deno = Deno.execPath();
+/** The instant echo child's command line. */
+export const ECHO_CHILD: string[] = [deno, "run", "--quiet", here("./echo_child.ts")];
+
+function serverCommand(ctx: LeanContext, system: LeanSystem, port: number): CommandLine {
+  if (system === "ours") {
+    const extra = ["--host", "127.0.0.1", "--port", String(port), "--", ...ECHO_CHILD];
+    return inspectable(ctx.proxy.command, [...ctx.proxy.args, ...extra], ctx.inspect);
+  }
+  const relay = ["run", "-A", "--quiet", here("./minimal_relay.ts"), String(port), "--"];
+  return inspectable(deno, [...relay, ...ECHO_CHILD], ctx.inspect);
+}
+
+function clientCommand(ctx: LeanContext, system: LeanSystem, url: string): CommandLine {
+  if (system === "ours") {
+    const extra = ["--transport", "streamablehttp", url];
+    return inspectable(ctx.proxy.command, [...ctx.proxy.args, ...extra], ctx.inspect);
+  }
+  return inspectable(deno, ["run", "-A", "--quiet", here("./minimal_client_relay.ts"), url]);
+}
+
+/** Starts `system` for `shape`; resolves once it has answered its first `initialize`. */
+export function startInstance(
+  ctx: LeanContext,
+  system: LeanSystem,
+  shape: LeanShape,
+): Promise<LeanInstance> {
+  return shape === "client" ? startClientMode(ctx, system) : startServerMode(ctx, system, shape);
+}
+
+async function startServerMode(
+  ctx: LeanContext,
+  system: LeanSystem,
+  shape: Exclude<LeanShape, "client">,
+): Promise<LeanInstance> {
+  if (system === "minimal" && shape === "sse") throw new Error("the minimal relay has no /sse");
+  const port = freePort();
+  const [command, args, inspectorPort] = serverCommand(ctx, system, port);
+  const process = startProcess({ command, args });
+  const base = `http://127.0.0.1:${port}`;
+  const startupMs = await waitOrStop(process, firstAnswer(`${base}/mcp`, process.spawnedAt));
+  return {
+    pid: process.pid,
+    startupMs,
+    inspectorPort,
+    url: base,
+    output: process.output,
+    clients: (count) =>
+      openAll(count, () => {
+        switch (shape) {
+          case "mcp-legacy":
+            return legacyHttpClient(`${base}/mcp`);
+          case "mcp-modern":
+            return Promise.resolve(modernHttpClient(`${base}/mcp`));
+          case "sse":
+            return sseClient(`${base}/sse`);
+        }
+      }),
+    stop: () => process.stop(),
+  };
+}
+
+/**
+ * Spawn (at `spawnedAt`) to the first answer of `initialize` on `url`, ms; retries while
+ * nothing listens or the server answers with an error status (still starting).
+ */
+async function firstAnswer(url: string, spawnedAt: number, timeoutMs = 30_000): Promise<number> {
+  const body = requestLine(0, "initialize", {
+    protocolVersion: LEGACY_VERSION,
+    capabilities: {},
+    clientInfo: { name: "mcp-proxy-lean-bench-startup", version: "0.1.0" },
+  });
+  const headers = {
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+  };
+  let last: unknown;
+  while (performance.now() - spawnedAt < timeoutMs) {
+    try {
+      const response = await fetch(url, { method: "POST", headers, body });
+      const text = await response.text();
+      if (response.ok && text.includes('"result"')) return performance.now() - spawnedAt;
+      last = `HTTP ${response.status} ${text.slice(0, 200)}`;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(2);
+  }
+  throw new Error(`no initialize answer from ${url} within ${timeoutMs} ms: ${last}`);
+}
+
+async function startClientMode(ctx: LeanContext, system: LeanSystem): Promise<LeanInstance> {
+  const upstream = await startServerMode({ proxy: ctx.proxy }, "minimal", "mcp-legacy");
+  const url = `${upstream.url}/mcp`;
+  const [command, args, inspectorPort] = clientCommand(ctx, system, url);
+  const spawnedAt = performance.now();
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = new LineBuffer();
+  const drained = (async () => {
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) output.push(text);
+  })().catch(() => {}).finally(() => output.end());
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await Promise.all([child.status, drained, upstream.stop()]);
+  };
+  let client: LeanClient;
+  try {
+    client = await stdioClient({ stdin: child.stdin, stdout: child.stdout });
+  } catch (error) {
+    await stop();
+    throw new Error(`${error}\n--- output ---\n${output.tail()}`);
+  }
+  return {
+    pid: child.pid,
+    startupMs: performance.now() - spawnedAt,
+    inspectorPort,
+    output,
+    clients: () => Promise.resolve([client]),
+    stop: async () => {
+      await client.close();
+      await stop();
+    },
+  };
+}
+
+async function openAll(count: number, open: () => Promise<LeanClient>): Promise<LeanClient[]> {
+  const clients: LeanClient[] = [];
+  try {
+    for (let i = 0; i < count; i++) clients.push(await open());
+  } catch (error) {
+    await Promise.allSettled(clients.map((c) => c.close()));
+    throw error;
+  }
+  return clients;
+}

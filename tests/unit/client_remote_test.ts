@@ -1,0 +1,41 @@
+/**
+ * Client mode's triage of the SDK transports' errors.
+ */
+import assert from "node:assert/strict";
+import { classifySendError, classifyStreamError } from "../../src/client/remote.ts";
+import { SseError, StreamableHTTPError } from "../../src/deps.ts";
+
+Deno.test("classifySendError and classifyStreamError", () => {
+  const refused = new TypeError("fetch failed", {
+    cause: new Error("client error (Connect): tcp connect error: Connection refused"),
+  });
+  assert.equal(classifySendError(refused), "undelivered");
+  assert.equal(classifySendError(new StreamableHTTPError(404, "Error POSTing")), "session-gone");
+  assert.equal(
+    classifySendError(new StreamableHTTPError(400, "Error POSTing: No valid session ID provided")),
+    "session-gone",
+  );
+  assert.equal(
+    classifySendError(new Error("Error POSTing to endpoint (HTTP 404): x")),
+    "session-gone",
+  );
+  assert.equal(classifySendError(new StreamableHTTPError(500, "Error POSTing: boom")), "failed");
+  assert.equal(classifySendError(new TypeError("error reading a body from connection")), "failed");
+
+  assert.equal(
+    classifyStreamError(new SseError(undefined, "terminated", new ErrorEvent("error"))),
+    "lost",
+  );
+  assert.equal(classifyStreamError(new Error("SSE stream disconnected: TypeError")), "lost");
+  assert.equal(classifyStreamError(new Error("Failed to reconnect SSE stream: x")), "lost");
+  assert.equal(
+    classifyStreamError(new StreamableHTTPError(404, "Failed to open SSE stream: Not Found")),
+    "lost",
+  );
+  assert.equal(
+    classifyStreamError(new StreamableHTTPError(400, "Failed to open SSE stream: Bad")),
+    "harmless",
+  );
+  assert.equal(classifyStreamError(new StreamableHTTPError(404, "Error POSTing")), "harmless");
+  assert.equal(classifyStreamError(new SyntaxError("Unexpected token")), "harmless");
+});

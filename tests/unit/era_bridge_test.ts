@@ -1,0 +1,161 @@
+/**
+ * The modern bridge in process, over a fake shared server that records what its sessions
+ * are sent: abandoned MRTR calls, cancellation, and the envelope and result rules.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { getLogger } from "../../src/log.ts";
+import type { ClientSink, MuxSession } from "../../src/relay/types.ts";
+import { ModernBridge } from "../../src/era/modern_bridge.ts";
+import type { ModernPost } from "../../src/era/http_classify.ts";
+import { RequestStateSealer } from "../../src/era/request_state.ts";
+import { readEnvelope, stripEnvelope, withEnvelope } from "../../src/era/envelope.ts";
+import { legacyResult, modernError, modernResult } from "../../src/era/results.ts";
+
+type Message = Record<string, unknown>;
+// deno-lint-ignore no-explicit-any -- the tests read fields of loosely typed messages
+type Any = any;
+
+/** A fake shared server: each session records what it receives and answers initialize. */
+class FakeServer {
+  readonly sessions: { received: Message[]; sink: ClientSink; closed: boolean }[] = [];
+
+  openSession(sink: ClientSink): MuxSession {
+    const session = { received: [] as Message[], sink, closed: false };
+    this.sessions.push(session);
+    return {
+      receive: (incoming) => {
+        const m = incoming.message as unknown as Message;
+        session.received.push(m);
+        if (m.method === "initialize") {
+          sink.send({
+            jsonrpc: "2.0",
+            id: m.id,
+            result: {
+              protocolVersion: "2025-11-25",
+              capabilities: {},
+              serverInfo: { name: "fake", version: "1" },
+            },
+          } as never);
+        }
+      },
+      close: () => {
+        session.closed = true;
+      },
+    };
+  }
+}
+
+const ENVELOPE = readEnvelope({
+  _meta: {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": { elicitation: {} },
+  },
+});
+
+function post(id: number, params: Message = {}): ModernPost {
+  return {
+    era: "modern",
+    request: { jsonrpc: "2.0", id, method: "tools/call", params: { name: "t", ...params } },
+    envelope: ENVELOPE as never,
+  };
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("an abandoned MRTR call is cancelled (its session closed) and freed after the park timeout", async () => {
+  const server = new FakeServer();
+  const bridge = new ModernBridge(server, {
+    log: getLogger("test"),
+    legacyVersion: "2025-11-25",
+    parkTimeoutMs: 50,
+    gatherMs: 1,
+  });
+  const replies: Any[] = [];
+  const call = bridge.serve(post(1), { send: (m) => replies.push(m) });
+  const session = server.sessions[0];
+  // The child asks the client for input while the call runs.
+  session.sink.send({ jsonrpc: "2.0", id: 900, method: "elicitation/create", params: {} } as never);
+  await wait(20);
+  assert.equal((replies[0].result as Message).resultType, "input_required");
+  call.close(); // the POST ended with the input_required answer: the call stays parked
+  assert.equal(session.closed, false);
+  assert.equal(bridge.parkedCount, 1);
+  await wait(80);
+  assert.equal(session.closed, true, "the multiplexer session (and so the child's call) ended");
+  assert.equal(bridge.parkedCount, 0);
+});
+
+Deno.test("a client that leaves a running call cancels it; a finished call closes its session", () => {
+  const server = new FakeServer();
+  const bridge = new ModernBridge(server, { log: getLogger("test"), legacyVersion: "2025-11-25" });
+  const replies: Any[] = [];
+  bridge.serve(post(1), { send: (m) => replies.push(m) }).close();
+  assert.equal(server.sessions[0].closed, true);
+  bridge.serve(post(2), { send: (m) => replies.push(m) });
+  const second = server.sessions[1];
+  second.sink.send({ jsonrpc: "2.0", id: 2, result: { content: [] } } as never);
+  assert.equal(second.closed, true);
+  assert.deepEqual(replies.at(-1), {
+    jsonrpc: "2.0",
+    id: 2,
+    result: {
+      content: [],
+      resultType: "complete",
+      _meta: { "io.modelcontextprotocol/serverInfo": { name: "fake", version: "1" } },
+    },
+  });
+  // The envelope does not reach the legacy child; the request's own _meta keys do.
+  const forwarded = second.received.find((m) => m.method === "tools/call")!;
+  assert.deepEqual(forwarded.params, { name: "t" });
+});
+
+Deno.test("requestState: opens what it sealed; refuses altered, expired or foreign states", async () => {
+  let now = 1_000;
+  const sealer = new RequestStateSealer(() => now);
+  const state = await sealer.seal({ parkedId: "p1", method: "tools/call" }, 100);
+  assert.deepEqual(await sealer.open(state), { parkedId: "p1", method: "tools/call" });
+  assert.equal(
+    await sealer.open(state.slice(0, -1) + (state.endsWith("A") ? "B" : "A")),
+    undefined,
+  );
+  assert.equal(await new RequestStateSealer(() => now).open(state), undefined);
+  assert.equal(await sealer.open("not a state"), undefined);
+  now = 2_000;
+  assert.equal(await sealer.open(state), undefined);
+});
+
+Deno.test("envelope: read, stripped for a legacy peer (other _meta kept), added for a modern one", () => {
+  assert.deepEqual(readEnvelope({}), { key: "_meta", problem: "missing" });
+  assert.deepEqual(
+    readEnvelope({ _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } }),
+    { key: "io.modelcontextprotocol/clientCapabilities", problem: "missing" },
+  );
+  const params = {
+    name: "t",
+    _meta: {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientCapabilities": {},
+      progressToken: 5,
+    },
+  };
+  assert.deepEqual(stripEnvelope(params), { name: "t", _meta: { progressToken: 5 } });
+  const envelope = readEnvelope(params);
+  assert.ok(!("problem" in envelope));
+  const { progressToken: _, ...envelopeKeys } = params._meta;
+  assert.deepEqual(withEnvelope({ name: "t" }, envelope), { name: "t", _meta: envelopeKeys });
+});
+
+Deno.test("results: modern decoration and its inverse; resource-not-found becomes -32602", () => {
+  const info = { name: "s", version: "1" };
+  const modern = modernResult("tools/list", { tools: [] }, info);
+  assert.deepEqual(modern, {
+    tools: [],
+    resultType: "complete",
+    ttlMs: 0,
+    cacheScope: "private",
+    _meta: { "io.modelcontextprotocol/serverInfo": info },
+  });
+  assert.deepEqual(legacyResult(modern), { tools: [] });
+  assert.deepEqual(modernError({ code: -32002, message: "x" }), { code: -32602, message: "x" });
+});

@@ -1,0 +1,58 @@
+/**
+ * Line framing of byte streams (child stdout and stderr, client stdin).
+ */
+import assert from "node:assert/strict";
+import { LineDecoder, readLines } from "../../src/shared/lines.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("LineDecoder: lines split across chunks, several per chunk, CRLF, multi-byte characters", () => {
+  const lines: string[] = [];
+  const decoder = new LineDecoder();
+  const all = bytes('{"a":1}\r\n{"b":"é€😀"}\n\nlast');
+  // Feed one byte at a time: every boundary, including inside UTF-8 sequences.
+  for (let i = 0; i < all.length; i++) decoder.push(all.subarray(i, i + 1), (l) => lines.push(l));
+  assert.deepEqual(lines, ['{"a":1}', '{"b":"é€😀"}', ""]);
+  decoder.end((l) => lines.push(l));
+  assert.deepEqual(lines.at(-1), "last");
+
+  const whole: string[] = [];
+  const other = new LineDecoder();
+  other.push(bytes("x\ny\nz"), (l) => whole.push(l));
+  other.push(bytes("z\n"), (l) => whole.push(l));
+  other.end((l) => whole.push(l));
+  assert.deepEqual(whole, ["x", "y", "zz"]);
+});
+
+Deno.test("readLines reads a stream to its end, unterminated last line included", async () => {
+  const lines: string[] = [];
+  const stream = ReadableStream.from([bytes("one\ntw"), bytes("o\nthree")]);
+  await readLines(stream, (l) => lines.push(l), (error) => {
+    throw error;
+  }).done;
+  assert.deepEqual(lines, ["one", "two", "three"]);
+});
+
+Deno.test("readLines: a line handler that throws loses that line only; only a failed read ends it", async () => {
+  const lines: string[] = [];
+  const failures: string[] = [];
+  const stream = ReadableStream.from([bytes("one\nboom\ntwo\n"), bytes("boom\nthree\n")]);
+  const reader = readLines(stream, (line) => {
+    if (line === "boom") throw new TypeError("handler bug");
+    lines.push(line);
+  }, (error, line) => failures.push(`${line}: ${(error as Error).message}`));
+  await reader.done;
+  assert.deepEqual(lines, ["one", "two", "three"]);
+  assert.deepEqual(failures, ["boom: handler bug", "boom: handler bug"]);
+
+  let pulls = 0;
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulls++ === 0) controller.enqueue(bytes("a\nb"));
+      else controller.error(new Error("pipe broke"));
+    },
+  });
+  const seen: string[] = [];
+  await readLines(broken, (line) => seen.push(line), () => {}).done;
+  assert.deepEqual(seen, ["a", "b"], "what was read before the failure is delivered");
+});

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import {
+  formatTimestamp,
+  getLogger,
+  maskCommandLine,
+  maskSecrets,
+  setLogLevel,
+  setLogSink,
+} from "../../src/log.ts";
+
+Deno.test("maskSecrets hides Authorization, X-API-Key and Cookie values and bearer tokens", async (t) => {
+  const cases: [string, string][] = [
+    ["Authorization: Bearer abc.def", "Authorization: ***"],
+    ['{"authorization":"Basic dXNlcjpwYXNz"}', '{"authorization":"***"}'],
+    ["x-api-key=k3y", "x-api-key=***"],
+    ["X-API-Key: k3y, other", "X-API-Key: ***, other"],
+    ["Cookie: a=1; b=2", "Cookie: ***"],
+    ["sent Bearer eyJhbGciOi.x-y_z", "sent Bearer ***"],
+    ["nothing secret here", "nothing secret here"],
+    [
+      "node s.js --token=abc token=xyz GITHUB_TOKEN=ghp_1",
+      "node s.js --token=*** token=*** GITHUB_TOKEN=***",
+    ],
+    ["GET /t?access_token=q1&page=2", "GET /t?access_token=***&page=2"],
+    [
+      "--client_secret=s --api-key=k --password=p",
+      "--client_secret=*** --api-key=*** --password=***",
+    ],
+    // Where a secret is, not the secret; and prose.
+    ["--token-url=https://a/t --password-file=/p", "--token-url=https://a/t --password-file=/p"],
+    ["an access token valid for 60 s", "an access token valid for 60 s"],
+  ];
+  for (const [input, expected] of cases) {
+    await t.step(input, () => assert.equal(maskSecrets(input), expected));
+  }
+});
+
+Deno.test("maskCommandLine hides the value after a secret-looking option", async (t) => {
+  const cases: [string, string][] = [
+    ["npx s --api-key k1 --timeout 10", "npx s --api-key *** --timeout 10"],
+    ["s -password p --secret-key  k", "s -password *** --secret-key  ***"],
+    ["s --token --verbose", "s --token --verbose"],
+    ["s --token-url https://a/t --token-file /f", "s --token-url https://a/t --token-file /f"],
+  ];
+  for (const [input, expected] of cases) {
+    await t.step(input, () => assert.equal(maskCommandLine(input), expected));
+  }
+});
+
+Deno.test("log lines have the original's layout, go through the level filter and are masked", () => {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  try {
+    setLogLevel("WARNING");
+    const log = getLogger("mcp_proxy.test");
+    log.info("hidden");
+    log.warning("headers Authorization: Bearer t0ken");
+    log.error("failed");
+  } finally {
+    restore();
+    setLogLevel("INFO");
+  }
+  assert.equal(lines.length, 2);
+  assert.match(
+    lines[0],
+    /^\[W \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mcp_proxy\.test\] headers Authorization: \*\*\*\n$/,
+  );
+  assert.match(lines[1], /^\[E [^\]]+ mcp_proxy\.test\] failed\n$/);
+});
+
+Deno.test("formatTimestamp uses local time with comma-separated milliseconds", () => {
+  assert.equal(formatTimestamp(new Date(2026, 0, 2, 3, 4, 5, 6)), "2026-01-02 03:04:05,006");
+});

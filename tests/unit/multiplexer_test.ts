@@ -1,0 +1,200 @@
+/**
+ * The multiplexer in-process, against a fake upstream that records what it is sent and for
+ * which session: its state machine (waiting, refusing, open), the handshake record each
+ * forwarded request carries, and odd messages from the upstream.
+ */
+import assert from "node:assert/strict";
+import type { Logger } from "../../src/log.ts";
+import type { SessionContext } from "../../src/relay/handshake.ts";
+import { Multiplexer, type Upstream } from "../../src/relay/multiplexer.ts";
+import type { MuxSession } from "../../src/relay/types.ts";
+import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
+import { incoming } from "../support/messages.ts";
+
+/** Records every message and the session it was sent for. */
+class FakeUpstream implements Upstream {
+  readonly sent: { message: WireMessage; session: SessionContext | undefined }[] = [];
+  send(message: WireMessage, session?: SessionContext): void {
+    this.sent.push({ message: structuredClone(message), session });
+  }
+  /** The last message sent with `method`. */
+  last(method: string): { message: WireMessage; session: SessionContext | undefined } {
+    const found = this.sent.findLast(({ message }) => message.method === method);
+    assert.ok(found, `nothing sent with method ${method}`);
+    return found;
+  }
+}
+
+/** A client session that records what it receives. */
+function client(mux: Multiplexer) {
+  const received: { message: WireMessage; related: RequestId | undefined }[] = [];
+  const session: MuxSession = mux.openSession({
+    send: (message, related) => {
+      received.push({ message: structuredClone(message), related });
+      return Promise.resolve();
+    },
+  });
+  const send = (value: object) => session.receive(incoming({ jsonrpc: "2.0", ...value }));
+  const response = (id: RequestId) => received.find((r) => r.message.id === id)?.message;
+  return { session, received, send, response };
+}
+
+const warnings: string[] = [];
+const log: Logger = { debug() {}, info() {}, warning: (m) => warnings.push(m), error() {} };
+
+const CHILD_RESULT = {
+  protocolVersion: "2025-11-25",
+  capabilities: { logging: {}, resources: { subscribe: true } },
+  serverInfo: { name: "child", version: "1" },
+};
+
+/** A multiplexer whose fake upstream has answered the proxy's initialize. */
+async function opened(): Promise<{ mux: Multiplexer; upstream: FakeUpstream }> {
+  const mux = new Multiplexer("t", log);
+  const upstream = new FakeUpstream();
+  mux.attach(upstream);
+  const initialize = mux.request("initialize", { protocolVersion: "2025-11-25" });
+  const id = upstream.last("initialize").message.id;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id, result: CHILD_RESULT }));
+  mux.open(await initialize);
+  return { mux, upstream };
+}
+
+Deno.test("each forwarded request names its session, with that session's handshake and log level", async () => {
+  const { mux, upstream } = await opened();
+  const a = client(mux);
+  const b = client(mux);
+  a.send({
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: { sampling: {} },
+      clientInfo: { name: "a", version: "2" },
+    },
+  });
+  assert.equal(
+    (a.response(1)?.result as { protocolVersion: string }).protocolVersion,
+    "2025-06-18",
+  );
+  a.send({ id: 2, method: "logging/setLevel", params: { level: "warning" } });
+  assert.deepEqual(upstream.last("logging/setLevel").message.params, { level: "warning" });
+  a.send({ id: 3, method: "tools/list" });
+  b.send({ id: 3, method: "tools/list" });
+  const [fromA, fromB] = upstream.sent.filter(({ message }) => message.method === "tools/list");
+  assert.deepEqual(fromA.session?.handshake, {
+    protocolVersion: "2025-06-18",
+    capabilities: { sampling: {} },
+    clientInfo: { name: "a", version: "2" },
+  });
+  assert.equal(fromA.session?.logLevel, "warning");
+  assert.equal(fromB.session?.handshake, undefined);
+  assert.notEqual(fromA.session?.id, fromB.session?.id);
+  assert.notEqual(fromA.message.id, fromB.message.id, "ids are made unique upstream");
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: fromB.message.id, result: { tools: [] } }));
+  assert.deepEqual(b.response(3), { jsonrpc: "2.0", id: 3, result: { tools: [] } });
+  assert.equal(a.response(3), undefined);
+});
+
+Deno.test("waiting queues client traffic until open; refusing answers it with the reason", async () => {
+  const mux = new Multiplexer("t", log);
+  const upstream = new FakeUpstream();
+  const early = client(mux);
+  early.send({ id: "q", method: "tools/list" });
+  early.send({ id: "p", method: "ping" });
+  assert.deepEqual(early.response("p"), { jsonrpc: "2.0", id: "p", result: {} }, "ping at once");
+  mux.attach(upstream);
+  assert.equal(upstream.sent.length, 0, "nothing reaches an upstream that is not open");
+  mux.open(CHILD_RESULT);
+  assert.equal(upstream.last("tools/list").session !== undefined, true, "sent at open");
+
+  mux.detach("gone");
+  const id = upstream.last("tools/list").message.id;
+  assert.equal(early.response("q")?.error?.code, -32000, "in flight when detached");
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id, result: {} })); // too late: dropped
+  early.send({ id: "r", method: "tools/list" });
+  mux.refuse("not running: crashed");
+  assert.deepEqual(early.response("r")?.error, { code: -32000, message: "not running: crashed" });
+  early.send({ id: "s", method: "tools/list" });
+  assert.equal(early.response("s")?.error?.message, "not running: crashed");
+  await mux.request("x").then(
+    () => assert.fail("no upstream"),
+    (e) => assert.match(e.message, /not running/),
+  );
+});
+
+Deno.test("odd messages from the upstream: missing params, unknown ids, duplicates, odd server requests", async () => {
+  const { mux, upstream } = await opened();
+  const a = client(mux);
+  a.send({ id: 1, method: "initialize", params: {} });
+  a.send({ id: 2, method: "tools/call", params: { _meta: { progressToken: "t" } } });
+  const call = upstream.last("tools/call").message;
+  const odd = [
+    { method: "notifications/progress" },
+    { method: "notifications/cancelled" },
+    { method: "notifications/message" },
+    { method: "notifications/resources/updated" },
+    { method: "notifications/progress", params: { progressToken: 9999 } },
+    { method: "notifications/cancelled", params: { requestId: "nope" } },
+    { id: 424242, result: {} },
+    { id: "str", error: { code: 1, message: "x" } },
+    { id: 7, method: "sampling/createMessage" },
+    { id: "odd id", method: "roots/list" },
+  ];
+  for (const value of odd) mux.fromUpstream(incoming({ jsonrpc: "2.0", ...value }));
+  // The one busy session gets the server requests; their ids are the proxy's own.
+  const asked = a.received.filter((r) =>
+    r.message.method?.endsWith("/list") || r.message.method === "sampling/createMessage"
+  );
+  assert.equal(asked.length, 2);
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: call.id, result: { content: [] } }));
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: call.id, result: { duplicate: true } }));
+  const answers = a.received.filter((r) => r.message.id === 2);
+  assert.deepEqual(answers.map((r) => r.message.result), [{ content: [] }], "one answer only");
+  // The log notification without params reached the initialised session as it was.
+  assert.ok(a.received.some((r) => r.message.method === "notifications/message"));
+});
+
+Deno.test("roots/list before any client asked anything: answered with no roots, quietly", async () => {
+  const { mux, upstream } = await opened();
+  warnings.length = 0;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: "r1", method: "roots/list" }));
+  assert.deepEqual(upstream.sent.at(-1)?.message, {
+    jsonrpc: "2.0",
+    id: "r1",
+    result: { roots: [] },
+  });
+  assert.deepEqual(warnings, []);
+  // Other server requests still need a client to route to.
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s1", method: "sampling/createMessage", params: {} }),
+  );
+  assert.equal(upstream.sent.at(-1)?.message.error?.code, -32603);
+  assert.equal(warnings.length, 1);
+});
+
+Deno.test("subscriptions: one upstream subscription per URI, dropped with its last subscriber", async () => {
+  const { mux, upstream } = await opened();
+  const a = client(mux);
+  const b = client(mux);
+  for (const c of [a, b]) c.send({ id: 1, method: "initialize", params: {} });
+  a.send({ id: 2, method: "resources/subscribe", params: { uri: "u" } });
+  const subscribe = upstream.last("resources/subscribe").message;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: subscribe.id, result: {} }));
+  b.send({ id: 2, method: "resources/subscribe", params: { uri: "u" } });
+  assert.equal(upstream.sent.filter((s) => s.message.method === "resources/subscribe").length, 1);
+  assert.deepEqual(b.response(2)?.result, {});
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", method: "notifications/resources/updated", params: { uri: "u" } }),
+  );
+  for (const c of [a, b]) {
+    assert.equal(
+      c.received.filter((r) => r.message.method === "notifications/resources/updated").length,
+      1,
+    );
+  }
+  a.session.close();
+  assert.equal(upstream.sent.filter((s) => s.message.method === "resources/unsubscribe").length, 0);
+  b.session.close();
+  assert.equal(upstream.sent.filter((s) => s.message.method === "resources/unsubscribe").length, 1);
+});
