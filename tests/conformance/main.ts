@@ -1,13 +1,16 @@
 /**
  * `deno task conformance`: runs the conformance suite's server requirement sets against each
  * conformance fixture, spoken to directly over HTTP and through mcp-proxy (stdio child), and
- * prints passed/total per cell, then the scenarios lost through the proxy.
+ * prints passed/total per cell, how many scenarios are lost through the proxy (pass
+ * directly, fail through it) and how many it passes fewer than the dual-era fixture spoken
+ * to directly (they all offer the same surface), then each cell's failing scenarios.
  * @module
  */
 import {
   type Cell,
   FIXTURES,
   measureCell,
+  missing,
   REQUIREMENT_SETS,
   score,
 } from "../support/conformance.ts";
@@ -29,14 +32,21 @@ await Promise.all(
   }),
 );
 
+/** The dual-era fixture spoken to directly: what any fixture should pass through the proxy. */
+const reference = (cell: Cell) =>
+  cells.find((other) =>
+    other.fixture.name === "dual-era" && other.requirements === cell.requirements
+  )!.direct;
+
 const rows = [
-  ["fixture", "requirements", "direct", "through proxy", "lost"],
+  ["fixture", "requirements", "direct", "through proxy", "lost", "behind dual-era direct"],
   ...cells.map((cell) => [
     cell.fixture.name,
     cell.requirements,
     score(cell.direct),
     score(cell.proxy),
     String(cell.lost.length),
+    String(missing(reference(cell), cell.proxy).length),
   ]),
 ];
 const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));

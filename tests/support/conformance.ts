@@ -178,7 +178,7 @@ export async function measureCell(fixture: Fixture, requirements: RequirementSet
     requirements,
     direct: direct.value,
     proxy: proxied,
-    lost: lostThroughProxy(direct.value, proxied),
+    lost: missing(direct.value, proxied),
   };
 }
 
@@ -188,10 +188,10 @@ export function score(result: SuiteResult): string {
   return `${passed}/${result.scored.size}`;
 }
 
-/** Scored scenarios that pass directly but not through the proxy, sorted. */
-export function lostThroughProxy(direct: SuiteResult, proxied: SuiteResult): string[] {
-  return [...direct.scored]
-    .filter(([name, passed]) => passed && proxied.scored.get(name) !== true)
+/** Scored scenarios that pass in `reference` but not in `result`, sorted. */
+export function missing(reference: SuiteResult, result: SuiteResult): string[] {
+  return [...reference.scored]
+    .filter(([name, passed]) => passed && result.scored.get(name) !== true)
     .map(([name]) => name)
     .sort();
 }
