@@ -1,0 +1,73 @@
+/**
+ * The conformance suite's server requirement sets (2025-11-25 and 2026-07-28), run against
+ * each conformance fixture spoken to directly over HTTP and through mcp-proxy (the fixture
+ * as its stdio child). Nothing that passes directly may be lost through the proxy, and
+ * since all fixtures offer the same surface, the proxy must make each of them pass what the
+ * dual-era fixture passes directly (the legacy child for 2026-07-28 clients, the modern-only
+ * child for 2025-11-25 ones). `deno task conformance` prints the same cells as a table.
+ */
+import assert from "node:assert/strict";
+import {
+  type Cell,
+  FIXTURES,
+  measureCell,
+  missing,
+  parseSummary,
+  REQUIREMENT_SETS,
+  type RequirementSet,
+  score,
+} from "./support/conformance.ts";
+
+/** What each fixture must pass spoken to directly, or the comparisons prove nothing. */
+const DIRECT_PASSES_ALL: Record<string, readonly RequirementSet[]> = {
+  "legacy": ["2025-11-25"],
+  "dual-era": ["2025-11-25", "2026-07-28"],
+  "modern-only": ["2026-07-28"],
+};
+
+const failingIn = (verdicts: ReadonlyMap<string, boolean>) =>
+  [...verdicts].filter(([, passed]) => !passed).map(([name]) => name);
+
+const gap = (what: string, names: string[], cell: Cell) =>
+  `${what} (direct ${score(cell.direct)}, through the proxy ${score(cell.proxy)}):\n  ${
+    names.join("\n  ")
+  }\n${cell.proxy.output.slice(-4000)}`;
+
+for (const requirements of REQUIREMENT_SETS) {
+  Deno.test(`conformance ${requirements}: through the proxy as directly`, async (t) => {
+    const cells: Cell[] = [];
+    for (const fixture of FIXTURES) cells.push(await measureCell(fixture, requirements));
+    const dualEra = cells.find((cell) => cell.fixture.name === "dual-era")!;
+    for (const cell of cells) {
+      await t.step(`${cell.fixture.name} fixture: nothing lost through the proxy`, () => {
+        if (DIRECT_PASSES_ALL[cell.fixture.name].includes(requirements)) {
+          assert.deepEqual(failingIn(cell.direct.scored), [], cell.direct.output);
+        }
+        assert.deepEqual(cell.lost, [], gap("lost through the proxy", cell.lost, cell));
+      });
+      await t.step(`${cell.fixture.name} fixture: as conformant as dual-era directly`, () => {
+        const behind = missing(dualEra.direct, cell.proxy);
+        assert.deepEqual(behind, [], gap("behind the dual-era fixture spoken to", behind, cell));
+      });
+    }
+  });
+}
+
+Deno.test("parseSummary separates scored from not-scored scenarios", () => {
+  const result = parseSummary(
+    "2026-07-28",
+    [
+      "=== SUMMARY ===",
+      "✓ tools-list: 2 passed, 0 failed",
+      "✗ caching: 0 passed, 7 failed",
+      "✗ tasks-lifecycle: 1 passed, 8 failed",
+      "",
+      "Total: 3 passed, 15 failed",
+      "",
+      "Not scored for 2026-07-28: 1 scenario(s) run, 1 failing.",
+      "  ✗ tasks-lifecycle (extension)",
+    ].join("\n"),
+  );
+  assert.deepEqual([...result.scored], [["tools-list", true], ["caching", false]]);
+  assert.deepEqual([...result.notScored], [["tasks-lifecycle", false]]);
+});
