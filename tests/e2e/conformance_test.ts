@@ -16,7 +16,7 @@ import {
   REQUIREMENT_SETS,
   type RequirementSet,
   score,
-} from "./support/conformance.ts";
+} from "../support/conformance.ts";
 
 /** What each fixture must pass spoken to directly, or the comparisons prove nothing. */
 const DIRECT_PASSES_ALL: Record<string, readonly RequirementSet[]> = {
