@@ -87,6 +87,9 @@ interface PendingRequest {
   onSettled: ((response: WireMessage | undefined) => void) | undefined;
 }
 
+/** How close together server-to-client requests must come to count as one handler's burst. */
+const BURST_MS = 50;
+
 interface ServerRequest {
   /** The upstream's id for its request. */
   upstreamId: RequestId;
@@ -106,6 +109,8 @@ export class Multiplexer {
   readonly #sessions = new Set<Session>();
   /** Sessions with requests in flight: the candidates for a server-to-client request. */
   readonly #busy = new Set<Session>();
+  /** Where the last server-to-client request went, and when: a burst follows it. */
+  #lastRouted: { readonly session: Session; readonly at: number } | undefined;
   readonly #subscriptions = new Subscriptions<Session>();
   readonly #logLevel = new UpstreamLogLevel();
 
@@ -219,11 +224,15 @@ export class Multiplexer {
     for (const { session, incoming } of link.queue) this.#refuseMessage(session, incoming, reason);
   }
 
-  /** Handles a message the upstream wrote. */
-  fromUpstream(incoming: Incoming): void {
+  /**
+   * Handles a message the upstream wrote. `relatedTo` is the id (as sent upstream) of the
+   * request a server-to-client request belongs to, when the upstream can tell (an era adapter
+   * can; a legacy stdio child cannot).
+   */
+  fromUpstream(incoming: Incoming, relatedTo?: RequestId): void {
     if (incoming.kind === "response") this.#upstreamResponse(incoming);
     else if (incoming.kind === "notification") this.#upstreamNotification(incoming);
-    else this.#upstreamRequest(incoming);
+    else this.#upstreamRequest(incoming, relatedTo);
   }
 
   #fromClient(session: Session, incoming: Incoming): void {
@@ -362,6 +371,7 @@ export class Multiplexer {
     session.closed = true;
     this.#sessions.delete(session);
     this.#busy.delete(session);
+    if (this.#lastRouted?.session === session) this.#lastRouted = undefined;
     for (const id of session.pending) {
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
@@ -449,8 +459,12 @@ export class Multiplexer {
     }
   }
 
-  /** Routes a server-to-client request to the one session with requests in flight. */
-  #upstreamRequest({ message }: IncomingRequest): void {
+  /**
+   * Routes a server-to-client request to the session it belongs to: the one whose request
+   * `relatedTo` names when the upstream says, else the one that can be told from the traffic;
+   * refused with an error otherwise.
+   */
+  #upstreamRequest({ message }: IncomingRequest, relatedTo?: RequestId): void {
     const upstreamId = message.id;
     const upstream = this.#link.upstream;
     if (message.method === "ping") {
@@ -463,18 +477,38 @@ export class Multiplexer {
       this.#log.debug(`Answered roots/list from '${this.#name}' with no roots: no client asked`);
       return upstream?.send(resultResponse(upstreamId, { roots: [] }));
     }
-    if (this.#busy.size !== 1) {
-      const why = this.#busy.size === 0
-        ? "no client request is in flight"
-        : `${this.#busy.size} client sessions have requests in flight`;
-      this.#log.warning(`Refused ${message.method} from '${this.#name}': ${why}`);
-      const reason = `mcp-proxy cannot route ${message.method}: ${why}`;
+    const related = typeof relatedTo === "number" ? this.#pending.get(relatedTo) : undefined;
+    const session = related?.session ?? this.#sessionForServerRequest();
+    if (typeof session === "string") {
+      this.#log.warning(`Refused ${message.method} from '${this.#name}': ${session}`);
+      const reason = `mcp-proxy cannot route ${message.method}: ${session}`;
       return upstream?.send(errorResponse(upstreamId, ProtocolErrorCode.InternalError, reason));
     }
-    const session: Session = this.#busy.values().next().value!;
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
+    this.#lastRouted = { session, at: Date.now() };
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
+  }
+
+  /**
+   * The session a server-to-client request without a stated origin belongs to, or why none
+   * can be told. Requests the upstream sends together (within {@linkcode BURST_MS}) come from
+   * one handler: they go where the first went. Otherwise a session whose earlier
+   * server-to-client request still waits for its client is blocked on it, so the request comes
+   * from one of the others: routed when that leaves exactly one session.
+   */
+  #sessionForServerRequest(): Session | string {
+    if (this.#busy.size === 0) return "no client request is in flight";
+    const last = this.#lastRouted;
+    if (last && this.#busy.has(last.session) && Date.now() - last.at < BURST_MS) {
+      return last.session;
+    }
+    const waiting = new Set<Session>();
+    for (const { session } of this.#serverRequests.values()) waiting.add(session);
+    const running = [...this.#busy].filter((session) => !waiting.has(session));
+    if (running.length === 1) return running[0];
+    if (this.#busy.size === 1) return this.#busy.values().next().value!;
+    return `${this.#busy.size} client sessions have requests in flight`;
   }
 
   /** The client id of the session's oldest request in flight, to relate notifications to. */

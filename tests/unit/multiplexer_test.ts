@@ -198,3 +198,32 @@ Deno.test("subscriptions: one upstream subscription per URI, dropped with its la
   b.session.close();
   assert.equal(upstream.sent.filter((s) => s.message.method === "resources/unsubscribe").length, 1);
 });
+
+Deno.test("a server request goes to the running session, not one still waiting on its client", async () => {
+  const { mux, upstream } = await opened();
+  const parked = client(mux);
+  const running = client(mux);
+  parked.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  // The child asks the only busy session; that session's client has not answered yet.
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s1", method: "elicitation/create", params: {} }),
+  );
+  assert.equal(parked.received.at(-1)?.message.method, "elicitation/create");
+  await new Promise((resolve) => setTimeout(resolve, 60)); // past a burst
+  running.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s2", method: "sampling/createMessage", params: {} }),
+  );
+  assert.equal(running.received.at(-1)?.message.method, "sampling/createMessage");
+  // Requests sent together go where the first went.
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: "s3", method: "roots/list", params: {} }));
+  assert.equal(running.received.at(-1)?.message.method, "roots/list");
+  // With the origin stated by the upstream (an era adapter), the request goes there.
+  const parkedCall = upstream.sent.find(({ message }) => message.method === "tools/call")!;
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s4", method: "elicitation/create", params: {} }),
+    parkedCall.message.id!,
+  );
+  assert.equal(parked.received.at(-1)?.message.method, "elicitation/create");
+  assert.equal(parked.received.filter((r) => r.message.method === "elicitation/create").length, 2);
+});
