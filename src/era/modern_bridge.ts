@@ -68,6 +68,8 @@ export interface ModernBridgeOptions {
   readonly log: Logger;
   /** The legacy protocol version the proxy's own sessions ask for. */
   readonly legacyVersion: string;
+  /** Every version the endpoint serves, for `server/discover`. */
+  readonly supportedVersions: readonly string[];
   /** How long a call waiting for the client's input is kept (default 5 minutes). */
   readonly parkTimeoutMs?: number;
   /** How long the child's input requests are gathered into one round (default 10 ms). */
@@ -310,7 +312,8 @@ class BridgedRequest implements ModernCall {
       const result = isObject(message.result) ? message.result : {};
       this.#serverInfo = serverInfoOf(result);
       if (this.#method === "server/discover") {
-        this.#answer({ result: discoverFromInitialize(result) });
+        const versions = this.#bridge.options.supportedVersions;
+        this.#answer({ result: discoverFromInitialize(result, versions) });
       }
       return;
     }

@@ -3,7 +3,7 @@
  * server identity, cache hints), `server/discover` made from an `initialize` result, and back.
  * @module
  */
-import { type ErrorObject, MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../shared/jsonrpc.ts";
+import { type ErrorObject, ProtocolErrorCode } from "../shared/jsonrpc.ts";
 import { type JsonObject, metaOf, SERVER_INFO_KEY } from "./envelope.ts";
 
 /** Methods whose modern results must carry `ttlMs` and `cacheScope` (CacheableResult). */
@@ -73,15 +73,15 @@ export function legacyResult(result: JsonObject): JsonObject {
 }
 
 /**
- * The `server/discover` result of a legacy server, from its `initialize` result: the modern
- * revision (which the proxy speaks on its behalf) and the legacy one it negotiated.
+ * The `server/discover` result of a legacy server, from its `initialize` result:
+ * `supportedVersions` are those the proxy serves on its behalf (the modern one included).
  */
-export function discoverFromInitialize(initialize: JsonObject): JsonObject {
-  const legacyVersion = typeof initialize.protocolVersion === "string"
-    ? [initialize.protocolVersion]
-    : [];
+export function discoverFromInitialize(
+  initialize: JsonObject,
+  supportedVersions: readonly string[],
+): JsonObject {
   const discover: JsonObject = {
-    supportedVersions: [MODERN_PROTOCOL_VERSION, ...legacyVersion],
+    supportedVersions: [...supportedVersions],
     capabilities: initialize.capabilities ?? {},
   };
   if (typeof initialize.instructions === "string") discover.instructions = initialize.instructions;

@@ -28,6 +28,11 @@ export class PostExchange {
   readonly pending: Set<RequestId>;
   /** Resolves with the HTTP answer: JSON once all responses are in, or an event stream. */
   readonly response: Promise<Response>;
+  /**
+   * The status of a JSON answer: 200, unless the modern era maps its error to another one
+   * (404 for an unknown method, 400 for a missing client capability).
+   */
+  status = 200;
   readonly #batch: boolean;
   readonly #context: ExchangeContext;
   readonly #resolve: (response: Response) => void;
@@ -89,6 +94,7 @@ export class PostExchange {
       const body = this.#batch ? this.#responses : this.#responses[0];
       this.#resolve(
         new Response(JSON.stringify(body), {
+          status: this.status,
           headers: { "content-type": "application/json", ...this.#context.headers },
         }),
       );

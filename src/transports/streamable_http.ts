@@ -10,7 +10,7 @@
  * @module
  */
 import { classifyPost, type ModernPost } from "../era/http_classify.ts";
-import { type ModernCall, ModernBridge } from "../era/modern_bridge.ts";
+import { ModernBridge, type ModernCall } from "../era/modern_bridge.ts";
 import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { HttpSession } from "./http_session.ts";
@@ -29,7 +29,19 @@ import type { SessionTableOptions } from "./options.ts";
 const log = getLogger("mcp_proxy.streamable_http");
 
 /** Every protocol version `/mcp` serves: the modern one, then the legacy ones. */
-const SUPPORTED_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...LEGACY_PROTOCOL_VERSIONS];
+const SUPPORTED_VERSIONS: readonly string[] = [
+  MODERN_PROTOCOL_VERSION,
+  ...LEGACY_PROTOCOL_VERSIONS,
+];
+
+/**
+ * The HTTP status of a modern request answered with these errors (the 2026-07-28
+ * transport's rules); any other answer is 200.
+ */
+const MODERN_ERROR_STATUS: ReadonlyMap<number | undefined, number> = new Map([
+  [ProtocolErrorCode.MethodNotFound, 404],
+  [ProtocolErrorCode.MissingRequiredClientCapability, 400],
+]);
 
 /** Whether the request names a modern protocol version in its header. */
 function speaksModern(request: Request): boolean {
@@ -63,6 +75,7 @@ export class StreamableHttpSessions {
     this.#bridge = new ModernBridge(server, {
       log,
       legacyVersion: LATEST_LEGACY_PROTOCOL_VERSION,
+      supportedVersions: SUPPORTED_VERSIONS,
     });
   }
 
@@ -159,7 +172,12 @@ export class StreamableHttpSessions {
       // Deferred: the bridge may answer (discover) before serve() has returned the call.
       onDone: () => queueMicrotask(() => call.close()),
     });
-    const call: ModernCall = this.#bridge.serve(post, { send: (m) => exchange.deliver(m) });
+    const call: ModernCall = this.#bridge.serve(post, {
+      send: (message) => {
+        exchange.status = MODERN_ERROR_STATUS.get(message.error?.code) ?? 200;
+        exchange.deliver(message);
+      },
+    });
     return exchange.response;
   }
 

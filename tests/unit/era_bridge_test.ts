@@ -61,6 +61,8 @@ function post(id: number, params: Message = {}): ModernPost {
   };
 }
 
+const VERSIONS = ["2026-07-28", "2025-11-25"];
+
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("an abandoned MRTR call is cancelled (its session closed) and freed after the park timeout", async () => {
@@ -68,6 +70,7 @@ Deno.test("an abandoned MRTR call is cancelled (its session closed) and freed af
   const bridge = new ModernBridge(server, {
     log: getLogger("test"),
     legacyVersion: "2025-11-25",
+    supportedVersions: VERSIONS,
     parkTimeoutMs: 50,
     gatherMs: 1,
   });
@@ -88,7 +91,11 @@ Deno.test("an abandoned MRTR call is cancelled (its session closed) and freed af
 
 Deno.test("a client that leaves a running call cancels it; a finished call closes its session", () => {
   const server = new FakeServer();
-  const bridge = new ModernBridge(server, { log: getLogger("test"), legacyVersion: "2025-11-25" });
+  const bridge = new ModernBridge(server, {
+    log: getLogger("test"),
+    legacyVersion: "2025-11-25",
+    supportedVersions: VERSIONS,
+  });
   const replies: Any[] = [];
   bridge.serve(post(1), { send: (m) => replies.push(m) }).close();
   assert.equal(server.sessions[0].closed, true);
