@@ -5,12 +5,8 @@
  * @module
  */
 import { MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
-import {
-  CLIENT_CAPABILITIES_KEY,
-  CLIENT_INFO_KEY,
-  type JsonObject,
-  PROTOCOL_VERSION_KEY,
-} from "../era/envelope.ts";
+import type { JsonObject } from "../era/envelope.ts";
+import { discoverParams } from "../era/probe.ts";
 import { readEventData } from "../era/sse_events.ts";
 
 /** What the remote speaks. */
@@ -99,13 +95,7 @@ async function probeModern(
     jsonrpc: "2.0",
     id: "mcp-proxy-probe",
     method: "server/discover",
-    params: {
-      _meta: {
-        [PROTOCOL_VERSION_KEY]: MODERN_PROTOCOL_VERSION,
-        [CLIENT_CAPABILITIES_KEY]: {},
-        [CLIENT_INFO_KEY]: options.clientInfo,
-      },
-    },
+    params: discoverParams(options.clientInfo),
   }, { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": "server/discover" });
   const answer = await answerOf(response);
   const result = answer?.result as JsonObject | undefined;

@@ -49,6 +49,8 @@ import { RequestStateSealer } from "./request_state.ts";
 export interface SessionOpener {
   /** Opens a client session that delivers to `sink`. */
   openSession(sink: ClientSink): MuxSession;
+  /** The era the server behind the sessions speaks, once known. */
+  readonly era?: "legacy" | "modern";
 }
 
 /** Where the answer to one modern request goes: its notifications, then its response. */
@@ -141,8 +143,12 @@ export class ModernBridge {
     if (request.method === "subscriptions/listen") {
       return new ListenStream(this.#server, request.id, params, envelope, reply, this.#options);
     }
-    if (typeof params.requestState === "string") return this.#resume(request, params, reply);
-    return new BridgedRequest(this, this.#server, request, params, envelope, reply);
+    // A modern child gets modern requests as they are: its requestState is its own.
+    const relay = this.#server.era === "modern";
+    if (!relay && typeof params.requestState === "string") {
+      return this.#resume(request, params, reply);
+    }
+    return new BridgedRequest(this, this.#server, request, params, envelope, reply, relay);
   }
 
   /** Called by a call whose child asked for input: seals a state and keeps the call. */
@@ -206,6 +212,8 @@ class Retry implements ModernCall {
 /** One modern request (and its retries) carried over a multiplexer session. */
 class BridgedRequest implements ModernCall {
   readonly #bridge: ModernBridge;
+  /** The child is modern too: its answers go back as they are. */
+  readonly #relay: boolean;
   readonly #session: MuxSession;
   readonly #method: string;
   readonly #envelope: Envelope;
@@ -231,8 +239,10 @@ class BridgedRequest implements ModernCall {
     params: JsonObject,
     envelope: Envelope,
     reply: ModernReply,
+    relay: boolean,
   ) {
     this.#bridge = bridge;
+    this.#relay = relay;
     this.#method = request.method;
     this.#envelope = envelope;
     this.#muxId = request.id;
@@ -245,12 +255,12 @@ class BridgedRequest implements ModernCall {
       },
     });
     openSessionFor(this.#session, envelope, bridge.options.legacyVersion);
-    if (request.method === "server/discover") return;
+    if (request.method === "server/discover" && !relay) return;
     this.#session.receive(incoming({
       jsonrpc: "2.0",
       id: request.id,
       method: request.method,
-      params: stripEnvelope(params),
+      params: relay ? params : stripEnvelope(params),
     }));
   }
 
@@ -311,13 +321,21 @@ class BridgedRequest implements ModernCall {
     if (id === INITIALIZE_ID) {
       const result = isObject(message.result) ? message.result : {};
       this.#serverInfo = serverInfoOf(result);
-      if (this.#method === "server/discover") {
+      if (this.#method === "server/discover" && !this.#relay) {
         const versions = this.#bridge.options.supportedVersions;
         this.#answer({ result: discoverFromInitialize(result, versions) });
       }
       return;
     }
     if (id !== this.#muxId) return;
+    if (this.#relay) {
+      if (!isObject(message.result)) return this.#answer({ error: message.error! });
+      // The proxy serves legacy sessions too: its discover result says so.
+      const result = this.#method === "server/discover"
+        ? { ...message.result, supportedVersions: [...this.#bridge.options.supportedVersions] }
+        : message.result;
+      return this.#answer({ result });
+    }
     if (isObject(message.result)) {
       this.#answer({ result: modernResult(this.#method, message.result, this.#serverInfo) });
     } else {

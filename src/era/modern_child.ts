@@ -4,15 +4,18 @@
  *
  * - The handshake is the child's `server/discover`; legacy sessions get their `initialize`
  *   answered from it by the multiplexer.
- * - Every request gets the per-request envelope built from its own session's handshake
+ * - A modern client's request (it carries its own envelope; see the modern bridge) is relayed
+ *   as it is, and the child's answer, `input_required` included, goes back as it is.
+ * - Every other request gets the per-request envelope built from its own session's handshake
  *   (capabilities, client info) and log level; `ping` and `logging/setLevel` are answered
  *   here, since the modern era has neither.
  * - `resources/subscribe` and the list-changed notifications ride on one
  *   `subscriptions/listen` stream held with the child, opened again when the set of
  *   subscribed URIs changes.
  * - An `input_required` result becomes real server-to-client requests to the session that
- *   asked (through {@linkcode ModernChildHandlers.askClient}), and the original request is
- *   retried with the answers and the child's `requestState`, round after round (bounded).
+ *   asked (the multiplexer routes them by the request they belong to), and the original
+ *   request is retried with the answers and the child's `requestState`, round after round
+ *   (bounded).
  * @module
  */
 import type { SessionContext } from "../relay/handshake.ts";
@@ -24,6 +27,7 @@ import {
 } from "../shared/jsonrpc.ts";
 import {
   type Envelope,
+  hasEnvelopeClaim,
   type JsonObject,
   metaOf,
   SUBSCRIPTION_ID_KEY,
@@ -35,17 +39,12 @@ import { legacyResult } from "./results.ts";
 export interface ModernChildHandlers {
   /** Writes one message to the child process. */
   toChild(message: WireMessage): void;
-  /** Hands the multiplexer a message as a legacy server would have written it. */
-  toMux(message: WireMessage): void;
   /**
-   * Asks the client whose request is `requestId` (the id the multiplexer sent it under) for
-   * input; resolves with the client's result, or `undefined` if it refused or is gone.
+   * Hands the multiplexer a message as a legacy server would have written it. A
+   * server-to-client request comes with `relatedTo`, the id of the request it belongs to (as
+   * the multiplexer sent it), so that it reaches that request's client.
    */
-  askClient(
-    requestId: RequestId,
-    method: string,
-    params: JsonObject,
-  ): Promise<JsonObject | undefined>;
+  toMux(message: WireMessage, relatedTo?: RequestId): void;
 }
 
 /** Most `input_required` rounds one request may take before it fails. */
@@ -62,6 +61,8 @@ interface InFlight {
   readonly method: string;
   readonly params: JsonObject;
   readonly context: SessionContext | undefined;
+  /** A modern client's own request: relayed as it is, answered as the child answers. */
+  readonly modern: boolean;
   rounds: number;
 }
 
@@ -76,6 +77,8 @@ export class ModernChild {
   readonly #subscribed = new Set<string>();
   #listenId: string | undefined;
   #nextId = 0;
+  /** Server-to-client requests made for `input_required` rounds, by id: their resolvers. */
+  readonly #asks = new Map<RequestId, (result: JsonObject | undefined) => void>();
 
   /**
    * A child whose `server/discover` answered `discover`; `clientInfo` names the proxy on its
@@ -95,7 +98,7 @@ export class ModernChild {
   /** A message from the multiplexer; `context` is the session it belongs to, if any. */
   send(message: WireMessage, context?: SessionContext): void {
     const { id, method } = message;
-    if (typeof method !== "string") return; // answers to server requests: modern children send none
+    if (typeof method !== "string") return this.#answered(message);
     if (id === undefined || id === null) return this.#notification(message, method);
     const params = isObject(message.params) ? message.params : {};
     switch (method) {
@@ -106,7 +109,19 @@ export class ModernChild {
       case "resources/unsubscribe":
         return this.#subscription(id as RequestId, method, params);
     }
-    const request: InFlight = { muxId: id as RequestId, method, params, context, rounds: 0 };
+    const modern = hasEnvelopeClaim(params);
+    const request: InFlight = {
+      muxId: id as RequestId,
+      method,
+      params,
+      context,
+      modern,
+      rounds: 0,
+    };
+    if (modern) {
+      this.#inFlight.set(request.muxId, request);
+      return this.#handlers.toChild(message);
+    }
     this.#sendRequest(request, params);
   }
 
@@ -133,6 +148,29 @@ export class ModernChild {
   /** Every request in flight failed with the child (it exited): forget them. */
   reset(): void {
     this.#inFlight.clear();
+    for (const resolve of this.#asks.values()) resolve(undefined);
+    this.#asks.clear();
+  }
+
+  /** A client's answer to one of the input requests asked for the child. */
+  #answered(message: WireMessage): void {
+    const resolve = message.id == null ? undefined : this.#asks.get(message.id);
+    if (!resolve) return; // modern children send no server-to-client requests of their own
+    this.#asks.delete(message.id!);
+    resolve(isObject(message.result) ? message.result : undefined);
+  }
+
+  /** Asks the client of the request the multiplexer knows as `muxId`; resolves with its answer. */
+  #askClient(
+    muxId: RequestId,
+    method: string,
+    params: JsonObject,
+  ): Promise<JsonObject | undefined> {
+    const id = `mcp-proxy:input:${++this.#nextId}`;
+    const { promise, resolve } = Promise.withResolvers<JsonObject | undefined>();
+    this.#asks.set(id, resolve);
+    this.#handlers.toMux({ jsonrpc: "2.0", id, method, params }, muxId);
+    return promise;
   }
 
   #notification(message: WireMessage, method: string): void {
@@ -182,6 +220,7 @@ export class ModernChild {
     if (!request) return; // the listen stream's end, or a request cancelled meanwhile
     this.#inFlight.delete(childId);
     const result = message.result;
+    if (request.modern) return this.#handlers.toMux({ ...message, id: request.muxId });
     if (isObject(result) && result.resultType === "input_required") {
       this.#gatherInput(request, result);
       return;
@@ -210,7 +249,7 @@ export class ModernChild {
     await Promise.all(
       Object.entries(inputs).map(async ([key, input]) => {
         if (!isObject(input) || typeof input.method !== "string") return;
-        const answer = await this.#handlers.askClient(
+        const answer = await this.#askClient(
           request.muxId,
           input.method,
           isObject(input.params) ? input.params : {},

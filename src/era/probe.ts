@@ -17,18 +17,13 @@ import {
 /** The era of a child, as `/status` reports it. */
 export type ChildEra = "legacy" | "modern";
 
-/** The `server/discover` request that probes a child. */
-export function discoverRequest(id: string, clientInfo: JsonObject): JsonObject {
+/** The params of the `server/discover` request that probes a peer's era. */
+export function discoverParams(clientInfo: JsonObject): JsonObject {
   return {
-    jsonrpc: "2.0",
-    id,
-    method: "server/discover",
-    params: {
-      _meta: {
-        [PROTOCOL_VERSION_KEY]: MODERN_PROTOCOL_VERSION,
-        [CLIENT_CAPABILITIES_KEY]: {},
-        [CLIENT_INFO_KEY]: clientInfo,
-      },
+    _meta: {
+      [PROTOCOL_VERSION_KEY]: MODERN_PROTOCOL_VERSION,
+      [CLIENT_CAPABILITIES_KEY]: {},
+      [CLIENT_INFO_KEY]: clientInfo,
     },
   };
 }

@@ -87,9 +87,6 @@ interface PendingRequest {
   onSettled: ((response: WireMessage | undefined) => void) | undefined;
 }
 
-/** How close together server-to-client requests must come to count as one handler's burst. */
-const BURST_MS = 50;
-
 interface ServerRequest {
   /** The upstream's id for its request. */
   upstreamId: RequestId;
@@ -109,8 +106,11 @@ export class Multiplexer {
   readonly #sessions = new Set<Session>();
   /** Sessions with requests in flight: the candidates for a server-to-client request. */
   readonly #busy = new Set<Session>();
-  /** Where the last server-to-client request went, and when: a burst follows it. */
-  #lastRouted: { readonly session: Session; readonly at: number } | undefined;
+  /**
+   * Where the server-to-client requests of the line being read went: requests written
+   * together (one read of the child's output) come from one handler and follow it.
+   */
+  #burst: Session | undefined;
   readonly #subscriptions = new Subscriptions<Session>();
   readonly #logLevel = new UpstreamLogLevel();
 
@@ -371,7 +371,7 @@ export class Multiplexer {
     session.closed = true;
     this.#sessions.delete(session);
     this.#busy.delete(session);
-    if (this.#lastRouted?.session === session) this.#lastRouted = undefined;
+    if (this.#burst === session) this.#burst = undefined;
     for (const id of session.pending) {
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
@@ -486,23 +486,23 @@ export class Multiplexer {
     }
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
-    this.#lastRouted = { session, at: Date.now() };
+    if (this.#burst === undefined) queueMicrotask(() => this.#burst = undefined);
+    this.#burst = session;
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
   }
 
   /**
    * The session a server-to-client request without a stated origin belongs to, or why none
-   * can be told. Requests the upstream sends together (within {@linkcode BURST_MS}) come from
-   * one handler: they go where the first went. Otherwise a session whose earlier
-   * server-to-client request still waits for its client is blocked on it, so the request comes
-   * from one of the others: routed when that leaves exactly one session.
+   * can be told. Requests the upstream writes together (delivered in one go) come from one
+   * handler: they go where the first went. Otherwise a session whose earlier
+   * server-to-client request still waits for its client is blocked on it (a parked
+   * multi-round call), so the request comes from one of the others: routed when that leaves
+   * exactly one session. Anything else is ambiguous and refused: a request must never reach
+   * another client's session.
    */
   #sessionForServerRequest(): Session | string {
     if (this.#busy.size === 0) return "no client request is in flight";
-    const last = this.#lastRouted;
-    if (last && this.#busy.has(last.session) && Date.now() - last.at < BURST_MS) {
-      return last.session;
-    }
+    if (this.#burst && this.#busy.has(this.#burst)) return this.#burst;
     const waiting = new Set<Session>();
     for (const { session } of this.#serverRequests.values()) waiting.add(session);
     const running = [...this.#busy].filter((session) => !waiting.has(session));

@@ -9,7 +9,15 @@ import { getLogger, type Logger } from "../log.ts";
 import type { ChildExit } from "../runtime/mod.ts";
 import { runtime } from "../runtime/mod.ts";
 import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../shared/async.ts";
-import { LATEST_LEGACY_PROTOCOL_VERSION, type Params } from "../shared/jsonrpc.ts";
+import { ModernChild } from "../era/modern_child.ts";
+import { type ChildEra, discoverParams, eraOfDiscoverAnswer } from "../era/probe.ts";
+import { initializeFromDiscover } from "../era/results.ts";
+import {
+  classify,
+  type Incoming,
+  LATEST_LEGACY_PROTOCOL_VERSION,
+  type Params,
+} from "../shared/jsonrpc.ts";
 import { Multiplexer } from "./multiplexer.ts";
 import { StdioChild, STOP_GRACE_MS } from "./stdio_child.ts";
 import type { ClientSink, MuxSession, ServerState, SharedServer } from "./types.ts";
@@ -29,6 +37,20 @@ export interface SharedServerOptions {
 
 /** How long a child may take to answer `initialize`. */
 const INITIALIZE_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a child may take to answer the `server/discover` probe before it counts as a
+ * legacy server (some stay silent on a request they do not know).
+ */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** The proxy's identity towards its children. */
+const CLIENT_INFO = { name: "mcp-proxy", version: denoConfig.version };
+
+/** A legacy child exited on the era probe: start it again and initialise it at once. */
+class ExitedOnProbe extends Error {
+  override name = "ExitedOnProbe";
+}
 
 /** What the proxy declares upstream: it relays these requests to its clients. */
 const CLIENT_CAPABILITIES: Params = {
@@ -66,6 +88,10 @@ class StdioSharedServer implements SharedServer {
   readonly #started = Promise.withResolvers<void>();
   #supervisor: Promise<void> | undefined;
   #child: StdioChild | undefined;
+  /** What the child speaks, once probed; kept across restarts. */
+  #era: ChildEra | undefined;
+  /** The translation in front of a modern child (none for a legacy one). */
+  #modern: ModernChild | undefined;
   #stopped = false;
   /** Aborted by stop(): ends a restart delay early. */
   readonly #stopping = new AbortController();
@@ -80,6 +106,10 @@ class StdioSharedServer implements SharedServer {
 
   get state(): ServerState {
     return this.#state;
+  }
+
+  get era(): ChildEra | undefined {
+    return this.#era;
   }
 
   start(): Promise<void> {
@@ -111,6 +141,7 @@ class StdioSharedServer implements SharedServer {
     while (!this.#stopped) {
       const { uptimeMs, error } = await this.#runOnce();
       if (this.#stopped) break;
+      if (error instanceof ExitedOnProbe) continue;
       const delay = backoff.next(uptimeMs);
       if (error) {
         this.#state = "failed";
@@ -132,7 +163,7 @@ class StdioSharedServer implements SharedServer {
     let child: StdioChild;
     try {
       child = new StdioChild(this.#config, {
-        onMessage: (message) => this.#mux.fromUpstream(message),
+        onMessage: (message) => this.#fromChild(message),
         onStderrLine: this.#options.onStderrLine ??
           ((line) => runtime.writeStderr(`[${this.name}] ${line}\n`)),
       }, this.#log);
@@ -154,6 +185,8 @@ class StdioSharedServer implements SharedServer {
     }
     const exit = await child.closed;
     this.#child = undefined;
+    this.#modern?.reset();
+    this.#modern = undefined;
     // Before detaching, so that clients told of the failure see the state it caused.
     if (readyAt !== undefined && !this.#stopped) this.#state = "restarting";
     const ended = this.#stopped
@@ -164,8 +197,72 @@ class StdioSharedServer implements SharedServer {
     return { uptimeMs: Date.now() - readyAt };
   }
 
-  /** The MCP handshake; rejects if the child dies, errs or stays silent first. */
+  /** A message of the child: through the translation when the child is modern. */
+  #fromChild(incoming: Incoming): void {
+    if (this.#modern) this.#modern.fromChild(incoming.message);
+    else this.#mux.fromUpstream(incoming);
+  }
+
+  /**
+   * The handshake: the era probe (unless the child is known to be legacy), then either the
+   * modern translation or the legacy `initialize`.
+   */
   async #initialize(child: StdioChild): Promise<void> {
+    if (this.#era !== "legacy") {
+      const discover = await this.#probe(child);
+      if (discover) return this.#openModern(child, discover);
+    }
+    await this.#initializeLegacy(child);
+  }
+
+  /**
+   * Sends `server/discover`: resolves with the result of a modern child, or `undefined` for a
+   * legacy one (any other answer, or silence); throws {@linkcode ExitedOnProbe} if it exited.
+   */
+  async #probe(child: StdioChild): Promise<Record<string, unknown> | undefined> {
+    const answer = this.#mux.request("server/discover", discoverParams(CLIENT_INFO)).then(
+      (result) => eraOfDiscoverAnswer({ result }),
+      () => ({ era: "legacy" as const }),
+    );
+    const outcome = await Promise.race([
+      answer,
+      child.closed.then(() => "exited" as const),
+      sleep(PROBE_TIMEOUT_MS).then(() => "silent" as const),
+    ]);
+    this.#era = outcome === "exited" || outcome === "silent" ? "legacy" : outcome.era;
+    if (outcome === "exited") {
+      this.#log.info(`MCP server '${this.name}' exited on the era probe: a legacy server`);
+      throw new ExitedOnProbe(`MCP server '${this.name}' exited on server/discover`);
+    }
+    return typeof outcome === "object" && outcome.era === "modern" ? outcome.discover : undefined;
+  }
+
+  /** Puts the modern translation between the multiplexer and the child, and opens it. */
+  #openModern(child: StdioChild, discover: Record<string, unknown>): void {
+    const modern = new ModernChild(discover, CLIENT_INFO, {
+      toChild: (message) => child.send(message),
+      toMux: (message, relatedTo) => {
+        const incoming = classify(message);
+        if (incoming.kind !== "invalid") this.#mux.fromUpstream(incoming, relatedTo);
+      },
+    });
+    this.#modern = modern;
+    this.#mux.attach({ send: (message, session) => modern.send(message, session) });
+    const result = initializeFromDiscover(discover, LATEST_LEGACY_PROTOCOL_VERSION, {
+      name: this.name,
+      version: "unknown",
+    });
+    this.#mux.open(result);
+    modern.start();
+    const info = result.serverInfo as { name?: string; version?: string } | undefined;
+    this.#log.info(
+      `MCP server '${this.name}' running (2026-07-28): ${info?.name ?? "?"} ${info?.version ?? ""}`
+        .trimEnd(),
+    );
+  }
+
+  /** The legacy MCP handshake; rejects if the child dies, errs or stays silent first. */
+  async #initializeLegacy(child: StdioChild): Promise<void> {
     const timeoutMs = INITIALIZE_TIMEOUT_MS;
     const what = `MCP server '${this.name}' (command '${this.#config.command}')`;
     const initialize = this.#mux.request("initialize", {

@@ -32,6 +32,8 @@ export interface SharedServer {
   readonly name: string;
   /** Current state. */
   readonly state: ServerState;
+  /** The protocol era the child speaks, once probed. */
+  readonly era: "legacy" | "modern" | undefined;
   /** Starts the child and initialises it; resolves once running, rejects if it cannot start. */
   start(): Promise<void>;
   /** Opens a client session that delivers to `sink`. */

@@ -13,6 +13,11 @@ export interface StatusBody {
    * NAME for `/servers/NAME/` (`servers/default` for a named `default` beside a root server).
    */
   server_instances: Record<string, ServerState>;
+  /**
+   * The protocol era each server's child speaks (an mcp-proxy addition): `legacy`
+   * (2025-11-25 and earlier), `modern` (2026-07-28), or `unknown` until it was probed.
+   */
+  server_eras: Record<string, "legacy" | "modern" | "unknown">;
 }
 
 /** Tracks API activity and reports it with the servers' states. */
@@ -36,6 +41,7 @@ export class ActivityStatus {
     return {
       api_last_activity: new Date(this.#lastActivity).toISOString(),
       server_instances: Object.fromEntries(this.#servers.map((s) => [s.name, s.state])),
+      server_eras: Object.fromEntries(this.#servers.map((s) => [s.name, s.era ?? "unknown"])),
     };
   }
 }

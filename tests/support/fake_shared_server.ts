@@ -20,6 +20,7 @@ interface Message {
 /** A fake {@linkcode SharedServer}; `sessions` counts the open multiplexer sessions. */
 export class FakeSharedServer implements SharedServer {
   state: ServerState = "running";
+  readonly era = "legacy" as const;
   sessions = 0;
   /** Every message received, per session, in order. */
   readonly received: WireMessage[] = [];

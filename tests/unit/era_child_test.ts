@@ -28,12 +28,17 @@ function harness() {
   const toChild: Message[] = [];
   const toMux: Message[] = [];
   const asked: [unknown, string][] = [];
-  const child = new ModernChild(DISCOVER, { name: "mcp-proxy", version: "0" }, {
+  const child: ModernChild = new ModernChild(DISCOVER, { name: "mcp-proxy", version: "0" }, {
     toChild: (m) => toChild.push(m),
-    toMux: (m) => toMux.push(m),
-    askClient: (id, method) => {
-      asked.push([id, method]);
-      return Promise.resolve({ action: "accept", content: { n: asked.length } });
+    toMux: (m, relatedTo) => {
+      if (m.method === undefined || m.id === undefined) return toMux.push(m);
+      // A client request, answered at once by the fake client of request `relatedTo`.
+      asked.push([relatedTo, m.method]);
+      child.send({
+        jsonrpc: "2.0",
+        id: m.id,
+        result: { action: "accept", content: { n: asked.length } },
+      });
     },
   });
   return { child, toChild, toMux, asked };

@@ -237,6 +237,7 @@ Deno.test("GET stream: keep-alive comments while idle", async () => {
 class StubServer implements SharedServer {
   readonly name = "stub";
   readonly state = "running";
+  readonly era = "legacy" as const;
   readonly sinks: ClientSink[] = [];
   readonly received: WireMessage[] = [];
   sessions = 0;
