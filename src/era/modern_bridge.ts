@@ -74,7 +74,7 @@ export interface ModernBridgeOptions {
   readonly supportedVersions: readonly string[];
   /** How long a call waiting for the client's input is kept (default 5 minutes). */
   readonly parkTimeoutMs?: number;
-  /** How long the child's input requests are gathered into one round (default 10 ms). */
+  /** How long the child's input requests are gathered into one round (default 50 ms). */
   readonly gatherMs?: number;
 }
 
@@ -128,7 +128,7 @@ export class ModernBridge {
   /** A bridge to `server`. */
   constructor(server: SessionOpener, options: ModernBridgeOptions) {
     this.#server = server;
-    this.#options = { parkTimeoutMs: 300_000, gatherMs: 10, ...options };
+    this.#options = { parkTimeoutMs: 300_000, gatherMs: 50, ...options };
   }
 
   /** How many calls wait for a client's input (for tests and status). */

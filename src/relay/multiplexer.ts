@@ -68,6 +68,8 @@ class Session implements SessionContext {
   logLevel: string | undefined;
   /** Whether its `initialize` was answered: before that, no broadcast may reach it. */
   initialized = false;
+  /** When it was last sent a server-to-client request (epoch ms). */
+  askedAt = 0;
   closed = false;
 
   constructor(id: number, sink: ClientSink) {
@@ -86,6 +88,12 @@ interface PendingRequest {
   /** Called with the upstream's response, or `undefined` when the upstream went away. */
   onSettled: ((response: WireMessage | undefined) => void) | undefined;
 }
+
+/**
+ * How long after a session was sent a server-to-client request the next ones of unknown
+ * origin may still belong to the same round (a handler that sends several at once).
+ */
+const ROUND_MS = 100;
 
 interface ServerRequest {
   /** The upstream's id for its request. */
@@ -488,6 +496,7 @@ export class Multiplexer {
     this.#serverRequests.set(id, { upstreamId, session });
     if (this.#burst === undefined) queueMicrotask(() => this.#burst = undefined);
     this.#burst = session;
+    session.askedAt = Date.now();
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
   }
 
@@ -508,6 +517,13 @@ export class Multiplexer {
     const running = [...this.#busy].filter((session) => !waiting.has(session));
     if (running.length === 1) return running[0];
     if (this.#busy.size === 1) return this.#busy.values().next().value!;
+    if (running.length === 0) {
+      // All wait on their clients: a handler still sending its round (its requests came in
+      // separate reads) is the one that was asked just now.
+      const now = Date.now();
+      const fresh = [...waiting].filter((session) => now - session.askedAt < ROUND_MS);
+      if (fresh.length === 1) return fresh[0];
+    }
     return `${this.#busy.size} client sessions have requests in flight`;
   }
 
