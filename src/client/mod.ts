@@ -5,6 +5,7 @@
 import type { ClientSettings } from "../cli/settings.ts";
 import { getLogger, type Logger } from "../log.ts";
 import { runtime } from "../runtime/mod.ts";
+import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
 import { remoteTransportFactory } from "./remote.ts";
 import { MessageWriter, readMessages } from "./stdio.ts";
@@ -34,7 +35,7 @@ function urlRedactingLogger(log: Logger, url: string): Logger {
 /** The `fetch` for the remote server: TLS options applied, OAuth token attached. */
 async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeof fetch> {
   const tlsFetch = await fetchForVerifySsl(settings.verifySsl, runtime, log);
-  if (!settings.oauth) return tlsFetch;
+  if (!settings.oauth) return fetchWithSignIn(tlsFetch, settings, runtime, log);
   const tokens = new ClientCredentialsTokens(settings.oauth, tlsFetch, log);
   try {
     // Wrong credentials should stop the proxy now, not fail every request later.
@@ -49,6 +50,10 @@ async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeo
 /** Runs client mode until stdin ends or a signal arrives; resolves to the exit code. */
 export async function runClient(settings: ClientSettings): Promise<number> {
   const log = urlRedactingLogger(getLogger("mcp_proxy.client"), settings.url);
+  if (settings.signIn.signOut) {
+    await signOut(settings, runtime, log);
+    return 0;
+  }
   let fetchImpl: typeof fetch;
   try {
     fetchImpl = await remoteFetch(settings, log);
