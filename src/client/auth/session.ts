@@ -184,7 +184,7 @@ export class OAuthSession {
     const { runtime, log } = this.#options;
     // Printed at every log level: on a machine without a browser it is the only way in.
     runtime.writeStderr(
-      `Sign in to ${this.#key} by opening this URL in a browser:\n${url.href}\n`,
+      `Sign in to ${this.#key} by opening this URL in a browser: ${url.href}\n`,
     );
     openBrowser(runtime, url.href, process.platform).then((opened) => {
       if (opened) log.debug("Browser opened for the sign-in.");

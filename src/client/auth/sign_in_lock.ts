@@ -3,7 +3,8 @@
  * proxies started together wait for the first one's sign-in instead of each opening a browser.
  * @module
  */
-import { open, readFile, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
 import process from "node:process";
 
 /** A lock older than this is taken to be left behind by a proxy that hung. */
@@ -45,6 +46,7 @@ async function isStale(path: string): Promise<boolean> {
  */
 export async function acquireSignInLock(path: string, onWait: () => void): Promise<HeldLock> {
   let waited = false;
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   while (true) {
     try {
       const file = await open(path, "wx", 0o600);
