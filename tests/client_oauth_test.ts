@@ -166,6 +166,8 @@ Deno.test("oauth: two proxies started together share one sign-in", async () => {
     assert.equal(fixture.authorizations.length, 1);
     assert.equal(fixture.registrations.length, 1);
     assert.equal(place.browserOpenings(), 1);
+    // The waiting proxy takes the stored tokens as they are, without refreshing them.
+    assert.deepEqual(fixture.grants, ["authorization_code"]);
     assert.ok(proxies.some((proxy) => proxy.stderr.includes("Another mcp-proxy is signing in")));
   } finally {
     await fixture.close();
