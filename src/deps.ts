@@ -24,3 +24,17 @@ export {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from "npm:@modelcontextprotocol/sdk@1.32.2/client/streamableHttp.js";
+
+// The SDK v2 client's OAuth (discovery, PKCE, registration, refresh): loaded only when a remote
+// asks for a sign-in, because importing it costs about 300 ms of start-up.
+export type {
+  OAuthClientInformationContext,
+  OAuthClientMetadata,
+  OAuthClientProvider,
+  OAuthDiscoveryState,
+  StoredOAuthClientInformation,
+  StoredOAuthTokens,
+} from "npm:@modelcontextprotocol/client@2.4.0";
+/** Imports the SDK v2 client, whose `auth()` runs the OAuth protocol. */
+// deno-lint-ignore no-import-prefix -- pinned here like every static import above
+export const loadOAuthClient = () => import("npm:@modelcontextprotocol/client@2.4.0");

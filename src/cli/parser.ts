@@ -57,6 +57,14 @@ export interface ParsedArgs {
   api_keys: string[];
   /** `--max-body-size`, when given. */
   max_body_size: number | null | undefined;
+  oauth_client_id: string | null | undefined;
+  oauth_client_secret: string | null | undefined;
+  oauth_client_metadata_url: string | null | undefined;
+  oauth_scope: string | null | undefined;
+  oauth_resource: boolean;
+  oauth_callback_port: number | null | undefined;
+  oauth_token_file: string | null | undefined;
+  oauth_sign_out: boolean;
 }
 
 /** What parsing produced: arguments to run with, or output to print and an exit code. */
@@ -124,6 +132,52 @@ class CollectingParser extends ArgumentParser {
   }
 }
 
+/** The `--oauth-*` options: additions of mcp-proxy, not in the original. */
+function addOAuthSignInOptions(parser: ArgumentParser): void {
+  const oauth = parser.add_argument_group({
+    title: "OAuth sign-in options (mcp-proxy additions)",
+    description: "When the remote answers 401, client mode signs in with OAuth 2.1 " +
+      "(authorization code + PKCE) in a browser, or prints the URL to open.",
+  });
+  oauth.add_argument("--oauth-client-id", {
+    metavar: "ID",
+    help: "Use this pre-registered client instead of dynamic registration.",
+  });
+  oauth.add_argument("--oauth-client-secret", {
+    metavar: "SECRET",
+    help: "The secret of --oauth-client-id, for a confidential client.",
+  });
+  oauth.add_argument("--oauth-client-metadata-url", {
+    metavar: "URL",
+    help: "An HTTPS client ID metadata document to use as client_id where supported.",
+  });
+  oauth.add_argument("--oauth-scope", {
+    metavar: "SCOPES",
+    help: "Space-separated scopes to ask for. Default: those the server advertises.",
+  });
+  oauth.add_argument("--oauth-resource", {
+    action: BooleanOptionalAction,
+    default: true,
+    help: "Send the RFC 8707 resource parameter (turn off for servers that reject it). " +
+      "Default is on.",
+  });
+  oauth.add_argument("--oauth-callback-port", {
+    type: int,
+    metavar: "PORT",
+    help: "Fixed port of the 127.0.0.1 callback listener, for clients whose redirect URI is " +
+      "registered with a port. Default is a free port.",
+  });
+  oauth.add_argument("--oauth-token-file", {
+    metavar: "PATH",
+    help: "Where tokens and client registrations are kept (mode 0600). Also read from " +
+      "MCP_PROXY_OAUTH_FILE. Default is mcp-proxy/oauth.json in the user's config directory.",
+  });
+  oauth.add_argument("--oauth-sign-out", {
+    action: "store_true",
+    help: "Delete the stored tokens and registrations for the URL, then exit.",
+  });
+}
+
 function createParser(options: ParserOptions): CollectingParser {
   const parser = new CollectingParser({
     prog: "mcp-proxy",
@@ -179,6 +233,8 @@ function createParser(options: ParserOptions): CollectingParser {
     const: false,
     help: "Disable SSL verification (alias for --verify-ssl false).",
   });
+
+  addOAuthSignInOptions(parser);
 
   const stdio = parser.add_argument_group({ title: "stdio client options" });
   stdio.add_argument("args", {

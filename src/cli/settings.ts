@@ -7,6 +7,11 @@ import { type Logger, type LogLevel, maskCommandLine } from "../log.ts";
 import type { OsFamily } from "../runtime/mod.ts";
 import { baseEnvironment } from "./child_environment.ts";
 import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
+import {
+  OAuthOptionsError,
+  type OAuthSignInSettings,
+  oauthSignInSettings,
+} from "./oauth_settings.ts";
 import type { ParsedArgs } from "./parser.ts";
 import {
   DEFAULT_SERVER_NAME,
@@ -43,6 +48,8 @@ export interface ClientSettings {
   headers: Record<string, string>;
   /** OAuth2 client credentials, when all three options were given. */
   oauth?: OAuthClientCredentials;
+  /** The authorization-code sign-in run when the remote answers 401. */
+  signIn: OAuthSignInSettings;
   /** `true` to verify certificates, `false` not to, or a path to a PEM CA bundle. */
   verifySsl: boolean | string;
   /** The lowest level logged. */
@@ -163,12 +170,20 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
       "OAuth2 needs all of --client-id, --client-secret and --token-url; the ones given are ignored.",
     );
   }
+  let signIn: OAuthSignInSettings;
+  try {
+    signIn = oauthSignInSettings(args, ctx.env);
+  } catch (error) {
+    if (!(error instanceof OAuthOptionsError)) throw error;
+    throw new SettingsError(error.message, 2);
+  }
   return {
     mode: "client",
     url,
     transport: args.transport,
     headers,
     oauth,
+    signIn,
     verifySsl: normalizeVerifySsl(args.verify_ssl),
     logLevel: effectiveLogLevel(args),
   };

@@ -5,6 +5,7 @@
 import type { ClientSettings } from "../cli/settings.ts";
 import { getLogger, type Logger, urlForLog } from "../log.ts";
 import { runtime } from "../runtime/mod.ts";
+import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
 import { remoteTransportFactory } from "./remote.ts";
 import { MessageWriter, readMessages } from "./stdio.ts";
@@ -32,7 +33,7 @@ function urlRedactingLogger(log: Logger, urls: readonly string[]): Logger {
 /** The `fetch` for the remote server: TLS options applied, OAuth token attached. */
 async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeof fetch> {
   const tlsFetch = await fetchForVerifySsl(settings.verifySsl, runtime, log);
-  if (!settings.oauth) return tlsFetch;
+  if (!settings.oauth) return fetchWithSignIn(tlsFetch, settings, runtime, log);
   const tokens = new ClientCredentialsTokens(settings.oauth, tlsFetch, log);
   try {
     // Wrong credentials should stop the proxy now, not fail every request later.
@@ -50,6 +51,10 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     settings.url,
     ...(settings.oauth ? [settings.oauth.tokenUrl] : []),
   ]);
+  if (settings.signIn.signOut) {
+    await signOut(settings, runtime, log);
+    return 0;
+  }
   let fetchImpl: typeof fetch;
   try {
     fetchImpl = await remoteFetch(settings, log);

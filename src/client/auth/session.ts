@@ -1,0 +1,198 @@
+/**
+ * One remote's OAuth sign-in state in this process: the access token requests carry, refreshed
+ * before it expires, and the sign-in (or refresh) run when the remote refuses it — at most one
+ * at a time in this process, and, through the lock file, across proxies.
+ * @module
+ */
+import process from "node:process";
+import { loadOAuthClient } from "../../deps.ts";
+import type { OAuthDiscoveryState } from "../../deps.ts";
+import type { Logger } from "../../log.ts";
+import type { Runtime } from "../../runtime/mod.ts";
+import { openBrowser } from "./browser.ts";
+import { CallbackListener } from "./callback_listener.ts";
+import { ProxyOAuthProvider, type StaticClient } from "./provider.ts";
+import { acquireSignInLock } from "./sign_in_lock.ts";
+import { type RemoteRecord, TokenStore } from "./token_store.ts";
+
+/** Everything a sign-in needs; see the `--oauth-*` options. */
+export interface OAuthSignInOptions {
+  /** The remote MCP server's URL (the protected resource). */
+  url: string;
+  /** The token file. */
+  tokenFile: string;
+  /** A fixed loopback callback port; else the last one used, or a free one. */
+  callbackPort?: number;
+  staticClient?: StaticClient;
+  clientMetadataUrl?: string;
+  scope?: string;
+  /** Whether to send the RFC 8707 `resource` parameter. */
+  resourceIndicator: boolean;
+  runtime: Runtime;
+  log: Logger;
+  /** How long to wait for the browser to come back; 5 minutes unless given. */
+  timeoutMs?: number;
+}
+
+/** What a remote's refusal said. */
+export interface Challenge {
+  /** The access token the remote refused, if one was sent. */
+  rejectedToken?: string;
+  /** The refusal itself, for its `WWW-Authenticate` header. */
+  response: Response;
+  /** A 403 `insufficient_scope`: a new authorization for more scopes, not a refresh. */
+  stepUp: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+/** The store key of a remote: its URL without query or fragment, which may hold secrets. */
+export function remoteKey(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
+}
+
+/** The lock file for signing in to `key`, next to the token file. */
+async function lockPath(tokenFile: string, key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  const hex = [...new Uint8Array(digest).slice(0, 8)]
+    .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${tokenFile}.${hex}.lock`;
+}
+
+/** Whether the current tokens are due for renewal: within 10 % of their lifetime (≤ 30 s). */
+function isExpiring(record: RemoteRecord, now: number): boolean {
+  const entry = record.currentIssuer ? record.issuers[record.currentIssuer] : undefined;
+  const lifetimeMs = Number(entry?.tokens?.expires_in) * 1000;
+  if (!entry?.tokensSavedAt || !(lifetimeMs > 0)) return false;
+  return now >= entry.tokensSavedAt + lifetimeMs - Math.min(30_000, lifetimeMs / 10);
+}
+
+function currentTokens(record: RemoteRecord) {
+  return record.currentIssuer ? record.issuers[record.currentIssuer]?.tokens : undefined;
+}
+
+/** One remote's OAuth state in this process. */
+export class OAuthSession {
+  readonly #options: OAuthSignInOptions;
+  readonly #fetch: typeof fetch;
+  readonly #store: TokenStore;
+  readonly #key: string;
+  readonly #discovery: { state?: OAuthDiscoveryState } = {};
+  #record?: RemoteRecord;
+  #pending?: Promise<void>;
+
+  constructor(fetchImpl: typeof fetch, options: OAuthSignInOptions) {
+    this.#options = options;
+    this.#fetch = fetchImpl;
+    this.#store = new TokenStore(options.tokenFile);
+    this.#key = remoteKey(options.url);
+  }
+
+  /** The access token to send, renewed first when it is about to expire; none before a sign-in. */
+  async accessToken(): Promise<string | undefined> {
+    this.#record ??= await this.#store.read(this.#key);
+    const tokens = currentTokens(this.#record);
+    if (tokens?.refresh_token && isExpiring(this.#record, Date.now())) {
+      await this.authorize({ rejectedToken: tokens.access_token });
+    }
+    return currentTokens(this.#record!)?.access_token;
+  }
+
+  /**
+   * Makes sure a token other than the refused one is at hand: another proxy's, a refreshed one,
+   * or one from a new sign-in. Concurrent callers share one run.
+   */
+  authorize(challenge: Partial<Challenge>): Promise<void> {
+    this.#pending ??= this.#authorizeLocked(challenge).finally(() => this.#pending = undefined);
+    return this.#pending;
+  }
+
+  async #authorizeLocked(challenge: Partial<Challenge>): Promise<void> {
+    const { log } = this.#options;
+    const lock = await acquireSignInLock(
+      await lockPath(this.#options.tokenFile, this.#key),
+      () => log.info("Another mcp-proxy is signing in to this server; waiting for it."),
+    );
+    try {
+      this.#record = await this.#store.read(this.#key);
+      const tokens = currentTokens(this.#record);
+      // Another proxy signed in or refreshed while this one waited: use its tokens.
+      if (
+        !challenge.stepUp && tokens && tokens.access_token !== challenge.rejectedToken &&
+        !isExpiring(this.#record, Date.now())
+      ) {
+        log.debug("Using the tokens another mcp-proxy stored.");
+        return;
+      }
+      await this.#runAuth(challenge);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #runAuth(challenge: Partial<Challenge>): Promise<void> {
+    const { log, runtime } = this.#options;
+    const sdk = await loadOAuthClient();
+    const { resourceMetadataUrl, scope } = challenge.response
+      ? sdk.extractWWWAuthenticateParams(challenge.response)
+      : {};
+    // A refusal may mean the server moved to another authorization server: discover afresh.
+    if (challenge.response) this.#discovery.state = undefined;
+    const explicitPort = this.#options.callbackPort;
+    const listener = await CallbackListener.start(
+      runtime,
+      explicitPort ?? this.#record?.callbackPort ?? 0,
+      explicitPort === undefined,
+    );
+    try {
+      const provider = new ProxyOAuthProvider({
+        remoteKey: this.#key,
+        store: this.#store,
+        record: this.#record ?? { issuers: {} },
+        listener,
+        staticClient: this.#options.staticClient,
+        clientMetadataUrl: this.#options.clientMetadataUrl,
+        scope: this.#options.scope,
+        resourceIndicator: this.#options.resourceIndicator,
+        timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        presentAuthorizationUrl: (url) => this.#presentAuthorizationUrl(url),
+        discovery: this.#discovery,
+      });
+      const common = { serverUrl: this.#options.url, fetchFn: this.#fetch };
+      const result = await sdk.auth(provider, {
+        ...common,
+        resourceMetadataUrl,
+        scope: scope ?? this.#options.scope,
+        forceReauthorization: challenge.stepUp,
+      });
+      if (result === "REDIRECT") {
+        const { code, iss } = await provider.authorizationResponse();
+        log.debug("Authorization code received; exchanging it for tokens.");
+        await sdk.auth(provider, { ...common, authorizationCode: code, iss });
+        log.info(`Signed in to ${this.#key}.`);
+      } else {
+        log.info(`Access token for ${this.#key} renewed.`);
+      }
+      this.#record = provider.record;
+    } finally {
+      await listener.close();
+    }
+  }
+
+  #presentAuthorizationUrl(url: URL): void {
+    const { runtime, log } = this.#options;
+    // Printed at every log level: on a machine without a browser it is the only way in.
+    runtime.writeStderr(
+      `Sign in to ${this.#key} by opening this URL in a browser: ${url.href}\n`,
+    );
+    openBrowser(runtime, url.href, process.platform).then((opened) => {
+      if (opened) log.debug("Browser opened for the sign-in.");
+      else {
+        log.warning(
+          "No browser could be opened; open the URL above yourself. Waiting for the sign-in.",
+        );
+      }
+    });
+  }
+}

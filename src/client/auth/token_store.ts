@@ -1,0 +1,92 @@
+/**
+ * The OAuth token file: per remote URL, per authorization server (issuer), the client
+ * registration and the tokens. Written atomically with mode 0600, re-read before every change so
+ * that several proxies sharing the file do not undo each other's writes.
+ * @module
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { StoredOAuthClientInformation, StoredOAuthTokens } from "../../deps.ts";
+
+/** What is kept for one authorization server of one remote. */
+export interface IssuerRecord {
+  /** The registration (dynamic, or from a client metadata document). */
+  client?: StoredOAuthClientInformation;
+  tokens?: StoredOAuthTokens;
+  /** When `tokens` were saved (ms since the epoch): with `expires_in`, their expiry. */
+  tokensSavedAt?: number;
+}
+
+/** What is kept for one remote URL. */
+export interface RemoteRecord {
+  /** The issuer whose tokens were saved last: the ones requests carry. */
+  currentIssuer?: string;
+  /** The loopback callback port used last, tried first so a registration's redirect URI holds. */
+  callbackPort?: number;
+  issuers: Record<string, IssuerRecord>;
+}
+
+interface TokenFileContent {
+  version: 1;
+  remotes: Record<string, RemoteRecord>;
+}
+
+/** The token file; every method reads it afresh. */
+export class TokenStore {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** The record for `remote`, empty when there is none. */
+  async read(remote: string): Promise<RemoteRecord> {
+    return (await this.#load()).remotes[remote] ?? { issuers: {} };
+  }
+
+  /** Applies `change` to the record for `remote` and writes the file. */
+  async update(remote: string, change: (record: RemoteRecord) => void): Promise<RemoteRecord> {
+    const content = await this.#load();
+    const record = content.remotes[remote] ?? { issuers: {} };
+    change(record);
+    content.remotes[remote] = record;
+    await this.#save(content);
+    return record;
+  }
+
+  /** Forgets everything stored for `remote`; resolves to whether there was anything. */
+  async remove(remote: string): Promise<boolean> {
+    const content = await this.#load();
+    if (!(remote in content.remotes)) return false;
+    delete content.remotes[remote];
+    await this.#save(content);
+    return true;
+  }
+
+  async #load(): Promise<TokenFileContent> {
+    let text: string;
+    try {
+      text = await readFile(this.path, "utf8");
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return { version: 1, remotes: {} };
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text);
+      if (parsed?.version === 1 && typeof parsed.remotes === "object") return parsed;
+    } catch {
+      // A damaged file is replaced: the worst outcome is one more sign-in.
+    }
+    return { version: 1, remotes: {} };
+  }
+
+  async #save(content: TokenFileContent): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    // A unique temporary name, then rename: readers never see half a file.
+    const temporary = `${this.path}.${crypto.randomUUID()}.tmp`;
+    await writeFile(temporary, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
+    // The mode given to writeFile is filtered by the umask; 0600 is the contract.
+    await chmod(temporary, 0o600);
+    await rename(temporary, this.path);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * A small stdio MCP client for the conformance suite's client `auth/*` scenarios: it starts
+ * mcp-proxy in client mode for the scenario's server URL (the last argument), with `$BROWSER`
+ * the fetching browser, and sends initialize, tools/list and a call of the first tool through
+ * it. Usage: `conformance client --command "deno run -A tests/conformance/oauth_stdio_driver.ts"`.
+ * @module
+ */
+import { Client } from "../support/mcp_client.ts";
+import { ProxyStdio } from "../support/proxy_stdio.ts";
+
+const url = Deno.args.at(-1)!;
+const context = JSON.parse(Deno.env.get("MCP_CONFORMANCE_CONTEXT") ?? "{}");
+const browser = new URL("../fixtures/fetching_browser.ts", import.meta.url).pathname;
+const tokenDir = Deno.makeTempDirSync({ prefix: "mcp-proxy-conformance-" });
+const args = ["--debug", "--transport", "streamablehttp"];
+if (context.client_id) args.push("--oauth-client-id", context.client_id);
+if (context.client_secret) args.push("--oauth-client-secret", context.client_secret);
+if (context.client_metadata_url) {
+  args.push("--oauth-client-metadata-url", context.client_metadata_url);
+}
+const proxy = new ProxyStdio([...args, url], {
+  BROWSER: `"${Deno.execPath()}" run -A "${browser}"`,
+  MCP_PROXY_OAUTH_FILE: `${tokenDir}/oauth.json`,
+});
+const client = new Client({ name: "mcp-proxy-conformance-driver", version: "1.0.0" });
+let code = 0;
+try {
+  await client.connect(proxy);
+  const { tools } = await client.listTools();
+  if (tools[0]) await client.callTool({ name: tools[0].name, arguments: {} });
+} catch (error) {
+  console.error(`driver: ${(error as Error).message}`);
+  code = 1;
+} finally {
+  await client.close().catch(() => {});
+  console.error(proxy.stderr);
+  Deno.removeSync(tokenDir, { recursive: true });
+}
+Deno.exit(code);
