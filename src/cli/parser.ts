@@ -15,8 +15,8 @@ export interface ParsedArgs {
   args: string[];
   /** `-H/--headers KEY VALUE` pairs. */
   headers: [string, string][];
-  /** `--transport`. */
-  transport: "sse" | "streamablehttp";
+  /** `--transport`; `undefined` (not given) means: find out what the remote speaks. */
+  transport: "sse" | "streamablehttp" | undefined;
   /** `--client-id`. */
   client_id: string | null | undefined;
   /** `--client-secret`. */
@@ -210,9 +210,10 @@ function createParser(options: ParserOptions): CollectingParser {
     help: "Headers to pass to the SSE server. Can be used multiple times.",
     default: [],
   });
+  // The original's help text is kept; without the flag the remote's transport is detected
+  // (SSE is among what is tried), so no default is set here.
   client.add_argument("--transport", {
     choices: ["sse", "streamablehttp"],
-    default: "sse",
     help: "The transport to use for the client. Default is SSE.",
   });
   client.add_argument("--client-id", { help: "OAuth2 client ID for authentication" });

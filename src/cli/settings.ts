@@ -42,8 +42,8 @@ export interface ClientSettings {
   mode: "client";
   /** The remote server's URL. */
   url: string;
-  /** Remote transport. */
-  transport: "sse" | "streamablehttp";
+  /** Remote transport: forced by `--transport`, or `auto` (probed at start-up). */
+  transport: "sse" | "streamablehttp" | "auto";
   /** Headers sent with every request, `API_ACCESS_TOKEN` already applied. */
   headers: Record<string, string>;
   /** OAuth2 client credentials, when all three options were given. */
@@ -180,7 +180,7 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
   return {
     mode: "client",
     url,
-    transport: args.transport,
+    transport: args.transport ?? "auto",
     headers,
     oauth,
     signIn,

@@ -7,10 +7,10 @@ import { getLogger, type Logger, urlForLog } from "../log.ts";
 import { runtime } from "../runtime/mod.ts";
 import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
-import { remoteTransportFactory } from "./remote.ts";
+import denoConfig from "../../deno.json" with { type: "json" };
+import { ClientFront } from "./front.ts";
 import { MessageWriter, readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
-import { Upstream } from "./upstream.ts";
 
 /** A logger that writes each of `urls` (whose query may hold an API key) as {@linkcode urlForLog}. */
 function urlRedactingLogger(log: Logger, urls: readonly string[]): Logger {
@@ -65,18 +65,16 @@ export async function runClient(settings: ClientSettings): Promise<number> {
   }
 
   const stdout = new MessageWriter(runtime.stdout(), log);
-  const upstream = new Upstream({
-    newTransport: remoteTransportFactory({
-      url: settings.url,
-      transport: settings.transport,
-      headers: settings.headers,
-      fetch: fetchImpl,
-    }),
-    deliver: (message) => stdout.write(message),
+  log.info(`Relaying stdio to ${urlForLog(settings.url)} (transport: ${settings.transport}).`);
+  const front = new ClientFront({
+    url: settings.url,
+    transport: settings.transport,
+    headers: settings.headers,
+    fetch: fetchImpl,
     log,
+    clientInfo: { name: "mcp-proxy", version: denoConfig.version },
+    deliver: (message) => stdout.write(message),
   });
-  log.info(`Relaying stdio to ${urlForLog(settings.url)} (${settings.transport}).`);
-  upstream.start();
 
   const { promise: signalled, resolve: stop } = Promise.withResolvers<void>();
   const unsubscribe = [
@@ -85,14 +83,14 @@ export async function runClient(settings: ClientSettings): Promise<number> {
   ];
   await Promise.race([
     readMessages(runtime.stdin(), {
-      onMessage: (incoming) => upstream.send(incoming),
+      onMessage: (incoming) => front.receive(incoming),
       onInvalid: (response) => stdout.write(response),
       log,
     }),
     signalled,
   ]);
   log.info("Shutting down: ending the remote session.");
-  await upstream.close();
+  await front.close();
   await stdout.flush();
   for (const off of unsubscribe) off();
   return 0;

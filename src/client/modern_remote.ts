@@ -6,6 +6,12 @@
  */
 import type { Logger } from "../log.ts";
 import type { JsonObject } from "../era/envelope.ts";
+import {
+  errorResponse,
+  ProtocolErrorCode,
+  type RequestId,
+  type WireMessage,
+} from "../shared/jsonrpc.ts";
 import { requestHeaders, ToolHeaderTable } from "../era/headers.ts";
 import { readEventData } from "../era/sse_events.ts";
 
@@ -18,21 +24,16 @@ export interface ModernRemoteOptions {
   readonly log: Logger;
 }
 
-type RequestId = string | number;
-
-/** Our own error code when the remote answered without a JSON-RPC body. */
-const REMOTE_HTTP_ERROR = -32603;
-
 /** Sends messages to a modern remote; everything it answers goes to `onMessage`. */
 export class ModernRemote {
   readonly #options: ModernRemoteOptions;
-  readonly #onMessage: (message: JsonObject) => void;
+  readonly #onMessage: (message: WireMessage) => void;
   readonly #tools = new ToolHeaderTable();
   /** POSTs of requests still streaming, by request id: aborting one cancels the request. */
   readonly #inFlight = new Map<RequestId, AbortController>();
 
   /** A remote at `options.url` whose messages go to `onMessage`. */
-  constructor(options: ModernRemoteOptions, onMessage: (message: JsonObject) => void) {
+  constructor(options: ModernRemoteOptions, onMessage: (message: WireMessage) => void) {
     this.#options = options;
     this.#onMessage = onMessage;
   }
@@ -41,21 +42,21 @@ export class ModernRemote {
    * Sends one message. A request's answer (or an error response naming what went wrong with
    * the HTTP exchange) always reaches `onMessage`; a notification's refusal is logged.
    */
-  async send(message: JsonObject): Promise<void> {
+  async send(message: WireMessage): Promise<void> {
     const id = message.id as RequestId | undefined;
     if (message.method === "notifications/cancelled") {
       // On HTTP, closing the request's stream is the cancellation.
-      const requestId = (message.params as JsonObject | undefined)?.requestId as RequestId;
+      const requestId = message.params?.requestId as RequestId;
       this.#inFlight.get(requestId)?.abort();
       return;
     }
-    const isRequest = id !== undefined && id !== null && typeof message.method === "string";
+    const isRequest = id != null && typeof message.method === "string";
     const controller = new AbortController();
-    if (isRequest) this.#inFlight.set(id, controller);
+    if (isRequest) this.#inFlight.set(id!, controller);
     try {
       const headers = requestHeaders(
-        message,
-        this.#tools.headersOf((message.params as JsonObject | undefined)?.name),
+        message as unknown as JsonObject,
+        this.#tools.headersOf(message.params?.name),
       );
       const response = await this.#options.fetch(this.#options.url, {
         method: "POST",
@@ -72,12 +73,12 @@ export class ModernRemote {
     } catch (error) {
       if (controller.signal.aborted) return;
       if (isRequest) {
-        this.#fail(id, `mcp-proxy: cannot reach the remote server: ${(error as Error).message}`);
+        this.#fail(id!, `mcp-proxy: cannot reach the remote server: ${(error as Error).message}`);
       } else {
         this.#options.log.warning(`Could not send ${message.method}: ${(error as Error).message}`);
       }
     } finally {
-      if (isRequest && this.#inFlight.get(id) === controller) this.#inFlight.delete(id);
+      if (isRequest && this.#inFlight.get(id!) === controller) this.#inFlight.delete(id!);
     }
   }
 
@@ -87,7 +88,7 @@ export class ModernRemote {
     this.#inFlight.clear();
   }
 
-  async #answer(request: JsonObject, response: Response): Promise<void> {
+  async #answer(request: WireMessage, response: Response): Promise<void> {
     const id = request.id as RequestId | undefined;
     const type = response.headers.get("content-type") ?? "";
     if (type.startsWith("text/event-stream") && response.body) {
@@ -110,7 +111,7 @@ export class ModernRemote {
     this.#fail(id, `mcp-proxy: ${what}`);
   }
 
-  #deliver(request: JsonObject, message: JsonObject | undefined): void {
+  #deliver(request: WireMessage, message: WireMessage | undefined): void {
     if (message === undefined) return;
     if (request.method === "tools/list" && message.id === request.id && isObject(message.result)) {
       message = {
@@ -126,7 +127,7 @@ export class ModernRemote {
   }
 
   #fail(id: RequestId, message: string): void {
-    this.#onMessage({ jsonrpc: "2.0", id, error: { code: REMOTE_HTTP_ERROR, message } });
+    this.#onMessage(errorResponse(id, ProtocolErrorCode.InternalError, message));
   }
 }
 
@@ -134,10 +135,11 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function parse(text: string): JsonObject | undefined {
+/** A JSON-RPC message from the remote, or `undefined` for anything else. */
+function parse(text: string): WireMessage | undefined {
   try {
     const value = JSON.parse(text);
-    return isObject(value) ? value : undefined;
+    return isObject(value) && value.jsonrpc === "2.0" ? value as unknown as WireMessage : undefined;
   } catch {
     return undefined;
   }

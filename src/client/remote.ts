@@ -10,7 +10,7 @@ import {
   StreamableHTTPError,
   type Transport,
 } from "../deps.ts";
-import type { WireMessage } from "../shared/jsonrpc.ts";
+import type { ErrorObject, WireMessage } from "../shared/jsonrpc.ts";
 
 /** One connection (one session) to the remote server. */
 export interface RemoteTransport extends Transport {
@@ -112,6 +112,25 @@ export function classifySendError(error: unknown): SendFailure {
 /** How rustls (Deno) and BoringSSL (Bun) say that a server's certificate was refused. */
 const CERTIFICATE_FAILURE =
   /invalid peer certificate|unable to verify|self[- ]signed certificate|certificate (has expired|verify failed)|CERT_/i;
+
+/**
+ * The JSON-RPC error the remote answered a refused request with, when the transport's error
+ * carries the response body (the SDK puts it in the message): relayed as it is, because a
+ * dual-era client decides its era from such errors.
+ */
+export function remoteErrorOf(error: unknown): ErrorObject | undefined {
+  const text = error instanceof Error ? error.message : String(error);
+  const start = text.indexOf("{");
+  if (start === -1) return undefined;
+  try {
+    const body = JSON.parse(text.slice(start));
+    const found = body?.error;
+    if (typeof found?.code === "number" && typeof found.message === "string") return found;
+  } catch {
+    // Not a JSON body: the transport's own words.
+  }
+  return undefined;
+}
 
 /** The message of `error` and of its causes, for logs and classification. */
 export function describeCause(error: unknown): string {

@@ -23,6 +23,7 @@ import {
   classifySendError,
   classifyStreamError,
   describeCause,
+  remoteErrorOf,
   type RemoteTransport,
   sendToRemote,
 } from "./remote.ts";
@@ -332,7 +333,10 @@ export class Upstream {
     }
     const what = describeMessage(incoming.message);
     this.#log.warning(`The remote server did not take ${what}: ${describeCause(error)}`);
-    if (request) {
+    const refusal = remoteErrorOf(error);
+    if (request && refusal) {
+      this.#deliver({ jsonrpc: "2.0", id: request.id, error: refusal });
+    } else if (request) {
       this.#deliver(errorResponse(
         request.id,
         ProtocolErrorCode.InternalError,

@@ -50,8 +50,9 @@ Deno.test("command_or_url defaults to the SSE_URL environment variable", async (
 });
 
 Deno.test("client options: transport, headers, API_ACCESS_TOKEN, OAuth", async (t) => {
-  await t.step("transport defaults to sse", async () => {
-    assert.equal((await client(["http://h/sse"])).transport, "sse");
+  await t.step("transport is detected unless given", async () => {
+    assert.equal((await client(["http://h/sse"])).transport, "auto");
+    assert.equal((await client(["--transport", "sse", "http://h/sse"])).transport, "sse");
   });
   await t.step("--transport streamablehttp", async () => {
     const settings = await client(["--transport", "streamablehttp", "http://h/mcp"]);
