@@ -38,12 +38,20 @@ export async function detectRemote(options: DetectOptions): Promise<RemoteKind> 
   const tried: string[] = [];
   if (options.transport !== "sse") {
     const modern = await probeModern(options, tried);
-    if (modern) return { transport: "streamablehttp", era: "modern", discover: modern };
+    if (typeof modern === "object") {
+      return { transport: "streamablehttp", era: "modern", discover: modern };
+    }
+    // A JSON-RPC refusal that no modern server sends is a legacy Streamable HTTP server (a
+    // request without a session), and a forced transport needs only the era: no session is
+    // opened to find out.
+    if (modern === "legacy" || options.transport === "streamablehttp") {
+      return { transport: "streamablehttp", era: "legacy" };
+    }
     if (await probeLegacyHttp(options, tried)) {
       return { transport: "streamablehttp", era: "legacy" };
     }
   }
-  if (options.transport !== "streamablehttp" && await probeSse(options, tried)) {
+  if (await probeSse(options, tried)) {
     return { transport: "sse", era: "legacy" };
   }
   throw new DetectionError(tried.join("; "));
@@ -86,11 +94,15 @@ async function answerOf(response: Response): Promise<JsonObject | undefined> {
   }
 }
 
-/** The discover result of a modern remote, or `undefined` when the answer is not modern. */
+/**
+ * The discover result of a modern remote; `legacy` when a JSON-RPC error that no modern
+ * server sends came back (a legacy Streamable HTTP server refusing a request without a
+ * session); `undefined` when the answer says neither.
+ */
 async function probeModern(
   options: DetectOptions,
   tried: string[],
-): Promise<JsonObject | undefined> {
+): Promise<JsonObject | "legacy" | undefined> {
   const response = await post(options, {
     jsonrpc: "2.0",
     id: "mcp-proxy-probe",
@@ -111,7 +123,7 @@ async function probeModern(
     );
   }
   tried.push(`a 2026-07-28 server/discover got HTTP ${response.status}`);
-  return undefined;
+  return code === undefined ? undefined : "legacy";
 }
 
 /** Whether a legacy `initialize` opens a session (which is ended again at once). */

@@ -24,7 +24,7 @@ import { DetectionError, detectRemote, type RemoteKind } from "./detect.ts";
 import { LegacyClientOverModernRemote } from "./legacy_over_modern.ts";
 import { ModernRemote } from "./modern_remote.ts";
 import { ModernClientOverLegacyRemote } from "./modern_over_legacy.ts";
-import { describeCause, remoteTransportFactory } from "./remote.ts";
+import { describeCause, isCertificateFailure, remoteTransportFactory } from "./remote.ts";
 import { Upstream } from "./upstream.ts";
 
 /** One relay between the stdio client and the remote. */
@@ -109,6 +109,11 @@ export class ClientFront {
         return this.#become({ kind: "ready", remote, relay: undefined });
       } catch (error) {
         if (this.#state.kind !== "detecting") return;
+        if (isCertificateFailure(error)) {
+          const reason = `the remote server's certificate was refused: ${describeCause(error)}`;
+          log.error(`Cannot use the remote server: ${reason}.`);
+          return this.#become({ kind: "refusing", reason });
+        }
         if (error instanceof DetectionError) {
           const reason = `${url} answers as no MCP server does (${error.message}); ` +
             (transport === undefined

@@ -104,9 +104,14 @@ export function classifySendError(error: unknown): SendFailure {
   const cause = describeCause(error);
   // A certificate the proxy refuses stays refused: retrying cannot help, so the request fails
   // at once. Deno (rustls) reports it inside a "(Connect)" error, Bun on its own.
-  if (CERTIFICATE_FAILURE.test(cause)) return "failed";
+  if (isCertificateFailure(error)) return "failed";
   if (/\(Connect\)|ECONNREFUSED|Connection refused/i.test(cause)) return "undelivered";
   return "failed";
+}
+
+/** Whether `error` says the server's certificate was refused (retrying cannot help). */
+export function isCertificateFailure(error: unknown): boolean {
+  return CERTIFICATE_FAILURE.test(describeCause(error));
 }
 
 /** How rustls (Deno) and BoringSSL (Bun) say that a server's certificate was refused. */

@@ -117,13 +117,13 @@ Deno.test("client mode: malformed lines get -32700, unknown methods relay, EOF s
   assert.equal(status.code, 0);
   // The notification written just before EOF was still delivered, then the session ended.
   assert.deepEqual(remote.postedMethods().slice(-2), ["vendor/frobnicate", "vendor/notice"]);
-  const session = remote.requestsTo("POST", "/mcp")[0];
+  // First the era probe (a 2026-07-28 server/discover, refused by this legacy server), then
+  // the session: its initialize, and a DELETE at the end.
+  const [probe, session, next] = remote.requestsTo("POST", "/mcp");
+  assert.equal(probe.body?.method, "server/discover");
   const deletes = remote.requestsTo("DELETE", "/mcp");
   assert.equal(deletes.length, 1);
-  assert.equal(
-    deletes[0].headers.get("mcp-session-id"),
-    remote.requestsTo("POST", "/mcp")[1].headers.get("mcp-session-id"),
-  );
+  assert.equal(deletes[0].headers.get("mcp-session-id"), next.headers.get("mcp-session-id"));
   assert.equal(session.body?.method, "initialize");
   assert.equal(proxy.stdoutLines.length, 4);
   for (const line of proxy.stdoutLines) assert.ok(isJsonRpcLine(line), `not JSON-RPC: ${line}`);

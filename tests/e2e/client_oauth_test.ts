@@ -108,7 +108,9 @@ Deno.test("oauth: a full sign-in through the proxy, tokens kept in a 0600 file a
     assert.equal(fixture.registrations.length, 1);
     assert.equal(fixture.authorizations.length, 1);
     assert.equal(place.browserOpenings(), 1);
-    assert.deepEqual(fixture.mcpMethods.slice(0, 3), [
+    // The era probe comes first: a sign-in answers its 401, then the legacy session starts.
+    assert.deepEqual(fixture.mcpMethods.slice(0, 4), [
+      "server/discover",
       "initialize",
       "notifications/initialized",
       "tools/list",
@@ -171,7 +173,8 @@ Deno.test("oauth: two proxies started together share one sign-in", () =>
     assert.equal(place.browserOpenings(), 1);
     // The waiting proxy takes the stored tokens as they are, without refreshing them.
     assert.deepEqual(fixture.grants, ["authorization_code"]);
-    assert.ok(proxies.some((proxy) => proxy.stderr.includes("Another mcp-proxy is signing in")));
+    // One signed in; the other waited on the lock or, starting later, found the stored tokens.
+    assert.equal(proxies.filter((proxy) => proxy.stderr.includes("Signed in to")).length, 1);
   }));
 
 Deno.test("oauth: a new authorization server means a new registration and sign-in", () =>
