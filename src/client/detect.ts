@@ -4,7 +4,7 @@
  * `initialize`; then a legacy HTTP+SSE GET. The verdict is kept for the whole run.
  * @module
  */
-import { MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
+import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../shared/jsonrpc.ts";
 import type { JsonObject } from "../era/envelope.ts";
 import { discoverParams } from "../era/probe.ts";
 import { readEventData } from "../era/sse_events.ts";
@@ -19,6 +19,9 @@ export type RemoteKind =
 export class DetectionError extends Error {
   override name = "DetectionError";
 }
+
+/** How many times the modern probe is sent to a server that names our version as supported. */
+const MAX_PROBES = 3;
 
 /** JSON-RPC codes only a modern server answers with. */
 const MODERN_ERROR_CODES = new Set([-32020, -32021, -32022]);
@@ -102,6 +105,7 @@ async function answerOf(response: Response): Promise<JsonObject | undefined> {
 async function probeModern(
   options: DetectOptions,
   tried: string[],
+  attempt = 1,
 ): Promise<JsonObject | "legacy" | undefined> {
   const response = await post(options, {
     jsonrpc: "2.0",
@@ -115,7 +119,16 @@ async function probeModern(
   if (response.ok && Array.isArray(versions) && versions.includes(MODERN_PROTOCOL_VERSION)) {
     return result;
   }
-  const code = (answer?.error as { code?: number } | undefined)?.code;
+  const error = answer?.error as { code?: number; data?: { supported?: unknown } } | undefined;
+  const code = error?.code;
+  const supported = error?.data?.supported;
+  if (
+    code === ProtocolErrorCode.UnsupportedProtocolVersion && attempt < MAX_PROBES &&
+    Array.isArray(supported) && supported.includes(MODERN_PROTOCOL_VERSION)
+  ) {
+    // It names our version among those it supports: the spec says to retry with it.
+    return await probeModern(options, tried, attempt + 1);
+  }
   if (code !== undefined && MODERN_ERROR_CODES.has(code)) {
     throw new DetectionError(
       `the remote speaks the 2026-07-28 era but refused ${MODERN_PROTOCOL_VERSION}: ` +

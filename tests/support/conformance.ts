@@ -80,6 +80,50 @@ export async function runSuite(
   }
 }
 
+/** The outcome of one client scenario: whether it passed, and what the suite printed. */
+export interface ClientScenarioResult {
+  readonly passed: boolean;
+  readonly output: string;
+}
+
+/**
+ * Runs one of the suite's client scenarios at `specVersion` with `command` as the client
+ * (the suite appends the scenario server's URL). Result files go to a temporary directory.
+ */
+export async function runClientScenario(
+  scenario: string,
+  command: string,
+  specVersion: RequirementSet,
+): Promise<ClientScenarioResult> {
+  const dir = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
+  try {
+    const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        CONFORMANCE_CLI,
+        "client",
+        "--command",
+        command,
+        "--scenario",
+        scenario,
+        "--spec-version",
+        specVersion,
+        "--output-dir",
+        dir,
+      ],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const decoder = new TextDecoder();
+    const output = decoder.decode(stdout) + decoder.decode(stderr);
+    return { passed: /OVERALL: PASSED/.test(output), output };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** A conformance fixture server (tests/fixtures/conformance). */
 export interface Fixture {
   readonly name: string;
