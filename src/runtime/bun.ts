@@ -46,6 +46,8 @@ interface BunServer {
   readonly port: number;
   readonly hostname: string;
   requestIP(request: Request): { address: string } | null;
+  /** Sets the idle timeout of the connection carrying `request` (0: none). */
+  timeout(request: Request, seconds: number): void;
   stop(closeActiveConnections: boolean): Promise<void>;
 }
 
@@ -184,17 +186,34 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
+/** Bun's largest idle timeout, in seconds. */
+const BUN_MAX_IDLE_SECONDS = 255;
+
+/**
+ * Bun has one idle timeout per connection (no data either way) instead of separate header,
+ * body and keep-alive timeouts: the largest of ours, within Bun's range. Event streams are
+ * exempt, since a quiet stream is idle by design. Bun has no connection cap.
+ */
 function serve(options: ServeOptions): Promise<HttpServer> {
+  const { headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs } = options.limits;
+  const idleSeconds = Math.ceil(
+    Math.max(headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs) / 1000,
+  );
   const server = bun().serve({
     hostname: options.hostname,
     port: options.port,
-    // Bun closes connections idle for 10 s by default, which would cut quiet SSE streams;
-    // Deno.serve has no such limit.
-    idleTimeout: 0,
+    idleTimeout: Math.min(BUN_MAX_IDLE_SECONDS, Math.max(1, idleSeconds)),
     // No error pages with stack traces: a throwing handler gets a bare 500, as under Deno.
     development: false,
-    fetch: (request, srv) =>
-      options.handler(request, { remoteAddress: srv.requestIP(request)?.address ?? "" }),
+    fetch: async (request, srv) => {
+      const response = await options.handler(request, {
+        remoteAddress: srv.requestIP(request)?.address ?? "",
+      });
+      if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
+        srv.timeout(request, 0);
+      }
+      return response;
+    },
   });
   return Promise.resolve({
     port: server.port,

@@ -2,16 +2,8 @@
  * The {@linkcode Runtime} for Deno.
  * @module
  */
-import type {
-  ChildExit,
-  ChildProcess,
-  HttpServer,
-  OsFamily,
-  Runtime,
-  ServeOptions,
-  Signal,
-  SpawnOptions,
-} from "./types.ts";
+import type { ChildExit, ChildProcess, OsFamily, Runtime, Signal, SpawnOptions } from "./types.ts";
+import { serveGuarded } from "./deno_http.ts";
 import { insecureFetch } from "./insecure_fetch.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
@@ -69,24 +61,6 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
-async function serve(options: ServeOptions): Promise<HttpServer> {
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    onListen: (addr) => resolve(addr as Deno.NetAddr),
-  }, (request, info) =>
-    options.handler(request, {
-      remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname,
-    }));
-  const addr = await listening;
-  return {
-    port: addr.port,
-    hostname: addr.hostname,
-    shutdown: () => server.shutdown(),
-  };
-}
-
 /** The Deno implementation of {@linkcode Runtime}. */
 export const denoRuntime: Runtime = {
   name: "deno",
@@ -108,7 +82,7 @@ export const denoRuntime: Runtime = {
   stdout: () => Deno.stdout.writable,
   readTextFile: (path) => Deno.readTextFile(path),
   spawn,
-  serve,
+  serve: serveGuarded,
   onSignal(signal, handler) {
     // Windows delivers only SIGINT (and SIGBREAK) to Deno.
     if (hostOs() === "windows" && signal !== "SIGINT") return () => {};

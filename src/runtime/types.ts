@@ -58,6 +58,18 @@ export interface HttpServer {
   shutdown(): Promise<void>;
 }
 
+/** What the HTTP server allows each connection, against clients that hold them open. */
+export interface HttpLimits {
+  /** Time from accepting a connection to the end of its first request's headers. */
+  headersTimeoutMs: number;
+  /** Time from the end of a request's headers to the end of its body. */
+  bodyTimeoutMs: number;
+  /** Time a keep-alive connection may stay idle between exchanges. */
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; more are refused with 503 and closed. */
+  maxConnections: number;
+}
+
 /** How to start an HTTP server. */
 export interface ServeOptions {
   /** Interface to bind. */
@@ -66,6 +78,10 @@ export interface ServeOptions {
   port: number;
   /** Handles every request. */
   handler: (request: Request, info: { remoteAddress: string }) => Response | Promise<Response>;
+  /** Timeouts and the connection cap. */
+  limits: HttpLimits;
+  /** Told when connections are shed (rate-limited: one line per burst). */
+  onWarning?: (message: string) => void;
 }
 
 /** TLS settings for outgoing HTTPS requests. */

@@ -119,6 +119,8 @@ export async function runServer(
       hostname: settings.host,
       port: settings.port,
       handler: app.fetch,
+      limits: settings.httpLimits,
+      onWarning: (message) => log.warning(message),
     });
   } catch (error) {
     log.error(`Could not listen on ${settings.host}:${settings.port}: ${(error as Error).message}`);
