@@ -27,6 +27,12 @@ interface ConnectionRequestInfo {
   completed: Promise<void>;
 }
 
+/**
+ * Bodies up to this size with a declared length are read before the handler runs, under the
+ * body deadline; larger or chunked ones are passed through as they arrive.
+ */
+const PREREAD_MAX_BYTES = 64 * 1024;
+
 /** How long the accept loop pauses after running out of descriptors, at most. */
 const MAX_ACCEPT_BACKOFF_MS = 1_000;
 
@@ -127,14 +133,11 @@ function rateLimitedWarning(warn: (message: string) => void) {
 }
 
 /**
- * A request whose body must arrive by `connection.deadline`: the body is passed through, and
- * once it has been read to the end the connection no longer has a deadline.
+ * `request` with its body passed through, so that the connection's body deadline ends once the
+ * body has been read to the end. Costs ~100 µs per request more than reading it in one go.
  */
-function withBodyDeadline(request: Request, connection: Connection, bodyMs: number): Request {
-  const source = request.body;
-  if (!source) return request;
-  connection.deadline = performance.now() + bodyMs;
-  const reader = source.getReader();
+function passThroughBody(request: Request, connection: Connection): Request {
+  const reader = request.body!.getReader();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await reader.read();
@@ -176,14 +179,26 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
   ): Response | Promise<Response> => {
     connection.inFlight++;
     connection.deadline = Infinity;
-    info.completed.finally(() => {
+    const ended = () => {
       if (--connection.inFlight > 0) return;
       if (closing) connection.close.abort();
       else connection.deadline = performance.now() + limits.keepAliveTimeoutMs;
-    });
-    return options.handler(
-      withBodyDeadline(request, connection, limits.bodyTimeoutMs),
-      { remoteAddress: info.remoteAddr.hostname },
+    };
+    info.completed.then(ended, ended);
+    const remote = { remoteAddress: info.remoteAddr.hostname };
+    if (!request.body) return options.handler(request, remote);
+    connection.deadline = performance.now() + limits.bodyTimeoutMs;
+    const length = Number(request.headers.get("content-length") ?? NaN);
+    if (!(length <= PREREAD_MAX_BYTES)) {
+      return options.handler(passThroughBody(request, connection), remote);
+    }
+    return request.bytes().then(
+      (bytes) => {
+        connection.deadline = Infinity;
+        return options.handler(new Request(request, { body: bytes }), remote);
+      },
+      // Cut off by the body timeout: the connection is gone, nobody reads this.
+      () => new Response(null, { status: 408 }),
     );
   };
 
@@ -223,6 +238,8 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
         refuse(conn);
         continue;
       }
+      // As Deno.serve does: small writes (an SSE event, a JSON answer) go out at once.
+      (conn as Deno.TcpConn).setNoDelay(true);
       const connection: Connection = {
         deadline: performance.now() + limits.headersTimeoutMs,
         inFlight: 0,
