@@ -74,6 +74,24 @@ export const STALLED_REQUESTS: Readonly<Record<string, (host: string) => string>
     `3\r\n{"j\r\n`,
 };
 
+/** A client on a raw socket that opens `/sse`, reads its endpoint, then never reads again. */
+export async function stalledSseClient(
+  base: string,
+): Promise<{ messages: string; conn: Deno.Conn }> {
+  const { hostname, port } = new URL(base);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(`GET /sse HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`));
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  for (;;) {
+    const match = text.match(/data: (\/messages\/\?session_id=[0-9a-f]{32})\n/);
+    if (match) return { messages: new URL(match[1], base).href, conn };
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error(`the stream ended: ${text}`);
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+}
+
 /** The number of file descriptors process `pid` holds open (Linux `/proc`). */
 export async function openDescriptors(pid: number): Promise<number> {
   let count = 0;
