@@ -7,7 +7,7 @@
  * no `@types/bun`.
  * @module
  */
-import { statSync, writeSync } from "node:fs";
+import { statSync, write, writeSync } from "node:fs";
 import process from "node:process";
 import { rootCertificates } from "node:tls";
 import { isatty } from "node:tty";
@@ -240,6 +240,10 @@ export const bunRuntime: Runtime = {
     let written = 0;
     while (written < bytes.length) written += writeSync(2, bytes.subarray(written));
   },
+  writeStderrAsync: (bytes) =>
+    new Promise((resolve, reject) =>
+      write(2, bytes, (error, written) => error ? reject(error) : resolve(written))
+    ),
   stdin: once(() => bun().stdin.stream()),
   stdout: once(() => sinkStream(bun().stdout.writer())),
   readTextFile: (path) =>

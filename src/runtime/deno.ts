@@ -78,6 +78,7 @@ export const denoRuntime: Runtime = {
     let written = 0;
     while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
   },
+  writeStderrAsync: (bytes) => Deno.stderr.write(bytes),
   stdin: () => Deno.stdin.readable,
   stdout: () => Deno.stdout.writable,
   readTextFile: (path) => Deno.readTextFile(path),

@@ -117,6 +117,8 @@ export interface Runtime {
   stdoutIsTerminal(): boolean;
   /** Writes to stderr synchronously so that log lines keep their order. */
   writeStderr(text: string): void;
+  /** Writes some of `bytes` to stderr without blocking the event loop; resolves with the count. */
+  writeStderrAsync(bytes: Uint8Array): Promise<number>;
   /** The process's stdin as bytes. */
   stdin(): ReadableStream<Uint8Array>;
   /** The process's stdout as bytes. */

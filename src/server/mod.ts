@@ -4,7 +4,7 @@
  * @module
  */
 import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, writeStderr } from "../log.ts";
 import { createSharedServer } from "../relay/shared_server.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { runtime } from "../runtime/mod.ts";
@@ -18,6 +18,13 @@ const HTTP_SHUTDOWN_GRACE_MS = 5_000;
 
 /** Creates the shared server for one configuration (tests substitute their own). */
 export type SharedServerFactory = (config: StdioServerConfig) => SharedServer;
+
+/** The shared server of `config`, its child's stderr queued for ours (never blocking). */
+function createQueuedStderrServer(config: StdioServerConfig): SharedServer {
+  return createSharedServer(config, {
+    onStderrLine: (line) => writeStderr(`[${config.name}] ${line}\n`),
+  });
+}
 
 /**
  * Resolves with the name of the first SIGINT, SIGTERM or SIGHUP (the terminal went away);
@@ -72,7 +79,7 @@ function warnIfExposed({ host, apiKeys }: ServerSettings): void {
 /** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
 export async function runServer(
   settings: ServerSettings,
-  createServer: SharedServerFactory = createSharedServer,
+  createServer: SharedServerFactory = createQueuedStderrServer,
 ): Promise<number> {
   // Listen first: the children live in process groups of their own, so a signal's default
   // action (ending only this process) would leave them behind.
