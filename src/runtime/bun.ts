@@ -21,6 +21,7 @@ import type {
   Signal,
   SpawnOptions,
 } from "./types.ts";
+import { withParentDeathSignal } from "./parent_death.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
 /** Bun's incremental writer (a child's piped stdin, or stdout). */
@@ -133,10 +134,22 @@ function once<T>(make: () => T): () => T {
   return () => value ??= make();
 }
 
+function isExecutable(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() && (stat.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
 function spawn(options: SpawnOptions): ChildProcess {
   const { command, args } = hostOs() === "windows"
     ? resolveWindowsCommand(options.command, options.args, options.env, isFile)
-    : options;
+    : withParentDeathSignal(options.command, options.args, options.env, {
+      linux: process.platform === "linux",
+      isExecutable,
+    });
   let child: Subprocess;
   try {
     child = bun().spawn({

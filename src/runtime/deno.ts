@@ -5,11 +5,21 @@
 import type { ChildExit, ChildProcess, OsFamily, Runtime, Signal, SpawnOptions } from "./types.ts";
 import { serveGuarded } from "./deno_http.ts";
 import { insecureFetch } from "./insecure_fetch.ts";
+import { withParentDeathSignal } from "./parent_death.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
 // A function, not a constant: Bun loads this module too, and has no `Deno` global.
 function hostOs(): OsFamily {
   return Deno.build.os === "windows" ? "windows" : "posix";
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    const stat = Deno.statSync(path);
+    return stat.isFile && ((stat.mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 function spawn(options: SpawnOptions): ChildProcess {
@@ -21,7 +31,10 @@ function spawn(options: SpawnOptions): ChildProcess {
         return false;
       }
     })
-    : options;
+    : withParentDeathSignal(options.command, options.args, options.env, {
+      linux: Deno.build.os === "linux",
+      isExecutable,
+    });
   const child = new Deno.Command(command, {
     args,
     env: options.env,
