@@ -4,8 +4,11 @@
  * `deno task load`.
  * @module
  */
+import { connectClient } from "../support/mcp_client.ts";
 import { stalledSseClient } from "../support/raw_connections.ts";
 import { INITIALIZE } from "../support/raw_http.ts";
+import type { ServedProxy } from "../support/server_proxy.ts";
+import { rssKiB } from "./scenarios.ts";
 
 /** One stalled client: where it posts, and its (never read) connection. */
 export type StalledClient = Awaited<ReturnType<typeof stalledSseClient>>;
@@ -72,18 +75,17 @@ export interface StalledReaderResult {
 
 /** Floods `clients` stalled readers with `mib` MiB each and follows the proxy's RSS. */
 export async function stalledReaderRun(
-  proxy: { base: string; mcp: Record<string, string>; pid: number },
+  proxy: ServedProxy,
   clients: number,
   mib: number,
-  rssKiB: (pid: number) => Promise<number>,
 ): Promise<StalledReaderResult> {
-  const rssBeforeKiB = await rssKiB(proxy.pid);
+  const pid = proxy.process.child.pid;
+  const rssBeforeKiB = await rssKiB(pid);
   let rssPeakKiB = rssBeforeKiB;
   const sampler = setInterval(async () => {
-    rssPeakKiB = Math.max(rssPeakKiB, await rssKiB(proxy.pid).catch(() => 0));
+    rssPeakKiB = Math.max(rssPeakKiB, await rssKiB(pid).catch(() => 0));
   }, 100);
   const stalled = await floodStalledReaders(proxy.base, clients, mib);
-  const { connectClient } = await import("../support/mcp_client.ts");
   const reader = await connectClient(proxy.mcp.default, "mcp");
   let served = false;
   try {
@@ -94,11 +96,11 @@ export async function stalledReaderRun(
   }
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const dropped = (await Promise.all(stalled.map(sessionAlive))).filter((alive) => !alive).length;
-  const rssAfterFloodKiB = await rssKiB(proxy.pid);
+  const rssAfterFloodKiB = await rssKiB(pid);
   for (const client of stalled) client.conn.close();
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   clearInterval(sampler);
-  const rssAfterCloseKiB = await rssKiB(proxy.pid);
+  const rssAfterCloseKiB = await rssKiB(pid);
   return {
     clients,
     mibEach: mib,
