@@ -271,6 +271,8 @@ export const bunRuntime: Runtime = {
     process.on(signal, handler);
     return () => process.off(signal, handler);
   },
+  // Bun allocates with mimalloc, which returns freed memory by itself.
+  releaseFreedMemory: () => {},
   fetchWithTls(tls) {
     // Bun's `ca` replaces the trusted roots; Deno's `caCerts` adds to them: keep Deno's meaning.
     const settings = {

@@ -74,6 +74,41 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
+/** glibc's `malloc_trim`, or `null` where it cannot be had (not glibc, no FFI permission). */
+let mallocTrim: ((pad: bigint) => number) | null | undefined;
+
+/** Time for the garbage collector to free what was let go before it is handed back. */
+const RELEASE_DELAY_MS = 2_000;
+
+let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+function trimNow(): void {
+  releaseTimer = undefined;
+  if (mallocTrim === undefined) {
+    try {
+      if (Deno.build.os !== "linux") throw new Error("not Linux");
+      const libc = Deno.dlopen(
+        "libc.so.6",
+        {
+          malloc_trim: { parameters: ["usize"], result: "i32" },
+        } as const,
+      );
+      mallocTrim = libc.symbols.malloc_trim;
+    } catch {
+      mallocTrim = null;
+    }
+  }
+  mallocTrim?.(0n);
+}
+
+function releaseFreedMemory(): void {
+  if (releaseTimer !== undefined || mallocTrim === null) return;
+  const timer = setTimeout(trimNow, RELEASE_DELAY_MS);
+  // Never what keeps the process alive.
+  Deno.unrefTimer(timer);
+  releaseTimer = timer;
+}
+
 /** The Deno implementation of {@linkcode Runtime}. */
 export const denoRuntime: Runtime = {
   name: "deno",
@@ -103,6 +138,7 @@ export const denoRuntime: Runtime = {
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
   },
+  releaseFreedMemory,
   fetchWithTls(tls) {
     if (tls.insecure) return insecureFetch();
     const client = Deno.createHttpClient({ caCerts: tls.caCerts });

@@ -4,6 +4,7 @@
  * @module
  */
 import type { JSONRPCMessage } from "../deps.ts";
+import { runtime } from "../runtime/mod.ts";
 
 /** Interval between keep-alive comments on idle streams (as the original's 15 s ping). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -69,9 +70,9 @@ export class UnreadBudget {
     if (total > this.#limit) largest.drop();
   }
 
-  /** Stops tracking `stream` (it has ended). */
+  /** Stops tracking `stream` (it has ended); a backlog let go returns its memory. */
   forget(stream: SseStream): void {
-    this.#backlogged.delete(stream);
+    if (this.#backlogged.delete(stream)) runtime.releaseFreedMemory();
   }
 }
 
