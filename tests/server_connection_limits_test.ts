@@ -63,7 +63,11 @@ Deno.test("a quiet SSE stream outlives the keep-alive and header timeouts", asyn
   await events.cancel();
 });
 
-Deno.test("connections beyond --max-connections get 503 and are closed", async () => {
+Deno.test({
+  name: "connections beyond --max-connections get 503 and are closed",
+  // The executables tested through MCP_PROXY_BIN are Bun builds, which have no cap (README).
+  ignore: Deno.env.get("MCP_PROXY_BIN") !== undefined,
+}, async () => {
   await using proxy = await startServerProxy(["--max-connections", "3", "--", "node", FIXTURE]);
   const held = await Promise.all([1, 2, 3].map(() => openRaw(proxy.base)));
   // Accepting is asynchronous: the proxy has counted the three once the fourth is refused.
@@ -91,16 +95,18 @@ Deno.test("a descriptor flood is shed while an established client is served", as
   assert.equal(await established.get("/status"), 200);
 
   const flood: RawConnection[] = [];
-  for (let i = 0; i < 600; i++) flood.push(await openRaw(proxy.base));
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(await established.get("/status"), 200);
+  for (let i = 0; i < 600; i++) {
+    flood.push(await openRaw(proxy.base));
+    if (i % 100 === 99) assert.equal(await established.get("/status"), 200, `after ${i + 1}`);
+  }
 
-  const unclosed = (await Promise.all(flood.map((c) => settles(c.closedByServer))))
+  // Bun sheds nothing on EMFILE: the queued connections are accepted (and time out) as
+  // descriptors free up, in rounds of its coarse idle timer.
+  const unclosed = (await Promise.all(flood.map((c) => settles(c.closedByServer, 3 * PATIENCE_MS))))
     .filter((closed) => !closed).length;
   for (const connection of flood) connection.close();
   assert.equal(unclosed, 0, `${unclosed} flood connections still open`);
   assert.equal(await settles(proxy.process.exited, 0), false, "the proxy exited");
-  assert.equal(await established.get("/status"), 200);
   const fresh = await fetch(`${proxy.base}/status`);
   await fresh.body?.cancel();
   assert.equal(fresh.status, 200);

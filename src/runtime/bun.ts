@@ -203,15 +203,13 @@ function spawn(options: SpawnOptions): ChildProcess {
 const BUN_MAX_IDLE_SECONDS = 255;
 
 /**
- * Bun has one idle timeout per connection (no data either way) instead of separate header,
- * body and keep-alive timeouts: the largest of ours, within Bun's range. Event streams are
- * exempt, since a quiet stream is idle by design. Bun has no connection cap.
+ * Bun has one idle timeout per connection (no bytes either way) instead of separate header,
+ * body and keep-alive timeouts: the header timeout, within Bun's range, which also bounds a
+ * stalled body and an idle keep-alive. Event streams are exempt, since a quiet stream is idle by
+ * design. Bun has no connection cap.
  */
 function serve(options: ServeOptions): Promise<HttpServer> {
-  const { headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs } = options.limits;
-  const idleSeconds = Math.ceil(
-    Math.max(headersTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs) / 1000,
-  );
+  const idleSeconds = Math.ceil(options.limits.headersTimeoutMs / 1000);
   const server = bun().serve({
     hostname: options.hostname,
     port: options.port,
