@@ -270,26 +270,28 @@ function createParser(options: ParserOptions): CollectingParser {
     metavar: "SECONDS",
     default: 30,
     help: "Close a connection whose request headers are not complete after this long. " +
-      "Default is 30.",
+      "Default is 30. (Not in the original.)",
   });
   server.add_argument("--body-timeout", {
     type: float,
     metavar: "SECONDS",
     default: 60,
     help: "Close a connection whose request body is not complete this long after its " +
-      "headers. Default is 60.",
+      "headers. Default is 60. (Not in the original.)",
   });
   server.add_argument("--keep-alive-timeout", {
     type: float,
     metavar: "SECONDS",
     default: 30,
-    help: "Close a connection idle this long between requests. Default is 30.",
+    help: "Close a connection idle this long between requests. Default is 30. " +
+      "(Not in the original.)",
   });
   server.add_argument("--max-connections", {
     type: int,
     metavar: "N",
     default: 4096,
-    help: "Most connections open at once; more get 503 and are closed. Default is 4096.",
+    help: "Most connections open at once; more get 503 and are closed. Default is 4096. " +
+      "(Not in the original.)",
   });
   return parser;
 }
