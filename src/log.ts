@@ -4,6 +4,7 @@
  * @module
  */
 import { runtime } from "./runtime/mod.ts";
+import { StderrQueue } from "./stderr_queue.ts";
 
 /** Log levels, as the command line names them. */
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
@@ -20,7 +21,27 @@ const RANK: Record<LogLevel, number> = {
 };
 
 let threshold: number = RANK.INFO;
-let sink: (line: string) => void = (line) => runtime.writeStderr(line);
+
+/** The process's stderr: log lines and child servers' stderr, never blocking the proxy. */
+const stderr = new StderrQueue(
+  runtime.writeStderrAsync,
+  (dropped) =>
+    getLogger("mcp_proxy").warning(
+      `${dropped} line(s) for stderr were dropped: stderr was not being read`,
+    ),
+);
+
+/** Queues `text` for stderr (dropped, and counted, when stderr is not being read). */
+export function writeStderr(text: string): void {
+  stderr.write(text);
+}
+
+/** Resolves once everything queued for stderr was written, or after `timeoutMs`. */
+export function flushStderr(timeoutMs: number): Promise<void> {
+  return stderr.flush(timeoutMs);
+}
+
+let sink: (line: string) => void = writeStderr;
 
 /** Sets the lowest level that is written. */
 export function setLogLevel(level: LogLevel): void {

@@ -65,6 +65,10 @@ export interface ParsedArgs {
   oauth_callback_port: number | null | undefined;
   oauth_token_file: string | null | undefined;
   oauth_sign_out: boolean;
+  header_timeout: number;
+  body_timeout: number;
+  keep_alive_timeout: number;
+  max_connections: number;
 }
 
 /** What parsing produced: arguments to run with, or output to print and an exit code. */
@@ -105,6 +109,15 @@ function int(text: string): number {
     throw new TypeError(`invalid literal for int() with base 10: '${text}'`);
   }
   return Number(text.trim().replaceAll("_", ""));
+}
+
+/** A positive number of seconds as an argparse type (named as Python's `float` for errors). */
+function float(text: string): number {
+  const value = Number(text.trim());
+  if (text.trim() === "" || !Number.isFinite(value)) {
+    throw new TypeError(`could not convert string to float: '${text}'`);
+  }
+  return value;
 }
 
 /** Signals argparse's wish to exit, carrying what it printed; thrown instead of exiting. */
@@ -332,6 +345,35 @@ function createParser(options: ParserOptions): CollectingParser {
     type: int,
     metavar: "BYTES",
     help: "Largest accepted request body; larger ones get 413. Default is 4194304 (4 MiB).",
+  });
+  // Not in the original: limits against clients that open connections and stall.
+  server.add_argument("--header-timeout", {
+    type: float,
+    metavar: "SECONDS",
+    default: 30,
+    help: "Close a connection whose request headers are not complete after this long. " +
+      "Default is 30. (Not in the original.)",
+  });
+  server.add_argument("--body-timeout", {
+    type: float,
+    metavar: "SECONDS",
+    default: 60,
+    help: "Close a connection whose request body is not complete this long after its " +
+      "headers. Default is 60. (Not in the original.)",
+  });
+  server.add_argument("--keep-alive-timeout", {
+    type: float,
+    metavar: "SECONDS",
+    default: 30,
+    help: "Close a connection idle this long between requests. Default is 30. " +
+      "(Not in the original.)",
+  });
+  server.add_argument("--max-connections", {
+    type: int,
+    metavar: "N",
+    default: 4096,
+    help: "Most connections open at once; more get 503 and are closed. Default is 4096. " +
+      "(Not in the original.)",
   });
   return parser;
 }

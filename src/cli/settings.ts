@@ -4,7 +4,7 @@
  * @module
  */
 import { type Logger, type LogLevel, maskCommandLine } from "../log.ts";
-import type { OsFamily } from "../runtime/mod.ts";
+import type { HttpLimits, OsFamily } from "../runtime/mod.ts";
 import { baseEnvironment } from "./child_environment.ts";
 import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
 import {
@@ -78,6 +78,8 @@ export interface ServerSettings {
   apiKeys: string[];
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** Connection timeouts and cap (`--header-timeout` and the like). */
+  httpLimits: HttpLimits;
   /** The lowest level logged. */
   logLevel: LogLevel;
 }
@@ -263,6 +265,20 @@ function maxBodyBytes(args: ParsedArgs): number {
   return bytes;
 }
 
+/** The connection limits, all of which must be positive. */
+function httpLimits(args: ParsedArgs): HttpLimits {
+  const checked = (flag: string, value: number) => {
+    if (!(value > 0)) throw new SettingsError(`${flag} must be greater than 0.`, 2);
+    return value;
+  };
+  return {
+    headersTimeoutMs: checked("--header-timeout", args.header_timeout) * 1000,
+    bodyTimeoutMs: checked("--body-timeout", args.body_timeout) * 1000,
+    keepAliveTimeoutMs: checked("--keep-alive-timeout", args.keep_alive_timeout) * 1000,
+    maxConnections: checked("--max-connections", args.max_connections),
+  };
+}
+
 async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<ServerSettings> {
   const baseEnv = baseEnvironment(ctx.env, ctx.os, args.pass_environment);
   let defaultServer: ServedServerConfig | undefined;
@@ -314,6 +330,7 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
     exposeHeaders: args.expose_headers?.length ? args.expose_headers : [...DEFAULT_EXPOSE_HEADERS],
     apiKeys: apiKeys(args, ctx.env),
     maxBodyBytes: maxBodyBytes(args),
+    httpLimits: httpLimits(args),
     logLevel: effectiveLogLevel(args),
   };
 }

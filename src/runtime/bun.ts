@@ -7,20 +7,22 @@
  * no `@types/bun`.
  * @module
  */
-import { statSync, writeSync } from "node:fs";
+import { statSync, write, writeSync } from "node:fs";
 import process from "node:process";
 import { rootCertificates } from "node:tls";
 import { isatty } from "node:tty";
-import type {
-  ChildExit,
-  ChildProcess,
-  HttpServer,
-  OsFamily,
-  Runtime,
-  ServeOptions,
-  Signal,
-  SpawnOptions,
+import {
+  type ChildExit,
+  type ChildProcess,
+  DEFAULT_HTTP_LIMITS,
+  type HttpServer,
+  type OsFamily,
+  type Runtime,
+  type ServeOptions,
+  type Signal,
+  type SpawnOptions,
 } from "./types.ts";
+import { withParentDeathSignal } from "./parent_death.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
 /** Bun's incremental writer (a child's piped stdin, or stdout). */
@@ -44,6 +46,8 @@ interface Subprocess {
 /** The part of a `Bun.serve` server used here. */
 interface BunServer {
   readonly port: number;
+  /** Sets the idle timeout of the connection carrying `request` (0: none). */
+  timeout(request: Request, seconds: number): void;
   stop(closeActiveConnections: boolean): Promise<void>;
 }
 
@@ -63,7 +67,7 @@ interface BunGlobal {
     port: number;
     idleTimeout: number;
     development: boolean;
-    fetch(request: Request): Response | Promise<Response>;
+    fetch(request: Request, server: BunServer): Response | Promise<Response>;
   }): BunServer;
   readonly stdin: { stream(): ReadableStream<Uint8Array> };
   readonly stdout: { writer(): FileSink };
@@ -129,10 +133,22 @@ function once<T>(make: () => T): () => T {
   return () => value ??= make();
 }
 
+function isExecutable(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() && (stat.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
 function spawn(options: SpawnOptions): ChildProcess {
   const { command, args } = hostOs() === "windows"
     ? resolveWindowsCommand(options.command, options.args, options.env, isFile)
-    : options;
+    : withParentDeathSignal(options.command, options.args, options.env, {
+      linux: process.platform === "linux",
+      isExecutable,
+    });
   let child: Subprocess;
   try {
     child = bun().spawn({
@@ -182,16 +198,31 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
+/** Bun's largest idle timeout, in seconds. */
+const BUN_MAX_IDLE_SECONDS = 255;
+
+/**
+ * Bun has one idle timeout per connection (no bytes either way) instead of separate header,
+ * body and keep-alive timeouts: the header timeout, within Bun's range, which also bounds a
+ * stalled body and an idle keep-alive. Event streams are exempt, since a quiet stream is idle by
+ * design. Bun has no connection cap.
+ */
 function serve(options: ServeOptions): Promise<HttpServer> {
+  const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
+  const idleSeconds = Math.ceil(limits.headersTimeoutMs / 1000);
   const server = bun().serve({
     hostname: options.hostname,
     port: options.port,
-    // Bun closes connections idle for 10 s by default, which would cut quiet SSE streams;
-    // Deno.serve has no such limit.
-    idleTimeout: 0,
+    idleTimeout: Math.min(BUN_MAX_IDLE_SECONDS, Math.max(1, idleSeconds)),
     // No error pages with stack traces: a throwing handler gets a bare 500, as under Deno.
     development: false,
-    fetch: options.handler,
+    fetch: async (request, srv) => {
+      const response = await options.handler(request);
+      if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
+        srv.timeout(request, 0);
+      }
+      return response;
+    },
   });
   return Promise.resolve({
     port: server.port,
@@ -215,6 +246,10 @@ export const bunRuntime: Runtime = {
     let written = 0;
     while (written < bytes.length) written += writeSync(2, bytes.subarray(written));
   },
+  writeStderrAsync: (bytes) =>
+    new Promise((resolve, reject) =>
+      write(2, bytes, (error, written) => error ? reject(error) : resolve(written))
+    ),
   stdin: once(() => bun().stdin.stream()),
   stdout: once(() => sinkStream(bun().stdout.writer())),
   readTextFile: (path) =>
@@ -229,6 +264,8 @@ export const bunRuntime: Runtime = {
     process.on(signal, handler);
     return () => process.off(signal, handler);
   },
+  // Bun allocates with mimalloc, which returns freed memory by itself.
+  releaseFreedMemory: () => {},
   fetchWithTls(tls) {
     // Bun's `ca` replaces the trusted roots; Deno's `caCerts` adds to them: keep Deno's meaning.
     const settings = {

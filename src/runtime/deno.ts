@@ -2,22 +2,24 @@
  * The {@linkcode Runtime} for Deno.
  * @module
  */
-import type {
-  ChildExit,
-  ChildProcess,
-  HttpServer,
-  OsFamily,
-  Runtime,
-  ServeOptions,
-  Signal,
-  SpawnOptions,
-} from "./types.ts";
+import type { ChildExit, ChildProcess, OsFamily, Runtime, Signal, SpawnOptions } from "./types.ts";
+import { serveGuarded } from "./deno_http.ts";
 import { insecureFetch } from "./insecure_fetch.ts";
+import { withParentDeathSignal } from "./parent_death.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
 // A function, not a constant: Bun loads this module too, and has no `Deno` global.
 function hostOs(): OsFamily {
   return Deno.build.os === "windows" ? "windows" : "posix";
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    const stat = Deno.statSync(path);
+    return stat.isFile && ((stat.mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 function spawn(options: SpawnOptions): ChildProcess {
@@ -29,7 +31,10 @@ function spawn(options: SpawnOptions): ChildProcess {
         return false;
       }
     })
-    : options;
+    : withParentDeathSignal(options.command, options.args, options.env, {
+      linux: Deno.build.os === "linux",
+      isExecutable,
+    });
   const child = new Deno.Command(command, {
     args,
     env: options.env,
@@ -69,18 +74,39 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
-async function serve(options: ServeOptions): Promise<HttpServer> {
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    onListen: (addr) => resolve(addr as Deno.NetAddr),
-  }, options.handler);
-  const addr = await listening;
-  return {
-    port: addr.port,
-    shutdown: () => server.shutdown(),
-  };
+/** glibc's `malloc_trim`, or `null` where it cannot be had (not glibc, no FFI permission). */
+let mallocTrim: ((pad: bigint) => number) | null | undefined;
+
+/** Time for the garbage collector to free what was let go before it is handed back. */
+const RELEASE_DELAY_MS = 2_000;
+
+let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+function trimNow(): void {
+  releaseTimer = undefined;
+  if (mallocTrim === undefined) {
+    try {
+      if (Deno.build.os !== "linux") throw new Error("not Linux");
+      const libc = Deno.dlopen(
+        "libc.so.6",
+        {
+          malloc_trim: { parameters: ["usize"], result: "i32" },
+        } as const,
+      );
+      mallocTrim = libc.symbols.malloc_trim;
+    } catch {
+      mallocTrim = null;
+    }
+  }
+  mallocTrim?.(0n);
+}
+
+function releaseFreedMemory(): void {
+  if (releaseTimer !== undefined || mallocTrim === null) return;
+  const timer = setTimeout(trimNow, RELEASE_DELAY_MS);
+  // Never what keeps the process alive.
+  Deno.unrefTimer(timer);
+  releaseTimer = timer;
 }
 
 /** The Deno implementation of {@linkcode Runtime}. */
@@ -98,17 +124,19 @@ export const denoRuntime: Runtime = {
     let written = 0;
     while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
   },
+  writeStderrAsync: (bytes) => Deno.stderr.write(bytes),
   stdin: () => Deno.stdin.readable,
   stdout: () => Deno.stdout.writable,
   readTextFile: (path) => Deno.readTextFile(path),
   spawn,
-  serve,
+  serve: serveGuarded,
   onSignal(signal, handler) {
     // Windows delivers only SIGINT (and SIGBREAK) to Deno.
     if (hostOs() === "windows" && signal !== "SIGINT") return () => {};
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
   },
+  releaseFreedMemory,
   fetchWithTls(tls) {
     if (tls.insecure) return insecureFetch();
     const client = Deno.createHttpClient({ caCerts: tls.caCerts });

@@ -56,6 +56,26 @@ export interface HttpServer {
   shutdown(): Promise<void>;
 }
 
+/** What the HTTP server allows each connection, against clients that hold them open. */
+export interface HttpLimits {
+  /** Time from accepting a connection to the end of its first request's headers. */
+  headersTimeoutMs: number;
+  /** Time from the end of a request's headers to the end of its body. */
+  bodyTimeoutMs: number;
+  /** Time a keep-alive connection may stay idle between exchanges. */
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; more are refused with 503 and closed. */
+  maxConnections: number;
+}
+
+/** The limits of a server given none (the defaults of the command-line flags). */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 30_000,
+  maxConnections: 4096,
+};
+
 /** How to start an HTTP server. */
 export interface ServeOptions {
   /** Interface to bind. */
@@ -64,6 +84,10 @@ export interface ServeOptions {
   port: number;
   /** Handles every request. */
   handler: (request: Request) => Response | Promise<Response>;
+  /** Timeouts and the connection cap ({@linkcode DEFAULT_HTTP_LIMITS} when not given). */
+  limits?: HttpLimits;
+  /** Told when connections are shed (rate-limited: one line per burst). */
+  onWarning?: (message: string) => void;
 }
 
 /** TLS settings for outgoing HTTPS requests. */
@@ -95,6 +119,8 @@ export interface Runtime {
   stdoutIsTerminal(): boolean;
   /** Writes to stderr synchronously so that log lines keep their order. */
   writeStderr(text: string): void;
+  /** Writes some of `bytes` to stderr without blocking the event loop; resolves with the count. */
+  writeStderrAsync(bytes: Uint8Array): Promise<number>;
   /** The process's stdin as bytes. */
   stdin(): ReadableStream<Uint8Array>;
   /** The process's stdout as bytes. */
@@ -107,6 +133,11 @@ export interface Runtime {
   serve(options: ServeOptions): Promise<HttpServer>;
   /** Calls `handler` whenever the process receives `signal`; returns a function that stops it. */
   onSignal(signal: "SIGINT" | "SIGTERM" | "SIGHUP", handler: () => void): () => void;
+  /**
+   * Soon hands memory the program has freed back to the operating system where the allocator
+   * keeps it (glibc on Linux: a few ms, once per burst of calls); does nothing elsewhere.
+   */
+  releaseFreedMemory(): void;
   /** A `fetch` that applies the given TLS settings, or throws when the runtime cannot. */
   fetchWithTls(tls: TlsOptions): typeof fetch;
 }

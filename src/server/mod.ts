@@ -5,8 +5,9 @@
  */
 import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
 import { settlesWithin } from "../shared/async.ts";
-import { getLogger, maskCommandLine } from "../log.ts";
+import { getLogger, maskCommandLine, writeStderr } from "../log.ts";
 import { createSharedServer } from "../relay/shared_server.ts";
+import type { SharedServer } from "../relay/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./origin_guard.ts";
@@ -15,6 +16,13 @@ const log = getLogger("mcp_proxy.server");
 
 /** How long open HTTP exchanges may take to finish once shutdown has begun. */
 const HTTP_SHUTDOWN_GRACE_MS = 5_000;
+
+/** The shared server of `config`, its child's stderr queued for ours (never blocking). */
+function createQueuedStderrServer(config: StdioServerConfig): SharedServer {
+  return createSharedServer(config, {
+    onStderrLine: (line) => writeStderr(`[${config.name}] ${line}\n`),
+  });
+}
 
 /**
  * Resolves with the name of the first SIGINT, SIGTERM or SIGHUP (the terminal went away);
@@ -68,7 +76,7 @@ export async function runServer(settings: ServerSettings): Promise<number> {
   const configs = settings.defaultServer
     ? [settings.defaultServer, ...settings.namedServers]
     : settings.namedServers;
-  const servers = configs.map((config) => createSharedServer(config));
+  const servers = configs.map(createQueuedStderrServer);
   const stopAll = () => Promise.all(servers.map((server) => server.stop()));
 
   const started = Promise.allSettled(servers.map((server) => server.start()));
@@ -110,6 +118,8 @@ export async function runServer(settings: ServerSettings): Promise<number> {
       hostname: settings.host,
       port: settings.port,
       handler: app.fetch,
+      limits: settings.httpLimits,
+      onWarning: (message) => log.warning(message),
     });
   } catch (error) {
     log.error(`Could not listen on ${settings.host}:${settings.port}: ${(error as Error).message}`);

@@ -4,6 +4,7 @@
  * @module
  */
 import type { WireMessage } from "../shared/jsonrpc.ts";
+import { runtime } from "../runtime/mod.ts";
 
 /** Interval between keep-alive comments on idle streams (as the original's 15 s ping). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -13,6 +14,15 @@ export const SSE_KEEP_ALIVE_MS = 15_000;
  * not make the proxy buffer without bound.
  */
 export const SSE_MAX_UNREAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Bytes all clients of the process together may leave unread: many stalled readers, each
+ * under {@linkcode SSE_MAX_UNREAD_BYTES}, must not add up without bound either.
+ */
+export const SSE_MAX_UNREAD_TOTAL_BYTES = 64 * 1024 * 1024;
+
+/** Backlogs below this size are not tracked against the overall budget (nearly every stream). */
+const TRACKED_BACKLOG_BYTES = 256 * 1024;
 
 const encoder = new TextEncoder();
 const KEEP_ALIVE = encoder.encode(": ping\n\n");
@@ -30,11 +40,51 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 /** Why a stream ended: the client cancelled it, or it stopped reading and was dropped. */
 export type SseEndReason = "cancelled" | "dropped";
 
+/**
+ * The unread bytes of many streams together: when their sum passes the limit, the stream with
+ * the largest backlog is dropped. Only streams with a sizeable backlog are tracked, so that
+ * the check costs nothing while clients keep up.
+ */
+export class UnreadBudget {
+  readonly #limit: number;
+  readonly #backlogged = new Set<SseStream>();
+
+  /** A budget of `limit` unread bytes. */
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Records that `stream` has `unread` bytes queued; drops the largest backlog if over. */
+  update(stream: SseStream, unread: number): void {
+    if (unread < TRACKED_BACKLOG_BYTES) {
+      this.#backlogged.delete(stream);
+      return;
+    }
+    this.#backlogged.add(stream);
+    let total = 0;
+    let largest = stream;
+    for (const each of this.#backlogged) {
+      total += each.unreadBytes;
+      if (each.unreadBytes > largest.unreadBytes) largest = each;
+    }
+    if (total > this.#limit) largest.drop();
+  }
+
+  /** Stops tracking `stream` (it has ended); a backlog let go returns its memory. */
+  forget(stream: SseStream): void {
+    if (this.#backlogged.delete(stream)) runtime.releaseFreedMemory();
+  }
+}
+
+/** The budget shared by every stream of the process. */
+const PROCESS_BUDGET = new UnreadBudget(SSE_MAX_UNREAD_TOTAL_BYTES);
+
 /** An event stream of JSON-RPC messages, ended by the client or by {@linkcode SseStream.close}. */
 export class SseStream {
   /** The body to answer with. */
   readonly body: ReadableStream<Uint8Array>;
   readonly #maxUnreadBytes: number;
+  readonly #budget: UnreadBudget;
   readonly #onEnd: (reason: SseEndReason) => void;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #open = true;
@@ -42,12 +92,18 @@ export class SseStream {
   #active = true;
 
   /**
-   * A stream that calls `onEnd` once if the client cancels it or leaves more than
-   * `maxUnreadBytes` unread (then the stream errors, dropping what is queued).
+   * A stream that calls `onEnd` once if the client cancels it, or leaves more than
+   * `maxUnreadBytes` unread, or has the largest backlog when `budget` is exceeded (then the
+   * stream errors, dropping what is queued).
    */
-  constructor(onEnd: (reason: SseEndReason) => void, maxUnreadBytes = SSE_MAX_UNREAD_BYTES) {
+  constructor(
+    onEnd: (reason: SseEndReason) => void,
+    maxUnreadBytes = SSE_MAX_UNREAD_BYTES,
+    budget = PROCESS_BUDGET,
+  ) {
     this.#onEnd = onEnd;
     this.#maxUnreadBytes = maxUnreadBytes;
+    this.#budget = budget;
     this.body = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
@@ -61,6 +117,11 @@ export class SseStream {
     return this.#open;
   }
 
+  /** Bytes written and not yet taken by the HTTP server (which holds a few MiB more). */
+  get unreadBytes(): number {
+    return this.#open ? -(this.#controller.desiredSize ?? 0) : 0;
+  }
+
   /** Writes `message` as a `message` event; returns whether the stream took it. */
   send(message: WireMessage): boolean {
     return this.event("message", JSON.stringify(message));
@@ -69,24 +130,32 @@ export class SseStream {
   /** Writes an event named `name` with one line of `data`; returns whether the stream took it. */
   event(name: string, data: string): boolean {
     if (!this.#open) return false;
-    if ((this.#controller.desiredSize ?? 0) < -this.#maxUnreadBytes) {
-      this.#end("dropped");
-      try {
-        this.#controller.error(new Error("client not reading"));
-      } catch {
-        // Already errored.
-      }
+    if (this.unreadBytes > this.#maxUnreadBytes) {
+      this.drop();
       return false;
     }
     this.#active = true;
     this.#controller.enqueue(encoder.encode(`event: ${name}\ndata: ${data}\n\n`));
-    return true;
+    this.#budget.update(this, this.unreadBytes);
+    return this.#open;
+  }
+
+  /** Ends the stream as a client that is not reading: what is queued is let go at once. */
+  drop(): void {
+    if (!this.#open) return;
+    this.#end("dropped");
+    try {
+      this.#controller.error(new Error("client not reading"));
+    } catch {
+      // Already errored.
+    }
   }
 
   /** Closes the stream after what is queued; `onEnd` is not called. */
   close(): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#budget.forget(this);
     try {
       this.#controller.close();
     } catch {
@@ -111,6 +180,7 @@ export class SseStream {
   #end(reason: SseEndReason): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#budget.forget(this);
     this.#onEnd(reason);
   }
 }

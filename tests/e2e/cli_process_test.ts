@@ -57,6 +57,10 @@ Deno.test("--help lists every flag in its groups, then the examples, and exits 0
     "--expose-header HEADER",
     "--api-key KEY",
     "--max-body-size BYTES",
+    "--header-timeout SECONDS",
+    "--body-timeout SECONDS",
+    "--keep-alive-timeout SECONDS",
+    "--max-connections N",
   ];
   for (const flag of flags) assert.ok(stdout.includes(`\n  ${flag}`), `missing ${flag}`);
   for (

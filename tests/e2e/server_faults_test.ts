@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Client, connectClient } from "../support/mcp_client.ts";
+import { stalledSseClient } from "../support/raw_connections.ts";
 import { INITIALIZE, MCP_HEADERS, post, SseReader } from "../support/raw_http.ts";
 import { EVERYTHING_ARGS, FIXTURE, startServerProxy } from "../support/server_proxy.ts";
 
@@ -66,22 +67,6 @@ Deno.test("a client that vanishes mid-stream frees its SSE session and its /mcp 
     "the vanished GET stream was never freed",
   );
 });
-
-/** A client on a raw socket that opens `/sse`, reads its endpoint, then never reads again. */
-async function stalledSseClient(base: string): Promise<{ messages: string; conn: Deno.Conn }> {
-  const { hostname, port } = new URL(base);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(new TextEncoder().encode(`GET /sse HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`));
-  const buffer = new Uint8Array(4096);
-  let text = "";
-  for (;;) {
-    const match = text.match(/data: (\/messages\/\?session_id=[0-9a-f]{32})\n/);
-    if (match) return { messages: new URL(match[1], base).href, conn };
-    const n = await conn.read(buffer);
-    if (n === null) throw new Error(`the stream ended: ${text}`);
-    text += new TextDecoder().decode(buffer.subarray(0, n));
-  }
-}
 
 async function echoes(client: Client, label: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {

@@ -1,12 +1,17 @@
 /**
  * The full load and soak runs (`deno task load`): 100 concurrent sessions x 100 calls over
  * `/mcp` and `/sse`, then 10,000 sessions opened and closed with the proxy's RSS compared after
- * the first 1,000 (with the heap capped, and for information without). Prints the figures; exits 1 when a call is lost, duplicated or misrouted, or
- * memory grew by more than 20%.
+ * the first 1,000 (with the heap capped, and for information without). Then the hostile cases:
+ * 3,000 idle connections against a proxy limited to 1,024 descriptors, and 40 SSE clients that
+ * stop reading while 12 MiB of answers each are sent to them. Prints the figures; exits 1 when
+ * a call is lost, duplicated or misrouted, memory grew by more than 20%, or the proxy stopped
+ * serving under a hostile case.
  *
  * Sizes: `deno task load [SESSIONS CALLS SOAK CHECKPOINT]`.
  */
+import { descriptorFlood } from "./descriptor_flood.ts";
 import { callLoad, sessionSoak, SOAK_PROXY_ENV } from "./scenarios.ts";
+import { stalledReaderRun } from "./stalled_readers.ts";
 import { EVERYTHING_ARGS, startServerProxy } from "../support/server_proxy.ts";
 
 const [sessions, calls, soak, checkpoint] = [100, 100, 10_000, 1_000].map((fallback, i) =>
@@ -36,5 +41,22 @@ for (
   const growth = `${(result.growth * 100).toFixed(1)}%`;
   console.log(`soak (${label}): ${JSON.stringify(result)} (growth ${growth})`);
   if (judged) failed ||= result.growth > 0.2;
+}
+{
+  await using proxy = await startServerProxy(
+    ["--header-timeout", "5", ...EVERYTHING_ARGS],
+    { fdLimit: 1024 },
+  );
+  const flood = await descriptorFlood(proxy, 3_000);
+  console.log(
+    `descriptor flood (3,000 idle connections, 1,024 descriptors): ${JSON.stringify(flood)}`,
+  );
+  failed ||= !flood.alive || !flood.servedDuring || !flood.servedAfter;
+}
+{
+  await using proxy = await startServerProxy(EVERYTHING_ARGS);
+  const stalled = await stalledReaderRun(proxy, 40, 12);
+  console.log(`non-reading SSE clients: ${JSON.stringify(stalled)}`);
+  failed ||= !stalled.served;
 }
 Deno.exit(failed ? 1 : 0);

@@ -111,14 +111,24 @@ export class RunningProcess {
   }
 }
 
+/** How to start a long-running proxy. */
+export type StartOptions = Omit<Deno.CommandOptions, "args"> & {
+  /** Soft and hard limit of open file descriptors (`ulimit -n`), for flood tests. */
+  fdLimit?: number;
+};
+
 /** Starts mcp-proxy with `args` as a long-running process. */
-export function startProxy(
-  args: string[],
-  options: Omit<Deno.CommandOptions, "args"> = {},
-): RunningProcess {
+export function startProxy(args: string[], options: StartOptions = {}): RunningProcess {
+  const { fdLimit, ...commandOptions } = options;
   const { command, args: prefix } = proxyCommand();
-  return new RunningProcess(command, [...prefix, ...args], {
-    ...options,
-    env: { NO_COLOR: "1", ...options.env },
-  });
+  const env = { NO_COLOR: "1", ...options.env };
+  if (fdLimit === undefined) {
+    return new RunningProcess(command, [...prefix, ...args], { ...commandOptions, env });
+  }
+  // exec: the shell becomes the proxy, so that its pid is the proxy's.
+  return new RunningProcess(
+    "sh",
+    ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, command, ...prefix, ...args],
+    { ...commandOptions, env },
+  );
 }

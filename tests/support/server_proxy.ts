@@ -31,9 +31,9 @@ const URL_LINE = / {2}- ((http:\/\/[^/\s]+)(?:\/servers\/([^/\s]+))?\/(sse|mcp))
 /** Starts the proxy with `args` and waits until it has printed its URLs. */
 export async function startServerProxy(
   args: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; fdLimit?: number } = {},
 ): Promise<ServedProxy> {
-  const process = startProxy([...args], { env: options.env });
+  const process = startProxy([...args], { env: options.env, fdLimit: options.fdLimit });
   const stop = (signal: Deno.Signal = "SIGTERM") => process.stop(signal);
   try {
     await process.waitForStderr(/via Streamable HTTP:\n/, options.timeoutMs ?? 30_000);

@@ -362,6 +362,33 @@ Deno.test("HTTP server options", async (t) => {
     assert.equal(word.code, 2);
     assert.match(word.stderr, /argument --max-body-size: invalid int value: 'big'/);
   });
+  await t.step("connection limits: defaults, seconds as decimals, at least something", async () => {
+    assert.deepEqual((await server(["cmd"])).httpLimits, {
+      headersTimeoutMs: 30_000,
+      bodyTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 30_000,
+      maxConnections: 4096,
+    });
+    const given = await server([
+      "cmd",
+      ...["--header-timeout", "0.5", "--body-timeout", "2", "--keep-alive-timeout", "3"],
+      ...["--max-connections", "10"],
+    ]);
+    assert.deepEqual(given.httpLimits, {
+      headersTimeoutMs: 500,
+      bodyTimeoutMs: 2_000,
+      keepAliveTimeoutMs: 3_000,
+      maxConnections: 10,
+    });
+    for (const flag of ["--header-timeout", "--keep-alive-timeout", "--max-connections"]) {
+      const zero = await settingsFor([flag, "0", "cmd"]);
+      assert.equal(zero.kind, "error", flag);
+      assert.equal(zero.exitCode, 2, flag);
+    }
+    const word = await settingsFor(["--body-timeout", "soon", "cmd"]);
+    assert.equal(word.kind, "exit");
+    assert.match(word.stderr, /argument --body-timeout: invalid float value: 'soon'/);
+  });
 });
 
 Deno.test("--named-server: shell words, empty, duplicate, unclosed quote, bad name", async (t) => {

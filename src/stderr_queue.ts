@@ -1,0 +1,84 @@
+/**
+ * Text for stderr, written without ever blocking the event loop: a reader that stops draining
+ * our stderr must not freeze the proxy. What does not fit is dropped and counted.
+ * @module
+ */
+
+/** Characters that may wait for stderr before further lines are dropped. */
+export const STDERR_MAX_PENDING_CHARS = 1024 * 1024;
+
+/** Writes some of `bytes` without blocking; resolves with how many were written. */
+export type AsyncWrite = (bytes: Uint8Array) => Promise<number>;
+
+/** A queue of text for stderr, written in order by one asynchronous pump. */
+export class StderrQueue {
+  readonly #write: AsyncWrite;
+  readonly #onDrained: (dropped: number) => void;
+  readonly #maxPendingChars: number;
+  readonly #encoder = new TextEncoder();
+  #pending: string[] = [];
+  #pendingChars = 0;
+  #dropped = 0;
+  #broken = false;
+  #pump: Promise<void> | undefined;
+
+  /**
+   * A queue writing through `write`; `onDrained(count)` is called once the queue has emptied
+   * after `count` texts were dropped (it may {@linkcode write} a notice).
+   */
+  constructor(
+    write: AsyncWrite,
+    onDrained: (dropped: number) => void,
+    maxPendingChars = STDERR_MAX_PENDING_CHARS,
+  ) {
+    this.#write = write;
+    this.#onDrained = onDrained;
+    this.#maxPendingChars = maxPendingChars;
+  }
+
+  /** Queues `text`, or drops it (counted) when too much is already waiting. */
+  write(text: string): void {
+    if (this.#broken) return;
+    if (this.#pendingChars + text.length > this.#maxPendingChars) {
+      this.#dropped++;
+      return;
+    }
+    this.#pending.push(text);
+    this.#pendingChars += text.length;
+    this.#pump ??= this.#run();
+  }
+
+  /** Resolves once everything queued was written, or after `timeoutMs`. */
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.#pump) {
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.#pump, new Promise((resolve) => timer = setTimeout(resolve, left))]);
+      clearTimeout(timer);
+    }
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        let bytes = this.#encoder.encode(this.#pending.join(""));
+        this.#pending = [];
+        this.#pendingChars = 0;
+        while (bytes.length > 0) bytes = bytes.subarray(await this.#write(bytes));
+        if (this.#pending.length === 0 && this.#dropped > 0) {
+          const dropped = this.#dropped;
+          this.#dropped = 0;
+          this.#onDrained(dropped);
+        }
+      }
+    } catch {
+      // stderr is closed: nothing more can be written.
+      this.#broken = true;
+      this.#pending = [];
+    } finally {
+      this.#pump = undefined;
+    }
+  }
+}
