@@ -15,8 +15,14 @@ const tokenDir = Deno.makeTempDirSync({ prefix: "mcp-proxy-conformance-" });
 const args = ["--debug", "--transport", "streamablehttp"];
 if (context.client_id) args.push("--oauth-client-id", context.client_id);
 if (context.client_secret) args.push("--oauth-client-secret", context.client_secret);
-if (context.client_metadata_url) {
-  args.push("--oauth-client-metadata-url", context.client_metadata_url);
+// Without a pre-registered client, the metadata document the suite's own example client
+// names: servers that support client ID metadata documents expect it, the others get
+// dynamic registration.
+if (!context.client_id) {
+  args.push(
+    "--oauth-client-metadata-url",
+    context.client_metadata_url ?? "https://conformance-test.local/client-metadata.json",
+  );
 }
 const proxy = new ProxyStdio([...args, url], {
   BROWSER: `"${Deno.execPath()}" run -A "${browser}"`,

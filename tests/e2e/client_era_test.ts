@@ -7,6 +7,7 @@
  * elicitation and a sampling request answered by the stdio client, in every cell.
  */
 import assert from "node:assert/strict";
+import { eventually } from "../support/eventually.ts";
 import { FIXTURES, type ServedUrl, serveFixtureDirectly } from "../support/conformance.ts";
 import { Client as LegacyClient, mcpTypes } from "../support/sdk.ts";
 import { MODERN, ModernClient } from "../support/modern_client.ts";
@@ -145,8 +146,11 @@ for (const remoteKind of REMOTES) {
         const proxy = new ProxyStdio([remote.url]);
         const client = await clientKind.connect(proxy);
         try {
-          assert.match(proxy.stderr, remoteKind.found);
-          assert.match(proxy.stderr, new RegExp(`stdio client speaks ${clientKind.era}`));
+          const speaks = new RegExp(`stdio client speaks ${clientKind.era}`);
+          await eventually(
+            () => remoteKind.found.test(proxy.stderr) && speaks.test(proxy.stderr),
+            "the proxy logged what the remote and the stdio client speak",
+          );
           assert.match(
             text(await client.callTool("test_simple_text", {})),
             /simple text response/,

@@ -4,6 +4,7 @@
  * and a bundle that cannot be used stops the proxy at start-up.
  */
 import assert from "node:assert/strict";
+import { eventually } from "../support/eventually.ts";
 import { RemoteMcpServer } from "../fixtures/remote_mcp_server.ts";
 import { Client } from "../support/mcp_client.ts";
 import { runProxy } from "../support/process.ts";
@@ -49,7 +50,7 @@ Deno.test("client mode (https): by default an untrusted certificate is refused",
     await proxy.start();
     await proxy.sendLine(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }));
     // Refused at once with an error naming the certificate, on Deno (rustls) and Bun alike.
-    await waitFor(() => proxy.stdoutLines.length > 0);
+    await eventually(() => proxy.stdoutLines.length > 0, "the proxy answered");
   } finally {
     await proxy.close();
     await remote.close();
@@ -83,11 +84,3 @@ Deno.test("client mode: an unusable --verify-ssl bundle stops the proxy at start
   assert.equal(notPem.code, 1);
   assert.match(notPem.stderr, /no PEM certificate/);
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition never became true");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

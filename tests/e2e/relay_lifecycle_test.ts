@@ -4,6 +4,7 @@
  * and a stop that leaves no process behind.
  */
 import assert from "node:assert/strict";
+import { eventually } from "../support/eventually.ts";
 import { createSharedServer } from "../../src/relay/shared_server.ts";
 import { TestClient } from "../support/relay_client.ts";
 import {
@@ -25,15 +26,6 @@ async function alive(pid: number): Promise<boolean> {
     return !/^\d+ \(.*\) Z/.test(stat);
   } catch {
     return false;
-  }
-}
-
-/** Polls until `condition` holds, failing after `ms`. */
-async function eventually(condition: () => boolean | Promise<boolean>, what: string, ms = 5_000) {
-  const deadline = Date.now() + ms;
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

@@ -109,6 +109,9 @@ export async function runClientScenario(
         scenario,
         "--spec-version",
         specVersion,
+        // Sign-ins start several processes each: slow on a loaded machine.
+        "--timeout",
+        "90000",
         "--output-dir",
         dir,
       ],

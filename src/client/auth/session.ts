@@ -160,10 +160,14 @@ export class OAuthSession {
         discovery: this.#discovery,
       });
       const common = { serverUrl: this.#options.url, fetchFn: this.#fetch };
+      // A step-up keeps what was granted: the new authorization asks for both (SEP-2350).
+      const granted = challenge.stepUp && this.#record
+        ? currentTokens(this.#record)?.scope
+        : undefined;
       const result = await sdk.auth(provider, {
         ...common,
         resourceMetadataUrl,
-        scope: scope ?? this.#options.scope,
+        scope: sdk.computeScopeUnion(granted, scope ?? this.#options.scope),
         forceReauthorization: challenge.stepUp,
       });
       if (result === "REDIRECT") {
