@@ -18,6 +18,8 @@ import {
   errorResponse,
   type Incoming,
   ProtocolErrorCode,
+  type RequestId,
+  requestKey,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
 import { DetectionError, detectRemote, type RemoteKind } from "./detect.ts";
@@ -49,6 +51,8 @@ export interface FrontOptions {
   readonly deliver: (message: WireMessage) => void;
   /** Longest wait of a request for the remote to be reached (default 30 s). */
   readonly queueTimeoutMs?: number;
+  /** Longest wait at the end of stdin for the answers still owed (default 10 s). */
+  readonly drainMs?: number;
 }
 
 /**
@@ -66,15 +70,30 @@ export class ClientFront {
   readonly #options: FrontOptions;
   #state: FrontState = { kind: "detecting", queue: [] };
   readonly #stop = new AbortController();
+  /** The client's requests not answered yet (ids 1 and "1" apart): owed before closing. */
+  readonly #owed = new Set<string>();
+  #drained: (() => void) | undefined;
 
   /** A front that starts probing the remote at once. */
   constructor(options: FrontOptions) {
-    this.#options = options;
+    const deliver = options.deliver;
+    this.#options = {
+      ...options,
+      deliver: (message) => {
+        if (message.method === undefined && message.id != null) this.#settle(message.id);
+        deliver(message);
+      },
+    };
     this.#detect();
   }
 
   /** A message from the stdio client. */
   receive(incoming: Incoming): void {
+    if (incoming.kind === "request") this.#owed.add(requestKey(incoming.message.id));
+    this.#route(incoming);
+  }
+
+  #route(incoming: Incoming): void {
     const state = this.#state;
     switch (state.kind) {
       case "detecting":
@@ -88,8 +107,17 @@ export class ClientFront {
     }
   }
 
-  /** Ends the relay and the remote session. */
+  /**
+   * Ends the relay and the remote session, once the answers still owed have come (at most
+   * `drainMs`): a client that pipes its requests in closes stdin before they are answered.
+   */
   async close(): Promise<void> {
+    if (this.#owed.size > 0) {
+      const waited = new AbortController();
+      const drained = new Promise<void>((resolve) => this.#drained = resolve);
+      await Promise.race([drained, sleep(this.#options.drainMs ?? 10_000, waited.signal)]);
+      waited.abort();
+    }
     const state = this.#state;
     this.#state = { kind: "closed" };
     this.#stop.abort();
@@ -137,7 +165,13 @@ export class ClientFront {
     const state = this.#state;
     this.#state = next;
     if (state.kind !== "detecting") return;
-    for (const { incoming } of state.queue) this.receive(incoming);
+    for (const { incoming } of state.queue) this.#route(incoming);
+  }
+
+  /** An answer went to the client: one request less is owed. */
+  #settle(id: RequestId): void {
+    this.#owed.delete(requestKey(id));
+    if (this.#owed.size === 0) this.#drained?.();
   }
 
   /** The relay for this remote and the client whose first message is `first`. */

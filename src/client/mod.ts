@@ -89,7 +89,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     }),
     signalled,
   ]);
-  log.info("Shutting down: ending the remote session.");
+  log.info("Shutting down: the answers still owed, then the end of the remote session.");
   await front.close();
   await stdout.flush();
   for (const off of unsubscribe) off();

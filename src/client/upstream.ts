@@ -17,6 +17,7 @@ import {
   type Params,
   ProtocolErrorCode,
   type RequestId,
+  requestKey,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
 import {
@@ -86,11 +87,6 @@ interface Handshake {
 interface Queued {
   readonly incoming: Incoming;
   readonly since: number;
-}
-
-/** Ids 1 and "1" are different requests. */
-function idKey(id: RequestId): string {
-  return `${typeof id}:${id}`;
 }
 
 /**
@@ -286,20 +282,20 @@ export class Upstream {
   #request(transport: RemoteTransport, method: string, params?: Params): Promise<WireMessage> {
     const id = `mcp-proxy-${++this.#ownIds}`;
     const answer = Promise.withResolvers<WireMessage>();
-    this.#own.set(idKey(id), answer);
+    this.#own.set(requestKey(id), answer);
     sendToRemote(transport, { jsonrpc: "2.0", id, method, params }).catch(answer.reject);
     const { openTimeoutMs } = this.#timings;
     return deadline(answer.promise, openTimeoutMs, `${method} took longer than ${openTimeoutMs} ms`)
-      .finally(() => this.#own.delete(idKey(id)));
+      .finally(() => this.#own.delete(requestKey(id)));
   }
 
   #forward(transport: RemoteTransport, incoming: Incoming): void {
     const message = incoming.message;
     if (incoming.kind === "request") {
       const { id, method } = incoming.message;
-      this.#inFlight.set(idKey(id), incoming.message);
+      this.#inFlight.set(requestKey(id), incoming.message);
       this.#handshake.state.request(id, method, incoming.params);
-      if (method === "initialize") this.#initializing.set(idKey(id), incoming.params);
+      if (method === "initialize") this.#initializing.set(requestKey(id), incoming.params);
     } else if (message.method === "notifications/initialized") {
       this.#handshake.initialized = true;
     }
@@ -313,7 +309,7 @@ export class Upstream {
   #sendFailed(transport: RemoteTransport, incoming: Incoming, error: unknown): void {
     const request = incoming.kind === "request" ? incoming.message : undefined;
     if (request) {
-      const key = idKey(request.id);
+      const key = requestKey(request.id);
       // Already answered with an error: its connection was lost while it was being sent.
       if (!this.#inFlight.delete(key)) return;
       this.#initializing.delete(key);
@@ -356,7 +352,7 @@ export class Upstream {
     const message = incoming.message;
     const id = incoming.kind === "response" ? incoming.message.id : null;
     if (id === null) return this.#deliver(message);
-    const key = idKey(id);
+    const key = requestKey(id);
     const own = this.#own.get(key);
     if (own) return own.resolve(message);
     this.#inFlight.delete(key);

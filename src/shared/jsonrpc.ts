@@ -243,6 +243,11 @@ export function invalidResponse(verdict: InvalidMessage): ResponseMessage {
   return { jsonrpc: "2.0", id: verdict.id, error: verdict.error };
 }
 
+/** A map key for a request id: ids 1 and "1" are different requests. */
+export function requestKey(id: RequestId): string {
+  return `${typeof id}:${id}`;
+}
+
 /** A short description of a message for logs: its method, or which response it is. */
 export function describeMessage(message: WireMessage): string {
   return message.method ?? `the response to ${JSON.stringify(message.id)}`;

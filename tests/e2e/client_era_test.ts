@@ -11,6 +11,7 @@ import { eventually } from "../support/eventually.ts";
 import { FIXTURES, type ServedUrl, serveFixtureDirectly } from "../support/conformance.ts";
 import { Client as LegacyClient, mcpTypes } from "../support/sdk.ts";
 import { MODERN, ModernClient } from "../support/modern_client.ts";
+import { runProxy } from "../support/process.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
 
@@ -170,3 +171,26 @@ for (const remoteKind of REMOTES) {
     }
   });
 }
+
+Deno.test("client mode: requests piped in are answered before stdin's end closes the proxy", async () => {
+  await using remote = await REMOTES[0].start();
+  const lines = [
+    {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "shell", version: "1" },
+      },
+    },
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+    { jsonrpc: "2.0", id: 2, method: "tools/list" },
+  ].map((message) => JSON.stringify(message) + "\n").join("");
+  const { code, stdout } = await runProxy([remote.url], { stdin: lines });
+  assert.equal(code, 0);
+  const answers = stdout.trim().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(answers.map((answer) => answer.id), [1, 2]);
+  assert.ok(answers[1].result.tools.length > 0);
+});
