@@ -66,7 +66,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
 
   const stdout = new MessageWriter(runtime.stdout(), log);
   const upstream = new Upstream({
-    newTransport: remoteTransportFactory({
+    newTransport: await remoteTransportFactory({
       url: settings.url,
       transport: settings.transport,
       headers: settings.headers,
