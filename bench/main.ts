@@ -62,6 +62,8 @@ export interface BenchOptions {
   inFlight: number[];
   /** Lean mode: HTTP sessions the calls are spread over. */
   sessions: number;
+  /** Lean mode: an older build of ours (its main.ts, or a binary) measured beside ours. */
+  old?: string;
 }
 
 const USAGE = `deno task bench [options]
@@ -83,6 +85,8 @@ Lean mode (an instant echo child; ours against minimal relays measured in the sa
   --warmup, --duration per level (lean defaults 0.5 s and 2 s; --quick: 0.2 s and 0.5 s)
   --only REGEX         lean run ids: ${LEAN_RUNS.map(runId).join(", ")}
   --profile DIR        profiles of each Deno process under test, per level and round
+  --old PATH           also run an older build of ours (its main.ts, or a compiled binary)
+                       beside each of our runs: a change measured old against new in one run
 Scenario ids: ${SCENARIOS.map((s) => s.id).join(", ")}, ours-startup, supergateway-startup.
 MCP_PROXY_BIN=path benchmarks a built binary instead of \`deno run main.ts\`.`;
 
@@ -104,6 +108,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       rounds: { type: "string" },
       "in-flight": { type: "string" },
       sessions: { type: "string" },
+      old: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -135,6 +140,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     rounds: count(values.rounds ?? (quick ? "2" : "5")),
     inFlight: (values["in-flight"] ?? "1,8,64").split(",").map(count),
     sessions: count(values.sessions ?? "4"),
+    old: values.old,
   };
 }
 
@@ -318,7 +324,11 @@ export async function main(argv: string[]): Promise<number> {
 async function mainLean(options: BenchOptions, argv: string[]): Promise<number> {
   const machine = await machineInfo();
   const results = await runLean(
-    { proxy: proxyCommand(), inspect: options.profileDir !== undefined },
+    {
+      proxy: proxyCommand(),
+      old: options.old === undefined ? undefined : commandOf(options.old),
+      inspect: options.profileDir !== undefined,
+    },
     options,
   );
   machine.loadAfter = loadAverage();
@@ -327,6 +337,12 @@ async function mainLean(options: BenchOptions, argv: string[]): Promise<number> 
     await Deno.writeTextFile(options.json, JSON.stringify({ machine, results }, null, 2) + "\n");
   }
   return results.some((r) => r.error) ? 1 : 0;
+}
+
+/** How to run a build of ours: `deno run` for a `.ts` entry point, else the binary itself. */
+function commandOf(path: string): { command: string; args: string[] } {
+  if (!path.endsWith(".ts")) return { command: path, args: [] };
+  return { command: Deno.execPath(), args: ["run", "-A", "--quiet", path] };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

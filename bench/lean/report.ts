@@ -28,6 +28,11 @@ const BASELINES: Array<{ shape: LeanShape; against: RunKey; label: string }> = [
   { shape: "sse", against: "ours-mcp-legacy", label: "our own /mcp" },
   { shape: "mcp-modern", against: "ours-mcp-legacy", label: "our own legacy /mcp" },
   { shape: "client", against: "minimal-client", label: "minimal client relay" },
+  // Only with `--old`: ours against an older build of ours, change by change.
+  { shape: "mcp-legacy", against: "old-mcp-legacy", label: "the older build" },
+  { shape: "mcp-modern", against: "old-mcp-modern", label: "the older build" },
+  { shape: "sse", against: "old-sse", label: "the older build" },
+  { shape: "client", against: "old-client", label: "the older build" },
 ];
 
 const level = (inFlight: number, pick: (l: LevelResult) => number): Metric => (run) => {

@@ -96,11 +96,15 @@ const MIB = 1024;
 
 /** Runs every selected run `options.rounds` times, interleaved; progress goes to stderr. */
 export async function runLean(ctx: LeanContext, options: LeanOptions): Promise<RunResult[]> {
-  const selected = LEAN_RUNS.filter((run) => !options.only || options.only.test(runId(run)));
+  const selected = LEAN_RUNS.filter((run) => !options.only || options.only.test(runId(run)))
+    // With an older build, each of our runs is followed by the same run of the older build.
+    .flatMap((run) =>
+      ctx.old && run.system === "ours" ? [run, { system: "old" as const, shape: run.shape }] : [run]
+    );
   const results: RunResult[] = [];
   for (let round = 1; round <= options.rounds; round++) {
-    // Alternate which of a pair goes first, so neither always runs on a warmer machine.
-    const order = round % 2 ? selected : pairsSwapped(selected);
+    // Alternate the order within each shape, so no system always runs on a warmer machine.
+    const order = round % 2 ? selected : groupsReversed(selected);
     for (const run of order) {
       const result = await measureRun(ctx, run, round, options);
       results.push(result);
@@ -110,13 +114,13 @@ export async function runLean(ctx: LeanContext, options: LeanOptions): Promise<R
   return results;
 }
 
-function pairsSwapped(runs: readonly LeanRun[]): LeanRun[] {
-  const out = [...runs];
-  for (let i = 0; i + 1 < out.length; i++) {
-    if (out[i].shape === out[i + 1].shape && out[i].system !== out[i + 1].system) {
-      [out[i], out[i + 1]] = [out[i + 1], out[i]];
-      i++;
-    }
+function groupsReversed(runs: readonly LeanRun[]): LeanRun[] {
+  const out: LeanRun[] = [];
+  for (let i = 0; i < runs.length;) {
+    let end = i + 1;
+    while (end < runs.length && runs[end].shape === runs[i].shape) end++;
+    out.push(...runs.slice(i, end).reverse());
+    i = end;
   }
   return out;
 }

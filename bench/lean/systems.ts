@@ -16,8 +16,11 @@ import {
   stdioClient,
 } from "./clients.ts";
 
-/** Ours, or the minimal relay of the same mode (the baseline). */
-export type LeanSystem = "ours" | "minimal";
+/**
+ * Ours, the minimal relay of the same mode (the baseline), or an older build of ours (`--old`,
+ * to measure a change old against new in one run).
+ */
+export type LeanSystem = "ours" | "minimal" | "old";
 
 /** What the clients speak: /mcp in either era, /sse, or stdio to a client-mode relay. */
 export type LeanShape = "mcp-legacy" | "mcp-modern" | "sse" | "client";
@@ -26,6 +29,8 @@ export type LeanShape = "mcp-legacy" | "mcp-modern" | "sse" | "client";
 export interface LeanContext {
   /** Our proxy's command line, without mode arguments. */
   proxy: { command: string; args: string[] };
+  /** The older build's command line, for the `old` system. */
+  old?: { command: string; args: string[] };
   /** Start Deno processes under test with the V8 inspector (for `--profile`). */
   inspect?: boolean;
 }
@@ -53,19 +58,28 @@ const deno = Deno.execPath();
 /** The instant echo child's command line. */
 export const ECHO_CHILD: string[] = [deno, "run", "--quiet", here("./echo_child.ts")];
 
+/** The command line of ours or the older build of ours. */
+function proxyOf(ctx: LeanContext, system: Exclude<LeanSystem, "minimal">) {
+  if (system === "ours") return ctx.proxy;
+  if (!ctx.old) throw new Error("no older build given (--old)");
+  return ctx.old;
+}
+
 function serverCommand(ctx: LeanContext, system: LeanSystem, port: number): CommandLine {
-  if (system === "ours") {
+  if (system !== "minimal") {
     const extra = ["--host", "127.0.0.1", "--port", String(port), "--", ...ECHO_CHILD];
-    return inspectable(ctx.proxy.command, [...ctx.proxy.args, ...extra], ctx.inspect);
+    const proxy = proxyOf(ctx, system);
+    return inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect);
   }
   const relay = ["run", "-A", "--quiet", here("./minimal_relay.ts"), String(port), "--"];
   return inspectable(deno, [...relay, ...ECHO_CHILD], ctx.inspect);
 }
 
 function clientCommand(ctx: LeanContext, system: LeanSystem, url: string): CommandLine {
-  if (system === "ours") {
+  if (system !== "minimal") {
     const extra = ["--transport", "streamablehttp", url];
-    return inspectable(ctx.proxy.command, [...ctx.proxy.args, ...extra], ctx.inspect);
+    const proxy = proxyOf(ctx, system);
+    return inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect);
   }
   return inspectable(deno, ["run", "-A", "--quiet", here("./minimal_client_relay.ts"), url]);
 }

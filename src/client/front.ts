@@ -26,7 +26,12 @@ import { DetectionError, detectRemote, type RemoteKind } from "./detect.ts";
 import { LegacyClientOverModernRemote } from "./legacy_over_modern.ts";
 import { ModernRemote } from "./modern_remote.ts";
 import { ModernClientOverLegacyRemote } from "./modern_over_legacy.ts";
-import { describeCause, isCertificateFailure, remoteTransportFactory } from "./remote.ts";
+import {
+  describeCause,
+  isCertificateFailure,
+  type RemoteTransport,
+  remoteTransportFactory,
+} from "./remote.ts";
 import { Upstream } from "./upstream.ts";
 
 /** One relay between the stdio client and the remote. */
@@ -56,13 +61,21 @@ export interface FrontOptions {
 }
 
 /**
+ * A remote whose kind is known; a legacy one with the SDK transport that reaches it (loaded
+ * only once it is known to be needed).
+ */
+type ReadyRemote =
+  | Extract<RemoteKind, { era: "modern" }>
+  | { readonly era: "legacy"; readonly newTransport: () => RemoteTransport };
+
+/**
  * Where the front is: finding out what the remote speaks (the client's messages wait),
  * refusing (the URL answers as no MCP server does), or relaying.
  */
 type FrontState =
   | { readonly kind: "detecting"; readonly queue: { incoming: Incoming; since: number }[] }
   | { readonly kind: "refusing"; readonly reason: string }
-  | { readonly kind: "ready"; readonly remote: RemoteKind; relay: ClientRelay | undefined }
+  | { readonly kind: "ready"; readonly remote: ReadyRemote; relay: ClientRelay | undefined }
   | { readonly kind: "closed" };
 
 /** Relays between the stdio client and the remote, whatever era each speaks. */
@@ -131,9 +144,18 @@ export class ClientFront {
     const transport = this.#options.transport === "auto" ? undefined : this.#options.transport;
     while (this.#state.kind === "detecting") {
       try {
-        const remote = await detectRemote({ url, headers, fetch, clientInfo, transport });
+        const found = await detectRemote({ url, headers, fetch, clientInfo, transport });
+        const remote: ReadyRemote = found.era === "modern" ? found : {
+          era: "legacy",
+          newTransport: await remoteTransportFactory({
+            url,
+            headers,
+            fetch,
+            transport: found.transport,
+          }),
+        };
         if (this.#state.kind !== "detecting") return;
-        log.info(`The remote server speaks ${describeRemote(remote)}.`);
+        log.info(`The remote server speaks ${describeRemote(found)}.`);
         return this.#become({ kind: "ready", remote, relay: undefined });
       } catch (error) {
         if (this.#state.kind !== "detecting") return;
@@ -175,7 +197,7 @@ export class ClientFront {
   }
 
   /** The relay for this remote and the client whose first message is `first`. */
-  #relayFor(remote: RemoteKind, first: Incoming): ClientRelay {
+  #relayFor(remote: ReadyRemote, first: Incoming): ClientRelay {
     const { url, headers, fetch, log, deliver, clientInfo } = this.#options;
     const modernClient = first.kind !== "response" && hasEnvelopeClaim(first.message.params);
     log.info(`The stdio client speaks ${modernClient ? "2026-07-28" : "a legacy revision"}.`);
@@ -197,12 +219,7 @@ export class ClientFront {
         close: () => Promise.resolve(modern.close()),
       };
     }
-    const newTransport = remoteTransportFactory({
-      url,
-      headers,
-      fetch,
-      transport: remote.transport,
-    });
+    const { newTransport } = remote;
     if (modernClient) {
       return new ModernClientOverLegacyRemote({ newTransport, clientInfo, log, deliver });
     }

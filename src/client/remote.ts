@@ -3,11 +3,9 @@
  * @module
  */
 import {
+  type ClientTransports,
   type JSONRPCMessage,
-  SSEClientTransport,
-  SseError,
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
+  loadClientTransports,
   type Transport,
 } from "../deps.ts";
 import type { ErrorObject, WireMessage } from "../shared/jsonrpc.ts";
@@ -40,8 +38,18 @@ export interface RemoteOptions {
   fetch: typeof fetch;
 }
 
-/** Returns a function that makes a new, unstarted transport for each new session. */
-export function remoteTransportFactory(options: RemoteOptions): () => RemoteTransport {
+/** The SDK's transports once loaded: no error of theirs can exist before. */
+let sdk: ClientTransports | undefined;
+
+/**
+ * Loads the SDK's transports (client mode only) and returns a function that makes a new,
+ * unstarted transport for each new session.
+ */
+export async function remoteTransportFactory(
+  options: RemoteOptions,
+): Promise<() => RemoteTransport> {
+  sdk ??= await loadClientTransports();
+  const { SSEClientTransport, StreamableHTTPClientTransport } = sdk;
   const url = new URL(options.url);
   const common = { fetch: options.fetch, requestInit: { headers: options.headers } };
   if (options.transport === "sse") return () => new SSEClientTransport(url, common);
@@ -68,8 +76,8 @@ export type StreamFailure = "lost" | "harmless";
  * (responses in flight on it will never come), `harmless` for one bad message and the like.
  */
 export function classifyStreamError(error: Error): StreamFailure {
-  if (error instanceof SseError) return "lost";
-  if (error instanceof StreamableHTTPError) {
+  if (sdk && error instanceof sdk.SseError) return "lost";
+  if (sdk && error instanceof sdk.StreamableHTTPError) {
     // Failed POSTs come here too; the relay judges them where send() rejects. Of the refusals
     // of the standalone GET stream only a vanished session is fatal: others mean the server
     // offers no such stream, which the protocol allows.
@@ -95,7 +103,7 @@ export type SendFailure =
 /** Classifies an error thrown by a transport's `send()`. */
 export function classifySendError(error: unknown): SendFailure {
   const message = error instanceof Error ? error.message : String(error);
-  const status = error instanceof StreamableHTTPError
+  const status = sdk && error instanceof sdk.StreamableHTTPError
     ? error.code
     : Number(/\(HTTP (\d{3})\)/.exec(message)?.[1]);
   // The SDK's example servers (server-everything among them) answer an unknown session with

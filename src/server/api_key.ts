@@ -4,8 +4,8 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Context, MiddlewareHandler } from "../deps.ts";
 import { refuse } from "../transports/http_error.ts";
+import type { RequestCheck } from "./origin_guard.ts";
 
 // Keys are compared as SHA-256 digests: equal lengths, so the comparison time says nothing
 // about a key's length or how much of it a guess got right.
@@ -14,22 +14,22 @@ function digest(text: string): Buffer {
 }
 
 /** The keys a request presents: a bearer token and an `X-API-Key` value, either or both. */
-function presentedKeys(c: Context): string[] {
-  const bearer = c.req.header("authorization")?.match(/^\s*Bearer\s+(\S+)\s*$/i)?.[1];
-  const apiKey = c.req.header("x-api-key")?.trim();
+function presentedKeys(headers: Headers): string[] {
+  const bearer = headers.get("authorization")?.match(/^\s*Bearer\s+(\S+)\s*$/i)?.[1];
+  const apiKey = headers.get("x-api-key")?.trim();
   return [bearer, apiKey].filter((key): key is string => !!key);
 }
 
 /** A CORS preflight: browsers send it without credentials, so it must stay open. */
-function isPreflight(c: Context): boolean {
-  return c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined;
+function isPreflight(request: Request): boolean {
+  return request.method === "OPTIONS" && request.headers.has("access-control-request-method");
 }
 
 /**
  * Answers 401 with `WWW-Authenticate: Bearer` unless the request presents one of `keys`
  * (non-empty). CORS preflights pass.
  */
-export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler {
+export function apiKeyCheck(keys: readonly string[]): RequestCheck {
   const digests = keys.map(digest);
   const known = (key: string) => {
     const candidate = digest(key);
@@ -39,8 +39,8 @@ export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler {
       false,
     );
   };
-  return async (c, next) => {
-    if (isPreflight(c) || presentedKeys(c).some(known)) return await next();
+  return (request) => {
+    if (isPreflight(request) || presentedKeys(request.headers).some(known)) return undefined;
     return refuse(401, "Unauthorized: API key required", {
       "www-authenticate": "Bearer",
     });

@@ -9,9 +9,15 @@ import { getLogger } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { SseSessions } from "../transports/sse_server.ts";
 import { StreamableHttpSessions } from "../transports/streamable_http.ts";
-import { apiKeyAuth } from "./api_key.ts";
+import { apiKeyCheck } from "./api_key.ts";
 import { corsMiddleware } from "./cors.ts";
-import { hostGuard, isLoopbackHost, originGuard } from "./origin_guard.ts";
+import {
+  checkMiddleware,
+  hostCheck,
+  isLoopbackHost,
+  originCheck,
+  type RequestCheck,
+} from "./origin_guard.ts";
 import { ActivityStatus } from "./status.ts";
 
 const log = getLogger("mcp_proxy.server");
@@ -57,16 +63,20 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   let closing = false;
   const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
 
-  if (options.allowOrigins.length > 0) {
-    app.use(corsMiddleware(options.allowOrigins, options.exposeHeaders));
-  }
-  if (isLoopbackHost(options.host)) {
-    app.use(hostGuard(options.allowOrigins), originGuard(options.allowOrigins));
-  }
+  const cors = options.allowOrigins.length > 0;
+  if (cors) app.use(corsMiddleware(options.allowOrigins, options.exposeHeaders));
+  // The checks of every request, in order: DNS-rebinding (loopback binds), then the API key.
+  const guards: RequestCheck[] = isLoopbackHost(options.host)
+    ? [hostCheck(options.allowOrigins), originCheck(options.allowOrigins)]
+    : [];
+  for (const guard of guards) app.use(checkMiddleware(guard));
 
   app.get("/status", (c) => c.json(status.snapshot()));
 
-  const auth = options.apiKeys.length > 0 ? apiKeyAuth(options.apiKeys) : undefined;
+  const auth = options.apiKeys.length > 0 ? apiKeyCheck(options.apiKeys) : undefined;
+  const authMiddleware = auth && checkMiddleware(auth);
+  /** The hot routes by exact path, served before the router with the same checks. */
+  const direct = new Map<string, DirectRoute>();
   for (const { server, pathPrefix: prefix } of mounts) {
     const tableOptions = {
       maxBodyBytes: options.maxBodyBytes,
@@ -79,8 +89,10 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     const messagesPath = `${prefix}/messages/`;
     const mcpPaths = [`${prefix}/mcp`, `${prefix}/mcp/`];
     // Before the routes: Hono runs handlers in the order they were added.
-    if (auth) {
-      for (const path of [`${prefix}/sse`, messagesPath, ...mcpPaths]) app.use(path, auth);
+    if (authMiddleware) {
+      for (const path of [`${prefix}/sse`, messagesPath, ...mcpPaths]) {
+        app.use(path, authMiddleware);
+      }
     }
 
     app.get(`${prefix}/sse`, (c) => {
@@ -90,29 +102,94 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       return sse.open(messagesPath);
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    app.post(messagesPath, (c) => sse.post(c.req.query("session_id"), c.req.raw));
+    const postMessage = (request: Request, query: string | undefined) =>
+      sse.post(sessionIdOf(query), request);
+    app.post(messagesPath, (c) => postMessage(c.req.raw, queryOf(c.req.url)));
+    direct.set(messagesPath, { methods: ["POST"], handle: postMessage });
+    const mcp = (request: Request) => {
+      status.touch();
+      return http.handle(request);
+    };
     // Both spellings, without a redirect (Hono is strict about trailing slashes).
     for (const path of mcpPaths) {
-      app.all(path, (c) => {
-        status.touch();
-        return http.handle(c.req.raw);
-      });
+      app.all(path, (c) => mcp(c.req.raw));
+      direct.set(path, { handle: mcp });
     }
   }
-
   app.notFound((c) => c.text("Not Found", 404));
   app.onError((error, c) => {
     log.error(`${c.req.method} ${c.req.path}: ${error.stack ?? error}`);
     return c.text("Internal Server Error", 500);
   });
 
+  const directChecks = auth ? [...guards, auth] : guards;
+  const serveDirect = async (route: DirectRoute, request: Request, query: string | undefined) => {
+    for (const check of directChecks) {
+      const refusal = check(request);
+      if (refusal) return refusal;
+    }
+    try {
+      return await route.handle(request, query);
+    } catch (error) {
+      log.error(`${request.method} ${pathOf(request.url)}: ${(error as Error).stack ?? error}`);
+      return new Response("Internal Server Error", {
+        status: 500,
+        headers: { "content-type": "text/plain; charset=UTF-8" },
+      });
+    }
+  };
+
   return {
-    fetch: (request) =>
-      closing ? new Response("Shutting down", { status: 503 }) : app.fetch(request),
+    fetch(request) {
+      if (closing) return new Response("Shutting down", { status: 503 });
+      // Without CORS (whose headers go on every answer), the hot routes skip the router: it
+      // and its middleware chain cost more per call than the relay itself.
+      // HEAD goes to the router too: it answers with the GET route and drops the body.
+      if (!cors && request.method !== "HEAD") {
+        const { url } = request;
+        const path = pathOf(url);
+        const route = direct.get(path);
+        if (route && (!route.methods || route.methods.includes(request.method))) {
+          return serveDirect(route, request, queryOf(url));
+        }
+      }
+      return app.fetch(request);
+    },
     async close() {
       closing = true;
       for (const { sse } of tables) sse.closeAll();
       await Promise.all(tables.map(({ http }) => http.closeAll()));
     },
   };
+}
+
+/** A route served before the router. */
+interface DirectRoute {
+  /** The methods it serves (others go to the router); all when absent. */
+  methods?: readonly string[];
+  /** Answers the request; `query` is the URL's query without `?`. */
+  handle(request: Request, query: string | undefined): Response | Promise<Response>;
+}
+
+/** The path of a request URL (`http://host/path?query`), as sent: no parse, no decoding. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  if (start === -1) return "/";
+  let end = url.indexOf("?", start);
+  if (end === -1) end = url.indexOf("#", start);
+  return url.slice(start, end === -1 ? url.length : end);
+}
+
+/** The query of a request URL without `?`, if it has one. */
+function queryOf(url: string): string | undefined {
+  const start = url.indexOf("?");
+  if (start === -1) return undefined;
+  const end = url.indexOf("#", start);
+  return url.slice(start + 1, end === -1 ? url.length : end);
+}
+
+/** The `session_id` query parameter (the first, decoded), if any. */
+function sessionIdOf(query: string | undefined): string | undefined {
+  if (query === undefined) return undefined;
+  return new URLSearchParams(query).get("session_id") ?? undefined;
 }

@@ -28,19 +28,48 @@ function hostnameOf(url: string): string | undefined {
 }
 
 /**
+ * Remembers the verdict on each header value seen: a client sends the same `Host` and `Origin`
+ * with every request, so the URL parse runs once per value, not once per request. Bounded, so
+ * that made-up values cannot grow it: it starts over when full.
+ */
+function remembered(verdict: (value: string) => boolean): (value: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (value) => {
+    let allowed = known.get(value);
+    if (allowed === undefined) {
+      allowed = verdict(value);
+      if (known.size >= 256) known.clear();
+      known.set(value, allowed);
+    }
+    return allowed;
+  };
+}
+
+/** The 403 of a refused header, as plain text. */
+function forbidden(text: string): Response {
+  return new Response(text, {
+    status: 403,
+    headers: { "content-type": "text/plain; charset=UTF-8" },
+  });
+}
+
+/** Checks a request before it is served: its refusal, or `undefined` to serve it. */
+export type RequestCheck = (request: Request) => Response | undefined;
+
+/**
  * Refuses requests whose `Origin` is neither a loopback origin nor in `allowOrigins`.
  * Requests without `Origin` (non-browser clients) pass.
  */
-export function originGuard(allowOrigins: readonly string[]): MiddlewareHandler {
-  return async (c, next) => {
-    const origin = c.req.header("origin");
-    if (origin !== undefined && !isAllowedOrigin(allowOrigins, origin)) {
-      const hostname = hostnameOf(origin);
-      if (hostname === undefined || !isLoopbackHost(hostname)) {
-        return c.text(`Forbidden origin: ${origin}`, 403);
-      }
-    }
-    await next();
+export function originCheck(allowOrigins: readonly string[]): RequestCheck {
+  const allowed = remembered((origin) => {
+    if (isAllowedOrigin(allowOrigins, origin)) return true;
+    const hostname = hostnameOf(origin);
+    return hostname !== undefined && isLoopbackHost(hostname);
+  });
+  return (request) => {
+    const origin = request.headers.get("origin");
+    if (origin === null || allowed(origin)) return undefined;
+    return forbidden(`Forbidden origin: ${origin}`);
   };
 }
 
@@ -49,17 +78,25 @@ export function originGuard(allowOrigins: readonly string[]): MiddlewareHandler 
  * an `allowOrigins` entry (a reverse proxy's public name); `*` among them lets any host
  * through, as it lets any origin. Requests without `Host` pass: browsers always send one.
  */
-export function hostGuard(allowOrigins: readonly string[]): MiddlewareHandler {
-  const anyHost = allowOrigins.includes("*");
+export function hostCheck(allowOrigins: readonly string[]): RequestCheck {
+  if (allowOrigins.includes("*")) return () => undefined;
   const allowedHosts = new Set(allowOrigins.map(hostnameOf).filter((name) => name !== undefined));
+  const allowed = remembered((host) => {
+    const hostname = hostnameOf(`http://${host}`);
+    return hostname !== undefined && (isLoopbackHost(hostname) || allowedHosts.has(hostname));
+  });
+  return (request) => {
+    const host = request.headers.get("host");
+    if (host === null || allowed(host)) return undefined;
+    return forbidden(`Forbidden host: ${host}`);
+  };
+}
+
+/** `check` as a Hono middleware. */
+export function checkMiddleware(check: RequestCheck): MiddlewareHandler {
   return async (c, next) => {
-    const host = c.req.header("host");
-    if (host !== undefined && !anyHost) {
-      const hostname = hostnameOf(`http://${host}`);
-      if (hostname === undefined || !(isLoopbackHost(hostname) || allowedHosts.has(hostname))) {
-        return c.text(`Forbidden host: ${host}`, 403);
-      }
-    }
+    const refusal = check(c.req.raw);
+    if (refusal) return refusal;
     await next();
   };
 }

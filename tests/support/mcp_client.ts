@@ -2,8 +2,7 @@
  * Connecting the SDK's `Client` to a proxy over Streamable HTTP or legacy SSE.
  * @module
  */
-import { SSEClientTransport, StreamableHTTPClientTransport } from "../../src/deps.ts";
-import { Client, type mcpTypes } from "./sdk.ts";
+import { Client, type mcpTypes, SSEClientTransport, StreamableHTTPClientTransport } from "./sdk.ts";
 
 export { Client };
 

@@ -2,8 +2,21 @@
  * Client mode's triage of the SDK transports' errors.
  */
 import assert from "node:assert/strict";
-import { classifySendError, classifyStreamError } from "../../src/client/remote.ts";
-import { SseError, StreamableHTTPError } from "../../src/deps.ts";
+import {
+  classifySendError,
+  classifyStreamError,
+  remoteTransportFactory,
+} from "../../src/client/remote.ts";
+import { loadClientTransports } from "../../src/deps.ts";
+
+// The SDK's transports load with the first factory, as in client mode: their errors come after.
+await remoteTransportFactory({
+  url: "http://127.0.0.1:9/mcp",
+  transport: "streamablehttp",
+  headers: {},
+  fetch,
+});
+const { SseError, StreamableHTTPError } = await loadClientTransports();
 
 Deno.test("classifySendError and classifyStreamError", () => {
   const refused = new TypeError("fetch failed", {
