@@ -14,6 +14,8 @@ import {
 } from "../shared/jsonrpc.ts";
 import { requestHeaders, ToolHeaderTable } from "../era/headers.ts";
 import { readEventData } from "../era/sse_events.ts";
+import { Backoff, sleep } from "../shared/async.ts";
+import { classifySendError, describeCause } from "./remote.ts";
 
 /** Where and how to reach the remote. */
 export interface ModernRemoteOptions {
@@ -23,6 +25,9 @@ export interface ModernRemoteOptions {
   readonly fetch: typeof fetch;
   readonly log: Logger;
 }
+
+/** How long a request waits for an unreachable remote to come back. */
+const RETRY_WINDOW_MS = 30_000;
 
 /** Sends messages to a modern remote; everything it answers goes to `onMessage`. */
 export class ModernRemote {
@@ -54,31 +59,55 @@ export class ModernRemote {
     const controller = new AbortController();
     if (isRequest) this.#inFlight.set(id!, controller);
     try {
-      const headers = requestHeaders(
-        message as unknown as JsonObject,
-        this.#tools.headersOf(message.params?.name),
-      );
-      const response = await this.#options.fetch(this.#options.url, {
-        method: "POST",
-        headers: {
-          ...this.#options.headers,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          ...headers,
-        },
-        body: JSON.stringify(message),
-        signal: controller.signal,
-      });
-      await this.#answer(message, response);
+      await this.#post(message, controller.signal);
     } catch (error) {
       if (controller.signal.aborted) return;
-      if (isRequest) {
-        this.#fail(id!, `mcp-proxy: cannot reach the remote server: ${(error as Error).message}`);
-      } else {
-        this.#options.log.warning(`Could not send ${message.method}: ${(error as Error).message}`);
-      }
+      const reason = `mcp-proxy: cannot reach the remote server: ${describeCause(error)}`;
+      if (isRequest) this.#fail(id!, reason);
+      else this.#options.log.warning(`Could not send ${message.method}: ${describeCause(error)}`);
     } finally {
       if (isRequest && this.#inFlight.get(id!) === controller) this.#inFlight.delete(id!);
+    }
+  }
+
+  /**
+   * POSTs `message` and reads its answer. A POST that reached no server (refused, reset) is
+   * sent again with backoff for up to {@linkcode RETRY_WINDOW_MS}: a modern server has no
+   * session to lose, so a restarted one takes the request as it is.
+   */
+  async #post(message: WireMessage, signal: AbortSignal): Promise<void> {
+    const headers = {
+      ...this.#options.headers,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...requestHeaders(
+        message as unknown as JsonObject,
+        this.#tools.headersOf(message.params?.name),
+      ),
+    };
+    const body = JSON.stringify(message);
+    const backoff = new Backoff({ initialMs: 200, maxMs: 5_000, stableMs: 0 });
+    const giveUpAt = Date.now() + RETRY_WINDOW_MS;
+    for (;;) {
+      let response: Response;
+      try {
+        response = await this.#options.fetch(this.#options.url, {
+          method: "POST",
+          headers,
+          body,
+          signal,
+        });
+      } catch (error) {
+        const delay = backoff.next(0);
+        if (signal.aborted || classifySendError(error) !== "undelivered") throw error;
+        if (Date.now() + delay > giveUpAt) throw error;
+        this.#options.log.warning(
+          `Cannot reach the remote server: ${describeCause(error)}; retrying in ${delay} ms.`,
+        );
+        await sleep(delay, signal);
+        continue;
+      }
+      return await this.#answer(message, response);
     }
   }
 

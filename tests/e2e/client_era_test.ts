@@ -11,7 +11,8 @@ import { eventually } from "../support/eventually.ts";
 import { FIXTURES, type ServedUrl, serveFixtureDirectly } from "../support/conformance.ts";
 import { Client as LegacyClient, mcpTypes } from "../support/sdk.ts";
 import { MODERN, ModernClient } from "../support/modern_client.ts";
-import { runProxy } from "../support/process.ts";
+import { RunningProcess, runProxy } from "../support/process.ts";
+import { freePort } from "../support/everything_server.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
 
@@ -193,4 +194,28 @@ Deno.test("client mode: requests piped in are answered before stdin's end closes
   const answers = stdout.trim().split("\n").map((line) => JSON.parse(line));
   assert.deepEqual(answers.map((answer) => answer.id), [1, 2]);
   assert.ok(answers[1].result.tools.length > 0);
+});
+
+Deno.test("client mode: a modern remote that restarts takes the requests sent while it was down", async () => {
+  const port = freePort();
+  const [command, ...args] = fixture("modern-only").stdio;
+  const startRemote = async () => {
+    const remote = new RunningProcess(command, [...args, "--port", String(port)]);
+    await remote.waitForStderr(/listening on/);
+    return remote;
+  };
+  let remote = await startRemote();
+  const proxy = new ProxyStdio([`http://127.0.0.1:${port}/mcp`]);
+  const client = await modernDriver(proxy);
+  try {
+    await remote.stop();
+    const call = client.callTool("test_simple_text", {});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    remote = await startRemote();
+    assert.match(text(await call), /simple text response/);
+    assert.match(proxy.stderr, /Cannot reach the remote server/);
+  } finally {
+    await client.close();
+    await remote.stop();
+  }
 });
