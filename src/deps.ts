@@ -56,14 +56,7 @@ export async function loadClientTransports(): Promise<ClientTransports> {
 
 // The SDK v2 client's OAuth (discovery, PKCE, registration, refresh): loaded only when a remote
 // asks for a sign-in, because importing it costs about 300 ms of start-up.
-export type {
-  OAuthClientInformationContext,
-  OAuthClientMetadata,
-  OAuthClientProvider,
-  OAuthDiscoveryState,
-  StoredOAuthClientInformation,
-  StoredOAuthTokens,
-} from "npm:@modelcontextprotocol/client@2.4.0";
+export type * as OAuth from "npm:@modelcontextprotocol/client@2.4.0";
 /** Imports the SDK v2 client, whose `auth()` runs the OAuth protocol. */
 // deno-lint-ignore no-import-prefix -- pinned here like every static import above
 export const loadOAuthClient = () => import("npm:@modelcontextprotocol/client@2.4.0");

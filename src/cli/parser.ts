@@ -57,17 +57,29 @@ export interface ParsedArgs {
   api_keys: string[];
   /** `--max-body-size`, when given. */
   max_body_size: number | null | undefined;
+  /** `--oauth-client-id`: a client registered out of band. */
   oauth_client_id: string | null | undefined;
+  /** `--oauth-client-secret`, with `--oauth-client-id`. */
   oauth_client_secret: string | null | undefined;
+  /** `--oauth-client-metadata-url`: the client ID metadata document. */
   oauth_client_metadata_url: string | null | undefined;
+  /** `--oauth-scope`. */
   oauth_scope: string | null | undefined;
+  /** `--oauth-resource` / `--no-oauth-resource`: send the resource indicator. */
   oauth_resource: boolean;
+  /** `--oauth-callback-port`, when given. */
   oauth_callback_port: number | null | undefined;
+  /** `--oauth-token-file`, when given. */
   oauth_token_file: string | null | undefined;
+  /** `--oauth-sign-out`. */
   oauth_sign_out: boolean;
+  /** `--header-timeout`, in seconds. */
   header_timeout: number;
+  /** `--body-timeout`, in seconds. */
   body_timeout: number;
+  /** `--keep-alive-timeout`, in seconds. */
   keep_alive_timeout: number;
+  /** `--max-connections`. */
   max_connections: number;
 }
 

@@ -1,17 +1,10 @@
 /**
- * mcp-proxy's {@linkcode OAuthClientProvider} for the SDK's `auth()`: registrations and tokens
+ * mcp-proxy's `OAuthClientProvider` for the SDK's `auth()`: registrations and tokens
  * in the {@linkcode TokenStore}, per issuer; the redirect to the loopback
  * {@linkcode CallbackListener}; the authorization URL printed and opened in a browser.
  * @module
  */
-import type {
-  OAuthClientInformationContext,
-  OAuthClientMetadata,
-  OAuthClientProvider,
-  OAuthDiscoveryState,
-  StoredOAuthClientInformation,
-  StoredOAuthTokens,
-} from "../../deps.ts";
+import type { OAuth } from "../../deps.ts";
 import type { AuthorizationResponse, CallbackListener } from "./callback_listener.ts";
 import type { RemoteRecord, TokenStore } from "./token_store.ts";
 
@@ -41,17 +34,17 @@ export interface ProviderOptions {
   /** Shows the authorization URL to the user and opens it in a browser. */
   presentAuthorizationUrl(url: URL): void;
   /** Discovery state kept between the two `auth()` legs (and across sign-ins of this process). */
-  discovery: { state?: OAuthDiscoveryState };
+  discovery: { state?: OAuth.OAuthDiscoveryState };
 }
 
 /** The OAuth client provider for one sign-in or refresh of one remote. */
-export class ProxyOAuthProvider implements OAuthClientProvider {
+export class ProxyOAuthProvider implements OAuth.OAuthClientProvider {
   readonly #options: ProviderOptions;
   #codeVerifier?: string;
   #redirect?: Promise<AuthorizationResponse>;
   // The issuer of the last context seen: the one `invalidateCredentials` is about.
   #issuer?: string;
-  validateResourceURL?: OAuthClientProvider["validateResourceURL"];
+  validateResourceURL?: OAuth.OAuthClientProvider["validateResourceURL"];
 
   constructor(options: ProviderOptions) {
     this.#options = options;
@@ -73,7 +66,7 @@ export class ProxyOAuthProvider implements OAuthClientProvider {
     return this.#options.clientMetadataUrl;
   }
 
-  get clientMetadata(): OAuthClientMetadata {
+  get clientMetadata(): OAuth.OAuthClientMetadata {
     return {
       client_name: "mcp-proxy",
       redirect_uris: [this.redirectUrl],
@@ -100,7 +93,9 @@ export class ProxyOAuthProvider implements OAuthClientProvider {
     return this.#redirect;
   }
 
-  clientInformation(ctx?: OAuthClientInformationContext): StoredOAuthClientInformation | undefined {
+  clientInformation(
+    ctx?: OAuth.OAuthClientInformationContext,
+  ): OAuth.StoredOAuthClientInformation | undefined {
     const staticClient = this.#options.staticClient;
     if (staticClient) {
       return { client_id: staticClient.clientId, client_secret: staticClient.clientSecret };
@@ -115,8 +110,8 @@ export class ProxyOAuthProvider implements OAuthClientProvider {
   }
 
   async saveClientInformation(
-    client: StoredOAuthClientInformation,
-    ctx?: OAuthClientInformationContext,
+    client: OAuth.StoredOAuthClientInformation,
+    ctx?: OAuth.OAuthClientInformationContext,
   ): Promise<void> {
     if (this.#options.staticClient) return;
     const issuer = this.#issuerOf(ctx) ?? client.issuer;
@@ -126,12 +121,15 @@ export class ProxyOAuthProvider implements OAuthClientProvider {
     });
   }
 
-  tokens(ctx?: OAuthClientInformationContext): StoredOAuthTokens | undefined {
+  tokens(ctx?: OAuth.OAuthClientInformationContext): OAuth.StoredOAuthTokens | undefined {
     const issuer = ctx ? this.#issuerOf(ctx) : this.record.currentIssuer;
     return issuer ? this.record.issuers[issuer]?.tokens : undefined;
   }
 
-  async saveTokens(tokens: StoredOAuthTokens, ctx?: OAuthClientInformationContext): Promise<void> {
+  async saveTokens(
+    tokens: OAuth.StoredOAuthTokens,
+    ctx?: OAuth.OAuthClientInformationContext,
+  ): Promise<void> {
     const issuer = this.#issuerOf(ctx) ?? tokens.issuer;
     if (!issuer) return;
     const port = this.#options.listener.port;
@@ -155,11 +153,11 @@ export class ProxyOAuthProvider implements OAuthClientProvider {
     return this.#codeVerifier;
   }
 
-  saveDiscoveryState(state: OAuthDiscoveryState): void {
+  saveDiscoveryState(state: OAuth.OAuthDiscoveryState): void {
     this.#options.discovery.state = state;
   }
 
-  discoveryState(): OAuthDiscoveryState | undefined {
+  discoveryState(): OAuth.OAuthDiscoveryState | undefined {
     return this.#options.discovery.state;
   }
 
@@ -181,7 +179,7 @@ export class ProxyOAuthProvider implements OAuthClientProvider {
     });
   }
 
-  #issuerOf(ctx?: OAuthClientInformationContext): string | undefined {
+  #issuerOf(ctx?: OAuth.OAuthClientInformationContext): string | undefined {
     if (ctx?.issuer) this.#issuer = ctx.issuer;
     return ctx?.issuer ?? this.#issuer;
   }

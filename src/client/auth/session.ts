@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import { loadOAuthClient } from "../../deps.ts";
-import type { OAuthDiscoveryState } from "../../deps.ts";
+import type { OAuth } from "../../deps.ts";
 import type { Logger } from "../../log.ts";
 import type { Runtime } from "../../runtime/mod.ts";
 import { openBrowser } from "./browser.ts";
@@ -78,7 +78,7 @@ export class OAuthSession {
   readonly #fetch: typeof fetch;
   readonly #store: TokenStore;
   readonly #key: string;
-  readonly #discovery: { state?: OAuthDiscoveryState } = {};
+  readonly #discovery: { state?: OAuth.OAuthDiscoveryState } = {};
   #record?: RemoteRecord;
   #pending?: Promise<void>;
 

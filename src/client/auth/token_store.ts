@@ -6,13 +6,13 @@
  */
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { StoredOAuthClientInformation, StoredOAuthTokens } from "../../deps.ts";
+import type { OAuth } from "../../deps.ts";
 
 /** What is kept for one authorization server of one remote. */
 export interface IssuerRecord {
   /** The registration (dynamic, or from a client metadata document). */
-  client?: StoredOAuthClientInformation;
-  tokens?: StoredOAuthTokens;
+  client?: OAuth.StoredOAuthClientInformation;
+  tokens?: OAuth.StoredOAuthTokens;
   /** When `tokens` were saved (ms since the epoch): with `expires_in`, their expiry. */
   tokensSavedAt?: number;
 }
