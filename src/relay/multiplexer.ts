@@ -62,8 +62,8 @@ type Link =
 class Session implements SessionContext {
   readonly id: number;
   readonly sink: ClientSink;
-  /** Upstream ids of this session's requests awaiting a response, oldest first. */
-  readonly pending = new Set<number>();
+  /** This session's requests awaiting a response, oldest first: client id to upstream id. */
+  readonly inFlight = new Map<RequestId, number>();
   handshake: ClientHandshake | undefined;
   logLevel: string | undefined;
   /** Whether its `initialize` was answered: before that, no broadcast may reach it. */
@@ -206,7 +206,7 @@ export class Multiplexer {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#busy.clear();
-    for (const session of this.#sessions) session.pending.clear();
+    for (const session of this.#sessions) session.inFlight.clear();
     for (const { session, clientId, onSettled } of pending) {
       onSettled?.(undefined);
       if (session) {
@@ -249,6 +249,11 @@ export class Multiplexer {
     if (incoming.kind === "notification") return this.#clientNotification(session, incoming);
     const { message, params } = incoming;
     const id = message.id;
+    if (session.inFlight.has(id)) {
+      // Its answer could not be told from the first one's: the first would be lost.
+      const reason = `Invalid Request: request id ${JSON.stringify(id)} is already in flight`;
+      return this.#deliver(session, errorResponse(id, ProtocolErrorCode.InvalidRequest, reason));
+    }
     if (message.method === "ping") return this.#deliver(session, resultResponse(id, {}), id);
     const link = this.#link;
     if (link.kind !== "open") return this.#holdOrRefuse(session, incoming);
@@ -296,8 +301,8 @@ export class Multiplexer {
       ? { ...message, id }
       : { ...message, id, params: { ...params, _meta: { ...params._meta, progressToken: id } } };
     this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled });
-    if (session.pending.size === 0) this.#busy.add(session);
-    session.pending.add(id);
+    if (session.inFlight.size === 0) this.#busy.add(session);
+    session.inFlight.set(message.id, id);
     upstream.send(forwarded, session);
   }
 
@@ -307,18 +312,11 @@ export class Multiplexer {
     const link = this.#link;
     if (link.kind !== "open") return this.#holdOrRefuse(session, incoming);
     if (message.method === "notifications/cancelled") {
-      const upstreamId = this.#upstreamIdOf(session, incoming.params.requestId);
+      const upstreamId = session.inFlight.get(incoming.params.requestId as RequestId);
       if (upstreamId === undefined) return;
       message = { ...message, params: { ...incoming.params, requestId: upstreamId } };
     }
     link.upstream.send(message, session);
-  }
-
-  #upstreamIdOf(session: Session, clientId: unknown): number | undefined {
-    for (const id of session.pending) {
-      if (this.#pending.get(id)?.clientId === clientId) return id;
-    }
-    return undefined;
   }
 
   /** A client's response to a server-to-client request. */
@@ -380,11 +378,11 @@ export class Multiplexer {
     this.#sessions.delete(session);
     this.#busy.delete(session);
     if (this.#burst === session) this.#burst = undefined;
-    for (const id of session.pending) {
+    for (const id of session.inFlight.values()) {
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
     }
-    session.pending.clear();
+    session.inFlight.clear();
     for (const [id, request] of this.#serverRequests) {
       if (request.session !== session) continue;
       this.#serverRequests.delete(id);
@@ -413,8 +411,8 @@ export class Multiplexer {
     request.onSettled?.(message);
     const session = request.session;
     if (!session) return;
-    session.pending.delete(id);
-    if (session.pending.size === 0) this.#busy.delete(session);
+    session.inFlight.delete(request.clientId);
+    if (session.inFlight.size === 0) this.#busy.delete(session);
     this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
   }
 
@@ -529,7 +527,7 @@ export class Multiplexer {
 
   /** The client id of the session's oldest request in flight, to relate notifications to. */
   #oldestClientId(session: Session): RequestId | undefined {
-    for (const id of session.pending) return this.#pending.get(id)?.clientId;
+    for (const id of session.inFlight.keys()) return id;
     return undefined;
   }
 

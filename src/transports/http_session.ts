@@ -7,7 +7,7 @@
 import { getLogger } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
 import { ProtocolErrorCode, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
-import { refuse } from "./http_error.ts";
+import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 import type { PostBody } from "./mcp_request.ts";
 import { PostExchange } from "./post_exchange.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
@@ -65,6 +65,17 @@ export class HttpSession {
       this.#closeIfIdle();
       return new Response(null, { status: 202, headers: this.headers });
     }
+    const duplicate = this.#duplicateId(ids);
+    if (duplicate !== undefined) {
+      // Two requests with one id get answers nobody can tell apart: refuse the whole POST.
+      return jsonRpcErrorResponse(
+        400,
+        ProtocolErrorCode.InvalidRequest,
+        `Invalid Request: request id ${JSON.stringify(duplicate)} is already in use`,
+        this.headers,
+        duplicate,
+      );
+    }
     const exchange = new PostExchange(ids, batch, {
       headers: this.headers,
       keepAlive: this.#options.keepAlive,
@@ -121,6 +132,16 @@ export class HttpSession {
       return;
     }
     log.debug(`Dropped a message for a closed stream: ${JSON.stringify(message).slice(0, 200)}`);
+  }
+
+  /** An id that repeats among `ids` or is still awaiting its answer in this session. */
+  #duplicateId(ids: readonly RequestId[]): RequestId | undefined {
+    const seen = new Set<RequestId>();
+    for (const id of ids) {
+      if (seen.has(id) || this.#exchanges.has(id)) return id;
+      seen.add(id);
+    }
+    return undefined;
   }
 
   #forget(ids: readonly RequestId[], exchange: PostExchange): void {

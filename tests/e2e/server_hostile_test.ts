@@ -1,0 +1,104 @@
+/**
+ * Hostile clients on the real process (issue 16), against the relay fixture as the child:
+ * requests that reuse ids in flight, clients that vanish before their answer, stateless
+ * clients that cannot answer a server-to-client request, and notifications that must reach
+ * only the session they belong to.
+ */
+import assert from "node:assert/strict";
+import { INITIALIZE, MCP_HEADERS, post, SseReader } from "../support/raw_http.ts";
+import { FIXTURE_SERVER } from "../support/relay_servers.ts";
+import { type ServedProxy, startServerProxy } from "../support/server_proxy.ts";
+
+/** The proxy's arguments that make the relay fixture the default server. */
+const FIXTURE_ARGS = ["--", Deno.execPath(), "run", "--quiet", "--no-check", FIXTURE_SERVER];
+
+const INITIALIZED = { jsonrpc: "2.0", method: "notifications/initialized" };
+
+/** A `tools/call` request of the fixture's tool `name`. */
+function call(id: number, name: string, args: Record<string, unknown> = {}) {
+  return { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } };
+}
+
+/** Opens a Streamable HTTP session; returns the headers of its later requests. */
+async function mcpSession(url: string): Promise<Record<string, string>> {
+  const init = await post(url, INITIALIZE);
+  await init.body?.cancel();
+  const headers = {
+    ...MCP_HEADERS,
+    "mcp-session-id": init.headers.get("mcp-session-id")!,
+    "mcp-protocol-version": "2025-06-18",
+  };
+  const initialized = await post(url, INITIALIZED, headers);
+  await initialized.body?.cancel();
+  return headers;
+}
+
+/** A legacy SSE session: POSTs messages, reads what its stream carries. */
+interface SseSession {
+  send(message: unknown): Promise<void>;
+  next(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** Opens an SSE session and initialises it. */
+async function sseSession(proxy: ServedProxy): Promise<SseSession> {
+  const events = new SseReader((await fetch(proxy.sse.default)).body!);
+  const messages = new URL((await events.next())!.data, proxy.base).href;
+  const session: SseSession = {
+    async send(message) {
+      const response = await post(messages, message, { "content-type": "application/json" });
+      await response.body?.cancel();
+      assert.equal(response.status, 202);
+    },
+    next: () => events.nextMessage(),
+    close: () => events.cancel(),
+  };
+  await session.send(INITIALIZE);
+  assert.equal((await session.next()).id, INITIALIZE.id);
+  await session.send(INITIALIZED);
+  return session;
+}
+
+/** The fixture's record of what it saw (its `stats` tool). */
+async function fixtureStats(
+  url: string,
+): Promise<{ cancelled: unknown[]; unsubscribed: string[] }> {
+  const headers = await mcpSession(url);
+  const answer = await (await post(url, call(1, "stats"), headers)).json();
+  return JSON.parse(answer.result.content[0].text);
+}
+
+Deno.test("a request id still in flight, or repeated in a batch, is refused with -32600 (/mcp and /sse)", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  const headers = await mcpSession(url);
+  const waiting = new AbortController();
+  const first = fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify(call(5, "wait")),
+    signal: waiting.signal,
+  }).catch(() => undefined);
+  // The fixture saw the first request once the stats call (after it on stdin) is answered.
+  await fixtureStats(url);
+
+  const again = await post(url, call(5, "echo"), headers);
+  assert.equal(again.status, 400);
+  const refusal = await again.json();
+  assert.equal(refusal.id, 5);
+  assert.equal(refusal.error.code, -32600);
+
+  const batch = await post(url, [call(7, "echo"), call(7, "echo")], headers);
+  assert.equal(batch.status, 400);
+  assert.equal((await batch.json()).error.code, -32600);
+  waiting.abort();
+  await first;
+
+  const sse = await sseSession(proxy);
+  await sse.send(call(5, "wait"));
+  await sse.send(call(5, "echo"));
+  const answer = await sse.next();
+  assert.equal(answer.id, 5);
+  assert.equal((answer.error as { code: number }).code, -32600);
+  await sse.close();
+});
