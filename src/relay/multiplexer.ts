@@ -18,6 +18,7 @@ import {
   type Params,
   ProtocolErrorCode,
   type RequestId,
+  type RequestMessage,
   resultResponse,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
@@ -485,10 +486,12 @@ export class Multiplexer {
     }
     const related = typeof relatedTo === "number" ? this.#pending.get(relatedTo) : undefined;
     const session = related?.session ?? this.#sessionForServerRequest();
-    if (typeof session === "string") {
-      this.#log.warning(`Refused ${message.method} from '${this.#name}': ${session}`);
-      const reason = `mcp-proxy cannot route ${message.method}: ${session}`;
-      return upstream?.send(errorResponse(upstreamId, ProtocolErrorCode.InternalError, reason));
+    if (typeof session === "string") return this.#refuseServerRequest(message, session);
+    if (session.sink.answersRequests === false) {
+      // The answer would come on another POST, which is another session: refuse at once
+      // rather than let the upstream wait for ever.
+      const why = "its client cannot answer (stateless Streamable HTTP)";
+      return this.#refuseServerRequest(message, why);
     }
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
@@ -496,6 +499,14 @@ export class Multiplexer {
     this.#burst = session;
     session.askedAt = Date.now();
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
+  }
+
+  /** Answers a server-to-client request with an error saying why it cannot be relayed. */
+  #refuseServerRequest(message: RequestMessage, why: string): void {
+    this.#log.warning(`Refused ${message.method} from '${this.#name}': ${why}`);
+    const reason = `mcp-proxy cannot route ${message.method}: ${why}`;
+    const error = errorResponse(message.id, ProtocolErrorCode.InternalError, reason);
+    this.#link.upstream?.send(error);
   }
 
   /**

@@ -16,6 +16,11 @@ export interface ClientSink {
    * issued while it runs), so that Streamable HTTP can put it on that request's stream.
    */
   send(message: WireMessage, relatedRequestId?: RequestId): Promise<void>;
+  /**
+   * Whether the client's answers to server-to-client requests come back to this session
+   * (default true). A stateless Streamable HTTP POST cannot: its answer opens another one.
+   */
+  readonly answersRequests?: boolean;
 }
 
 /** One client's session with a shared server. */

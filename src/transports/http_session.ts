@@ -49,6 +49,7 @@ export class HttpSession {
         this.#route(message, relatedRequestId);
         return SENT;
       },
+      answersRequests: options.id !== undefined,
     });
   }
 

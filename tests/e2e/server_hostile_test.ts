@@ -102,3 +102,23 @@ Deno.test("a request id still in flight, or repeated in a batch, is refused with
   assert.equal((answer.error as { code: number }).code, -32600);
   await sse.close();
 });
+
+Deno.test("--stateless: a server-to-client request is refused to the child at once, so the call ends", async () => {
+  await using proxy = await startServerProxy(["--stateless", ...FIXTURE_ARGS]);
+  const url = proxy.mcp.default;
+  const init = await post(url, INITIALIZE);
+  await init.body?.cancel();
+  // The fixture's "sample" asks the client for a message and answers with what it got. Bounded:
+  // before the fix the answer never came.
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { ...MCP_HEADERS, "mcp-protocol-version": "2025-06-18" },
+    body: JSON.stringify(call(2, "sample")),
+    signal: AbortSignal.timeout(15_000),
+  });
+  assert.equal(response.headers.get("content-type"), "application/json");
+  const answer = await response.json();
+  const sampled = JSON.parse(answer.result.content[0].text);
+  assert.equal(sampled.error.code, -32603);
+  assert.match(sampled.error.message, /sampling\/createMessage.*stateless/);
+});
