@@ -235,12 +235,12 @@ export class Multiplexer {
 
   /**
    * Handles a message the upstream wrote. `relatedTo` is the id (as sent upstream) of the
-   * request a server-to-client request belongs to, when the upstream can tell (an era adapter
-   * can; a legacy stdio child cannot).
+   * request a server-to-client request or a notification belongs to, when the upstream can
+   * tell (an era adapter can; a legacy stdio child cannot).
    */
   fromUpstream(incoming: Incoming, relatedTo?: RequestId): void {
     if (incoming.kind === "response") this.#upstreamResponse(incoming);
-    else if (incoming.kind === "notification") this.#upstreamNotification(incoming);
+    else if (incoming.kind === "notification") this.#upstreamNotification(incoming, relatedTo);
     else this.#upstreamRequest(incoming, relatedTo);
   }
 
@@ -365,9 +365,9 @@ export class Multiplexer {
 
   #unsubscribe(session: Session, incoming: IncomingRequest, upstream: Upstream): void {
     const uri = incoming.params.uri;
-    if (typeof uri !== "string" || !this.#subscriptions.has(session, uri)) {
-      return this.#forward(session, incoming, upstream);
-    }
+    if (typeof uri !== "string") return this.#forward(session, incoming, upstream);
+    // Only what this session holds is released: another session's subscription to the same
+    // URI must stay upstream.
     if (this.#subscriptions.remove(session, uri)) return this.#forward(session, incoming, upstream);
     const id = incoming.message.id;
     this.#deliver(session, resultResponse(id, {}), id);
@@ -417,22 +417,48 @@ export class Multiplexer {
     this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
   }
 
-  #upstreamNotification(incoming: IncomingNotification): void {
-    switch (incoming.message.method) {
+  #upstreamNotification(incoming: IncomingNotification, relatedTo?: RequestId): void {
+    const method = incoming.message.method;
+    switch (method) {
       case "notifications/progress":
         return this.#progress(incoming);
       case "notifications/message":
-        return this.#logMessage(incoming);
+        return this.#logMessage(incoming, relatedTo);
       case "notifications/resources/updated":
         return this.#resourceUpdated(incoming);
       case "notifications/cancelled":
         return this.#upstreamCancelled(incoming);
     }
-    // `*/list_changed`, and notifications this proxy does not know, concern every session that
-    // has been initialised (a notification must not come before the initialize answer).
-    for (const session of this.#sessions) {
-      if (session.initialized) this.#deliver(session, incoming.message);
+    if (method.endsWith("/list_changed")) {
+      // They concern every session that has been initialised (a notification must not come
+      // before the initialize answer).
+      for (const session of this.#sessions) {
+        if (session.initialized) this.#deliver(session, incoming.message);
+      }
+      return;
     }
+    // One this proxy does not know may be about one client's request: only its session gets it.
+    const owner = this.#ownerOf(incoming.params, relatedTo);
+    if (owner) return this.#deliver(owner.session, incoming.message, owner.clientId);
+    this.#log.debug(`Dropped ${method} from '${this.#name}': no client session it belongs to`);
+  }
+
+  /**
+   * The session (and its client's request id) a notification of the upstream belongs to: the
+   * request `relatedTo` or its `_meta.progressToken` names, else the only session with
+   * requests in flight; `undefined` when it cannot be told.
+   */
+  #ownerOf(
+    params: Params,
+    relatedTo: RequestId | undefined,
+  ): { session: Session; clientId: RequestId | undefined } | undefined {
+    for (const id of [relatedTo, params._meta?.progressToken]) {
+      const request = typeof id === "number" ? this.#pending.get(id) : undefined;
+      if (request?.session) return { session: request.session, clientId: request.clientId };
+    }
+    if (this.#busy.size !== 1) return undefined;
+    const session: Session = this.#busy.values().next().value!;
+    return { session, clientId: this.#oldestClientId(session) };
   }
 
   #progress({ message, params }: IncomingNotification): void {
@@ -443,10 +469,29 @@ export class Multiplexer {
     this.#deliver(request.session, restored, request.clientId);
   }
 
-  #logMessage({ message, params }: IncomingNotification): void {
+  /**
+   * A log message tied to a request goes to that request's session alone; one written while
+   * no request is in flight concerns every session. While several sessions have requests in
+   * flight, one that cannot be tied to a request is dropped: it may be another client's.
+   */
+  #logMessage({ message, params }: IncomingNotification, relatedTo?: RequestId): void {
+    const owner = this.#ownerOf(params, relatedTo);
+    if (owner) {
+      if (admits(owner.session.logLevel, params.level)) {
+        this.#deliver(owner.session, message, owner.clientId);
+      }
+      return;
+    }
+    if (this.#busy.size > 0) {
+      this.#log.debug(
+        `Dropped a log message from '${this.#name}': no client session it belongs to`,
+      );
+      return;
+    }
     for (const session of this.#sessions) {
-      if (!session.initialized || !admits(session.logLevel, params.level)) continue;
-      this.#deliver(session, message, this.#oldestClientId(session));
+      if (session.initialized && admits(session.logLevel, params.level)) {
+        this.#deliver(session, message);
+      }
     }
   }
 

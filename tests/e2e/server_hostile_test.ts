@@ -122,3 +122,35 @@ Deno.test("--stateless: a server-to-client request is refused to the child at on
   assert.equal(sampled.error.code, -32603);
   assert.match(sampled.error.message, /sampling\/createMessage.*stateless/);
 });
+
+/** A `tools/call` of the fixture's "notify": it writes `method` with `params`, then answers. */
+function notifyCall(id: number, method: string, params: Record<string, unknown> = {}) {
+  return call(id, "notify", { method, params });
+}
+
+Deno.test("a log message or an unknown notification during A's call reaches A only; list_changed reaches all", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const [a, b] = [await sseSession(proxy), await sseSession(proxy)];
+  await a.send(notifyCall(2, "notifications/message", { level: "info", data: "A-only" }));
+  assert.equal((await a.next()).method, "notifications/message");
+  assert.equal((await a.next()).id, 2);
+  await a.send(notifyCall(3, "notifications/custom", { data: "A-only" }));
+  assert.equal((await a.next()).method, "notifications/custom");
+  assert.equal((await a.next()).id, 3);
+  await a.send(notifyCall(4, "notifications/tools/list_changed"));
+  // B's first message after its initialize: what was A's alone came before it, if anything.
+  assert.equal((await b.next()).method, "notifications/tools/list_changed");
+  await Promise.all([a.close(), b.close()]);
+});
+
+Deno.test("resources/unsubscribe of a URI the session never subscribed leaves another's subscription upstream", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const [a, b] = [await sseSession(proxy), await sseSession(proxy)];
+  const uri = "file:///b-only";
+  await b.send({ jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri } });
+  assert.deepEqual((await b.next()).result, {});
+  await a.send({ jsonrpc: "2.0", id: 2, method: "resources/unsubscribe", params: { uri } });
+  assert.deepEqual((await a.next()).result, {});
+  assert.deepEqual((await fixtureStats(proxy.mcp.default)).unsubscribed, []);
+  await Promise.all([a.close(), b.close()]);
+});
