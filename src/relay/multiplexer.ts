@@ -315,6 +315,8 @@ export class Multiplexer {
     if (message.method === "notifications/cancelled") {
       const upstreamId = session.inFlight.get(incoming.params.requestId as RequestId);
       if (upstreamId === undefined) return;
+      // The client wants no answer any more: the request no longer holds its session busy.
+      this.#release(upstreamId)?.onSettled?.(undefined);
       message = { ...message, params: { ...incoming.params, requestId: upstreamId } };
     }
     link.upstream.send(message, session);
@@ -408,13 +410,23 @@ export class Multiplexer {
       this.#log.debug(`Dropped a response from '${this.#name}' to unknown request ${id}`);
       return;
     }
-    this.#pending.delete(id);
+    this.#release(id);
     request.onSettled?.(message);
     const session = request.session;
-    if (!session) return;
-    session.inFlight.delete(request.clientId);
-    if (session.inFlight.size === 0) this.#busy.delete(session);
-    this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
+    if (session) this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
+  }
+
+  /** Forgets a request in flight (answered, cancelled or timed out); returns it if it was. */
+  #release(upstreamId: number): PendingRequest | undefined {
+    const request = this.#pending.get(upstreamId);
+    if (!request) return undefined;
+    this.#pending.delete(upstreamId);
+    const session = request.session;
+    if (session) {
+      session.inFlight.delete(request.clientId);
+      if (session.inFlight.size === 0) this.#busy.delete(session);
+    }
+    return request;
   }
 
   #upstreamNotification(incoming: IncomingNotification, relatedTo?: RequestId): void {

@@ -16,6 +16,9 @@ const log = getLogger("mcp_proxy.streamable_http");
 
 const SENT: Promise<void> = Promise.resolve();
 
+/** The reason of the cancellation sent upstream for a request whose client went away. */
+const CLIENT_LEFT = "The client disconnected before the answer";
+
 /** How a session is set up. */
 export interface HttpSessionOptions {
   /** The session id, sent back on every answer; `undefined` when stateless. */
@@ -57,7 +60,7 @@ export class HttpSession {
    * Hands a POST's messages to the multiplexer: 202 when none is a request, else the
    * answer (JSON or event stream) once it starts.
    */
-  post({ messages, batch }: PostBody): Response | Promise<Response> {
+  post({ messages, batch }: PostBody, signal?: AbortSignal): Response | Promise<Response> {
     const ids = messages.flatMap((incoming) =>
       incoming.kind === "request" ? [incoming.message.id] : []
     );
@@ -84,6 +87,7 @@ export class HttpSession {
     });
     // Registered first: the multiplexer may answer at once (ping, initialize).
     for (const id of ids) this.#exchanges.set(id, exchange);
+    signal?.addEventListener("abort", () => exchange.abandon(), { once: true });
     this.#receiving = true;
     for (const message of messages) this.#mux.receive(message);
     this.#receiving = false;
@@ -145,9 +149,15 @@ export class HttpSession {
     return undefined;
   }
 
+  /** The exchange is over: its requests still unanswered (the client left) are cancelled. */
   #forget(ids: readonly RequestId[], exchange: PostExchange): void {
     for (const id of ids) {
       if (this.#exchanges.get(id) === exchange) this.#exchanges.delete(id);
+    }
+    for (const requestId of exchange.pending) {
+      const params = { requestId, reason: CLIENT_LEFT };
+      const message = { jsonrpc: "2.0" as const, method: "notifications/cancelled", params };
+      this.#mux.receive({ kind: "notification", message, params });
     }
     this.#closeIfIdle();
   }

@@ -118,7 +118,7 @@ export class StreamableHttpSessions {
     if (body instanceof Response) return body;
     // The session may have ended while the body was read.
     if (this.#sessions.get(sessionId) !== session) return sessionNotFound();
-    return session.post(body);
+    return session.post(body, request.signal);
   }
 
   /**
@@ -149,7 +149,7 @@ export class StreamableHttpSessions {
     });
     this.#sessions.set(id, session);
     log.debug(`Streamable HTTP session ${id} opened on ${this.#server.name}`);
-    return session.post(body);
+    return session.post(body, request.signal);
   }
 
   /**
@@ -161,11 +161,11 @@ export class StreamableHttpSessions {
     const era = classifyPost(request.headers, body.messages[0].message, SUPPORTED_VERSIONS);
     if (era.era === "legacy") return undefined;
     if (era.era === "refused") return Response.json(era.body, { status: era.status });
-    return this.#serveModern(era);
+    return this.#serveModern(era, request.signal);
   }
 
   /** Serves one modern request through the bridge; its answer is JSON or an event stream. */
-  #serveModern(post: ModernPost): Promise<Response> {
+  #serveModern(post: ModernPost, signal: AbortSignal): Promise<Response> {
     const exchange = new PostExchange([post.request.id], false, {
       headers: {},
       keepAlive: this.#keepAlive,
@@ -178,6 +178,7 @@ export class StreamableHttpSessions {
         exchange.deliver(message);
       },
     });
+    signal.addEventListener("abort", () => exchange.abandon(), { once: true });
     return exchange.response;
   }
 
@@ -207,6 +208,6 @@ export class StreamableHttpSessions {
       keepAlive: this.#keepAlive,
       closeWhenIdle: true,
     });
-    return session.post(body);
+    return session.post(body, request.signal);
   }
 }

@@ -62,7 +62,7 @@ async function sseSession(proxy: ServedProxy): Promise<SseSession> {
 /** The fixture's record of what it saw (its `stats` tool). */
 async function fixtureStats(
   url: string,
-): Promise<{ cancelled: unknown[]; unsubscribed: string[] }> {
+): Promise<{ requestIds: unknown[]; cancelled: unknown[]; unsubscribed: string[] }> {
   const headers = await mcpSession(url);
   const answer = await (await post(url, call(1, "stats"), headers)).json();
   return JSON.parse(answer.result.content[0].text);
@@ -153,4 +153,62 @@ Deno.test("resources/unsubscribe of a URI the session never subscribed leaves an
   assert.deepEqual((await a.next()).result, {});
   assert.deepEqual((await fixtureStats(proxy.mcp.default)).unsubscribed, []);
   await Promise.all([a.close(), b.close()]);
+});
+
+/** How many TCP connections to `port` sit in CLOSE-WAIT (Linux: /proc/net/tcp and tcp6). */
+async function closeWaitCount(port: number): Promise<number> {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  let count = 0;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const table = await Deno.readTextFile(file).catch(() => "");
+    for (const line of table.split("\n").slice(1)) {
+      const [, localAddress, , state] = line.trim().split(/\s+/);
+      if (localAddress?.endsWith(local) && state === "08") count++;
+    }
+  }
+  return count;
+}
+
+/** Polls `attempt` every 20 ms until it returns true; false after `timeoutMs`. */
+async function eventually(attempt: () => Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+    if (await attempt()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+Deno.test("a /mcp client that disconnects before its answer: socket closed, exchange freed, child told", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const url = new URL(proxy.mcp.default);
+  const headers = await mcpSession(url.href);
+  const body = JSON.stringify(call(9, "wait"));
+  const before = (await fixtureStats(url.href)).requestIds.length;
+  const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+  const head = Object.entries({ ...headers, host: url.host, "content-length": body.length })
+    .map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  await conn.write(new TextEncoder().encode(`POST ${url.pathname} HTTP/1.1\r\n${head}\r\n${body}`));
+  // Each look at the stats is one request more: the call was forwarded once there is another.
+  let looks = 0;
+  assert.ok(
+    await eventually(async () =>
+      (await fixtureStats(url.href)).requestIds.length - ++looks > before
+    ),
+    "the call was never forwarded",
+  );
+  conn.close();
+
+  assert.ok(
+    await eventually(async () => (await fixtureStats(url.href)).cancelled.length === 1),
+    "the child was never told of the cancellation",
+  );
+  assert.ok(
+    await eventually(async () => await closeWaitCount(Number(url.port)) === 0),
+    "the socket stayed in CLOSE-WAIT",
+  );
+  // The exchange was freed: the id is free to use again.
+  const reused = await post(url.href, call(9, "echo"), headers);
+  assert.equal(reused.status, 200);
+  assert.equal((await reused.json()).id, 9);
+  assert.doesNotMatch(proxy.process.stderr, /request\.signal/);
 });
