@@ -57,6 +57,10 @@ export interface ParsedArgs {
   api_keys: string[];
   /** `--max-body-size`, when given. */
   max_body_size: number | null | undefined;
+  /** `--request-timeout` in seconds, when given. */
+  request_timeout: number | null | undefined;
+  /** `--session-timeout` in seconds, when given. */
+  session_timeout: number | null | undefined;
   oauth_client_id: string | null | undefined;
   oauth_client_secret: string | null | undefined;
   oauth_client_metadata_url: string | null | undefined;
@@ -331,6 +335,18 @@ function createParser(options: ParserOptions): CollectingParser {
     type: int,
     metavar: "BYTES",
     help: "Largest accepted request body; larger ones get 413. Default is 4194304 (4 MiB).",
+  });
+  server.add_argument("--request-timeout", {
+    type: int,
+    metavar: "SECONDS",
+    help: "(mcp-proxy addition) Longest a request waits for its server's answer; then the " +
+      "client gets an error and the server a cancellation. 0 for no limit. Default is 300.",
+  });
+  server.add_argument("--session-timeout", {
+    type: int,
+    metavar: "SECONDS",
+    help: "(mcp-proxy addition) Ends a Streamable HTTP session unused for this long and frees " +
+      "its state. 0 for never. Default is 1800.",
   });
   return parser;
 }

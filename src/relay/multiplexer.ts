@@ -86,8 +86,19 @@ interface PendingRequest {
   clientId: RequestId;
   /** The client's progress token, which was replaced by the upstream id. */
   progressToken: unknown;
-  /** Called with the upstream's response, or `undefined` when the upstream went away. */
+  /** Called with the upstream's response, or `undefined` when none will be relayed. */
   onSettled: ((response: WireMessage | undefined) => void) | undefined;
+  /** Ends a client's request that waits too long (see {@linkcode MultiplexerOptions}). */
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** Tuning of a {@linkcode Multiplexer}. */
+export interface MultiplexerOptions {
+  /**
+   * Longest a client's request waits for the upstream's answer, in ms (0 or absent: no limit);
+   * then the client gets an error and the upstream a cancellation.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -106,6 +117,7 @@ interface ServerRequest {
 export class Multiplexer {
   readonly #name: string;
   readonly #log: Logger;
+  readonly #requestTimeoutMs: number;
   #link: Link = { kind: "waiting", upstream: undefined, queue: [] };
   #nextId = 0;
   #nextSession = 0;
@@ -124,9 +136,10 @@ export class Multiplexer {
   readonly #logLevel = new UpstreamLogLevel();
 
   /** A multiplexer for the server called `name`; client traffic is queued until {@linkcode open}. */
-  constructor(name: string, log: Logger) {
+  constructor(name: string, log: Logger, options: MultiplexerOptions = {}) {
     this.#name = name;
     this.#log = log;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 0;
   }
 
   /** Opens a client session that delivers to `sink`. */
@@ -208,7 +221,8 @@ export class Multiplexer {
     this.#pending.clear();
     this.#busy.clear();
     for (const session of this.#sessions) session.inFlight.clear();
-    for (const { session, clientId, onSettled } of pending) {
+    for (const { session, clientId, onSettled, timer } of pending) {
+      clearTimeout(timer);
       onSettled?.(undefined);
       if (session) {
         const error = errorResponse(clientId, ProtocolErrorCode.ConnectionClosed, reason);
@@ -301,7 +315,10 @@ export class Multiplexer {
     const forwarded = progressToken === undefined
       ? { ...message, id }
       : { ...message, id, params: { ...params, _meta: { ...params._meta, progressToken: id } } };
-    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled });
+    const timer = this.#requestTimeoutMs > 0
+      ? setTimeout(() => this.#timeOut(id), this.#requestTimeoutMs)
+      : undefined;
+    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled, timer });
     if (session.inFlight.size === 0) this.#busy.add(session);
     session.inFlight.set(message.id, id);
     upstream.send(forwarded, session);
@@ -382,6 +399,7 @@ export class Multiplexer {
     this.#busy.delete(session);
     if (this.#burst === session) this.#burst = undefined;
     for (const id of session.inFlight.values()) {
+      clearTimeout(this.#pending.get(id)?.timer);
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
     }
@@ -416,10 +434,29 @@ export class Multiplexer {
     if (session) this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
   }
 
+  /** A client's request got no answer in time: the client gets an error, the upstream a cancel. */
+  #timeOut(upstreamId: number): void {
+    const request = this.#release(upstreamId);
+    if (!request?.session) return;
+    request.onSettled?.(undefined);
+    const seconds = this.#requestTimeoutMs / 1000;
+    const reason = `MCP server '${this.#name}' did not answer within ${seconds} s ` +
+      "(mcp-proxy --request-timeout)";
+    this.#log.warning(`${reason}; the request was cancelled`);
+    this.notify("notifications/cancelled", { requestId: upstreamId, reason });
+    const { session, clientId } = request;
+    this.#deliver(
+      session,
+      errorResponse(clientId, ProtocolErrorCode.RequestTimeout, reason),
+      clientId,
+    );
+  }
+
   /** Forgets a request in flight (answered, cancelled or timed out); returns it if it was. */
   #release(upstreamId: number): PendingRequest | undefined {
     const request = this.#pending.get(upstreamId);
     if (!request) return undefined;
+    clearTimeout(request.timer);
     this.#pending.delete(upstreamId);
     const session = request.session;
     if (session) {

@@ -3,6 +3,7 @@
  * or Streamable HTTP session) and the multiplexer that shares one stdio child among them.
  * @module
  */
+import type { ServingLimits } from "../cli/server_config.ts";
 import type { Incoming, RequestId, WireMessage } from "../shared/jsonrpc.ts";
 
 /** The life-cycle state of one stdio server, as `/status` reports it. */
@@ -37,6 +38,8 @@ export interface SharedServer {
   readonly name: string;
   /** Current state. */
   readonly state: ServerState;
+  /** What its clients may hold (request and session timeouts). */
+  readonly limits: ServingLimits;
   /** The protocol era the child speaks, once probed. */
   readonly era: "legacy" | "modern" | undefined;
   /** Starts the child and initialises it; resolves once running, rejects if it cannot start. */

@@ -35,6 +35,8 @@ async function mcpSession(url: string): Promise<Record<string, string>> {
 
 /** A legacy SSE session: POSTs messages, reads what its stream carries. */
 interface SseSession {
+  /** The URL its messages are POSTed to. */
+  readonly messages: string;
   send(message: unknown): Promise<void>;
   next(): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ async function sseSession(proxy: ServedProxy): Promise<SseSession> {
   const events = new SseReader((await fetch(proxy.sse.default)).body!);
   const messages = new URL((await events.next())!.data, proxy.base).href;
   const session: SseSession = {
+    messages,
     async send(message) {
       const response = await post(messages, message, { "content-type": "application/json" });
       await response.body?.cancel();
@@ -211,4 +214,54 @@ Deno.test("a /mcp client that disconnects before its answer: socket closed, exch
   assert.equal(reused.status, 200);
   assert.equal((await reused.json()).id, 9);
   assert.doesNotMatch(proxy.process.stderr, /request\.signal/);
+});
+
+Deno.test("--request-timeout: a request unanswered in time gets -32001, and the child a cancellation", async () => {
+  await using proxy = await startServerProxy(["--request-timeout", "1", ...FIXTURE_ARGS]);
+  const url = proxy.mcp.default;
+  const headers = await mcpSession(url);
+  const response = await fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify(call(3, "wait")),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const answer = await response.json();
+  assert.equal(answer.id, 3);
+  assert.equal(answer.error.code, -32001);
+  assert.match(answer.error.message, /--request-timeout/);
+  assert.equal((await fixtureStats(url)).cancelled.length, 1);
+});
+
+Deno.test("params that are a string, an array or null, and a _meta that is no object, are refused at the edge with the id", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  const headers = await mcpSession(url);
+  const sse = await sseSession(proxy);
+  const bad = [
+    { params: "text", code: -32602 },
+    { params: [1, 2], code: -32602 },
+    { params: null, code: -32602 },
+    { params: { _meta: "not an object" }, code: -32602 },
+    { params: { _meta: [1] }, code: -32602 },
+  ];
+  for (const [i, { params, code }] of bad.entries()) {
+    const request = { jsonrpc: "2.0", id: 100 + i, method: "tools/call", params };
+    for (
+      const [where, target, requestHeaders] of [["/mcp", url, headers], [
+        "/messages/",
+        sse.messages,
+        { "content-type": "application/json" },
+      ]] as const
+    ) {
+      const response = await post(target, request, requestHeaders);
+      assert.equal(response.status, 400, `${where} ${JSON.stringify(params)}`);
+      const error = await response.json();
+      assert.deepEqual([error.id, error.error.code], [100 + i, code], where);
+    }
+  }
+  const notRpc = await post(url, { jsonrpc: "1.0", id: 7, method: "tools/call" }, headers);
+  assert.equal(notRpc.status, 400);
+  assert.deepEqual(((await notRpc.json()) as { error: { code: number } }).error.code, -32600);
+  await sse.close();
 });
