@@ -414,7 +414,8 @@ export class Multiplexer {
     for (const uri of this.#subscriptions.removeSession(session)) {
       if (this.#link.kind === "open") this.#background("resources/unsubscribe", { uri });
     }
-    this.#syncLogLevel();
+    // Only a session that set a level can change the upstream's (a look at every session).
+    if (session.logLevel !== undefined) this.#syncLogLevel();
     const link = this.#link;
     if (link.kind === "waiting") {
       this.#link = { ...link, queue: link.queue.filter((queued) => queued.session !== session) };

@@ -42,6 +42,8 @@ export class HttpSession {
   #closed = false;
   /** Whether a POST's messages are being handed to the multiplexer. */
   #receiving = false;
+  /** When the client last sent a request (epoch ms). */
+  #lastUsed = Date.now();
 
   /** Opens a multiplexer session on `server`. */
   constructor(server: SharedServer, options: HttpSessionOptions) {
@@ -61,6 +63,7 @@ export class HttpSession {
    * answer (JSON or event stream) once it starts.
    */
   post({ messages, batch }: PostBody, signal?: AbortSignal): Response | Promise<Response> {
+    this.#lastUsed = Date.now();
     const ids = messages.flatMap((incoming) =>
       incoming.kind === "request" ? [incoming.message.id] : []
     );
@@ -97,6 +100,7 @@ export class HttpSession {
 
   /** Answers a GET with the session's stream for messages tied to no request (409 if open). */
   openStream(): Response {
+    this.#lastUsed = Date.now();
     if (this.#standalone?.open) {
       return refuse(409, "Conflict: Only one SSE stream is allowed per session");
     }
@@ -104,6 +108,14 @@ export class HttpSession {
     this.#standalone = stream;
     this.#options.keepAlive.add(stream);
     return new Response(stream.body, { headers: { ...SSE_HEADERS, ...this.headers } });
+  }
+
+  /**
+   * Whether the client has not used the session since `time` (epoch ms): no request since,
+   * none awaiting its answer, no GET stream open.
+   */
+  unusedSince(time: number): boolean {
+    return this.#lastUsed < time && this.#exchanges.size === 0 && !this.#standalone?.open;
   }
 
   /**

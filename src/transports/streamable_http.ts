@@ -63,6 +63,10 @@ export class StreamableHttpSessions {
   readonly #maxBodyBytes: number;
   readonly #keepAlive: KeepAliveTicker;
   readonly #sessions = new Map<string, HttpSession>();
+  /** How long a session may stay unused before it is ended (0: for ever). */
+  readonly #sessionIdleMs: number;
+  /** Ends unused sessions, while there are sessions. */
+  #idleSweep: ReturnType<typeof setInterval> | undefined;
   /** Serves modern (2026-07-28) requests, which have no session. */
   readonly #bridge: ModernBridge;
 
@@ -71,6 +75,7 @@ export class StreamableHttpSessions {
     this.#server = server;
     this.#stateless = options.stateless ?? false;
     this.#maxBodyBytes = options.maxBodyBytes;
+    this.#sessionIdleMs = server.limits.sessionIdleMs;
     this.#keepAlive = new KeepAliveTicker(options.keepAliveMs);
     this.#bridge = new ModernBridge(server, {
       log,
@@ -148,6 +153,7 @@ export class StreamableHttpSessions {
       closeWhenIdle: false,
     });
     this.#sessions.set(id, session);
+    this.#sweepIdleSessions();
     log.debug(`Streamable HTTP session ${id} opened on ${this.#server.name}`);
     return session.post(body, request.signal);
   }
@@ -182,10 +188,26 @@ export class StreamableHttpSessions {
     return exchange.response;
   }
 
-  #end(id: string, session: HttpSession): void {
+  /** Starts the sweep that ends sessions unused for the idle time, unless it runs. */
+  #sweepIdleSessions(): void {
+    if (this.#idleSweep !== undefined || !(this.#sessionIdleMs > 0)) return;
+    // A session ends between one and two idle times after its last use (at most a minute more).
+    this.#idleSweep = setInterval(() => {
+      const unusedSince = Date.now() - this.#sessionIdleMs;
+      for (const [id, session] of this.#sessions) {
+        if (session.unusedSince(unusedSince)) this.#end(id, session, "unused too long");
+      }
+    }, Math.min(this.#sessionIdleMs, 60_000));
+  }
+
+  #end(id: string, session: HttpSession, why = "closed"): void {
     this.#sessions.delete(id);
+    if (this.#sessions.size === 0 && this.#idleSweep !== undefined) {
+      clearInterval(this.#idleSweep);
+      this.#idleSweep = undefined;
+    }
     session.close();
-    log.debug(`Streamable HTTP session ${id} closed on ${this.#server.name}`);
+    log.debug(`Streamable HTTP session ${id} ended on ${this.#server.name} (${why})`);
   }
 
   /**

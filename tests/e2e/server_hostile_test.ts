@@ -265,3 +265,25 @@ Deno.test("params that are a string, an array or null, and a _meta that is no ob
   assert.deepEqual(((await notRpc.json()) as { error: { code: number } }).error.code, -32600);
   await sse.close();
 });
+
+Deno.test("--session-timeout: an unused Streamable HTTP session ends; one with a GET stream open stays", async () => {
+  await using proxy = await startServerProxy(["--session-timeout", "1", ...FIXTURE_ARGS]);
+  const url = proxy.mcp.default;
+  const [unused, listening] = [await mcpSession(url), await mcpSession(url)];
+  const stream = await fetch(url, { headers: { ...listening, accept: "text/event-stream" } });
+  assert.equal(stream.status, 200);
+  // A version the proxy does not speak is refused (400) before the session counts as used;
+  // an ended session is not found (404).
+  const probe = async (headers: Record<string, string>) => {
+    const response = await post(url, call(1, "echo"), {
+      ...headers,
+      "mcp-protocol-version": "1999-01-01",
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  assert.equal(await probe(unused), 400);
+  assert.ok(await eventually(async () => await probe(unused) === 404, 10_000), "never ended");
+  assert.equal(await probe(listening), 400, "a session with its GET stream open was ended");
+  await stream.body?.cancel();
+});
