@@ -11,7 +11,7 @@
  */
 import { classifyPost, type ModernPost } from "../era/http_classify.ts";
 import { ModernBridge, type ModernCall } from "../era/modern_bridge.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, sessionIdForLog } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { HttpSession } from "./http_session.ts";
 import {
@@ -154,7 +154,7 @@ export class StreamableHttpSessions {
     });
     this.#sessions.set(id, session);
     this.#sweepIdleSessions();
-    log.debug(`Streamable HTTP session ${id} opened on ${this.#server.name}`);
+    log.debug(`Streamable HTTP session ${sessionIdForLog(id)} opened on ${this.#server.name}`);
     return session.post(body, request.signal);
   }
 
@@ -207,7 +207,9 @@ export class StreamableHttpSessions {
       this.#idleSweep = undefined;
     }
     session.close();
-    log.debug(`Streamable HTTP session ${id} ended on ${this.#server.name} (${why})`);
+    log.debug(
+      `Streamable HTTP session ${sessionIdForLog(id)} ended on ${this.#server.name} (${why})`,
+    );
   }
 
   /**

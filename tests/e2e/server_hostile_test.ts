@@ -287,3 +287,38 @@ Deno.test("--session-timeout: an unused Streamable HTTP session ends; one with a
   assert.equal(await probe(listening), 400, "a session with its GET stream open was ended");
   await stream.body?.cancel();
 });
+
+/** Sends the head of a POST to `path` announcing `length` bytes, a few of them, and hangs up. */
+async function abortedUpload(base: string, path: string, length = 100_000): Promise<void> {
+  const { hostname, port } = new URL(base);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const head = `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\n` +
+    `content-type: application/json\r\naccept: application/json, text/event-stream\r\n` +
+    `content-length: ${length}\r\n\r\n{"jsonrpc":"2.0",`;
+  await conn.write(new TextEncoder().encode(head));
+  conn.close();
+}
+
+Deno.test("logs: an aborted upload is one line without a stack, session ids are masked, one line per event", async () => {
+  await using proxy = await startServerProxy(["--debug", ...FIXTURE_ARGS]);
+  const sse = await sseSession(proxy);
+  const sseId = new URL(sse.messages).searchParams.get("session_id")!;
+  const init = await post(proxy.mcp.default, INITIALIZE);
+  await init.body?.cancel();
+  const mcpId = init.headers.get("mcp-session-id")!;
+  for (const path of ["/mcp", new URL(sse.messages).pathname + new URL(sse.messages).search]) {
+    for (let i = 0; i < 3; i++) await abortedUpload(proxy.base, path);
+  }
+  // The proxy still serves, and has logged whatever it logs about the uploads by then.
+  assert.equal((await fixtureStats(proxy.mcp.default)).unsubscribed.length, 0);
+  await sse.close();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const log = proxy.process.stderr;
+  assert.doesNotMatch(log, /^\[E /m, "an ERROR line");
+  assert.doesNotMatch(log, /^\s+at /m, "a stack trace");
+  assert.ok(!log.includes(mcpId), "the /mcp session id is logged");
+  assert.ok(!log.includes(sseId), "the /sse session id is logged");
+  const lines = log.split("\n").filter((line) => line !== "");
+  const stray = lines.filter((line) => !/^\[[DIWEC] \d{4}-|^\[default\] /.test(line));
+  assert.deepEqual(stray, [], "every line is one event of the proxy's or the child's");
+});
