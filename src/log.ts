@@ -99,6 +99,11 @@ export function maskCommandLine(commandLine: string): string {
   );
 }
 
+/** A session id for logs: its first 8 characters, too few to use it (the id is a credential). */
+export function sessionIdForLog(id: string): string {
+  return `${id.slice(0, 8)}…`;
+}
+
 /** `url` without credentials, query or fragment, which may hold secrets: for logs. */
 export function urlForLog(url: string | URL): string {
   const { origin, pathname } = new URL(url);
@@ -132,7 +137,9 @@ export interface Logger {
 export function getLogger(name: string): Logger {
   const write = (level: LogLevel) => (message: string) => {
     if (RANK[level] < threshold) return;
-    sink(`[${level[0]} ${formatTimestamp(new Date())} ${name}] ${maskSecrets(message)}\n`);
+    // One line per event: a multi-line message (a stack trace) keeps its breaks as `\n`.
+    const line = maskSecrets(message).replaceAll("\n", "\\n");
+    sink(`[${level[0]} ${formatTimestamp(new Date())} ${name}] ${line}\n`);
   };
   return {
     debug: write("DEBUG"),

@@ -57,6 +57,10 @@ export interface ParsedArgs {
   api_keys: string[];
   /** `--max-body-size`, when given. */
   max_body_size: number | null | undefined;
+  /** `--request-timeout` in seconds, when given. */
+  request_timeout: number | null | undefined;
+  /** `--session-timeout` in seconds, when given. */
+  session_timeout: number | null | undefined;
   /** `--oauth-client-id`: a client registered out of band. */
   oauth_client_id: string | null | undefined;
   /** `--oauth-client-secret`, with `--oauth-client-id`. */
@@ -386,6 +390,18 @@ function createParser(options: ParserOptions): CollectingParser {
     default: 4096,
     help: "Most connections open at once; more get 503 and are closed. Default is 4096. " +
       "(Not in the original.)",
+  });
+  server.add_argument("--request-timeout", {
+    type: int,
+    metavar: "SECONDS",
+    help: "Longest a request waits for its server's answer; then the client gets an error " +
+      "and the server a cancellation. 0 for no limit. Default is 300. (Not in the original.)",
+  });
+  server.add_argument("--session-timeout", {
+    type: int,
+    metavar: "SECONDS",
+    help: "End a Streamable HTTP session unused for this long and free its state. 0 for " +
+      "never. Default is 1800. (Not in the original.)",
   });
   return parser;
 }

@@ -18,7 +18,23 @@ export interface StdioServerConfig {
   env: Record<string, string>;
   /** Working directory; the proxy's own when absent. */
   cwd?: string;
+  /** What its clients may hold; {@linkcode DEFAULT_SERVING_LIMITS} when absent. */
+  limits?: ServingLimits;
 }
+
+/** Bounds on what the clients of one server may hold (mcp-proxy additions). */
+export interface ServingLimits {
+  /** Longest a forwarded request waits for its answer, in ms (`--request-timeout`; 0: ever). */
+  readonly requestTimeoutMs: number;
+  /** Longest a Streamable HTTP session may stay unused, in ms (`--session-timeout`; 0: ever). */
+  readonly sessionIdleMs: number;
+}
+
+/** Five minutes per request, thirty per idle session. */
+export const DEFAULT_SERVING_LIMITS: ServingLimits = {
+  requestTimeoutMs: 300_000,
+  sessionIdleMs: 1_800_000,
+};
 
 /** A stdio server as server mode serves it: what to start and where to mount it. */
 export interface ServedServerConfig extends StdioServerConfig {

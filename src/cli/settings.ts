@@ -15,11 +15,13 @@ import {
 import type { ParsedArgs } from "./parser.ts";
 import {
   DEFAULT_SERVER_NAME,
+  DEFAULT_SERVING_LIMITS,
   distinctNames,
   isValidServerName,
   namedServerPathPrefix,
   type ServedServerConfig,
   SERVER_NAME_RULE,
+  type ServingLimits,
   type StdioServerConfig,
 } from "./server_config.ts";
 import { ShellWordsError, splitShellWords } from "./shell_words.ts";
@@ -279,7 +281,22 @@ function httpLimits(args: ParsedArgs): HttpLimits {
   };
 }
 
+/** `--request-timeout` and `--session-timeout`, in ms (0: no limit). */
+function servingLimits(args: ParsedArgs): ServingLimits {
+  const ms = (seconds: number | null | undefined, flag: string, fallback: number) => {
+    if (seconds == null) return fallback;
+    if (seconds < 0) throw new SettingsError(`${flag} must be 0 or more seconds.`, 2);
+    return seconds * 1000;
+  };
+  const defaults = DEFAULT_SERVING_LIMITS;
+  return {
+    requestTimeoutMs: ms(args.request_timeout, "--request-timeout", defaults.requestTimeoutMs),
+    sessionIdleMs: ms(args.session_timeout, "--session-timeout", defaults.sessionIdleMs),
+  };
+}
+
 async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<ServerSettings> {
+  const limits = servingLimits(args);
   const baseEnv = baseEnvironment(ctx.env, ctx.os, args.pass_environment);
   let defaultServer: ServedServerConfig | undefined;
   if (args.command_or_url) {
@@ -290,6 +307,7 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
       args: args.args,
       env: { ...baseEnv, ...Object.fromEntries(args.env) },
       cwd: args.cwd || undefined,
+      limits,
     };
     ctx.log.info(
       `Configured default server: ${
@@ -322,7 +340,10 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
   return {
     mode: "server",
     defaultServer,
-    namedServers: distinctNames(defaultServer, namedServers),
+    namedServers: distinctNames(defaultServer, namedServers).map((server) => ({
+      ...server,
+      limits,
+    })),
     host: args.host ?? args.sse_host ?? "127.0.0.1",
     port: args.port ?? args.sse_port ?? 0,
     stateless: args.stateless,

@@ -18,6 +18,7 @@ import {
   type Params,
   ProtocolErrorCode,
   type RequestId,
+  type RequestMessage,
   resultResponse,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
@@ -62,8 +63,8 @@ type Link =
 class Session implements SessionContext {
   readonly id: number;
   readonly sink: ClientSink;
-  /** Upstream ids of this session's requests awaiting a response, oldest first. */
-  readonly pending = new Set<number>();
+  /** This session's requests awaiting a response, oldest first: client id to upstream id. */
+  readonly inFlight = new Map<RequestId, number>();
   handshake: ClientHandshake | undefined;
   logLevel: string | undefined;
   /** Whether its `initialize` was answered: before that, no broadcast may reach it. */
@@ -85,8 +86,19 @@ interface PendingRequest {
   clientId: RequestId;
   /** The client's progress token, which was replaced by the upstream id. */
   progressToken: unknown;
-  /** Called with the upstream's response, or `undefined` when the upstream went away. */
+  /** Called with the upstream's response, or `undefined` when none will be relayed. */
   onSettled: ((response: WireMessage | undefined) => void) | undefined;
+  /** Ends a client's request that waits too long (see {@linkcode MultiplexerOptions}). */
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** Tuning of a {@linkcode Multiplexer}. */
+export interface MultiplexerOptions {
+  /**
+   * Longest a client's request waits for the upstream's answer, in ms (0 or absent: no limit);
+   * then the client gets an error and the upstream a cancellation.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -105,6 +117,7 @@ interface ServerRequest {
 export class Multiplexer {
   readonly #name: string;
   readonly #log: Logger;
+  readonly #requestTimeoutMs: number;
   #link: Link = { kind: "waiting", upstream: undefined, queue: [] };
   #nextId = 0;
   #nextSession = 0;
@@ -123,9 +136,10 @@ export class Multiplexer {
   readonly #logLevel = new UpstreamLogLevel();
 
   /** A multiplexer for the server called `name`; client traffic is queued until {@linkcode open}. */
-  constructor(name: string, log: Logger) {
+  constructor(name: string, log: Logger, options: MultiplexerOptions = {}) {
     this.#name = name;
     this.#log = log;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 0;
   }
 
   /** Opens a client session that delivers to `sink`. */
@@ -206,8 +220,9 @@ export class Multiplexer {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#busy.clear();
-    for (const session of this.#sessions) session.pending.clear();
-    for (const { session, clientId, onSettled } of pending) {
+    for (const session of this.#sessions) session.inFlight.clear();
+    for (const { session, clientId, onSettled, timer } of pending) {
+      clearTimeout(timer);
       onSettled?.(undefined);
       if (session) {
         const error = errorResponse(clientId, ProtocolErrorCode.ConnectionClosed, reason);
@@ -234,12 +249,12 @@ export class Multiplexer {
 
   /**
    * Handles a message the upstream wrote. `relatedTo` is the id (as sent upstream) of the
-   * request a server-to-client request belongs to, when the upstream can tell (an era adapter
-   * can; a legacy stdio child cannot).
+   * request a server-to-client request or a notification belongs to, when the upstream can
+   * tell (an era adapter can; a legacy stdio child cannot).
    */
   fromUpstream(incoming: Incoming, relatedTo?: RequestId): void {
     if (incoming.kind === "response") this.#upstreamResponse(incoming);
-    else if (incoming.kind === "notification") this.#upstreamNotification(incoming);
+    else if (incoming.kind === "notification") this.#upstreamNotification(incoming, relatedTo);
     else this.#upstreamRequest(incoming, relatedTo);
   }
 
@@ -249,6 +264,11 @@ export class Multiplexer {
     if (incoming.kind === "notification") return this.#clientNotification(session, incoming);
     const { message, params } = incoming;
     const id = message.id;
+    if (session.inFlight.has(id)) {
+      // Its answer could not be told from the first one's: the first would be lost.
+      const reason = `Invalid Request: request id ${JSON.stringify(id)} is already in flight`;
+      return this.#deliver(session, errorResponse(id, ProtocolErrorCode.InvalidRequest, reason));
+    }
     if (message.method === "ping") return this.#deliver(session, resultResponse(id, {}), id);
     const link = this.#link;
     if (link.kind !== "open") return this.#holdOrRefuse(session, incoming);
@@ -295,9 +315,12 @@ export class Multiplexer {
     const forwarded = progressToken === undefined
       ? { ...message, id }
       : { ...message, id, params: { ...params, _meta: { ...params._meta, progressToken: id } } };
-    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled });
-    if (session.pending.size === 0) this.#busy.add(session);
-    session.pending.add(id);
+    const timer = this.#requestTimeoutMs > 0
+      ? setTimeout(() => this.#timeOut(id), this.#requestTimeoutMs)
+      : undefined;
+    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled, timer });
+    if (session.inFlight.size === 0) this.#busy.add(session);
+    session.inFlight.set(message.id, id);
     upstream.send(forwarded, session);
   }
 
@@ -307,18 +330,13 @@ export class Multiplexer {
     const link = this.#link;
     if (link.kind !== "open") return this.#holdOrRefuse(session, incoming);
     if (message.method === "notifications/cancelled") {
-      const upstreamId = this.#upstreamIdOf(session, incoming.params.requestId);
+      const upstreamId = session.inFlight.get(incoming.params.requestId as RequestId);
       if (upstreamId === undefined) return;
+      // The client wants no answer any more: the request no longer holds its session busy.
+      this.#release(upstreamId)?.onSettled?.(undefined);
       message = { ...message, params: { ...incoming.params, requestId: upstreamId } };
     }
     link.upstream.send(message, session);
-  }
-
-  #upstreamIdOf(session: Session, clientId: unknown): number | undefined {
-    for (const id of session.pending) {
-      if (this.#pending.get(id)?.clientId === clientId) return id;
-    }
-    return undefined;
   }
 
   /** A client's response to a server-to-client request. */
@@ -366,9 +384,9 @@ export class Multiplexer {
 
   #unsubscribe(session: Session, incoming: IncomingRequest, upstream: Upstream): void {
     const uri = incoming.params.uri;
-    if (typeof uri !== "string" || !this.#subscriptions.has(session, uri)) {
-      return this.#forward(session, incoming, upstream);
-    }
+    if (typeof uri !== "string") return this.#forward(session, incoming, upstream);
+    // Only what this session holds is released: another session's subscription to the same
+    // URI must stay upstream.
     if (this.#subscriptions.remove(session, uri)) return this.#forward(session, incoming, upstream);
     const id = incoming.message.id;
     this.#deliver(session, resultResponse(id, {}), id);
@@ -380,11 +398,12 @@ export class Multiplexer {
     this.#sessions.delete(session);
     this.#busy.delete(session);
     if (this.#burst === session) this.#burst = undefined;
-    for (const id of session.pending) {
+    for (const id of session.inFlight.values()) {
+      clearTimeout(this.#pending.get(id)?.timer);
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
     }
-    session.pending.clear();
+    session.inFlight.clear();
     for (const [id, request] of this.#serverRequests) {
       if (request.session !== session) continue;
       this.#serverRequests.delete(id);
@@ -395,7 +414,8 @@ export class Multiplexer {
     for (const uri of this.#subscriptions.removeSession(session)) {
       if (this.#link.kind === "open") this.#background("resources/unsubscribe", { uri });
     }
-    this.#syncLogLevel();
+    // Only a session that set a level can change the upstream's (a look at every session).
+    if (session.logLevel !== undefined) this.#syncLogLevel();
     const link = this.#link;
     if (link.kind === "waiting") {
       this.#link = { ...link, queue: link.queue.filter((queued) => queued.session !== session) };
@@ -409,31 +429,86 @@ export class Multiplexer {
       this.#log.debug(`Dropped a response from '${this.#name}' to unknown request ${id}`);
       return;
     }
-    this.#pending.delete(id);
+    this.#release(id);
     request.onSettled?.(message);
     const session = request.session;
-    if (!session) return;
-    session.pending.delete(id);
-    if (session.pending.size === 0) this.#busy.delete(session);
-    this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
+    if (session) this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
   }
 
-  #upstreamNotification(incoming: IncomingNotification): void {
-    switch (incoming.message.method) {
+  /** A client's request got no answer in time: the client gets an error, the upstream a cancel. */
+  #timeOut(upstreamId: number): void {
+    const request = this.#release(upstreamId);
+    if (!request?.session) return;
+    request.onSettled?.(undefined);
+    const seconds = this.#requestTimeoutMs / 1000;
+    const reason = `MCP server '${this.#name}' did not answer within ${seconds} s ` +
+      "(mcp-proxy --request-timeout)";
+    this.#log.warning(`${reason}; the request was cancelled`);
+    this.notify("notifications/cancelled", { requestId: upstreamId, reason });
+    const { session, clientId } = request;
+    this.#deliver(
+      session,
+      errorResponse(clientId, ProtocolErrorCode.RequestTimeout, reason),
+      clientId,
+    );
+  }
+
+  /** Forgets a request in flight (answered, cancelled or timed out); returns it if it was. */
+  #release(upstreamId: number): PendingRequest | undefined {
+    const request = this.#pending.get(upstreamId);
+    if (!request) return undefined;
+    clearTimeout(request.timer);
+    this.#pending.delete(upstreamId);
+    const session = request.session;
+    if (session) {
+      session.inFlight.delete(request.clientId);
+      if (session.inFlight.size === 0) this.#busy.delete(session);
+    }
+    return request;
+  }
+
+  #upstreamNotification(incoming: IncomingNotification, relatedTo?: RequestId): void {
+    const method = incoming.message.method;
+    switch (method) {
       case "notifications/progress":
         return this.#progress(incoming);
       case "notifications/message":
-        return this.#logMessage(incoming);
+        return this.#logMessage(incoming, relatedTo);
       case "notifications/resources/updated":
         return this.#resourceUpdated(incoming);
       case "notifications/cancelled":
         return this.#upstreamCancelled(incoming);
     }
-    // `*/list_changed`, and notifications this proxy does not know, concern every session that
-    // has been initialised (a notification must not come before the initialize answer).
-    for (const session of this.#sessions) {
-      if (session.initialized) this.#deliver(session, incoming.message);
+    if (method.endsWith("/list_changed")) {
+      // They concern every session that has been initialised (a notification must not come
+      // before the initialize answer).
+      for (const session of this.#sessions) {
+        if (session.initialized) this.#deliver(session, incoming.message);
+      }
+      return;
     }
+    // One this proxy does not know may be about one client's request: only its session gets it.
+    const owner = this.#ownerOf(incoming.params, relatedTo);
+    if (owner) return this.#deliver(owner.session, incoming.message, owner.clientId);
+    this.#log.debug(`Dropped ${method} from '${this.#name}': no client session it belongs to`);
+  }
+
+  /**
+   * The session (and its client's request id) a notification of the upstream belongs to: the
+   * request `relatedTo` or its `_meta.progressToken` names, else the only session with
+   * requests in flight; `undefined` when it cannot be told.
+   */
+  #ownerOf(
+    params: Params,
+    relatedTo: RequestId | undefined,
+  ): { session: Session; clientId: RequestId | undefined } | undefined {
+    for (const id of [relatedTo, params._meta?.progressToken]) {
+      const request = typeof id === "number" ? this.#pending.get(id) : undefined;
+      if (request?.session) return { session: request.session, clientId: request.clientId };
+    }
+    if (this.#busy.size !== 1) return undefined;
+    const session: Session = this.#busy.values().next().value!;
+    return { session, clientId: this.#oldestClientId(session) };
   }
 
   #progress({ message, params }: IncomingNotification): void {
@@ -444,10 +519,29 @@ export class Multiplexer {
     this.#deliver(request.session, restored, request.clientId);
   }
 
-  #logMessage({ message, params }: IncomingNotification): void {
+  /**
+   * A log message tied to a request goes to that request's session alone; one written while
+   * no request is in flight concerns every session. While several sessions have requests in
+   * flight, one that cannot be tied to a request is dropped: it may be another client's.
+   */
+  #logMessage({ message, params }: IncomingNotification, relatedTo?: RequestId): void {
+    const owner = this.#ownerOf(params, relatedTo);
+    if (owner) {
+      if (admits(owner.session.logLevel, params.level)) {
+        this.#deliver(owner.session, message, owner.clientId);
+      }
+      return;
+    }
+    if (this.#busy.size > 0) {
+      this.#log.debug(
+        `Dropped a log message from '${this.#name}': no client session it belongs to`,
+      );
+      return;
+    }
     for (const session of this.#sessions) {
-      if (!session.initialized || !admits(session.logLevel, params.level)) continue;
-      this.#deliver(session, message, this.#oldestClientId(session));
+      if (session.initialized && admits(session.logLevel, params.level)) {
+        this.#deliver(session, message);
+      }
     }
   }
 
@@ -487,10 +581,12 @@ export class Multiplexer {
     }
     const related = typeof relatedTo === "number" ? this.#pending.get(relatedTo) : undefined;
     const session = related?.session ?? this.#sessionForServerRequest();
-    if (typeof session === "string") {
-      this.#log.warning(`Refused ${message.method} from '${this.#name}': ${session}`);
-      const reason = `mcp-proxy cannot route ${message.method}: ${session}`;
-      return upstream?.send(errorResponse(upstreamId, ProtocolErrorCode.InternalError, reason));
+    if (typeof session === "string") return this.#refuseServerRequest(message, session);
+    if (session.sink.answersRequests === false) {
+      // The answer would come on another POST, which is another session: refuse at once
+      // rather than let the upstream wait for ever.
+      const why = "its client cannot answer (stateless Streamable HTTP)";
+      return this.#refuseServerRequest(message, why);
     }
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
@@ -498,6 +594,14 @@ export class Multiplexer {
     this.#burst = session;
     session.askedAt = Date.now();
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
+  }
+
+  /** Answers a server-to-client request with an error saying why it cannot be relayed. */
+  #refuseServerRequest(message: RequestMessage, why: string): void {
+    this.#log.warning(`Refused ${message.method} from '${this.#name}': ${why}`);
+    const reason = `mcp-proxy cannot route ${message.method}: ${why}`;
+    const error = errorResponse(message.id, ProtocolErrorCode.InternalError, reason);
+    this.#link.upstream?.send(error);
   }
 
   /**
@@ -529,7 +633,7 @@ export class Multiplexer {
 
   /** The client id of the session's oldest request in flight, to relate notifications to. */
   #oldestClientId(session: Session): RequestId | undefined {
-    for (const id of session.pending) return this.#pending.get(id)?.clientId;
+    for (const id of session.inFlight.keys()) return id;
     return undefined;
   }
 

@@ -4,7 +4,11 @@
  * @module
  */
 import denoConfig from "../../deno.json" with { type: "json" };
-import type { StdioServerConfig } from "../cli/server_config.ts";
+import {
+  DEFAULT_SERVING_LIMITS,
+  type ServingLimits,
+  type StdioServerConfig,
+} from "../cli/server_config.ts";
 import { getLogger, type Logger } from "../log.ts";
 import type { ChildExit } from "../runtime/mod.ts";
 import { runtime } from "../runtime/mod.ts";
@@ -80,6 +84,7 @@ export function createSharedServer(
 
 class StdioSharedServer implements SharedServer {
   readonly name: string;
+  readonly limits: ServingLimits;
   #state: ServerState = "starting";
   readonly #config: StdioServerConfig;
   readonly #options: SharedServerOptions;
@@ -98,10 +103,11 @@ class StdioSharedServer implements SharedServer {
 
   constructor(config: StdioServerConfig, options: SharedServerOptions) {
     this.name = config.name;
+    this.limits = config.limits ?? DEFAULT_SERVING_LIMITS;
     this.#config = config;
     this.#options = options;
     this.#log = getLogger("mcp_proxy.relay");
-    this.#mux = new Multiplexer(config.name, this.#log);
+    this.#mux = new Multiplexer(config.name, this.#log, this.limits);
   }
 
   get state(): ServerState {

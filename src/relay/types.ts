@@ -3,6 +3,7 @@
  * or Streamable HTTP session) and the multiplexer that shares one stdio child among them.
  * @module
  */
+import type { ServingLimits } from "../cli/server_config.ts";
 import type { Incoming, RequestId, WireMessage } from "../shared/jsonrpc.ts";
 
 /** The life-cycle state of one stdio server, as `/status` reports it. */
@@ -16,6 +17,11 @@ export interface ClientSink {
    * issued while it runs), so that Streamable HTTP can put it on that request's stream.
    */
   send(message: WireMessage, relatedRequestId?: RequestId): Promise<void>;
+  /**
+   * Whether the client's answers to server-to-client requests come back to this session
+   * (default true). A stateless Streamable HTTP POST cannot: its answer opens another one.
+   */
+  readonly answersRequests?: boolean;
 }
 
 /** One client's session with a shared server. */
@@ -32,6 +38,8 @@ export interface SharedServer {
   readonly name: string;
   /** Current state. */
   readonly state: ServerState;
+  /** What its clients may hold (request and session timeouts). */
+  readonly limits: ServingLimits;
   /** The protocol era the child speaks, once probed. */
   readonly era: "legacy" | "modern" | undefined;
   /** Starts the child and initialises it; resolves once running, rejects if it cannot start. */

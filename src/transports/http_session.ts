@@ -7,7 +7,7 @@
 import { getLogger } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
 import { ProtocolErrorCode, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
-import { refuse } from "./http_error.ts";
+import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 import type { PostBody } from "./mcp_request.ts";
 import { PostExchange } from "./post_exchange.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
@@ -15,6 +15,9 @@ import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
 const log = getLogger("mcp_proxy.streamable_http");
 
 const SENT: Promise<void> = Promise.resolve();
+
+/** The reason of the cancellation sent upstream for a request whose client went away. */
+const CLIENT_LEFT = "The client disconnected before the answer";
 
 /** How a session is set up. */
 export interface HttpSessionOptions {
@@ -39,6 +42,8 @@ export class HttpSession {
   #closed = false;
   /** Whether a POST's messages are being handed to the multiplexer. */
   #receiving = false;
+  /** When the client last sent a request (epoch ms). */
+  #lastUsed = Date.now();
 
   /** Opens a multiplexer session on `server`. */
   constructor(server: SharedServer, options: HttpSessionOptions) {
@@ -49,6 +54,7 @@ export class HttpSession {
         this.#route(message, relatedRequestId);
         return SENT;
       },
+      answersRequests: options.id !== undefined,
     });
   }
 
@@ -56,7 +62,8 @@ export class HttpSession {
    * Hands a POST's messages to the multiplexer: 202 when none is a request, else the
    * answer (JSON or event stream) once it starts.
    */
-  post({ messages, batch }: PostBody): Response | Promise<Response> {
+  post({ messages, batch }: PostBody, signal?: AbortSignal): Response | Promise<Response> {
+    this.#lastUsed = Date.now();
     const ids = messages.flatMap((incoming) =>
       incoming.kind === "request" ? [incoming.message.id] : []
     );
@@ -65,6 +72,17 @@ export class HttpSession {
       this.#closeIfIdle();
       return new Response(null, { status: 202, headers: this.headers });
     }
+    const duplicate = this.#duplicateId(ids);
+    if (duplicate !== undefined) {
+      // Two requests with one id get answers nobody can tell apart: refuse the whole POST.
+      return jsonRpcErrorResponse(
+        400,
+        ProtocolErrorCode.InvalidRequest,
+        `Invalid Request: request id ${JSON.stringify(duplicate)} is already in use`,
+        this.headers,
+        duplicate,
+      );
+    }
     const exchange = new PostExchange(ids, batch, {
       headers: this.headers,
       keepAlive: this.#options.keepAlive,
@@ -72,6 +90,7 @@ export class HttpSession {
     });
     // Registered first: the multiplexer may answer at once (ping, initialize).
     for (const id of ids) this.#exchanges.set(id, exchange);
+    signal?.addEventListener("abort", () => exchange.abandon(), { once: true });
     this.#receiving = true;
     for (const message of messages) this.#mux.receive(message);
     this.#receiving = false;
@@ -81,6 +100,7 @@ export class HttpSession {
 
   /** Answers a GET with the session's stream for messages tied to no request (409 if open). */
   openStream(): Response {
+    this.#lastUsed = Date.now();
     if (this.#standalone?.open) {
       return refuse(409, "Conflict: Only one SSE stream is allowed per session");
     }
@@ -88,6 +108,14 @@ export class HttpSession {
     this.#standalone = stream;
     this.#options.keepAlive.add(stream);
     return new Response(stream.body, { headers: { ...SSE_HEADERS, ...this.headers } });
+  }
+
+  /**
+   * Whether the client has not used the session since `time` (epoch ms): no request since,
+   * none awaiting its answer, no GET stream open.
+   */
+  unusedSince(time: number): boolean {
+    return this.#lastUsed < time && this.#exchanges.size === 0 && !this.#standalone?.open;
   }
 
   /**
@@ -123,9 +151,25 @@ export class HttpSession {
     log.debug(`Dropped a message for a closed stream: ${JSON.stringify(message).slice(0, 200)}`);
   }
 
+  /** An id that repeats among `ids` or is still awaiting its answer in this session. */
+  #duplicateId(ids: readonly RequestId[]): RequestId | undefined {
+    const seen = new Set<RequestId>();
+    for (const id of ids) {
+      if (seen.has(id) || this.#exchanges.has(id)) return id;
+      seen.add(id);
+    }
+    return undefined;
+  }
+
+  /** The exchange is over: its requests still unanswered (the client left) are cancelled. */
   #forget(ids: readonly RequestId[], exchange: PostExchange): void {
     for (const id of ids) {
       if (this.#exchanges.get(id) === exchange) this.#exchanges.delete(id);
+    }
+    for (const requestId of exchange.pending) {
+      const params = { requestId, reason: CLIENT_LEFT };
+      const message = { jsonrpc: "2.0" as const, method: "notifications/cancelled", params };
+      this.#mux.receive({ kind: "notification", message, params });
     }
     this.#closeIfIdle();
   }

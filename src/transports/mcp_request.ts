@@ -11,7 +11,10 @@ import {
   LEGACY_PROTOCOL_VERSIONS,
   ProtocolErrorCode,
 } from "../shared/jsonrpc.ts";
+import { getLogger } from "../log.ts";
 import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
+
+const log = getLogger("mcp_proxy.http");
 
 /** Most messages in one batch (as the SDK). */
 export const MAX_BATCH_SIZE = 100;
@@ -74,7 +77,14 @@ export async function readJsonBody(
   request: Request,
   maxBytes: number,
 ): Promise<{ value: unknown } | Response> {
-  const text = await readLimited(request, maxBytes);
+  let text: string | undefined;
+  try {
+    text = await readLimited(request, maxBytes);
+  } catch (error) {
+    // The client hung up mid-upload: nobody reads the answer, and nothing here failed.
+    log.debug(`A request body could not be read: ${(error as Error).message}`);
+    return refuse(400, "Bad Request: the request body could not be read");
+  }
   if (text === undefined) {
     return refuse(413, `Payload Too Large: Request body must not exceed ${maxBytes} bytes`);
   }

@@ -75,6 +75,15 @@ export class PostExchange {
     }
   }
 
+  /** The client went away before its answer: nothing more is sent and the exchange ends. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#stream?.close();
+    // Settles the handler's promise, so that the HTTP server lets go of the connection.
+    this.#resolve(new Response(null, { status: 499 }));
+    this.#end();
+  }
+
   #openStream(): SseStream {
     const stream = new SseStream(() => this.#end());
     this.#stream = stream;

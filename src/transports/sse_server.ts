@@ -6,7 +6,7 @@
  * The SDK's `SSEServerTransport` needs Node's http objects, hence this small implementation.
  * @module
  */
-import { getLogger } from "../log.ts";
+import { getLogger, sessionIdForLog } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
 import { refuse, sessionNotFound } from "./http_error.ts";
 import { classifyPosted, readJsonBody } from "./mcp_request.ts";
@@ -67,7 +67,7 @@ export class SseSessions {
     this.#sessions.set(id, { stream, mux });
     stream.event("endpoint", `${messagesPath}?session_id=${id}`);
     this.#ticker.add(stream);
-    log.debug(`SSE session ${id} opened on ${this.#server.name}`);
+    log.debug(`SSE session ${sessionIdForLog(id)} opened on ${this.#server.name}`);
     return new Response(stream.body, { headers: SSE_HEADERS });
   }
 
@@ -112,8 +112,10 @@ export class SseSessions {
     session.mux.close();
     this.#ticker.remove(session.stream);
     if (reason === "dropped") {
-      log.warning(`SSE session ${id}: client is not reading its stream; dropping it`);
+      log.warning(
+        `SSE session ${sessionIdForLog(id)}: client is not reading its stream; dropping it`,
+      );
     }
-    log.debug(`SSE session ${id} closed on ${this.#server.name}`);
+    log.debug(`SSE session ${sessionIdForLog(id)} closed on ${this.#server.name}`);
   }
 }

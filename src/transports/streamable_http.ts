@@ -11,7 +11,7 @@
  */
 import { classifyPost, type ModernPost } from "../era/http_classify.ts";
 import { ModernBridge, type ModernCall } from "../era/modern_bridge.ts";
-import { getLogger } from "../log.ts";
+import { getLogger, sessionIdForLog } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { HttpSession } from "./http_session.ts";
 import {
@@ -63,6 +63,10 @@ export class StreamableHttpSessions {
   readonly #maxBodyBytes: number;
   readonly #keepAlive: KeepAliveTicker;
   readonly #sessions = new Map<string, HttpSession>();
+  /** How long a session may stay unused before it is ended (0: for ever). */
+  readonly #sessionIdleMs: number;
+  /** Ends unused sessions, while there are sessions. */
+  #idleSweep: ReturnType<typeof setInterval> | undefined;
   /** Serves modern (2026-07-28) requests, which have no session. */
   readonly #bridge: ModernBridge;
 
@@ -71,6 +75,7 @@ export class StreamableHttpSessions {
     this.#server = server;
     this.#stateless = options.stateless ?? false;
     this.#maxBodyBytes = options.maxBodyBytes;
+    this.#sessionIdleMs = server.limits.sessionIdleMs;
     this.#keepAlive = new KeepAliveTicker(options.keepAliveMs);
     this.#bridge = new ModernBridge(server, {
       log,
@@ -118,7 +123,7 @@ export class StreamableHttpSessions {
     if (body instanceof Response) return body;
     // The session may have ended while the body was read.
     if (this.#sessions.get(sessionId) !== session) return sessionNotFound();
-    return session.post(body);
+    return session.post(body, request.signal);
   }
 
   /**
@@ -148,8 +153,9 @@ export class StreamableHttpSessions {
       closeWhenIdle: false,
     });
     this.#sessions.set(id, session);
-    log.debug(`Streamable HTTP session ${id} opened on ${this.#server.name}`);
-    return session.post(body);
+    this.#sweepIdleSessions();
+    log.debug(`Streamable HTTP session ${sessionIdForLog(id)} opened on ${this.#server.name}`);
+    return session.post(body, request.signal);
   }
 
   /**
@@ -161,11 +167,11 @@ export class StreamableHttpSessions {
     const era = classifyPost(request.headers, body.messages[0].message, SUPPORTED_VERSIONS);
     if (era.era === "legacy") return undefined;
     if (era.era === "refused") return Response.json(era.body, { status: era.status });
-    return this.#serveModern(era);
+    return this.#serveModern(era, request.signal);
   }
 
   /** Serves one modern request through the bridge; its answer is JSON or an event stream. */
-  #serveModern(post: ModernPost): Promise<Response> {
+  #serveModern(post: ModernPost, signal: AbortSignal): Promise<Response> {
     const exchange = new PostExchange([post.request.id], false, {
       headers: {},
       keepAlive: this.#keepAlive,
@@ -178,13 +184,32 @@ export class StreamableHttpSessions {
         exchange.deliver(message);
       },
     });
+    signal.addEventListener("abort", () => exchange.abandon(), { once: true });
     return exchange.response;
   }
 
-  #end(id: string, session: HttpSession): void {
+  /** Starts the sweep that ends sessions unused for the idle time, unless it runs. */
+  #sweepIdleSessions(): void {
+    if (this.#idleSweep !== undefined || !(this.#sessionIdleMs > 0)) return;
+    // A session ends between one and two idle times after its last use (at most a minute more).
+    this.#idleSweep = setInterval(() => {
+      const unusedSince = Date.now() - this.#sessionIdleMs;
+      for (const [id, session] of this.#sessions) {
+        if (session.unusedSince(unusedSince)) this.#end(id, session, "unused too long");
+      }
+    }, Math.min(this.#sessionIdleMs, 60_000));
+  }
+
+  #end(id: string, session: HttpSession, why = "closed"): void {
     this.#sessions.delete(id);
+    if (this.#sessions.size === 0 && this.#idleSweep !== undefined) {
+      clearInterval(this.#idleSweep);
+      this.#idleSweep = undefined;
+    }
     session.close();
-    log.debug(`Streamable HTTP session ${id} closed on ${this.#server.name}`);
+    log.debug(
+      `Streamable HTTP session ${sessionIdForLog(id)} ended on ${this.#server.name} (${why})`,
+    );
   }
 
   /**
@@ -207,6 +232,6 @@ export class StreamableHttpSessions {
       keepAlive: this.#keepAlive,
       closeWhenIdle: true,
     });
-    return session.post(body);
+    return session.post(body, request.signal);
   }
 }

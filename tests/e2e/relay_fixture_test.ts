@@ -244,13 +244,16 @@ Deno.test("logging/setLevel is answered per session; messages are filtered per s
     assert.deepEqual(await b.request(1, "logging/setLevel", { level: "info" }), {});
     const bad = await b.call(2, "logging/setLevel", { level: "loud" });
     assert.deepEqual(bad.error.code, -32602);
-    const log = (level: string) =>
-      c.request(`log-${level}`, "tools/call", {
+    // Each logs within a call of its own: a log tied to a request reaches its session only.
+    const log = (client: TestClient, level: string) =>
+      client.request(`log-${level}`, "tools/call", {
         name: "notify",
         arguments: { method: "notifications/message", params: { level, data: level } },
       });
-    await log("warning");
-    await log("critical");
+    for (const client of [a, b, c]) {
+      await log(client, "warning");
+      await log(client, "critical");
+    }
     for (const client of [a, b, c]) await settle(client);
     const data = (client: TestClient) =>
       client.notifications("notifications/message").map((r) => r.message.params.data);

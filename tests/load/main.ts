@@ -1,22 +1,25 @@
 /**
  * The full load and soak runs (`deno task load`): 100 concurrent sessions x 100 calls over
  * `/mcp` and `/sse`, then 10,000 sessions opened and closed with the proxy's RSS compared after
- * the first 1,000 (with the heap capped, and for information without). Then the hostile cases:
+ * the first 1,000 (with the heap capped, and for information without), then two rounds of 30,000
+ * Streamable HTTP sessions abandoned with the heap capped, with the default session timeout
+ * (for information) and with a 2 s one (the proxy must keep serving). Then the hostile cases:
  * 3,000 idle connections against a proxy limited to 1,024 descriptors, and 40 SSE clients that
  * stop reading while 12 MiB of answers each are sent to them. Prints the figures; exits 1 when
  * a call is lost, duplicated or misrouted, memory grew by more than 20%, or the proxy stopped
- * serving under a hostile case.
+ * serving.
  *
- * Sizes: `deno task load [SESSIONS CALLS SOAK CHECKPOINT]`.
+ * Sizes: `deno task load [SESSIONS CALLS SOAK CHECKPOINT ABANDONED]`.
  */
 import { descriptorFlood } from "./descriptor_flood.ts";
-import { callLoad, sessionSoak, SOAK_PROXY_ENV } from "./scenarios.ts";
+import { abandonedSessions, callLoad, sessionSoak, SOAK_PROXY_ENV } from "./scenarios.ts";
 import { stalledReaderRun } from "./stalled_readers.ts";
 import { EVERYTHING_ARGS, startServerProxy } from "../support/server_proxy.ts";
 
-const [sessions, calls, soak, checkpoint] = [100, 100, 10_000, 1_000].map((fallback, i) =>
-  Number(Deno.args[i] ?? fallback)
-);
+const [sessions, calls, soak, checkpoint, abandoned] = [100, 100, 10_000, 1_000, 30_000].map((
+  fallback,
+  i,
+) => Number(Deno.args[i] ?? fallback));
 
 let failed = false;
 {
@@ -58,5 +61,16 @@ for (
   const stalled = await stalledReaderRun(proxy, 40, 12);
   console.log(`non-reading SSE clients: ${JSON.stringify(stalled)}`);
   failed ||= !stalled.served;
+}
+// Sessions nobody ends, with the heap capped: kept for the default 30 minutes (for information:
+// the proxy runs out of memory), or ended after 2 s unused (judged: it must keep serving).
+for (const timeout of [[], ["--session-timeout", "2"]]) {
+  await using proxy = await startServerProxy([...timeout, ...EVERYTHING_ARGS], {
+    env: { ...SOAK_PROXY_ENV },
+  });
+  const result = await abandonedSessions(proxy, abandoned);
+  const label = timeout.length ? "2 s session timeout" : "default session timeout";
+  console.log(`abandoned sessions (${label}, capped heap): ${JSON.stringify(result)}`);
+  if (timeout.length) failed ||= !result.serving;
 }
 Deno.exit(failed ? 1 : 0);

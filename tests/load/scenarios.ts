@@ -164,3 +164,61 @@ export async function sessionSoak(
     ms: Math.round(performance.now() - started),
   };
 }
+
+/** What an abandoned-sessions run measured. */
+export interface AbandonedSessionsResult {
+  /** Proxy RSS before the first session, KiB. */
+  rssBeforeKiB: number;
+  /**
+   * Proxy RSS after each round of sessions and the pause after it, KiB. V8 keeps the pages it
+   * grew into, so freed sessions show as later rounds that do not grow it further.
+   */
+  rssAfterRoundsKiB: number[];
+  /** Whether the proxy still answered a new session's `initialize` at the end. */
+  serving: boolean;
+  sessions: number;
+  ms: number;
+}
+
+/** Opens a Streamable HTTP session and walks away from it (no DELETE, no further request). */
+async function abandonSession(url: string): Promise<void> {
+  const init = await post(url, INITIALIZE);
+  await init.body?.cancel();
+  if (init.status !== 200) throw new Error(`initialize answered ${init.status}`);
+}
+
+/**
+ * `rounds` rounds of `perRound` Streamable HTTP sessions opened (`concurrency` at a time) and
+ * abandoned, each followed by a pause of `pauseMs`; measures the proxy's RSS before and after
+ * each round.
+ */
+export async function abandonedSessions(
+  proxy: ServedProxy,
+  perRound: number,
+  { rounds = 2, pauseMs = 5_000, concurrency = 20 } = {},
+): Promise<AbandonedSessionsResult> {
+  const pid = proxy.process.child.pid;
+  const rssBeforeKiB = await rssKiB(pid);
+  const rssAfterRoundsKiB: number[] = [];
+  const started = performance.now();
+  let opened = 0;
+  let serving = true;
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        while (opened < perRound * round) {
+          opened++;
+          await abandonSession(proxy.mcp.default);
+        }
+      }));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      rssAfterRoundsKiB.push(await rssKiB(pid));
+    }
+    await abandonSession(proxy.mcp.default);
+  } catch {
+    // The proxy ran out of memory (or answers no more): that is the result.
+    serving = false;
+  }
+  const ms = Math.round(performance.now() - started);
+  return { rssBeforeKiB, rssAfterRoundsKiB, serving, sessions: opened, ms };
+}

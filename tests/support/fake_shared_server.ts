@@ -4,6 +4,7 @@
  * logs while it runs, as the multiplexer would (replies carry the client's own request id).
  * @module
  */
+import { DEFAULT_SERVING_LIMITS, type ServingLimits } from "../../src/cli/server_config.ts";
 import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
 import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../src/relay/types.ts";
 
@@ -27,7 +28,7 @@ export class FakeSharedServer implements SharedServer {
   /** The sink of every session opened, in order, to push messages from tests. */
   readonly sinks: ClientSink[] = [];
 
-  constructor(readonly name = "default") {}
+  constructor(readonly name = "default", readonly limits: ServingLimits = DEFAULT_SERVING_LIMITS) {}
 
   start(): Promise<void> {
     return Promise.resolve();

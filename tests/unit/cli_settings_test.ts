@@ -2,6 +2,7 @@
  * Table-driven tests of every row and rule of CLI.md, parsed in-process.
  */
 import assert from "node:assert/strict";
+import { DEFAULT_SERVING_LIMITS } from "../../src/cli/server_config.ts";
 import type { ClientSettings, ServerSettings } from "../../src/cli/settings.ts";
 import { type FakeWorld, settingsFor, type SettingsOutcome } from "../support/settings.ts";
 
@@ -389,6 +390,27 @@ Deno.test("HTTP server options", async (t) => {
     assert.equal(word.kind, "exit");
     assert.match(word.stderr, /argument --body-timeout: invalid float value: 'soon'/);
   });
+  await t.step(
+    "--request-timeout, --session-timeout SECONDS: on every server, 0 for none",
+    async () => {
+      assert.deepEqual((await server(["cmd"])).defaultServer?.limits, DEFAULT_SERVING_LIMITS);
+      const set = await server([
+        "--request-timeout",
+        "5",
+        "--session-timeout",
+        "0",
+        "--named-server",
+        "n",
+        "other",
+        "cmd",
+      ]);
+      const limits = { requestTimeoutMs: 5_000, sessionIdleMs: 0 };
+      assert.deepEqual([set.defaultServer?.limits, set.namedServers[0].limits], [limits, limits]);
+      const negative = await settingsFor(["--request-timeout", "-1", "cmd"]);
+      assert.equal(negative.kind, "error");
+      assert.equal(negative.exitCode, 2);
+    },
+  );
 });
 
 Deno.test("--named-server: shell words, empty, duplicate, unclosed quote, bad name", async (t) => {
@@ -546,6 +568,7 @@ Deno.test("--named-server-config: entries", async (t) => {
           args: ["-y", "server"],
           env: { PATH: "/bin", TOKEN: "own", EXTRA: "1" },
           cwd: "/work",
+          limits: DEFAULT_SERVING_LIMITS,
         },
         {
           name: "plain",
@@ -554,6 +577,7 @@ Deno.test("--named-server-config: entries", async (t) => {
           args: [],
           env: { PATH: "/bin" },
           cwd: undefined,
+          limits: DEFAULT_SERVING_LIMITS,
         },
         {
           name: "on",
@@ -562,6 +586,7 @@ Deno.test("--named-server-config: entries", async (t) => {
           args: [],
           env: { PATH: "/bin" },
           cwd: undefined,
+          limits: DEFAULT_SERVING_LIMITS,
         },
       ]);
     },

@@ -55,7 +55,7 @@ Deno.test("log lines have the original's layout, go through the level filter and
     const log = getLogger("mcp_proxy.test");
     log.info("hidden");
     log.warning("headers Authorization: Bearer t0ken");
-    log.error("failed");
+    log.error("failed\n    at somewhere");
   } finally {
     restore();
     setLogLevel("INFO");
@@ -65,7 +65,8 @@ Deno.test("log lines have the original's layout, go through the level filter and
     lines[0],
     /^\[W \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mcp_proxy\.test\] headers Authorization: \*\*\*\n$/,
   );
-  assert.match(lines[1], /^\[E [^\]]+ mcp_proxy\.test\] failed\n$/);
+  // One line per event: a stack's line breaks are kept as `\n`.
+  assert.match(lines[1], /^\[E [^\]]+ mcp_proxy\.test\] failed\\n {4}at somewhere\n$/);
 });
 
 Deno.test("formatTimestamp uses local time with comma-separated milliseconds", () => {

@@ -227,3 +227,38 @@ Deno.test("a server request goes to the running session, not one still waiting o
   assert.equal(parked.received.at(-1)?.message.method, "elicitation/create");
   assert.equal(parked.received.filter((r) => r.message.method === "elicitation/create").length, 2);
 });
+
+Deno.test("upstream notifications reach only the session they belong to; unattributable ones none", async () => {
+  const { mux, upstream } = await opened();
+  const [a, b] = [client(mux), client(mux)];
+  for (const each of [a, b]) each.send({ id: 1, method: "initialize", params: {} });
+  const notifications = (each: typeof a) =>
+    each.received.filter((r) => r.message.method?.startsWith("notifications/"));
+  const fromUpstream = (value: object) => mux.fromUpstream(incoming({ jsonrpc: "2.0", ...value }));
+
+  // Nothing in flight: a log concerns everyone; an unknown notification no one.
+  fromUpstream({ method: "notifications/message", params: { level: "info", data: "all" } });
+  fromUpstream({ method: "notifications/custom", params: {} });
+  assert.deepEqual(notifications(a).map((r) => r.message.method), ["notifications/message"]);
+  assert.equal(notifications(b).length, 1);
+
+  a.send({ id: 2, method: "tools/call", params: { _meta: { progressToken: "a-token" } } });
+  const aCall = upstream.last("tools/call").message.id;
+  b.send({ id: 2, method: "tools/call", params: {} });
+  const bCall = upstream.last("tools/call").message.id as number;
+  // Two sessions busy: a notification tied to nothing is dropped, one tied to a request
+  // (by its progress token or, from an era adapter, its related id) goes to that session.
+  fromUpstream({ method: "notifications/message", params: { level: "info", data: "whose?" } });
+  fromUpstream({ method: "notifications/custom", params: {} });
+  fromUpstream({
+    method: "notifications/message",
+    params: { level: "info", data: "a's", _meta: { progressToken: aCall } },
+  });
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", method: "notifications/custom", params: {} }), bCall);
+  assert.deepEqual(notifications(a).slice(1).map((r) => [r.message.params?.data, r.related]), [
+    ["a's", 2],
+  ]);
+  assert.deepEqual(notifications(b).slice(1).map((r) => [r.message.method, r.related]), [
+    ["notifications/custom", 2],
+  ]);
+});

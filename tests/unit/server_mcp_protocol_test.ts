@@ -4,6 +4,7 @@
  * stream, session ends and stateless mode.
  */
 import assert from "node:assert/strict";
+import { DEFAULT_SERVING_LIMITS } from "../../src/cli/server_config.ts";
 import type { Incoming, WireMessage } from "../../src/shared/jsonrpc.ts";
 import type { ClientSink, SharedServer } from "../../src/relay/types.ts";
 import { StreamableHttpSessions } from "../../src/transports/streamable_http.ts";
@@ -236,6 +237,7 @@ Deno.test("GET stream: keep-alive comments while idle", async () => {
 /** A stand-in shared server whose sessions hand each client message to `onMessage`. */
 class StubServer implements SharedServer {
   readonly name = "stub";
+  readonly limits = DEFAULT_SERVING_LIMITS;
   readonly state = "running";
   readonly era = "legacy" as const;
   readonly sinks: ClientSink[] = [];
