@@ -9,7 +9,7 @@
 export { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "npm:argparse@3.0.4";
 
 export { Hono } from "npm:hono@4.13.19";
-export type { Context, MiddlewareHandler } from "npm:hono@4.13.19";
+export type { MiddlewareHandler } from "npm:hono@4.13.19";
 export { cors } from "npm:hono@4.13.19/cors";
 
 // The 1.x SDK only for client mode's transports (the client-era work replaces them). Loaded when
@@ -20,8 +20,10 @@ export type { JSONRPCMessage } from "npm:@modelcontextprotocol/sdk@1.32.2/types.
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/transport"
 export type { Transport } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/transport.js";
 // Types only (no runtime import): `client/sse` without `.js` resolves to the declarations.
-type SseClientModule = typeof import("npm:@modelcontextprotocol/sdk@1.32.2/client/sse");
-type StreamableHttpClientModule =
+/** The 1.x SDK's `client/sse` module, as a type. */
+export type SseClientModule = typeof import("npm:@modelcontextprotocol/sdk@1.32.2/client/sse");
+/** The 1.x SDK's `client/streamableHttp` module, as a type. */
+export type StreamableHttpClientModule =
   typeof import("npm:@modelcontextprotocol/sdk@1.32.2/client/streamableHttp");
 
 /** The 1.x SDK's client transports and their error classes. */
@@ -56,7 +58,11 @@ export async function loadClientTransports(): Promise<ClientTransports> {
 
 // The SDK v2 client's OAuth (discovery, PKCE, registration, refresh): loaded only when a remote
 // asks for a sign-in, because importing it costs about 300 ms of start-up.
+/** The SDK v2 client's types (OAuth provider, metadata, tokens); no runtime import. */
 export type * as OAuth from "npm:@modelcontextprotocol/client@2.4.0";
 /** Imports the SDK v2 client, whose `auth()` runs the OAuth protocol. */
-// deno-lint-ignore no-import-prefix -- pinned here like every static import above
-export const loadOAuthClient = () => import("npm:@modelcontextprotocol/client@2.4.0");
+export const loadOAuthClient = (): Promise<
+  typeof import("npm:@modelcontextprotocol/client@2.4.0")
+> =>
+  // deno-lint-ignore no-import-prefix -- pinned here like every static import above
+  import("npm:@modelcontextprotocol/client@2.4.0");

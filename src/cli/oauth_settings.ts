@@ -9,6 +9,7 @@ import type { ParsedArgs } from "./parser.ts";
 export interface OAuthSignInSettings {
   /** A pre-registered client (`--oauth-client-id`), instead of dynamic registration. */
   clientId?: string;
+  /** Its secret (`--oauth-client-secret`), for a confidential client. */
   clientSecret?: string;
   /** A client ID metadata document URL (`--oauth-client-metadata-url`). */
   clientMetadataUrl?: string;
@@ -26,6 +27,7 @@ export interface OAuthSignInSettings {
 
 /** A problem with the options: the message and exit code 2, as argparse's own errors. */
 export class OAuthOptionsError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "OAuthOptionsError";
 }
 

@@ -17,6 +17,7 @@ export type RemoteKind =
 
 /** The remote answered none of the probes as an MCP server would; `tried` says what each got. */
 export class DetectionError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "DetectionError";
 }
 
@@ -28,11 +29,15 @@ const MODERN_ERROR_CODES = new Set([-32020, -32021, -32022]);
 
 /** Options of {@linkcode detectRemote}. */
 export interface DetectOptions {
+  /** The remote MCP server's URL. */
   readonly url: string;
+  /** Sent with every probe (the user's `--headers`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
   readonly fetch: typeof fetch;
   /** Limit the probes to one transport (`--transport` given): only the era is found. */
   readonly transport?: "sse" | "streamablehttp";
+  /** The proxy's identity in the probes' `clientInfo`. */
   readonly clientInfo: JsonObject;
 }
 

@@ -44,11 +44,15 @@ export interface ClientRelay {
 
 /** What the front needs. */
 export interface FrontOptions {
+  /** The remote MCP server's URL. */
   readonly url: string;
   /** Forced by `--transport`, or `auto`. */
   readonly transport: "sse" | "streamablehttp" | "auto";
+  /** Sent with every request to the remote (the user's `--headers`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
   readonly fetch: typeof fetch;
+  /** Where the relay reports detection, reconnections and dropped messages. */
   readonly log: Logger;
   /** The proxy's identity towards the remote. */
   readonly clientInfo: Record<string, unknown>;

@@ -28,9 +28,13 @@ export interface LegacyOverModernOptions {
   readonly discover: Record<string, unknown>;
   /** The proxy's identity, for its own requests (the listen stream). */
   readonly clientInfo: Record<string, unknown>;
+  /** The remote MCP server's URL. */
   readonly url: string;
+  /** Sent with every request to the remote (the user's `--headers`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
   readonly fetch: typeof fetch;
+  /** Where failed sends, retries and left-out tools are reported. */
   readonly log: Logger;
   /** Writes a message to the stdio client. */
   readonly deliver: (message: WireMessage) => void;

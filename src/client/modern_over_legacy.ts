@@ -37,6 +37,7 @@ export interface ModernOverLegacyOptions {
   readonly newTransport: () => RemoteTransport;
   /** The proxy's identity, when the client's envelope names none. */
   readonly clientInfo: Record<string, unknown>;
+  /** Where the multiplexer, the upstream connection and the bridge report. */
   readonly log: Logger;
   /** Writes a message to the stdio client. */
   readonly deliver: (message: WireMessage) => void;

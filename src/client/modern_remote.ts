@@ -19,10 +19,13 @@ import { classifySendError, describeCause } from "./remote.ts";
 
 /** Where and how to reach the remote. */
 export interface ModernRemoteOptions {
+  /** The remote MCP server's URL. */
   readonly url: string;
   /** Sent with every request (the user's `--headers`, a token). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
   readonly fetch: typeof fetch;
+  /** Where failed sends, retries and left-out tools are reported. */
   readonly log: Logger;
 }
 

@@ -46,8 +46,11 @@ export type JsonObject = Record<string, unknown>;
 
 /** What a modern request says about its client. */
 export interface Envelope {
+  /** The protocol version the request speaks. */
   readonly protocolVersion: string;
+  /** The client's capabilities for this request. */
   readonly clientCapabilities: JsonObject;
+  /** The client's name and version, if it gave them. */
   readonly clientInfo: JsonObject | undefined;
   /** The MCP log level asked for, if any. */
   readonly logLevel: string | undefined;
@@ -55,7 +58,9 @@ export interface Envelope {
 
 /** Why an envelope was refused: the offending key and what is wrong with it. */
 export interface EnvelopeIssue {
+  /** The `_meta` key at fault (`_meta` itself when it is missing). */
   readonly key: string;
+  /** What is wrong with it: `missing`, or what was expected. */
   readonly problem: string;
 }
 

@@ -40,7 +40,9 @@ export function decodeHeaderValue(value: string): string | undefined {
 
 /** One `x-mcp-header` declaration of a tool: the header name and the argument path. */
 export interface ParamHeader {
+  /** The declared name; the header sent is `Mcp-Param-{name}`. */
   readonly name: string;
+  /** The property keys that lead from the arguments to the value. */
   readonly path: readonly string[];
 }
 

@@ -27,20 +27,27 @@ import { REMOVED_METHODS } from "./results.ts";
 
 /** The headers of a POST the ladder reads. */
 export interface PostHeaders {
+  /** The value of header `name`, `null` when absent (as `Headers.get`). */
   get(name: string): string | null;
 }
 
 /** A modern request that passed the ladder. */
 export interface ModernPost {
+  /** Served by the modern bridge. */
   readonly era: "modern";
+  /** The request in the body. */
   readonly request: RequestMessage;
+  /** What the request's `_meta` says about its client. */
   readonly envelope: Envelope;
 }
 
 /** A refusal: the HTTP status and the JSON-RPC error response body. */
 export interface LadderRefusal {
+  /** Answered with an error, not served. */
   readonly era: "refused";
+  /** The HTTP status of the answer. */
   readonly status: number;
+  /** The JSON-RPC error response sent as the body. */
   readonly body: ResponseMessage;
 }
 

@@ -67,6 +67,7 @@ export interface ModernCall {
 
 /** Tuning of a {@linkcode ModernBridge}. */
 export interface ModernBridgeOptions {
+  /** Where abandoned parked calls are reported. */
   readonly log: Logger;
   /** The legacy protocol version the proxy's own sessions ask for. */
   readonly legacyVersion: string;
@@ -210,7 +211,7 @@ class Retry implements ModernCall {
 }
 
 /** One modern request (and its retries) carried over a multiplexer session. */
-class BridgedRequest implements ModernCall {
+export class BridgedRequest implements ModernCall {
   readonly #bridge: ModernBridge;
   /** The child is modern too: its answers go back as they are. */
   readonly #relay: boolean;
@@ -232,6 +233,7 @@ class BridgedRequest implements ModernCall {
   /** running: the child works on it; parked: it waits for the client's retry; done: answered. */
   #state: "running" | "parked" | "done" = "running";
 
+  /** Sends `request` on a new session (a legacy child's `server/discover`: the handshake only). */
   constructor(
     bridge: ModernBridge,
     server: SessionOpener,

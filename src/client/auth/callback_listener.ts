@@ -7,6 +7,7 @@ import type { HttpServer, Runtime } from "../../runtime/mod.ts";
 
 /** What the redirect carried on success. */
 export interface AuthorizationResponse {
+  /** The authorization code, to exchange for tokens. */
   code: string;
   /** RFC 9207 issuer identification, when the server sends it. */
   iss?: string;
@@ -14,6 +15,7 @@ export interface AuthorizationResponse {
 
 /** The authorization server redirected with an error, or nobody came back in time. */
 export class SignInError extends Error {
+  /** The error's name, as `Error` subclasses set it. */
   override name = "SignInError";
 }
 

@@ -10,7 +10,9 @@ import type { RemoteRecord, TokenStore } from "./token_store.ts";
 
 /** A client registered out of band (`--oauth-client-id`, `--oauth-client-secret`). */
 export interface StaticClient {
+  /** The client ID (`--oauth-client-id`). */
   clientId: string;
+  /** Its secret (`--oauth-client-secret`), for a confidential client. */
   clientSecret?: string;
 }
 
@@ -18,10 +20,13 @@ export interface StaticClient {
 export interface ProviderOptions {
   /** The key of the remote's record in the store. */
   remoteKey: string;
+  /** The token file, where registrations and tokens are saved. */
   store: TokenStore;
   /** The record as last read; the provider keeps it current as it writes. */
   record: RemoteRecord;
+  /** The loopback listener the authorization server redirects to. */
   listener: CallbackListener;
+  /** A client registered out of band, used instead of dynamic registration. */
   staticClient?: StaticClient;
   /** A client ID metadata document URL (`--oauth-client-metadata-url`). */
   clientMetadataUrl?: string;
@@ -46,6 +51,7 @@ export class ProxyOAuthProvider implements OAuth.OAuthClientProvider {
   #issuer?: string;
   validateResourceURL?: OAuth.OAuthClientProvider["validateResourceURL"];
 
+  /** A provider with `options`, whose record it keeps current as it writes. */
   constructor(options: ProviderOptions) {
     this.#options = options;
     this.#issuer = options.record.currentIssuer;

@@ -23,12 +23,17 @@ export interface OAuthSignInOptions {
   tokenFile: string;
   /** A fixed loopback callback port; else the last one used, or a free one. */
   callbackPort?: number;
+  /** A client registered out of band (`--oauth-client-id`), instead of dynamic registration. */
   staticClient?: StaticClient;
+  /** A client ID metadata document URL (`--oauth-client-metadata-url`). */
   clientMetadataUrl?: string;
+  /** Scopes to ask for (`--oauth-scope`); else the server's advertised ones. */
   scope?: string;
   /** Whether to send the RFC 8707 `resource` parameter. */
   resourceIndicator: boolean;
+  /** Serves the loopback callback, prints the authorization URL, opens the browser. */
   runtime: Runtime;
+  /** Where the sign-in's progress and warnings go. */
   log: Logger;
   /** How long to wait for the browser to come back; 5 minutes unless given. */
   timeoutMs?: number;
@@ -82,6 +87,7 @@ export class OAuthSession {
   #record?: RemoteRecord;
   #pending?: Promise<void>;
 
+  /** A session for `options.url`; `fetchImpl` makes its OAuth requests. */
   constructor(fetchImpl: typeof fetch, options: OAuthSignInOptions) {
     this.#options = options;
     this.#fetch = fetchImpl;

@@ -14,6 +14,7 @@ const POLL_MS = 200;
 
 /** A held lock; release it exactly once. */
 export interface HeldLock {
+  /** Deletes the lock file, so that a waiting proxy can take it. */
   release(): Promise<void>;
 }
 

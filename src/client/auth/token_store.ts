@@ -12,6 +12,7 @@ import type { OAuth } from "../../deps.ts";
 export interface IssuerRecord {
   /** The registration (dynamic, or from a client metadata document). */
   client?: OAuth.StoredOAuthClientInformation;
+  /** The tokens issued last: access token, refresh token, lifetime. */
   tokens?: OAuth.StoredOAuthTokens;
   /** When `tokens` were saved (ms since the epoch): with `expires_in`, their expiry. */
   tokensSavedAt?: number;
@@ -23,6 +24,7 @@ export interface RemoteRecord {
   currentIssuer?: string;
   /** The loopback callback port used last, tried first so a registration's redirect URI holds. */
   callbackPort?: number;
+  /** What is kept for each authorization server, by issuer. */
   issuers: Record<string, IssuerRecord>;
 }
 
@@ -33,8 +35,10 @@ interface TokenFileContent {
 
 /** The token file; every method reads it afresh. */
 export class TokenStore {
+  /** The token file's path. */
   readonly path: string;
 
+  /** The store in the file at `path`; nothing is read before a method is called. */
   constructor(path: string) {
     this.path = path;
   }
