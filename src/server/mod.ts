@@ -70,7 +70,7 @@ function warnIfExposed({ host, apiKeys }: ServerSettings): void {
 
 /** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
 export async function runServer(settings: ServerSettings): Promise<number> {
-  // Listen first: the children live in process groups of their own, so a signal's default
+  // Signals first: the children live in process groups of their own, so a signal's default
   // action (ending only this process) would leave them behind.
   const shutdown = firstShutdownSignal();
   const configs = settings.defaultServer
@@ -78,27 +78,6 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     : settings.namedServers;
   const servers = configs.map(createQueuedStderrServer);
   const stopAll = () => Promise.all(servers.map((server) => server.stop()));
-
-  const started = Promise.allSettled(servers.map((server) => server.start()));
-  const outcome = await Promise.race([started, shutdown]);
-  if (typeof outcome === "string") {
-    log.info(`Received ${outcome} during start-up; stopping`);
-    await stopAll();
-    return 0;
-  }
-  const failed = configs.filter((_, i) => outcome[i].status === "rejected");
-  if (failed.length === configs.length) {
-    log.error(
-      `No MCP server could start (${
-        failed.map((c) => `'${commandLine(c)}'`).join(", ")
-      }). Exiting.`,
-    );
-    await stopAll();
-    return 1;
-  }
-  for (const config of failed) {
-    log.warning(`Serving without '${config.name}' until it starts; its routes answer with errors`);
-  }
 
   const app = createProxyApp(
     servers.map((server, i) => ({ server, pathPrefix: configs[i].pathPrefix })),
@@ -112,6 +91,8 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     },
   );
   warnIfExposed(settings);
+  // Listen before the servers start: a slow one must not keep the port closed. Its clients
+  // wait (it shows "starting" in /status) or get an error once it fails.
   let http;
   try {
     http = await runtime.serve({
@@ -123,15 +104,40 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     });
   } catch (error) {
     log.error(`Could not listen on ${settings.host}:${settings.port}: ${(error as Error).message}`);
-    await stopAll();
     return 1;
   }
-  logUrls(baseUrl(settings.host, http.port), configs.map((config) => config.pathPrefix));
+  const base = baseUrl(settings.host, http.port);
+  log.info(`Listening on ${base}; starting ${configs.length} MCP server(s)`);
+  const stopEverything = async () => {
+    await app.close();
+    // Stopping the servers answers requests still in flight, which lets their exchanges end.
+    await Promise.all([settlesWithin(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
+  };
+
+  const started = Promise.allSettled(servers.map((server) => server.start()));
+  const outcome = await Promise.race([started, shutdown]);
+  if (typeof outcome === "string") {
+    log.info(`Received ${outcome} during start-up; stopping`);
+    await stopEverything();
+    return 0;
+  }
+  const failed = configs.filter((_, i) => outcome[i].status === "rejected");
+  if (failed.length === configs.length) {
+    log.error(
+      `No MCP server could start (${
+        failed.map((c) => `'${commandLine(c)}'`).join(", ")
+      }). Exiting.`,
+    );
+    await stopEverything();
+    return 1;
+  }
+  for (const config of failed) {
+    log.warning(`Serving without '${config.name}' until it starts; its routes answer with errors`);
+  }
+  logUrls(base, configs.map((config) => config.pathPrefix));
 
   const signal = await shutdown;
   log.info(`Received ${signal}; shutting down`);
-  await app.close();
-  // Stopping the servers answers requests still in flight, which lets their exchanges end.
-  await Promise.all([settlesWithin(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
+  await stopEverything();
   return 0;
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { INITIALIZE, MCP_HEADERS, post, SseReader } from "../support/raw_http.ts";
 import { FIXTURE_SERVER } from "../support/relay_servers.ts";
+import { startProxy } from "../support/process.ts";
 import { type ServedProxy, startServerProxy } from "../support/server_proxy.ts";
 
 /** The proxy's arguments that make the relay fixture the default server. */
@@ -327,4 +328,20 @@ Deno.test("logs: an aborted upload is one line without a stack, session ids are 
   const lines = log.split("\n").filter((line) => line !== "");
   const stray = lines.filter((line) => !/^\[[DIWEC] \d{4}-|^\[default\] /.test(line));
   assert.deepEqual(stray, [], "every line is one event of the proxy's or the child's");
+});
+
+Deno.test("a server that never answers initialize does not keep the port closed: it shows starting", async () => {
+  const proxy = startProxy(["--named-server", "silent", "sleep 600", ...FIXTURE_ARGS]);
+  try {
+    // Listening comes first (before, nothing listened until the silent child had failed its
+    // 5 s probe and 60 s initialize).
+    const [, base] = await proxy.waitForStderr(/Listening on (http:\S+);/);
+    const status = await (await fetch(`${base}/status`)).json();
+    assert.equal(status.server_instances.silent, "starting");
+    const init = await post(`${base}/mcp`, INITIALIZE);
+    assert.equal(init.status, 200);
+    await init.body?.cancel();
+  } finally {
+    await proxy.stop();
+  }
 });
