@@ -6,7 +6,7 @@
  * Usage: `conformance client --command "deno run -A tests/conformance/client_stdio_driver.ts"`.
  * @module
  */
-import { Client } from "../support/mcp_client.ts";
+import { drive } from "./drive.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 
 const url = Deno.args.at(-1)!;
@@ -23,22 +23,12 @@ function argumentsFor(schema: { properties?: Record<string, { type?: string }> }
   return args;
 }
 
-const proxy = new ProxyStdio(["--debug", url]);
-const client = new Client({ name: "mcp-proxy-conformance-driver", version: "1.0.0" });
-let code = 0;
-try {
-  await client.connect(proxy);
+const code = await drive(new ProxyStdio(["--debug", url]), async (client) => {
   const { tools } = await client.listTools();
   const calls: { name: string; arguments: Record<string, unknown> }[] = context.toolCalls ??
     tools.map((tool) => ({ name: tool.name, arguments: argumentsFor(tool.inputSchema as never) }));
   for (const call of calls) {
     await client.callTool(call).catch((error) => console.error(`driver: ${call.name}: ${error}`));
   }
-} catch (error) {
-  console.error(`driver: ${(error as Error).message}`);
-  code = 1;
-} finally {
-  await client.close().catch(() => {});
-  console.error(proxy.stderr);
-}
+});
 Deno.exit(code);

@@ -5,7 +5,7 @@
  * it. Usage: `conformance client --command "deno run -A tests/conformance/oauth_stdio_driver.ts"`.
  * @module
  */
-import { Client } from "../support/mcp_client.ts";
+import { drive } from "./drive.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 
 const url = Deno.args.at(-1)!;
@@ -28,18 +28,9 @@ const proxy = new ProxyStdio([...args, url], {
   BROWSER: `"${Deno.execPath()}" run -A "${browser}"`,
   MCP_PROXY_OAUTH_FILE: `${tokenDir}/oauth.json`,
 });
-const client = new Client({ name: "mcp-proxy-conformance-driver", version: "1.0.0" });
-let code = 0;
-try {
-  await client.connect(proxy);
+const code = await drive(proxy, async (client) => {
   const { tools } = await client.listTools();
   if (tools[0]) await client.callTool({ name: tools[0].name, arguments: {} });
-} catch (error) {
-  console.error(`driver: ${(error as Error).message}`);
-  code = 1;
-} finally {
-  await client.close().catch(() => {});
-  console.error(proxy.stderr);
-  Deno.removeSync(tokenDir, { recursive: true });
-}
+});
+Deno.removeSync(tokenDir, { recursive: true });
 Deno.exit(code);

@@ -12,6 +12,7 @@ import { FIXTURES, type ServedUrl, serveFixtureDirectly } from "../support/confo
 import { Client as LegacyClient, mcpTypes } from "../support/sdk.ts";
 import { MODERN, ModernClient } from "../support/modern_client.ts";
 import { RunningProcess, runProxy } from "../support/process.ts";
+import { INITIALIZE } from "../support/raw_http.ts";
 import { freePort } from "../support/everything_server.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
@@ -178,16 +179,7 @@ for (const remoteKind of REMOTES) {
 Deno.test("client mode: requests piped in are answered before stdin's end closes the proxy", async () => {
   await using remote = await REMOTES[0].start();
   const lines = [
-    {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "shell", version: "1" },
-      },
-    },
+    INITIALIZE,
     { jsonrpc: "2.0", method: "notifications/initialized" },
     { jsonrpc: "2.0", id: 2, method: "tools/list" },
   ].map((message) => JSON.stringify(message) + "\n").join("");

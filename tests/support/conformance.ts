@@ -44,40 +44,41 @@ export function parseSummary(requirements: RequirementSet, output: string): Suit
 }
 
 /**
- * Runs the suite's server scenarios of `requirements` against `url`. Its result files go to
- * a temporary directory, removed afterwards.
+ * Runs the suite with `args`, its result files in a temporary directory (removed afterwards);
+ * resolves with everything it printed.
  */
-export async function runSuite(
-  url: string,
-  requirements: RequirementSet,
-  options: { scenarioTimeoutMs?: number } = {},
-): Promise<SuiteResult> {
+async function runConformance(args: readonly string[]): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
   try {
     const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        CONFORMANCE_CLI,
-        "server",
-        "--url",
-        url,
-        "--requirements",
-        requirements,
-        "--timeout",
-        String(options.scenarioTimeoutMs ?? 15_000),
-        "--output-dir",
-        dir,
-      ],
+      args: ["run", "-A", CONFORMANCE_CLI, ...args, "--output-dir", dir],
       cwd: dir,
       env: { NO_COLOR: "1" },
       stdin: "null",
     }).output();
     const decoder = new TextDecoder();
-    return parseSummary(requirements, decoder.decode(stdout) + decoder.decode(stderr));
+    return decoder.decode(stdout) + decoder.decode(stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Runs the suite's server scenarios of `requirements` against `url`. */
+export async function runSuite(
+  url: string,
+  requirements: RequirementSet,
+  options: { scenarioTimeoutMs?: number } = {},
+): Promise<SuiteResult> {
+  const output = await runConformance([
+    "server",
+    "--url",
+    url,
+    "--requirements",
+    requirements,
+    "--timeout",
+    String(options.scenarioTimeoutMs ?? 15_000),
+  ]);
+  return parseSummary(requirements, output);
 }
 
 /** The outcome of one client scenario: whether it passed, and what the suite printed. */
@@ -88,43 +89,26 @@ export interface ClientScenarioResult {
 
 /**
  * Runs one of the suite's client scenarios at `specVersion` with `command` as the client
- * (the suite appends the scenario server's URL). Result files go to a temporary directory.
+ * (the suite appends the scenario server's URL).
  */
 export async function runClientScenario(
   scenario: string,
   command: string,
   specVersion: RequirementSet,
 ): Promise<ClientScenarioResult> {
-  const dir = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
-  try {
-    const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        CONFORMANCE_CLI,
-        "client",
-        "--command",
-        command,
-        "--scenario",
-        scenario,
-        "--spec-version",
-        specVersion,
-        // Sign-ins start several processes each: slow on a loaded machine.
-        "--timeout",
-        "90000",
-        "--output-dir",
-        dir,
-      ],
-      cwd: dir,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-    }).output();
-    const decoder = new TextDecoder();
-    const output = decoder.decode(stdout) + decoder.decode(stderr);
-    return { passed: /OVERALL: PASSED/.test(output), output };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const output = await runConformance([
+    "client",
+    "--command",
+    command,
+    "--scenario",
+    scenario,
+    "--spec-version",
+    specVersion,
+    // Sign-ins start several processes each: slow on a loaded machine.
+    "--timeout",
+    "90000",
+  ]);
+  return { passed: /OVERALL: PASSED/.test(output), output };
 }
 
 /** A conformance fixture server (tests/fixtures/conformance). */
