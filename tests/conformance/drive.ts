@@ -4,7 +4,7 @@
  * @module
  */
 import { Client } from "../support/mcp_client.ts";
-import { ProxyStdio } from "../support/proxy_stdio.ts";
+import type { ProxyStdio } from "../support/proxy_stdio.ts";
 
 /** Runs `work` with a client connected through mcp-proxy on `proxy`; resolves to the exit code. */
 export async function drive(
