@@ -158,9 +158,29 @@ function passThroughBody(request: Request, connection: Connection): Request {
   return new Request(request, { body });
 }
 
+/**
+ * Deno's engine closes a connection when its signal aborts; a connection the peer closed
+ * meanwhile makes that close throw `BadResource` inside the engine's own abort listener, where
+ * nothing can catch it and it would end the process. It is harmless: the connection is gone.
+ */
+function ignoreEngineCloseRaces(): void {
+  globalThis.addEventListener("error", (event) => {
+    const error = event.error;
+    if (error instanceof Deno.errors.BadResource && /deno_http\/00_serve/.test(error.stack ?? "")) {
+      event.preventDefault();
+    }
+  });
+}
+
+let engineCloseRacesIgnored = false;
+
 /** Starts the hardened HTTP server described in the module documentation. */
 export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
   const serve = serveOnConnection();
+  if (!engineCloseRacesIgnored) {
+    engineCloseRacesIgnored = true;
+    ignoreEngineCloseRaces();
+  }
   const limits: HttpLimits = options.limits ?? DEFAULT_HTTP_LIMITS;
   const warn = rateLimitedWarning(options.onWarning ?? (() => {}));
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
