@@ -2,6 +2,7 @@
  * Reads named servers from a Claude-Desktop-style JSON file (CLI.md, "Named-server config file").
  * @module
  */
+import { isObject } from "../shared/jsonrpc.ts";
 import { type Logger, maskCommandLine } from "../log.ts";
 import {
   isValidServerName,
@@ -14,10 +15,6 @@ import {
 export class ConfigFileError extends Error {
   /** The error's name, as `Error` subclasses set it. */
   override name = "ConfigFileError";
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {

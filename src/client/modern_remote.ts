@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import type { JsonObject } from "../era/envelope.ts";
 import {
   errorResponse,
+  isObject,
   ProtocolErrorCode,
   type RequestId,
   type WireMessage,
@@ -161,10 +162,6 @@ export class ModernRemote {
   #fail(id: RequestId, message: string): void {
     this.#onMessage(errorResponse(id, ProtocolErrorCode.InternalError, message));
   }
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A JSON-RPC message from the remote, or `undefined` for anything else. */

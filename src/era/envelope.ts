@@ -3,7 +3,7 @@
  * instead of the legacy `initialize` handshake, and how the proxy reads, strips and builds it.
  * @module
  */
-import { MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
+import { isObject, MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
 
 /** `_meta` key of the protocol version a modern request speaks (required). */
 export const PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
@@ -62,10 +62,6 @@ export interface EnvelopeIssue {
   readonly key: string;
   /** What is wrong with it: `missing`, or what was expected. */
   readonly problem: string;
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The `_meta` object of `params`, if it has one. */

@@ -5,6 +5,7 @@
  * in the `=?base64?…?=` sentinel form.
  * @module
  */
+import { isObject } from "../shared/jsonrpc.ts";
 import { type JsonObject, metaOf, PROTOCOL_VERSION_KEY } from "./envelope.ts";
 
 /** The body field each method's `Mcp-Name` header mirrors. */
@@ -53,10 +54,6 @@ export type HeaderScan =
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const PRIMITIVE_TYPES = new Set(["string", "integer", "boolean"]);
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * Reads the `x-mcp-header` declarations of a tool's `inputSchema`, checking the spec's

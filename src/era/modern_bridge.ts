@@ -23,6 +23,7 @@ import {
   type ErrorObject,
   errorResponse,
   type Incoming,
+  isObject,
   ProtocolErrorCode,
   type RequestId,
   type RequestMessage,
@@ -104,10 +105,6 @@ const CAPABILITY_OF_FLAG: Readonly<Record<string, [string, string]>> = {
   promptsListChanged: ["prompts", "listChanged"],
   resourcesListChanged: ["resources", "listChanged"],
 };
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** A message the bridge makes, sorted as the multiplexer takes it. */
 function incoming(message: WireMessage): Incoming {

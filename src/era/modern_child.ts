@@ -20,6 +20,7 @@
  */
 import type { SessionContext } from "../relay/handshake.ts";
 import {
+  isObject,
   MODERN_PROTOCOL_VERSION,
   ProtocolErrorCode,
   type RequestId,
@@ -49,10 +50,6 @@ export interface ModernChildHandlers {
 
 /** Most `input_required` rounds one request may take before it fails. */
 export const MAX_INPUT_ROUNDS = 10;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** A request of a session in flight at the child. */
 interface InFlight {

@@ -156,7 +156,8 @@ export const MODERN_PROTOCOL_VERSION = "2026-07-28";
 
 const EMPTY_PARAMS: Params = Object.freeze({});
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** Whether `value` is a JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
