@@ -6,7 +6,7 @@
  */
 import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../shared/jsonrpc.ts";
 import type { JsonObject } from "../era/envelope.ts";
-import { discoverParams } from "../era/probe.ts";
+import { discoverParams, eraOfDiscoverAnswer } from "../era/probe.ts";
 import { readEventData } from "../era/sse_events.ts";
 
 /** What the remote speaks. */
@@ -119,11 +119,8 @@ async function probeModern(
     params: discoverParams(options.clientInfo),
   }, { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": "server/discover" });
   const answer = await answerOf(response);
-  const result = answer?.result as JsonObject | undefined;
-  const versions = result?.supportedVersions;
-  if (response.ok && Array.isArray(versions) && versions.includes(MODERN_PROTOCOL_VERSION)) {
-    return result;
-  }
+  const verdict = eraOfDiscoverAnswer(answer ?? {});
+  if (response.ok && verdict.era === "modern") return verdict.discover;
   const error = answer?.error as { code?: number; data?: { supported?: unknown } } | undefined;
   const code = error?.code;
   const supported = error?.data?.supported;

@@ -7,7 +7,7 @@ import { getLogger, type Logger, urlForLog } from "../log.ts";
 import { runtime } from "../runtime/mod.ts";
 import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
-import denoConfig from "../../deno.json" with { type: "json" };
+import { PROXY_CLIENT_INFO } from "../relay/handshake.ts";
 import { ClientFront } from "./front.ts";
 import { MessageWriter, readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
@@ -72,7 +72,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     headers: settings.headers,
     fetch: fetchImpl,
     log,
-    clientInfo: { name: "mcp-proxy", version: denoConfig.version },
+    clientInfo: PROXY_CLIENT_INFO,
     deliver: (message) => stdout.write(message),
   });
 

@@ -12,6 +12,7 @@
 import { ModernBridge, type ModernCall } from "../era/modern_bridge.ts";
 import { isEnvelopeIssue, readEnvelope } from "../era/envelope.ts";
 import type { Logger } from "../log.ts";
+import { RELAYED_CLIENT_CAPABILITIES } from "../relay/handshake.ts";
 import { Multiplexer } from "../relay/multiplexer.ts";
 import {
   classify,
@@ -27,9 +28,6 @@ import {
 import type { ClientRelay } from "./front.ts";
 import { Upstream } from "./upstream.ts";
 import type { RemoteTransport } from "./remote.ts";
-
-/** What the proxy declares to the remote: it relays these requests to the client. */
-const CLIENT_CAPABILITIES = { roots: { listChanged: true }, sampling: {}, elicitation: {} };
 
 /** What the relay needs. */
 export interface ModernOverLegacyOptions {
@@ -111,7 +109,7 @@ export class ModernClientOverLegacyRemote implements ClientRelay {
     try {
       const result = await this.#mux.request("initialize", {
         protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
-        capabilities: CLIENT_CAPABILITIES,
+        capabilities: RELAYED_CLIENT_CAPABILITIES,
         clientInfo: clientInfo ?? this.#options.clientInfo,
       });
       this.#mux.notify("notifications/initialized");

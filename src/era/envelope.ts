@@ -15,6 +15,24 @@ export const CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo";
 export const LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
 /** `_meta` key of the server's identity on each result. */
 export const SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo";
+/**
+ * The list-changed flags of a `subscriptions/listen` filter, each by the server capability
+ * area whose `listChanged` backs it (and whose `notifications/AREA/list_changed` it lets in).
+ */
+export const LIST_CHANGED_FLAGS: Readonly<Record<string, string>> = {
+  toolsListChanged: "tools",
+  promptsListChanged: "prompts",
+  resourcesListChanged: "resources",
+};
+
+/** The list-changed flags a server with `capabilities` can honour. */
+export function listChangedFlags(capabilities: JsonObject): string[] {
+  return Object.keys(LIST_CHANGED_FLAGS).filter((flag) => {
+    const capability = capabilities[LIST_CHANGED_FLAGS[flag]];
+    return isObject(capability) && capability.listChanged === true;
+  });
+}
+
 /** `_meta` key tagging each notification of a `subscriptions/listen` stream. */
 export const SUBSCRIPTION_ID_KEY = "io.modelcontextprotocol/subscriptionId";
 

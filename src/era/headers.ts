@@ -15,6 +15,12 @@ const NAME_SOURCE: Readonly<Record<string, string>> = {
   "resources/read": "uri",
 };
 
+/** The body value a request's `Mcp-Name` header mirrors, if its method has one. */
+export function nameHeaderValue(method: string, params: JsonObject): string | undefined {
+  const value = Object.hasOwn(NAME_SOURCE, method) ? params[NAME_SOURCE[method]] : undefined;
+  return typeof value === "string" ? value : undefined;
+}
+
 const encoder = new TextEncoder();
 
 /** A header value: as is when it is safe visible ASCII, else in the base64 sentinel form. */
@@ -119,9 +125,8 @@ export function requestHeaders(
   if (typeof version === "string") headers["mcp-protocol-version"] = version;
   if (message.id === undefined) return headers;
   headers["mcp-method"] = method;
-  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
-  const name = field === undefined ? undefined : params[field];
-  if (typeof name === "string") headers["mcp-name"] = encodeHeaderValue(name);
+  const name = nameHeaderValue(method, params);
+  if (name !== undefined) headers["mcp-name"] = encodeHeaderValue(name);
   if (method === "tools/call") {
     for (const header of paramHeaders) {
       const value = argumentValue(params.arguments, header.path);

@@ -22,7 +22,7 @@ import {
   type JsonObject,
   readEnvelope,
 } from "./envelope.ts";
-import { decodeHeaderValue } from "./headers.ts";
+import { decodeHeaderValue, nameHeaderValue } from "./headers.ts";
 import { REMOVED_METHODS } from "./results.ts";
 
 /** The headers of a POST the ladder reads. */
@@ -53,13 +53,6 @@ export interface LadderRefusal {
 
 /** How a POST is to be served. */
 export type PostEra = { readonly era: "legacy" } | ModernPost | LadderRefusal;
-
-/** The methods whose `Mcp-Name` header mirrors a body field, and that field. */
-const NAME_SOURCE: Readonly<Record<string, string>> = {
-  "tools/call": "name",
-  "prompts/get": "name",
-  "resources/read": "uri",
-};
 
 const LEGACY: PostEra = { era: "legacy" };
 
@@ -186,9 +179,8 @@ function checkStandardHeaders(
       return mismatch(id, name, `the required ${name} header is missing`);
     }
   }
-  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
-  const bodyName = field === undefined ? undefined : params[field];
-  if (typeof bodyName !== "string") return undefined;
+  const bodyName = nameHeaderValue(method, params);
+  if (bodyName === undefined) return undefined;
   const raw = header(headers, "mcp-name");
   if (raw === undefined) return mismatch(id, "Mcp-Name", "the required Mcp-Name header is missing");
   const headerName = decodeHeaderValue(raw);

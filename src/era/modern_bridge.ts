@@ -32,6 +32,8 @@ import {
 import {
   type Envelope,
   type JsonObject,
+  LIST_CHANGED_FLAGS,
+  listChangedFlags,
   metaOf,
   stripEnvelope,
   SUBSCRIPTION_ID_KEY,
@@ -93,18 +95,11 @@ const CAPABILITY_OF: Readonly<Record<string, string>> = {
 };
 
 /** Which listen filter flag lets each change notification through. */
-const LISTEN_FLAG_OF: Readonly<Record<string, string>> = {
-  "notifications/tools/list_changed": "toolsListChanged",
-  "notifications/prompts/list_changed": "promptsListChanged",
-  "notifications/resources/list_changed": "resourcesListChanged",
-};
-
-/** Which server capability backs each listen filter flag. */
-const CAPABILITY_OF_FLAG: Readonly<Record<string, [string, string]>> = {
-  toolsListChanged: ["tools", "listChanged"],
-  promptsListChanged: ["prompts", "listChanged"],
-  resourcesListChanged: ["resources", "listChanged"],
-};
+const LISTEN_FLAG_OF: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(LIST_CHANGED_FLAGS).map((
+    [flag, area],
+  ) => [`notifications/${area}/list_changed`, flag]),
+);
 
 /** A message the bridge makes, sorted as the multiplexer takes it. */
 function incoming(message: WireMessage): Incoming {
@@ -483,11 +478,8 @@ class ListenStream implements ModernCall {
   #acknowledge(initialize: JsonObject): void {
     const capabilities = isObject(initialize.capabilities) ? initialize.capabilities : {};
     const honoured: JsonObject = {};
-    for (const [flag, [area, feature]] of Object.entries(CAPABILITY_OF_FLAG)) {
-      const capability = capabilities[area];
-      if (this.#filter[flag] === true && isObject(capability) && capability[feature] === true) {
-        honoured[flag] = true;
-      }
+    for (const flag of listChangedFlags(capabilities)) {
+      if (this.#filter[flag] === true) honoured[flag] = true;
     }
     const resources = capabilities.resources;
     if (this.#uris.size > 0 && isObject(resources) && resources.subscribe === true) {

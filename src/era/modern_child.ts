@@ -30,6 +30,7 @@ import {
   type Envelope,
   hasEnvelopeClaim,
   type JsonObject,
+  listChangedFlags,
   metaOf,
   SUBSCRIPTION_ID_KEY,
   withEnvelope,
@@ -280,16 +281,7 @@ export class ModernChild {
       });
     }
     const notifications: JsonObject = {};
-    for (
-      const [flag, area] of [
-        ["toolsListChanged", "tools"],
-        ["promptsListChanged", "prompts"],
-        ["resourcesListChanged", "resources"],
-      ] as const
-    ) {
-      const capability = this.#capabilities[area];
-      if (isObject(capability) && capability.listChanged === true) notifications[flag] = true;
-    }
+    for (const flag of listChangedFlags(this.#capabilities)) notifications[flag] = true;
     if (this.#subscribed.size > 0) notifications.resourceSubscriptions = [...this.#subscribed];
     if (Object.keys(notifications).length === 0) {
       this.#listenId = undefined;

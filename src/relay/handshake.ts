@@ -6,7 +6,21 @@
  * `_meta` envelope is its protocol version, capabilities, client info and log level.
  * @module
  */
+import denoConfig from "../../deno.json" with { type: "json" };
 import { LEGACY_PROTOCOL_VERSIONS, type Params } from "../shared/jsonrpc.ts";
+
+/** The proxy's identity towards the servers it speaks to (children and remotes). */
+export const PROXY_CLIENT_INFO: Readonly<Record<string, unknown>> = {
+  name: "mcp-proxy",
+  version: denoConfig.version,
+};
+
+/** What the proxy declares to a server it holds a session with: it relays these to clients. */
+export const RELAYED_CLIENT_CAPABILITIES: Params = {
+  roots: { listChanged: true },
+  sampling: {},
+  elicitation: {},
+};
 
 /** What a client session declared in its `initialize`. */
 export interface ClientHandshake {

@@ -3,7 +3,6 @@
  * initialise, restart with backoff, stop) around a {@linkcode Multiplexer}.
  * @module
  */
-import denoConfig from "../../deno.json" with { type: "json" };
 import {
   DEFAULT_SERVING_LIMITS,
   type ServingLimits,
@@ -16,12 +15,8 @@ import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from ".
 import { ModernChild } from "../era/modern_child.ts";
 import { type ChildEra, discoverParams, eraOfDiscoverAnswer } from "../era/probe.ts";
 import { initializeFromDiscover } from "../era/results.ts";
-import {
-  classify,
-  type Incoming,
-  LATEST_LEGACY_PROTOCOL_VERSION,
-  type Params,
-} from "../shared/jsonrpc.ts";
+import { classify, type Incoming, LATEST_LEGACY_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
+import { PROXY_CLIENT_INFO, RELAYED_CLIENT_CAPABILITIES } from "./handshake.ts";
 import { Multiplexer } from "./multiplexer.ts";
 import { StdioChild, STOP_GRACE_MS } from "./stdio_child.ts";
 import type { ClientSink, MuxSession, ServerState, SharedServer } from "./types.ts";
@@ -48,20 +43,10 @@ const INITIALIZE_TIMEOUT_MS = 60_000;
  */
 const PROBE_TIMEOUT_MS = 5_000;
 
-/** The proxy's identity towards its children. */
-const CLIENT_INFO = { name: "mcp-proxy", version: denoConfig.version };
-
 /** A legacy child exited on the era probe: start it again and initialise it at once. */
 class ExitedOnProbe extends Error {
   override name = "ExitedOnProbe";
 }
-
-/** What the proxy declares upstream: it relays these requests to its clients. */
-const CLIENT_CAPABILITIES: Params = {
-  roots: { listChanged: true },
-  sampling: {},
-  elicitation: {},
-};
 
 /**
  * Creates the {@linkcode SharedServer} for the stdio server of `config`.
@@ -226,7 +211,7 @@ class StdioSharedServer implements SharedServer {
    * legacy one (any other answer, or silence); throws {@linkcode ExitedOnProbe} if it exited.
    */
   async #probe(child: StdioChild): Promise<Record<string, unknown> | undefined> {
-    const answer = this.#mux.request("server/discover", discoverParams(CLIENT_INFO)).then(
+    const answer = this.#mux.request("server/discover", discoverParams(PROXY_CLIENT_INFO)).then(
       (result) => eraOfDiscoverAnswer({ result }),
       () => ({ era: "legacy" as const }),
     );
@@ -245,7 +230,7 @@ class StdioSharedServer implements SharedServer {
 
   /** Puts the modern translation between the multiplexer and the child, and opens it. */
   #openModern(child: StdioChild, discover: Record<string, unknown>): void {
-    const modern = new ModernChild(discover, CLIENT_INFO, {
+    const modern = new ModernChild(discover, PROXY_CLIENT_INFO, {
       toChild: (message) => child.send(message),
       toMux: (message, relatedTo) => {
         const incoming = classify(message);
@@ -273,8 +258,8 @@ class StdioSharedServer implements SharedServer {
     const what = `MCP server '${this.name}' (command '${this.#config.command}')`;
     const initialize = this.#mux.request("initialize", {
       protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
-      capabilities: CLIENT_CAPABILITIES,
-      clientInfo: { name: "mcp-proxy", version: denoConfig.version },
+      capabilities: RELAYED_CLIENT_CAPABILITIES,
+      clientInfo: PROXY_CLIENT_INFO,
     });
     const exited = child.closed.then((exit) => {
       throw new Error(`${what} exited (${describeExit(exit)}) before it was initialised`);

@@ -9,6 +9,7 @@
  * (see post_exchange.ts), and messages only get a structure test (see mcp_request.ts).
  * @module
  */
+import { isModernVersion } from "../era/envelope.ts";
 import { classifyPost, type ModernPost } from "../era/http_classify.ts";
 import { ModernBridge, type ModernCall } from "../era/modern_bridge.ts";
 import { getLogger, sessionIdForLog } from "../log.ts";
@@ -46,7 +47,7 @@ const MODERN_ERROR_STATUS: ReadonlyMap<number | undefined, number> = new Map([
 /** Whether the request names a modern protocol version in its header. */
 function speaksModern(request: Request): boolean {
   const version = request.headers.get("mcp-protocol-version");
-  return version !== null && version.trim() >= MODERN_PROTOCOL_VERSION;
+  return version !== null && isModernVersion(version.trim());
 }
 
 /** Whether the POST carries an `initialize` request. */
