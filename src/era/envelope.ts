@@ -3,6 +3,7 @@
  * instead of the legacy `initialize` handshake, and how the proxy reads, strips and builds it.
  * @module
  */
+import { levelRank, LOG_LEVELS } from "../relay/log_levels.ts";
 import { isObject, MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
 
 /** `_meta` key of the protocol version a modern request speaks (required). */
@@ -41,17 +42,6 @@ const ENVELOPE_KEYS = [
   CLIENT_CAPABILITIES_KEY,
   CLIENT_INFO_KEY,
   LOG_LEVEL_KEY,
-];
-
-const LOG_LEVELS = [
-  "debug",
-  "info",
-  "notice",
-  "warning",
-  "error",
-  "critical",
-  "alert",
-  "emergency",
 ];
 
 /** Whether `version` names a modern (handshake-free) protocol revision. */
@@ -118,7 +108,7 @@ export function readEnvelope(params: unknown): Envelope | EnvelopeIssue {
   ) {
     return { key: CLIENT_INFO_KEY, problem: "expected an object with name and version strings" };
   }
-  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as string)) {
+  if (logLevel !== undefined && levelRank(logLevel) === undefined) {
     return { key: LOG_LEVEL_KEY, problem: `expected one of ${LOG_LEVELS.join(", ")}` };
   }
   return {

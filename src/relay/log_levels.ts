@@ -4,11 +4,21 @@
  * @module
  */
 
-const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+/** The MCP logging levels, least severe first. */
+export const LOG_LEVELS: readonly string[] = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+];
 
 /** The rank of an MCP logging level (debug = 0 … emergency = 7), or `undefined` if unknown. */
 export function levelRank(level: unknown): number | undefined {
-  const rank = LEVELS.indexOf(level as string);
+  const rank = LOG_LEVELS.indexOf(level as string);
   return rank === -1 ? undefined : rank;
 }
 
@@ -18,7 +28,7 @@ export class UpstreamLogLevel {
 
   /** The level to set upstream now (`undefined` when none was ever asked for). */
   get level(): string | undefined {
-    return this.#rank === undefined ? undefined : LEVELS[this.#rank];
+    return this.#rank === undefined ? undefined : LOG_LEVELS[this.#rank];
   }
 
   /**
@@ -33,7 +43,7 @@ export class UpstreamLogLevel {
     }
     if (lowest === undefined || lowest === this.#rank) return undefined;
     this.#rank = lowest;
-    return LEVELS[lowest];
+    return LOG_LEVELS[lowest];
   }
 }
 
