@@ -196,15 +196,18 @@ Deno.test("oauth: without a browser the URL is printed and the sign-in waits for
     const proxy = proxyFor(fixture, place, { browser: "false" });
     const listing = listTools(proxy);
     try {
-      let url: string | undefined;
-      while (!url) {
+      // The proxy prints the URL, then says no browser opened, then waits: the user reads both.
+      let ended = false;
+      listing.finally(() => ended = true).catch(() => {});
+      while (!ended && !/No browser could be opened/.test(proxy.stderr)) {
         await new Promise((resolve) => setTimeout(resolve, 50));
-        url = proxy.stderr.match(/opening this URL in a browser: (\S+)/)?.[1];
       }
+      assert.match(proxy.stderr, /No browser could be opened/);
+      const url = proxy.stderr.match(/opening this URL in a browser: (\S+)/)?.[1];
+      assert.ok(url, "the URL is printed before the warning");
       // The user opens the printed URL elsewhere (through an SSH port forward, say).
       await (await fetch(url)).body?.cancel();
       assert.deepEqual(await listing, ["whoami"]);
-      assert.match(proxy.stderr, /No browser could be opened/);
     } finally {
       await listing.catch(() => {});
     }
