@@ -5,10 +5,8 @@
 import denoConfig from "../deno.json" with { type: "json" };
 import { parseCommandLine } from "./cli/parser.ts";
 import { buildSettings, SettingsError } from "./cli/settings.ts";
-import { runClient } from "./client/mod.ts";
 import { getLogger, setLogLevel } from "./log.ts";
 import { runtime } from "./runtime/mod.ts";
-import { runServer } from "./server/mod.ts";
 
 /** The version, from deno.json. */
 export const VERSION: string = denoConfig.version;
@@ -42,7 +40,10 @@ export async function main(argv: string[]): Promise<number> {
     log.error(error.message);
     return error.exitCode;
   }
-  return settings.mode === "client" ? await runClient(settings) : await runServer(settings);
+  // Only the chosen mode is loaded: each brings modules the other never uses.
+  return settings.mode === "client"
+    ? await (await import("./client/mod.ts")).runClient(settings)
+    : await (await import("./server/mod.ts")).runServer(settings);
 }
 
 async function writeStdout(text: string): Promise<void> {

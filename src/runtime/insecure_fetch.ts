@@ -8,8 +8,6 @@
  * `Response` whose body streams (SSE needs that).
  * @module
  */
-import { request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
 
 /** Statuses whose responses have no body by definition. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
@@ -22,6 +20,11 @@ export function insecureFetch(): typeof fetch {
   return async (input, init) => {
     const request = new Request(input, init);
     if (new URL(request.url).protocol !== "https:") return await fetch(request);
+    // Loaded on first use: `--no-verify-ssl` is rare and these cost start-up time.
+    const [{ request: httpsRequest }, { Readable }] = await Promise.all([
+      import("node:https"),
+      import("node:stream"),
+    ]);
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
     return await new Promise<Response>((resolve, reject) => {
       const outgoing = httpsRequest(request.url, {
