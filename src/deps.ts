@@ -2,7 +2,6 @@
  * Every third-party import of the program, pinned to exact versions in one place.
  *
  * Full `npm:` specifiers (no import map) so that `deno run <url>/main.ts` resolves them too.
- * Deep SDK imports type as `any` under Deno without the `@ts-types` hints.
  * @module
  */
 
