@@ -1,6 +1,7 @@
 /**
- * The benchmark's third-party imports: the MCP SDK client side, pinned to the same version as
- * the program (`src/deps.ts`), so the load generator behaves like a real SDK-based client.
+ * The benchmark's third-party imports: the MCP SDK 1.x client side, pinned to the same version
+ * as the tests' SDK peer (`tests/support/sdk.ts`), so the load generator behaves like a real
+ * SDK-based client.
  * @module
  */
 

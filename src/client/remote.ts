@@ -2,12 +2,7 @@
  * The SDK's client transports to the remote server, and what their errors mean for the relay.
  * @module
  */
-import {
-  type ClientTransports,
-  type JSONRPCMessage,
-  loadClientTransports,
-  type Transport,
-} from "../deps.ts";
+import { type ClientModule, type JSONRPCMessage, loadClient, type Transport } from "../deps.ts";
 import type { ErrorObject, WireMessage } from "../shared/jsonrpc.ts";
 
 /** One connection (one session) to the remote server. */
@@ -38,8 +33,8 @@ export interface RemoteOptions {
   fetch: typeof fetch;
 }
 
-/** The SDK's transports once loaded: no error of theirs can exist before. */
-let sdk: ClientTransports | undefined;
+/** The SDK's client once loaded: no error of its transports can exist before. */
+let sdk: ClientModule | undefined;
 
 /**
  * Loads the SDK's transports (client mode only) and returns a function that makes a new,
@@ -48,7 +43,7 @@ let sdk: ClientTransports | undefined;
 export async function remoteTransportFactory(
   options: RemoteOptions,
 ): Promise<() => RemoteTransport> {
-  sdk ??= await loadClientTransports();
+  sdk ??= await loadClient();
   const { SSEClientTransport, StreamableHTTPClientTransport } = sdk;
   const url = new URL(options.url);
   const common = { fetch: options.fetch, requestInit: { headers: options.headers } };
@@ -77,11 +72,12 @@ export type StreamFailure = "lost" | "harmless";
  */
 export function classifyStreamError(error: Error): StreamFailure {
   if (sdk && error instanceof sdk.SseError) return "lost";
-  if (sdk && error instanceof sdk.StreamableHTTPError) {
+  if (sdk && error instanceof sdk.SdkError) {
     // Failed POSTs come here too; the relay judges them where send() rejects. Of the refusals
     // of the standalone GET stream only a vanished session is fatal: others mean the server
     // offers no such stream, which the protocol allows.
-    return error.code === 404 && error.message.includes("Failed to open SSE stream")
+    return error instanceof sdk.SdkHttpError && error.status === 404 &&
+        error.code === sdk.SdkErrorCode.ClientHttpFailedToOpenStream
       ? "lost"
       : "harmless";
   }
@@ -103,8 +99,9 @@ export type SendFailure =
 /** Classifies an error thrown by a transport's `send()`. */
 export function classifySendError(error: unknown): SendFailure {
   const message = error instanceof Error ? error.message : String(error);
-  const status = sdk && error instanceof sdk.StreamableHTTPError
-    ? error.code
+  // Streamable HTTP's errors carry the status; SSE's POST puts it in the message.
+  const status = sdk && error instanceof sdk.SdkHttpError
+    ? error.status
     : Number(/\(HTTP (\d{3})\)/.exec(message)?.[1]);
   // The SDK's example servers (server-everything among them) answer an unknown session with
   // 400 "No valid session ID provided" instead of the specified 404.
@@ -128,11 +125,16 @@ const CERTIFICATE_FAILURE =
 
 /**
  * The JSON-RPC error the remote answered a refused request with, when the transport's error
- * carries the response body (the SDK puts it in the message): relayed as it is, because a
- * dual-era client decides its era from such errors.
+ * carries the response body (Streamable HTTP's in `data.text`, SSE's in the message): relayed
+ * as it is, because a dual-era client decides its era from such errors.
  */
 export function remoteErrorOf(error: unknown): ErrorObject | undefined {
-  const text = error instanceof Error ? error.message : String(error);
+  const responseText = sdk && error instanceof sdk.SdkHttpError ? error.data.text : undefined;
+  const text = typeof responseText === "string"
+    ? responseText
+    : error instanceof Error
+    ? error.message
+    : String(error);
   const start = text.indexOf("{");
   if (start === -1) return undefined;
   try {

@@ -5,7 +5,7 @@
  * @module
  */
 import process from "node:process";
-import { loadOAuthClient } from "../../deps.ts";
+import { loadClient } from "../../deps.ts";
 import type { OAuth } from "../../deps.ts";
 import type { Logger } from "../../log.ts";
 import type { Runtime } from "../../runtime/mod.ts";
@@ -139,7 +139,7 @@ export class OAuthSession {
 
   async #runAuth(challenge: Partial<Challenge>): Promise<void> {
     const { log, runtime } = this.#options;
-    const sdk = await loadOAuthClient();
+    const sdk = await loadClient();
     const { resourceMetadataUrl, scope } = challenge.response
       ? sdk.extractWWWAuthenticateParams(challenge.response)
       : {};
