@@ -88,8 +88,11 @@ interface PendingRequest {
   progressToken: unknown;
   /** Called with the upstream's response, or `undefined` when none will be relayed. */
   onSettled: ((response: WireMessage | undefined) => void) | undefined;
-  /** Ends a client's request that waits too long (see {@linkcode MultiplexerOptions}). */
-  timer?: ReturnType<typeof setTimeout>;
+  /**
+   * When a client's request has waited too long (`performance.now()` time; see
+   * {@linkcode MultiplexerOptions}); `Infinity` for requests without a limit.
+   */
+  deadline: number;
 }
 
 /** Tuning of a {@linkcode Multiplexer}. */
@@ -107,6 +110,11 @@ export interface MultiplexerOptions {
  */
 const ROUND_MS = 100;
 
+/** How often requests are checked against their deadline: a tenth of the limit, 10 ms to 1 s. */
+function sweepIntervalMs(requestTimeoutMs: number): number {
+  return Math.min(1_000, Math.max(10, requestTimeoutMs / 10));
+}
+
 interface ServerRequest {
   /** The upstream's id for its request. */
   upstreamId: RequestId;
@@ -121,7 +129,13 @@ export class Multiplexer {
   #link: Link = { kind: "waiting", upstream: undefined, queue: [] };
   #nextId = 0;
   #nextSession = 0;
+  /** Requests in flight by upstream id, in the order they were sent (hence of deadline). */
   readonly #pending = new Map<number, PendingRequest>();
+  /**
+   * Checks deadlines while requests with one are in flight: one timer for them all, because
+   * a timer per request costs more than relaying it.
+   */
+  #deadlineSweep: ReturnType<typeof setInterval> | undefined;
   /** Server-to-client requests in flight, by the id the client sees. */
   readonly #serverRequests = new Map<number, ServerRequest>();
   readonly #sessions = new Set<Session>();
@@ -173,6 +187,7 @@ export class Multiplexer {
       session: undefined,
       clientId: id,
       progressToken: undefined,
+      deadline: Infinity,
       onSettled: (response) => {
         if (response === undefined) reject(new Error(`MCP server '${this.#name}' exited`));
         else if (response.error) reject(new Error(`${method} failed: ${response.error.message}`));
@@ -221,8 +236,7 @@ export class Multiplexer {
     this.#pending.clear();
     this.#busy.clear();
     for (const session of this.#sessions) session.inFlight.clear();
-    for (const { session, clientId, onSettled, timer } of pending) {
-      clearTimeout(timer);
+    for (const { session, clientId, onSettled } of pending) {
       onSettled?.(undefined);
       if (session) {
         const error = errorResponse(clientId, ProtocolErrorCode.ConnectionClosed, reason);
@@ -315,10 +329,15 @@ export class Multiplexer {
     const forwarded = progressToken === undefined
       ? { ...message, id }
       : { ...message, id, params: { ...params, _meta: { ...params._meta, progressToken: id } } };
-    const timer = this.#requestTimeoutMs > 0
-      ? setTimeout(() => this.#timeOut(id), this.#requestTimeoutMs)
-      : undefined;
-    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled, timer });
+    const timeoutMs = this.#requestTimeoutMs;
+    const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
+    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled, deadline });
+    if (deadline !== Infinity) {
+      this.#deadlineSweep ??= setInterval(
+        () => this.#sweepDeadlines(),
+        sweepIntervalMs(timeoutMs),
+      );
+    }
     if (session.inFlight.size === 0) this.#busy.add(session);
     session.inFlight.set(message.id, id);
     upstream.send(forwarded, session);
@@ -399,7 +418,6 @@ export class Multiplexer {
     this.#busy.delete(session);
     if (this.#burst === session) this.#burst = undefined;
     for (const id of session.inFlight.values()) {
-      clearTimeout(this.#pending.get(id)?.timer);
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
     }
@@ -435,6 +453,21 @@ export class Multiplexer {
     if (session) this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
   }
 
+  /**
+   * Times out the requests past their deadline; stops once no request has one. Requests are
+   * in sending order and share one limit, so the first within its deadline ends the look.
+   */
+  #sweepDeadlines(): void {
+    const now = performance.now();
+    for (const [id, request] of this.#pending) {
+      if (request.deadline === Infinity) continue;
+      if (request.deadline > now) return;
+      this.#timeOut(id);
+    }
+    clearInterval(this.#deadlineSweep);
+    this.#deadlineSweep = undefined;
+  }
+
   /** A client's request got no answer in time: the client gets an error, the upstream a cancel. */
   #timeOut(upstreamId: number): void {
     const request = this.#release(upstreamId);
@@ -457,7 +490,6 @@ export class Multiplexer {
   #release(upstreamId: number): PendingRequest | undefined {
     const request = this.#pending.get(upstreamId);
     if (!request) return undefined;
-    clearTimeout(request.timer);
     this.#pending.delete(upstreamId);
     const session = request.session;
     if (session) {

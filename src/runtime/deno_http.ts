@@ -219,7 +219,7 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     return request.bytes().then(
       (bytes) => {
         connection.deadline = Infinity;
-        return options.handler(new Request(request, { body: bytes }));
+        return options.handler(request, bytes);
       },
       // Cut off by the body timeout: the connection is gone, nobody reads this.
       () => new Response(null, { status: 408 }),

@@ -42,8 +42,11 @@ export interface AppOptions {
 
 /** The running application. */
 export interface ProxyApp {
-  /** Answers one HTTP request. */
-  fetch(request: Request): Response | Promise<Response>;
+  /**
+   * Answers one HTTP request; `body` is its body if the server read it already. (Not named
+   * `fetch`: `Deno.serve` would pass its connection info as the second argument.)
+   */
+  handle(request: Request, body?: Uint8Array<ArrayBuffer>): Response | Promise<Response>;
   /** Ends every client session and closes open streams; later requests get 503. */
   close(): Promise<void>;
 }
@@ -102,17 +105,17 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       return sse.open(messagesPath);
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    const postMessage = (request: Request, query: string | undefined) =>
-      sse.post(sessionIdOf(query), request);
+    const postMessage = (request: Request, query: string | undefined, body?: Uint8Array) =>
+      sse.post(sessionIdOf(query), request, body);
     app.post(messagesPath, (c) => postMessage(c.req.raw, queryOf(c.req.url)));
     direct.set(messagesPath, { methods: ["POST"], handle: postMessage });
-    const mcp = (request: Request) => {
+    const mcp = (request: Request, _query: string | undefined, body?: Uint8Array) => {
       status.touch();
-      return http.handle(request);
+      return http.handle(request, body);
     };
     // Both spellings, without a redirect (Hono is strict about trailing slashes).
     for (const path of mcpPaths) {
-      app.all(path, (c) => mcp(c.req.raw));
+      app.all(path, (c) => mcp(c.req.raw, undefined));
       direct.set(path, { handle: mcp });
     }
   }
@@ -123,13 +126,18 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   });
 
   const directChecks = auth ? [...guards, auth] : guards;
-  const serveDirect = async (route: DirectRoute, request: Request, query: string | undefined) => {
+  const serveDirect = async (
+    route: DirectRoute,
+    request: Request,
+    query: string | undefined,
+    body: Uint8Array | undefined,
+  ) => {
     for (const check of directChecks) {
       const refusal = check(request);
       if (refusal) return refusal;
     }
     try {
-      return await route.handle(request, query);
+      return await route.handle(request, query, body);
     } catch (error) {
       log.error(`${request.method} ${pathOf(request.url)}: ${(error as Error).stack ?? error}`);
       return new Response("Internal Server Error", {
@@ -140,7 +148,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   };
 
   return {
-    fetch(request) {
+    handle(request, body) {
       if (closing) return new Response("Shutting down", { status: 503 });
       // Without CORS (whose headers go on every answer), the hot routes skip the router: it
       // and its middleware chain cost more per call than the relay itself.
@@ -150,10 +158,11 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
         const path = pathOf(url);
         const route = direct.get(path);
         if (route && (!route.methods || route.methods.includes(request.method))) {
-          return serveDirect(route, request, queryOf(url));
+          return serveDirect(route, request, queryOf(url), body);
         }
       }
-      return app.fetch(request);
+      // The router's routes read the body themselves: it goes back into a request.
+      return app.fetch(body ? new Request(request, { body }) : request);
     },
     async close() {
       closing = true;
@@ -167,8 +176,12 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
 interface DirectRoute {
   /** The methods it serves (others go to the router); all when absent. */
   methods?: readonly string[];
-  /** Answers the request; `query` is the URL's query without `?`. */
-  handle(request: Request, query: string | undefined): Response | Promise<Response>;
+  /** Answers the request; `query` is the URL's query without `?`, `body` the read body. */
+  handle(
+    request: Request,
+    query: string | undefined,
+    body?: Uint8Array,
+  ): Response | Promise<Response>;
 }
 
 /** The path of a request URL (`http://host/path?query`), as sent: no parse, no decoding. */

@@ -98,7 +98,7 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     http = await runtime.serve({
       hostname: settings.host,
       port: settings.port,
-      handler: app.fetch,
+      handler: app.handle,
       limits: settings.httpLimits,
       onWarning: (message) => log.warning(message),
     });

@@ -90,7 +90,8 @@ export class HttpSession {
     });
     // Registered first: the multiplexer may answer at once (ping, initialize).
     for (const id of ids) this.#exchanges.set(id, exchange);
-    signal?.addEventListener("abort", () => exchange.abandon(), { once: true });
+    // No options object: converting one costs more than the listener (abort fires once).
+    signal?.addEventListener("abort", () => exchange.abandon());
     this.#receiving = true;
     for (const message of messages) this.#mux.receive(message);
     this.#receiving = false;

@@ -52,8 +52,19 @@ function isJsonContentType(header: string | null): boolean {
   return header?.split(";", 1)[0].trim().toLowerCase() === "application/json";
 }
 
-/** The body as text, or `undefined` once it exceeds `maxBytes` (the rest is not read). */
-async function readLimited(request: Request, maxBytes: number): Promise<string | undefined> {
+/** Decodes bodies the server has read already. */
+const utf8 = new TextDecoder();
+
+/**
+ * The body as text, or `undefined` once it exceeds `maxBytes` (the rest is not read); `read`
+ * is the body when the server has read it already.
+ */
+async function readLimited(
+  request: Request,
+  maxBytes: number,
+  read: Uint8Array | undefined,
+): Promise<string | undefined> {
+  if (read) return read.byteLength > maxBytes ? undefined : utf8.decode(read);
   const length = Number(request.headers.get("content-length") ?? NaN);
   if (length > maxBytes) return undefined;
   // A declared length is enforced by the HTTP server: read the body in one go.
@@ -76,10 +87,11 @@ async function readLimited(request: Request, maxBytes: number): Promise<string |
 export async function readJsonBody(
   request: Request,
   maxBytes: number,
+  read?: Uint8Array,
 ): Promise<{ value: unknown } | Response> {
   let text: string | undefined;
   try {
-    text = await readLimited(request, maxBytes);
+    text = await readLimited(request, maxBytes, read);
   } catch (error) {
     // The client hung up mid-upload: nobody reads the answer, and nothing here failed.
     log.debug(`A request body could not be read: ${(error as Error).message}`);
@@ -110,13 +122,14 @@ export function classifyPosted(value: unknown): Incoming | Response {
 export async function readPost(
   request: Request,
   maxBodyBytes: number,
+  read?: Uint8Array,
 ): Promise<Response | PostBody> {
   const refusal = checkAccept(request, ["application/json", "text/event-stream"]);
   if (refusal) return refusal;
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
   }
-  const body = await readJsonBody(request, maxBodyBytes);
+  const body = await readJsonBody(request, maxBodyBytes, read);
   if (body instanceof Response) return body;
   const batch = Array.isArray(body.value);
   const values: unknown[] = batch ? body.value as unknown[] : [body.value];

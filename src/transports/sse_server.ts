@@ -76,16 +76,23 @@ export class SseSessions {
     return new Response(null, { headers: SSE_HEADERS });
   }
 
-  /** Handles `POST /messages/?session_id=<sessionId>` with `request`'s body. */
-  async post(sessionId: string | undefined, request: Request): Promise<Response> {
+  /**
+   * Handles `POST /messages/?session_id=<sessionId>` with `request`'s body (`body`, when the
+   * server has read it already).
+   */
+  async post(
+    sessionId: string | undefined,
+    request: Request,
+    body?: Uint8Array,
+  ): Promise<Response> {
     if (!sessionId) return refuse(400, "Bad Request: session_id is required");
     const id = normaliseSessionId(sessionId);
     if (!id) return refuse(400, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
     if (!session) return sessionNotFound();
-    const body = await readJsonBody(request, this.#maxBodyBytes);
-    if (body instanceof Response) return body;
-    const incoming = classifyPosted(body.value);
+    const parsed = await readJsonBody(request, this.#maxBodyBytes, body);
+    if (parsed instanceof Response) return parsed;
+    const incoming = classifyPosted(parsed.value);
     if (incoming instanceof Response) return incoming;
     // The stream may have closed while the body was read.
     if (!this.#sessions.has(id)) return sessionNotFound();

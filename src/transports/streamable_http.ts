@@ -85,11 +85,11 @@ export class StreamableHttpSessions {
     });
   }
 
-  /** Handles one request to the endpoint. */
-  handle(request: Request): Promise<Response> | Response {
-    if (this.#stateless) return this.#handleStateless(request);
+  /** Handles one request to the endpoint; `read` is its body if the server read it already. */
+  handle(request: Request, read?: Uint8Array): Promise<Response> | Response {
+    if (this.#stateless) return this.#handleStateless(request, read);
     const sessionId = request.headers.get("mcp-session-id");
-    if (request.method === "POST" && sessionId === null) return this.#sessionless(request);
+    if (request.method === "POST" && sessionId === null) return this.#sessionless(request, read);
     if (request.method !== "POST" && request.method !== "GET" && request.method !== "DELETE") {
       return refuse(405, "Method not allowed.", { allow: "GET, POST, DELETE" });
     }
@@ -104,7 +104,7 @@ export class StreamableHttpSessions {
     if (refusal) return refusal;
     switch (request.method) {
       case "POST":
-        return this.#post(sessionId, session, request);
+        return this.#post(sessionId, session, request, read);
       case "GET":
         return checkAccept(request, ["text/event-stream"]) ?? session.openStream();
       default:
@@ -119,8 +119,13 @@ export class StreamableHttpSessions {
     return Promise.resolve();
   }
 
-  async #post(sessionId: string, session: HttpSession, request: Request): Promise<Response> {
-    const body = await readPost(request, this.#maxBodyBytes);
+  async #post(
+    sessionId: string,
+    session: HttpSession,
+    request: Request,
+    read: Uint8Array | undefined,
+  ): Promise<Response> {
+    const body = await readPost(request, this.#maxBodyBytes, read);
     if (body instanceof Response) return body;
     // The session may have ended while the body was read.
     if (this.#sessions.get(sessionId) !== session) return sessionNotFound();
@@ -131,8 +136,8 @@ export class StreamableHttpSessions {
    * A POST without a session id: a modern request (served without a session), or a new
    * legacy session if it carries `initialize`, else 400.
    */
-  async #sessionless(request: Request): Promise<Response> {
-    const body = await readPost(request, this.#maxBodyBytes);
+  async #sessionless(request: Request, read: Uint8Array | undefined): Promise<Response> {
+    const body = await readPost(request, this.#maxBodyBytes, read);
     if (body instanceof Response) return body;
     const modern = this.#classify(request, body);
     if (modern) return modern;
@@ -218,9 +223,9 @@ export class StreamableHttpSessions {
    * answered. Without sessions there is no stream for server-initiated messages, so GET and
    * DELETE are refused with 405, as the specification allows.
    */
-  async #handleStateless(request: Request): Promise<Response> {
+  async #handleStateless(request: Request, read: Uint8Array | undefined): Promise<Response> {
     if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
-    const body = await readPost(request, this.#maxBodyBytes);
+    const body = await readPost(request, this.#maxBodyBytes, read);
     if (body instanceof Response) return body;
     const modern = this.#classify(request, body);
     if (modern) return modern;
