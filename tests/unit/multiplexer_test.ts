@@ -49,8 +49,10 @@ const CHILD_RESULT = {
 };
 
 /** A multiplexer whose fake upstream has answered the proxy's initialize. */
-async function opened(): Promise<{ mux: Multiplexer; upstream: FakeUpstream }> {
-  const mux = new Multiplexer("t", log);
+async function opened(
+  requestTimeoutMs = 0,
+): Promise<{ mux: Multiplexer; upstream: FakeUpstream }> {
+  const mux = new Multiplexer("t", log, { requestTimeoutMs });
   const upstream = new FakeUpstream();
   mux.attach(upstream);
   const initialize = mux.request("initialize", { protocolVersion: "2025-11-25" });
@@ -261,4 +263,48 @@ Deno.test("upstream notifications reach only the session they belong to; unattri
   assert.deepEqual(notifications(b).slice(1).map((r) => [r.message.method, r.related]), [
     ["notifications/custom", 2],
   ]);
+});
+
+Deno.test("request deadlines: the late ones time out in order, an answered one never; one sweep timer, stopped when none is left", async () => {
+  // Watch the interval timers the multiplexer starts and stops.
+  const started: unknown[] = [];
+  const stopped: unknown[] = [];
+  const { setInterval: realSet, clearInterval: realClear } = globalThis;
+  globalThis.setInterval = ((...args: Parameters<typeof realSet>) => {
+    const timer = realSet(...args);
+    started.push(timer);
+    return timer;
+  }) as typeof realSet;
+  globalThis.clearInterval = (timer) => {
+    stopped.push(timer);
+    realClear(timer);
+  };
+  try {
+    const { mux, upstream } = await opened(60);
+    const a = client(mux);
+    a.send({ id: 1, method: "tools/call", params: { name: "slow" } });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    a.send({ id: 2, method: "tools/call", params: { name: "slow" } });
+    a.send({ id: 3, method: "tools/call", params: { name: "fast" } });
+    const fast = upstream.sent.findLast(({ message }) => message.method === "tools/call")!;
+    mux.fromUpstream(incoming({ jsonrpc: "2.0", id: fast.message.id, result: { ok: true } }));
+    assert.equal(started.length, 1, "one sweep timer for every request");
+
+    // The sweep runs every 10 ms here: request 1 is due at 60 ms, request 2 at about 90 ms.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((a.response(1)?.error as { code: number }).code, -32001);
+    assert.equal(a.response(2), undefined, "request 2 is not due yet");
+    assert.deepEqual(stopped, [], "request 2 still has a deadline");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal((a.response(2)?.error as { code: number }).code, -32001);
+    assert.deepEqual(a.response(3)?.result, { ok: true });
+    const cancelled = upstream.sent.filter(({ message }) =>
+      message.method === "notifications/cancelled"
+    );
+    assert.equal(cancelled.length, 2);
+    assert.deepEqual(stopped, started, "the sweep stops once no request has a deadline");
+  } finally {
+    globalThis.setInterval = realSet;
+    globalThis.clearInterval = realClear;
+  }
 });
