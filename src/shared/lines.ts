@@ -49,53 +49,6 @@ export interface LineReader {
   cancel(): void;
 }
 
-/** Size of the buffer a byte stream is read into, reused from one read to the next. */
-const READ_BUFFER_BYTES = 64 * 1024;
-
-/** Reads the chunks of a stream; `undefined` once it has ended. */
-type ChunkReader = {
-  read(): Promise<Uint8Array | undefined>;
-  cancel(): Promise<void>;
-};
-
-/**
- * A reader of `stream`'s chunks. A byte stream (a child's pipe under Deno) is read into one
- * buffer that is handed back and forth: its default reader would allocate a fresh 64 KiB
- * buffer for every read, which is most of the garbage a relay makes per message. Other
- * streams are read as they come.
- */
-function chunkReader(stream: ReadableStream<Uint8Array>): ChunkReader {
-  let byob: ReadableStreamBYOBReader | undefined;
-  try {
-    byob = stream.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream.
-  }
-  if (!byob) {
-    const reader = stream.getReader();
-    return {
-      read: async () => {
-        const { done, value } = await reader.read();
-        return done ? undefined : value;
-      },
-      cancel: () => reader.cancel(),
-    };
-  }
-  const reader = byob;
-  let buffer: ArrayBuffer = new ArrayBuffer(READ_BUFFER_BYTES);
-  return {
-    read: async () => {
-      const { done, value } = await reader.read(new Uint8Array(buffer));
-      if (done || !value) return undefined;
-      // The buffer came back (transferred) with the bytes read; the next read reuses it, so
-      // each chunk must be consumed before the next read, as the line decoder does.
-      buffer = value.buffer as ArrayBuffer;
-      return value;
-    },
-    cancel: () => reader.cancel(),
-  };
-}
-
 /**
  * Reads `stream` to its end, calling `onLine` for each line.
  *
@@ -107,7 +60,7 @@ export function readLines(
   onLine: (line: string) => void,
   onLineError: (error: unknown, line: string) => void,
 ): LineReader {
-  const reader = chunkReader(stream);
+  const reader = stream.getReader();
   const decoder = new LineDecoder();
   const handle = (line: string) => {
     try {
@@ -118,14 +71,14 @@ export function readLines(
   };
   const done = (async () => {
     while (true) {
-      let chunk: Uint8Array | undefined;
+      let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
       } catch {
         break; // Cancelled, or the pipe broke: what was read is all there is.
       }
-      if (chunk === undefined) break;
-      decoder.push(chunk, handle);
+      if (chunk.done) break;
+      decoder.push(chunk.value, handle);
     }
     decoder.end(handle);
   })();
