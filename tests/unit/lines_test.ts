@@ -56,3 +56,47 @@ Deno.test("readLines: a line handler that throws loses that line only; only a fa
   await readLines(broken, (line) => seen.push(line), () => {}).done;
   assert.deepEqual(seen, ["a", "b"], "what was read before the failure is delivered");
 });
+
+Deno.test("readLines over byte streams: a real pipe and a one-byte-per-read stream, lines across reads, multi-byte characters", async () => {
+  // A real pipe, as a child's stdout is.
+  const long = "x".repeat(200_000);
+  const text = `{"a":"é€😀"}\n${long}\nlast`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const text = '{"a":"é€😀"}\\n' + "x".repeat(${long.length}) + "\\nlast";
+      const bytes = new TextEncoder().encode(text);
+      for (let i = 0; i < bytes.length;) i += await Deno.stdout.write(bytes.subarray(i, i + 50_000));`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  await readLines(child.stdout, (l) => lines.push(l), (error) => {
+    throw error;
+  }).done;
+  await child.status;
+  assert.deepEqual(lines, ['{"a":"é€😀"}', long, "last"]);
+
+  // The same through a hand-made byte stream that delivers one byte per read.
+  const all = bytes(text);
+  let offset = 0;
+  const trickle = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      const request = controller.byobRequest!;
+      if (offset === all.length) {
+        controller.close();
+        request.respond(0);
+        return;
+      }
+      request.view!.set(all.subarray(offset, offset + 1) as unknown as ArrayLike<number>);
+      offset++;
+      request.respond(1);
+    },
+  });
+  const trickled: string[] = [];
+  await readLines(trickle, (l) => trickled.push(l), (error) => {
+    throw error;
+  }).done;
+  assert.deepEqual(trickled, lines);
+});
