@@ -82,6 +82,8 @@ Deno.test("readLines over byte streams: a real pipe and a one-byte-per-read stre
   let offset = 0;
   const trickle = new ReadableStream({
     type: "bytes",
+    // So that a default reader gets a view to fill as well.
+    autoAllocateChunkSize: 16,
     pull(controller) {
       const request = controller.byobRequest!;
       if (offset === all.length) {
