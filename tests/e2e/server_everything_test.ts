@@ -11,6 +11,9 @@ import { EVERYTHING_ARGS, FIXTURE, startServerProxy } from "../support/server_pr
 
 const KINDS: ClientTransportKind[] = ["mcp", "sse"];
 
+/** The texts of server-everything's simulated log messages ("Debug-level message", …). */
+const SIMULATED_LOG = /level.message/;
+
 Deno.test("SDK client through the proxy to server-everything, over /mcp and /sse", async (t) => {
   await using proxy = await startServerProxy(EVERYTHING_ARGS);
   for (const kind of KINDS) {
@@ -68,9 +71,10 @@ Deno.test("SDK client through the proxy to server-everything, over /mcp and /sse
         await t.step("logging", async () => {
           const { promise: logged, resolve } = Promise.withResolvers<unknown>();
           client.fallbackNotificationHandler = (notification) => {
-            // The server may log other things meanwhile; wait for the simulated messages.
+            // The server may log other things meanwhile; wait for the simulated messages (one
+            // of whose eight texts is spelt "Alert level-message").
             const text = JSON.stringify(notification.params);
-            if (notification.method === "notifications/message" && /-level message/.test(text)) {
+            if (notification.method === "notifications/message" && SIMULATED_LOG.test(text)) {
               resolve(text);
             }
             return Promise.resolve();
@@ -82,7 +86,7 @@ Deno.test("SDK client through the proxy to server-everything, over /mcp and /sse
             const timeout = setTimeout(() => resolve("timed out"), 10_000);
             const text = await logged;
             clearTimeout(timeout);
-            assert.match(String(text), /-level message/);
+            assert.match(String(text), SIMULATED_LOG);
           } finally {
             await client.callTool(toggle);
           }
