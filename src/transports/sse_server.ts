@@ -86,7 +86,8 @@ export class SseSessions {
     body?: Uint8Array,
   ): Promise<Response> {
     if (!sessionId) return refuse(400, "Bad Request: session_id is required");
-    const id = normaliseSessionId(sessionId);
+    // The id as this proxy wrote it is the common case: looked up before any normalising.
+    const id = this.#sessions.has(sessionId) ? sessionId : normaliseSessionId(sessionId);
     if (!id) return refuse(400, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
     if (!session) return sessionNotFound();

@@ -209,6 +209,38 @@ Deno.test("body over the limit is 413 on both transports", async () => {
   }
 });
 
+Deno.test("legacy SSE: session_id as written, hyphenated or upper-case reaches its session; others 400 or 404", async () => {
+  await using s = await serve();
+  const events = new SseReader((await fetch(`${s.base}/sse`)).body!);
+  try {
+    const endpoint = new URL((await events.next())!.data, s.base);
+    const id = endpoint.searchParams.get("session_id")!;
+    assert.match(id, /^[0-9a-f]{32}$/);
+    const hyphenated = [8, 12, 16, 20].reduceRight(
+      (text, at) => `${text.slice(0, at)}-${text.slice(at)}`,
+      id,
+    );
+    const ping = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const statusFor = async (sessionId: string) => {
+      const response = await post(`${s.base}/messages/?session_id=${sessionId}`, ping);
+      await response.body?.cancel();
+      return response.status;
+    };
+    assert.deepEqual(
+      [
+        await statusFor(id),
+        await statusFor(hyphenated),
+        await statusFor(id.toUpperCase()),
+        await statusFor("not-a-session"),
+        await statusFor("0".repeat(32)),
+      ],
+      [202, 202, 202, 400, 404],
+    );
+  } finally {
+    await events.cancel();
+  }
+});
+
 Deno.test("Origin check on a loopback bind: foreign origins 403, allowed and loopback ones pass", async () => {
   await using s = await serve({ allowOrigins: ["http://app.example"] });
   const cases: [string, number][] = [
