@@ -9,9 +9,8 @@ import {
   RemoteMcpServer,
   RESOURCE_URIS,
 } from "../fixtures/remote_mcp_server.ts";
-import { Client } from "../support/mcp_client.ts";
 import { runProxy } from "../support/process.ts";
-import { isJsonRpcLine, ProxyStdio } from "../support/proxy_stdio.ts";
+import { isJsonRpcLine, ProxyStdio, withClientThrough } from "../support/proxy_stdio.ts";
 import { INITIALIZE } from "../support/raw_http.ts";
 
 const INITIALIZED = { jsonrpc: "2.0", method: "notifications/initialized" };
@@ -38,14 +37,9 @@ for (const transport of TRANSPORTS) {
       ],
       { API_ACCESS_TOKEN: "api-access-token-value" },
     );
-    const client = new Client({ name: "headers-test", version: "1.0.0" });
-    try {
-      await client.connect(proxy);
+    await withClientThrough(proxy, remote, "headers-test", async (client) => {
       await client.callTool({ name: "any", arguments: {} });
-    } finally {
-      await client.close();
-      await remote.close();
-    }
+    });
     assert.ok(remote.requests.length >= 3);
     for (const request of remote.requests) {
       const what = `${request.method} ${request.path}`;
@@ -65,9 +59,7 @@ for (const transport of TRANSPORTS) {
 Deno.test("client mode: a paginated list is followed through its cursor", async () => {
   const remote = new RemoteMcpServer().start();
   const proxy = new ProxyStdio(["--transport", "streamablehttp", `${remote.origin}/mcp`]);
-  const client = new Client({ name: "pagination-test", version: "1.0.0" });
-  try {
-    await client.connect(proxy);
+  await withClientThrough(proxy, remote, "pagination-test", async (client) => {
     const uris: string[] = [];
     let cursor: string | undefined;
     do {
@@ -79,10 +71,7 @@ Deno.test("client mode: a paginated list is followed through its cursor", async 
     const cursors = remote.requests.filter((r) => r.body?.method === "resources/list")
       .map((r) => (r.body!.params as { cursor?: string } | undefined)?.cursor);
     assert.deepEqual(cursors, [undefined, "2", "4"]);
-  } finally {
-    await client.close();
-    await remote.close();
-  }
+  });
 });
 
 Deno.test("client mode: malformed lines get -32700, unknown methods relay, EOF sends DELETE and exits 0", async () => {
@@ -149,10 +138,8 @@ Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renew
   const lifetimeSeconds = 2;
   const remote = new RemoteMcpServer({ tokenLifetimeSeconds: lifetimeSeconds }).start();
   const proxy = new ProxyStdio(remote.oauthClientArgs());
-  const client = new Client({ name: "oauth-test", version: "1.0.0" });
   const started = Date.now();
-  try {
-    await client.connect(proxy);
+  await withClientThrough(proxy, remote, "oauth-test", async (client) => {
     while (Date.now() - started < 2.5 * lifetimeSeconds * 1000) {
       await client.callTool({ name: "any", arguments: {} });
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -179,10 +166,7 @@ Deno.test("client mode: OAuth2 client credentials, one token per lifetime, renew
     await client.callTool({ name: "any", arguments: {} });
     assert.equal(remote.unauthorized, 1);
     assert.equal(remote.tokenRequests.length, tokens + 1);
-  } finally {
-    await client.close();
-    await remote.close();
-  }
+  });
   assert.ok(!proxy.stderr.includes(OAUTH_CLIENT.secret), "stderr shows the client secret");
   assert.ok(!/token-\d/.test(proxy.stderr), "stderr shows an access token");
 });
@@ -201,18 +185,13 @@ Deno.test("client mode: OAuth2 client authentication, HTTP Basic first, the form
       const remote = new RemoteMcpServer({ tokenLifetimeSeconds: 3600, clientAuth: accepts })
         .start();
       const proxy = new ProxyStdio(remote.oauthClientArgs());
-      const client = new Client({ name: "oauth-test", version: "1.0.0" });
-      try {
-        await client.connect(proxy);
+      await withClientThrough(proxy, remote, "oauth-test", async (client) => {
         await client.callTool({ name: "any", arguments: {} });
         remote.revokeTokens();
         await client.callTool({ name: "any", arguments: {} });
         assert.deepEqual(remote.tokenRequests.map((r) => r.clientAuth), sent);
         assert.deepEqual(remote.tokenRequests.at(-1)?.accepted, true);
-      } finally {
-        await client.close();
-        await remote.close();
-      }
+      });
       assert.ok(!proxy.stderr.includes(OAUTH_CLIENT.secret), "stderr shows the client secret");
     });
   }
@@ -225,16 +204,11 @@ Deno.test("client mode: the token request follows a same-origin redirect, refuse
       redirects: { "/old-token": "/token" },
     }).start();
     const proxy = new ProxyStdio(remote.oauthClientArgs("/old-token"));
-    const client = new Client({ name: "oauth-test", version: "1.0.0" });
-    try {
-      await client.connect(proxy);
+    await withClientThrough(proxy, remote, "oauth-test", async (client) => {
       await client.callTool({ name: "any", arguments: {} });
       assert.equal(remote.tokenRequests.length, 1);
       assert.equal(remote.unauthorized, 0);
-    } finally {
-      await client.close();
-      await remote.close();
-    }
+    });
   });
   await t.step("307 to another port: refused, the secret never sent there", async () => {
     const elsewhere = new RemoteMcpServer().start();

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { OAUTH_CLIENT, RemoteMcpServer } from "../fixtures/remote_mcp_server.ts";
-import { Client, connectClient } from "../support/mcp_client.ts";
+import { connectClient } from "../support/mcp_client.ts";
 import { runProxy } from "../support/process.ts";
-import { ProxyStdio } from "../support/proxy_stdio.ts";
+import { ProxyStdio, withClientThrough } from "../support/proxy_stdio.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
 
 /** Asserts that none of `secrets` occurs in `stderr`. */
@@ -61,14 +61,9 @@ Deno.test("client mode at DEBUG: neither the token URL's query nor the client se
   const remote = new RemoteMcpServer({ tokenLifetimeSeconds: 3600 }).start();
   const querySecret = "s3cret-in-query";
   const proxy = new ProxyStdio(remote.oauthClientArgs(`/token?tenant=${querySecret}`));
-  const client = new Client({ name: "secrets-test", version: "1.0.0" });
-  try {
-    await client.connect(proxy);
+  await withClientThrough(proxy, remote, "secrets-test", async (client) => {
     await client.callTool({ name: "any", arguments: {} });
-  } finally {
-    await client.close();
-    await remote.close();
-  }
+  });
   assert.match(
     proxy.stderr,
     /Requesting an OAuth2 access token from http:\/\/127\.0\.0\.1:\d+\/token\n/,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { JSONRPCMessage, Transport } from "../../src/deps.ts";
+import { Client } from "./mcp_client.ts";
 import { proxyCommand } from "./paths.ts";
 
 /** mcp-proxy's stdio, as a transport. `start()` spawns it; `close()` ends stdin and waits. */
@@ -125,5 +126,25 @@ export function isJsonRpcLine(line: string): boolean {
       ("method" in value || "result" in value || "error" in value);
   } catch {
     return false;
+  }
+}
+
+/**
+ * Runs `use` with an SDK client (named `name`) connected through `proxy`, then closes the client
+ * and `remote`, the server behind the proxy, whatever happened.
+ */
+export async function withClientThrough(
+  proxy: ProxyStdio,
+  remote: { close(): Promise<void> },
+  name: string,
+  use: (client: Client) => Promise<void>,
+): Promise<void> {
+  const client = new Client({ name, version: "1.0.0" });
+  try {
+    await client.connect(proxy);
+    await use(client);
+  } finally {
+    await client.close();
+    await remote.close();
   }
 }
