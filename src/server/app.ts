@@ -109,14 +109,14 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       sse.post(sessionIdOf(query), request, body);
     app.post(messagesPath, (c) => postMessage(c.req.raw, queryOf(c.req.url)));
     direct.set(messagesPath, { methods: ["POST"], handle: postMessage });
-    const mcp = (request: Request, _query: string | undefined, body?: Uint8Array) => {
+    const mcp = (request: Request, body?: Uint8Array) => {
       status.touch();
       return http.handle(request, body);
     };
     // Both spellings, without a redirect (Hono is strict about trailing slashes).
     for (const path of mcpPaths) {
-      app.all(path, (c) => mcp(c.req.raw, undefined));
-      direct.set(path, { handle: mcp });
+      app.all(path, (c) => mcp(c.req.raw));
+      direct.set(path, { handle: (request, _query, body) => mcp(request, body) });
     }
   }
   app.notFound((c) => c.text("Not Found", 404));
