@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
-    if (error.printHelp) await writeStdout(outcome.help);
+    if (error.printHelp) await writeStdout(outcome.help());
     log.error(error.message);
     return error.exitCode;
   }

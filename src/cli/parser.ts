@@ -89,7 +89,12 @@ export interface ParsedArgs {
 
 /** What parsing produced: arguments to run with, or output to print and an exit code. */
 export type ParseOutcome =
-  | { kind: "args"; args: ParsedArgs; help: string }
+  | {
+    kind: "args";
+    args: ParsedArgs;
+    /** The help text, formatted when asked for (it takes a few ms at every start otherwise). */
+    help(): string;
+  }
   | { kind: "exit"; code: number; stdout: string; stderr: string };
 
 /** Options that depend on the environment the parser runs in. */
@@ -411,7 +416,7 @@ export function parseCommandLine(argv: string[], options: ParserOptions): ParseO
   const parser = createParser(options);
   try {
     const args = parser.parse_args(argv) as ParsedArgs;
-    return { kind: "args", args, help: parser.format_help() };
+    return { kind: "args", args, help: () => parser.format_help() };
   } catch (error) {
     if (!(error instanceof ParserExit)) throw error;
     return { kind: "exit", code: error.code, stdout: parser.stdout, stderr: parser.stderr };
