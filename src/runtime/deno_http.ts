@@ -222,10 +222,11 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     if (!(length <= PREREAD_MAX_BYTES)) {
       return options.handler(passThroughBody(request, connection));
     }
-    return request.bytes().then(
-      (bytes) => {
+    // As text: Deno takes a body it holds whole straight to a string (no bytes, no decoder).
+    return request.text().then(
+      (text) => {
         connection.deadline = Infinity;
-        return options.handler(request, bytes);
+        return options.handler(request, text);
       },
       // Cut off by the body timeout: the connection is gone, nobody reads this.
       () => new Response(null, { status: 408 }),

@@ -46,7 +46,7 @@ export interface ProxyApp {
    * Answers one HTTP request; `body` is its body if the server read it already. (Not named
    * `fetch`: `Deno.serve` would pass its connection info as the second argument.)
    */
-  handle(request: Request, body?: Uint8Array<ArrayBuffer>): Response | Promise<Response>;
+  handle(request: Request, body?: string): Response | Promise<Response>;
   /** Ends every client session and closes open streams; later requests get 503. */
   close(): Promise<void>;
 }
@@ -105,11 +105,11 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       return sse.open(messagesPath);
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    const postMessage = (request: Request, query: string | undefined, body?: Uint8Array) =>
+    const postMessage = (request: Request, query: string | undefined, body?: string) =>
       sse.post(sessionIdOf(query), request, body);
     app.post(messagesPath, (c) => postMessage(c.req.raw, queryOf(c.req.url)));
     direct.set(messagesPath, { methods: ["POST"], handle: postMessage });
-    const mcp = (request: Request, body?: Uint8Array) => {
+    const mcp = (request: Request, body?: string) => {
       status.touch();
       return http.handle(request, body);
     };
@@ -130,7 +130,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     route: DirectRoute,
     request: Request,
     query: string | undefined,
-    body: Uint8Array | undefined,
+    body: string | undefined,
   ) => {
     for (const check of directChecks) {
       const refusal = check(request);
@@ -162,7 +162,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
         }
       }
       // The router's routes read the body themselves: it goes back into a request.
-      return app.fetch(body ? new Request(request, { body }) : request);
+      return app.fetch(body === undefined ? request : new Request(request, { body }));
     },
     async close() {
       closing = true;
@@ -180,7 +180,7 @@ interface DirectRoute {
   handle(
     request: Request,
     query: string | undefined,
-    body?: Uint8Array,
+    body?: string,
   ): Response | Promise<Response>;
 }
 

@@ -52,19 +52,25 @@ function isJsonContentType(header: string | null): boolean {
   return header?.split(";", 1)[0].trim().toLowerCase() === "application/json";
 }
 
-/** Decodes bodies the server has read already. */
-const utf8 = new TextDecoder();
+/**
+ * Whether `text` takes more than `maxBytes` in UTF-8. A UTF-16 unit takes one to three
+ * bytes, so only a text near the limit needs encoding to tell.
+ */
+function exceedsUtf8(text: string, maxBytes: number): boolean {
+  if (text.length * 3 <= maxBytes) return false;
+  return text.length > maxBytes || new TextEncoder().encode(text).byteLength > maxBytes;
+}
 
 /**
  * The body as text, or `undefined` once it exceeds `maxBytes` (the rest is not read); `read`
- * is the body when the server has read it already.
+ * is the body text when the server has read it already.
  */
 async function readLimited(
   request: Request,
   maxBytes: number,
-  read: Uint8Array | undefined,
+  read: string | undefined,
 ): Promise<string | undefined> {
-  if (read) return read.byteLength > maxBytes ? undefined : utf8.decode(read);
+  if (read !== undefined) return exceedsUtf8(read, maxBytes) ? undefined : read;
   const length = Number(request.headers.get("content-length") ?? NaN);
   if (length > maxBytes) return undefined;
   // A declared length is enforced by the HTTP server: read the body in one go.
@@ -87,7 +93,7 @@ async function readLimited(
 export async function readJsonBody(
   request: Request,
   maxBytes: number,
-  read?: Uint8Array,
+  read?: string,
 ): Promise<{ value: unknown } | Response> {
   let text: string | undefined;
   try {
@@ -122,7 +128,7 @@ export function classifyPosted(value: unknown): Incoming | Response {
 export async function readPost(
   request: Request,
   maxBodyBytes: number,
-  read?: Uint8Array,
+  read?: string,
 ): Promise<Response | PostBody> {
   const refusal = checkAccept(request, ["application/json", "text/event-stream"]);
   if (refusal) return refusal;

@@ -83,7 +83,7 @@ export class SseSessions {
   async post(
     sessionId: string | undefined,
     request: Request,
-    body?: Uint8Array,
+    body?: string,
   ): Promise<Response> {
     if (!sessionId) return refuse(400, "Bad Request: session_id is required");
     // The id as this proxy wrote it is the common case: looked up before any normalising.

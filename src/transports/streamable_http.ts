@@ -86,7 +86,7 @@ export class StreamableHttpSessions {
   }
 
   /** Handles one request to the endpoint; `read` is its body if the server read it already. */
-  handle(request: Request, read?: Uint8Array): Promise<Response> | Response {
+  handle(request: Request, read?: string): Promise<Response> | Response {
     if (this.#stateless) return this.#handleStateless(request, read);
     const sessionId = request.headers.get("mcp-session-id");
     if (request.method === "POST" && sessionId === null) return this.#sessionless(request, read);
@@ -123,7 +123,7 @@ export class StreamableHttpSessions {
     sessionId: string,
     session: HttpSession,
     request: Request,
-    read: Uint8Array | undefined,
+    read: string | undefined,
   ): Promise<Response> {
     const body = await readPost(request, this.#maxBodyBytes, read);
     if (body instanceof Response) return body;
@@ -136,7 +136,7 @@ export class StreamableHttpSessions {
    * A POST without a session id: a modern request (served without a session), or a new
    * legacy session if it carries `initialize`, else 400.
    */
-  async #sessionless(request: Request, read: Uint8Array | undefined): Promise<Response> {
+  async #sessionless(request: Request, read: string | undefined): Promise<Response> {
     const body = await readPost(request, this.#maxBodyBytes, read);
     if (body instanceof Response) return body;
     const modern = this.#classify(request, body);
@@ -223,7 +223,7 @@ export class StreamableHttpSessions {
    * answered. Without sessions there is no stream for server-initiated messages, so GET and
    * DELETE are refused with 405, as the specification allows.
    */
-  async #handleStateless(request: Request, read: Uint8Array | undefined): Promise<Response> {
+  async #handleStateless(request: Request, read: string | undefined): Promise<Response> {
     if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
     const body = await readPost(request, this.#maxBodyBytes, read);
     if (body instanceof Response) return body;
