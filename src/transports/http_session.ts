@@ -4,12 +4,14 @@
  * GET stream.
  * @module
  */
+import type { AbandonWatch } from "./abandon_watch.ts";
 import { getLogger } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
 import { ProtocolErrorCode, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
 import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 import type { PostBody } from "./mcp_request.ts";
 import { PostExchange } from "./post_exchange.ts";
+import { responseWith } from "./response.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
 
 const log = getLogger("mcp_proxy.streamable_http");
@@ -27,6 +29,8 @@ export interface HttpSessionOptions {
   readonly keepAlive: KeepAliveTicker;
   /** Stateless: the session closes itself once its one POST is answered. */
   readonly closeWhenIdle: boolean;
+  /** Notices clients that leave before their answer. */
+  readonly abandonWatch: AbandonWatch;
 }
 
 /** A client session of the Streamable HTTP transport. */
@@ -62,7 +66,7 @@ export class HttpSession {
    * Hands a POST's messages to the multiplexer: 202 when none is a request, else the
    * answer (JSON or event stream) once it starts.
    */
-  post({ messages, batch }: PostBody, signal?: AbortSignal): Response | Promise<Response> {
+  post({ messages, batch }: PostBody, request: Request): Response | Promise<Response> {
     this.#lastUsed = Date.now();
     const ids = messages.flatMap((incoming) =>
       incoming.kind === "request" ? [incoming.message.id] : []
@@ -70,7 +74,7 @@ export class HttpSession {
     if (ids.length === 0) {
       for (const message of messages) this.#mux.receive(message);
       this.#closeIfIdle();
-      return new Response(null, { status: 202, headers: this.headers });
+      return responseWith(null, { status: 202 }, this.headers);
     }
     const duplicate = this.#duplicateId(ids);
     if (duplicate !== undefined) {
@@ -90,8 +94,7 @@ export class HttpSession {
     });
     // Registered first: the multiplexer may answer at once (ping, initialize).
     for (const id of ids) this.#exchanges.set(id, exchange);
-    // No options object: converting one costs more than the listener (abort fires once).
-    signal?.addEventListener("abort", () => exchange.abandon());
+    this.#options.abandonWatch.add(request, exchange);
     this.#receiving = true;
     for (const message of messages) this.#mux.receive(message);
     this.#receiving = false;

@@ -10,6 +10,8 @@
  * @module
  */
 import { errorResponse, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
+import type { Abandonable } from "./abandon_watch.ts";
+import { responseWith } from "./response.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
 
 /** How an exchange reaches the rest of its session. */
@@ -23,7 +25,7 @@ export interface ExchangeContext {
 }
 
 /** One POST's requests awaiting their responses. */
-export class PostExchange {
+export class PostExchange implements Abandonable {
   /** The client's ids of the requests still unanswered. */
   readonly pending: Set<RequestId>;
   /** Resolves with the HTTP answer: JSON once all responses are in, or an event stream. */
@@ -49,6 +51,11 @@ export class PostExchange {
     const { promise, resolve } = Promise.withResolvers<Response>();
     this.response = promise;
     this.#resolve = resolve;
+  }
+
+  /** Whether the exchange is over: every response sent, or the client gone. */
+  get done(): boolean {
+    return this.#done;
   }
 
   /** Delivers a message tied to one of the exchange's requests (its response, or not). */
@@ -102,10 +109,11 @@ export class PostExchange {
     } else {
       const body = this.#batch ? this.#responses : this.#responses[0];
       this.#resolve(
-        new Response(JSON.stringify(body), {
-          status: this.status,
-          headers: { "content-type": "application/json", ...this.#context.headers },
-        }),
+        responseWith(
+          JSON.stringify(body),
+          { status: this.status, contentType: "application/json" },
+          this.#context.headers,
+        ),
       );
     }
     this.#end();

@@ -22,6 +22,7 @@ import {
   ProtocolErrorCode,
 } from "../shared/jsonrpc.ts";
 import { PostExchange } from "./post_exchange.ts";
+import { AbandonWatch } from "./abandon_watch.ts";
 import { checkAccept, checkProtocolVersion, type PostBody, readPost } from "./mcp_request.ts";
 import { KeepAliveTicker } from "./sse_stream.ts";
 import { jsonRpcErrorResponse, refuse, sessionNotFound } from "./http_error.ts";
@@ -68,6 +69,8 @@ export class StreamableHttpSessions {
   readonly #sessionIdleMs: number;
   /** Ends unused sessions, while there are sessions. */
   #idleSweep: ReturnType<typeof setInterval> | undefined;
+  /** Notices clients that leave before their answer. */
+  readonly #abandonWatch = new AbandonWatch();
   /** Serves modern (2026-07-28) requests, which have no session. */
   readonly #bridge: ModernBridge;
 
@@ -116,6 +119,7 @@ export class StreamableHttpSessions {
   /** Ends every session (shutdown): open streams close, multiplexer sessions end. */
   closeAll(): Promise<void> {
     for (const [id, session] of this.#sessions) this.#end(id, session);
+    this.#abandonWatch.close();
     return Promise.resolve();
   }
 
@@ -129,7 +133,7 @@ export class StreamableHttpSessions {
     if (body instanceof Response) return body;
     // The session may have ended while the body was read.
     if (this.#sessions.get(sessionId) !== session) return sessionNotFound();
-    return session.post(body, request.signal);
+    return session.post(body, request);
   }
 
   /**
@@ -157,11 +161,12 @@ export class StreamableHttpSessions {
       id,
       keepAlive: this.#keepAlive,
       closeWhenIdle: false,
+      abandonWatch: this.#abandonWatch,
     });
     this.#sessions.set(id, session);
     this.#sweepIdleSessions();
     log.debug(`Streamable HTTP session ${sessionIdForLog(id)} opened on ${this.#server.name}`);
-    return session.post(body, request.signal);
+    return session.post(body, request);
   }
 
   /**
@@ -173,11 +178,11 @@ export class StreamableHttpSessions {
     const era = classifyPost(request.headers, body.messages[0].message, SUPPORTED_VERSIONS);
     if (era.era === "legacy") return undefined;
     if (era.era === "refused") return Response.json(era.body, { status: era.status });
-    return this.#serveModern(era, request.signal);
+    return this.#serveModern(era, request);
   }
 
   /** Serves one modern request through the bridge; its answer is JSON or an event stream. */
-  #serveModern(post: ModernPost, signal: AbortSignal): Promise<Response> {
+  #serveModern(post: ModernPost, request: Request): Promise<Response> {
     const exchange = new PostExchange([post.request.id], false, {
       headers: {},
       keepAlive: this.#keepAlive,
@@ -190,7 +195,7 @@ export class StreamableHttpSessions {
         exchange.deliver(message);
       },
     });
-    signal.addEventListener("abort", () => exchange.abandon(), { once: true });
+    this.#abandonWatch.add(request, exchange);
     return exchange.response;
   }
 
@@ -237,7 +242,8 @@ export class StreamableHttpSessions {
       id: undefined,
       keepAlive: this.#keepAlive,
       closeWhenIdle: true,
+      abandonWatch: this.#abandonWatch,
     });
-    return session.post(body, request.signal);
+    return session.post(body, request);
   }
 }
