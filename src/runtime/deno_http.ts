@@ -113,7 +113,7 @@ class ReserveDescriptor {
 
 /** One open connection and the time by which it must have made progress. */
 interface Connection {
-  /** `performance.now()` after which the connection is closed; `Infinity` while busy. */
+  /** The sweep after which the connection is closed; `Infinity` while busy. */
   deadline: number;
   /** Exchanges begun and not yet completed. */
   inFlight: number;
@@ -194,12 +194,17 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
   const finished = new Set<Promise<void>>();
   let closing = false;
 
+  // Deadlines are counted in sweeps, not read from a clock: a clock read is an op, and each
+  // exchange would pay two. A connection closes one to two sweep intervals after its limit.
+  const sweepMs = Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4));
+  let sweeps = 0;
+  const sweepsAfter = (ms: number) => sweeps + Math.ceil(ms / sweepMs);
   const sweeper = setInterval(() => {
-    const now = performance.now();
+    sweeps++;
     for (const connection of connections) {
-      if (connection.deadline < now) connection.close.abort();
+      if (connection.deadline < sweeps) connection.close.abort();
     }
-  }, Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)));
+  }, sweepMs);
 
   const handle = (connection: Connection) =>
   (
@@ -211,13 +216,13 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     const ended = () => {
       if (--connection.inFlight > 0) return;
       if (closing) connection.close.abort();
-      else connection.deadline = performance.now() + limits.keepAliveTimeoutMs;
+      else connection.deadline = sweepsAfter(limits.keepAliveTimeoutMs);
     };
     info.completed.then(ended, ended);
     // Not `request.body`: touching it turns a body the engine already holds into a stream,
     // which costs about half of what a whole small exchange does.
     if (request.method === "GET" || request.method === "HEAD") return options.handler(request);
-    connection.deadline = performance.now() + limits.bodyTimeoutMs;
+    connection.deadline = sweepsAfter(limits.bodyTimeoutMs);
     const length = Number(request.headers.get("content-length") ?? NaN);
     if (!(length <= PREREAD_MAX_BYTES)) {
       return options.handler(passThroughBody(request, connection));
@@ -272,7 +277,7 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
       // As Deno.serve does: small writes (an SSE event, a JSON answer) go out at once.
       (conn as Deno.TcpConn).setNoDelay(true);
       const connection: Connection = {
-        deadline: performance.now() + limits.headersTimeoutMs,
+        deadline: sweepsAfter(limits.headersTimeoutMs),
         inFlight: 0,
         close: new AbortController(),
       };
