@@ -68,9 +68,10 @@ export class HttpSession {
    */
   post({ messages, batch }: PostBody, request: Request): Response | Promise<Response> {
     this.#lastUsed = Date.now();
-    const ids = messages.flatMap((incoming) =>
-      incoming.kind === "request" ? [incoming.message.id] : []
-    );
+    const ids: RequestId[] = [];
+    for (const incoming of messages) {
+      if (incoming.kind === "request") ids.push(incoming.message.id);
+    }
     if (ids.length === 0) {
       for (const message of messages) this.#mux.receive(message);
       this.#closeIfIdle();
@@ -157,6 +158,8 @@ export class HttpSession {
 
   /** An id that repeats among `ids` or is still awaiting its answer in this session. */
   #duplicateId(ids: readonly RequestId[]): RequestId | undefined {
+    // The common POST holds one request: no set for it.
+    if (ids.length === 1) return this.#exchanges.has(ids[0]) ? ids[0] : undefined;
     const seen = new Set<RequestId>();
     for (const id of ids) {
       if (seen.has(id) || this.#exchanges.has(id)) return id;

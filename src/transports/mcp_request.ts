@@ -27,6 +27,9 @@ export interface PostBody {
   readonly batch: boolean;
 }
 
+/** What the Accept header of a POST must list. */
+const POST_ACCEPTS: readonly string[] = ["application/json", "text/event-stream"];
+
 /** 400 when the request names a protocol version this proxy does not speak. */
 export function checkProtocolVersion(request: Request): Response | undefined {
   const version = request.headers.get("mcp-protocol-version");
@@ -130,7 +133,7 @@ export async function readPost(
   maxBodyBytes: number,
   read?: string,
 ): Promise<Response | PostBody> {
-  const refusal = checkAccept(request, ["application/json", "text/event-stream"]);
+  const refusal = checkAccept(request, POST_ACCEPTS);
   if (refusal) return refusal;
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
