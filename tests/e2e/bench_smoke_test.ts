@@ -111,3 +111,28 @@ Deno.test("lean bench: one short round of every system and shape", async () => {
   assert.match(text, /\| \/mcp legacy era vs minimal relay: calls\/s, 3 in flight +\| +[\d,]+ \|/);
   assert.match(text, /\| client mode vs minimal client relay: CPU µs per call, 1 in flight +\|/);
 });
+
+const IN_PROCESS = new URL("../../bench/lean/in_process.ts", import.meta.url).pathname;
+
+Deno.test("bench in-process mode: both eras answer every call and report µs per call", async () => {
+  for (const era of ["legacy", "modern"]) {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "bench/lean/in_process.ts",
+        "--era",
+        era,
+        "--calls",
+        "300",
+        "--rounds",
+        "1",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(stdout);
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.match(text, new RegExp(`^round 1: ${era} era, [\\d.]+ µs per call, 8 in flight`, "m"));
+  }
+});

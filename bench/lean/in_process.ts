@@ -1,0 +1,169 @@
+/**
+ * The proxy's own JavaScript cost per `/mcp` call, without HTTP or pipes: the real application
+ * (`createProxyApp`) and the real `Multiplexer` over an in-process echo upstream that serialises
+ * and parses each message as a child's pipe would. Whole-process figures on a shared machine
+ * move by ±10 % from run to run; this one moves by a few per cent, so it can tell a small
+ * change in the transports or the multiplexer apart from noise (run it old against new).
+ *
+ * Run: `deno run -A bench/lean/in_process.ts [--era legacy|modern] [--calls N] [--in-flight N]
+ * [--rounds N]`. Before the script, `--v8-flags=--expose-gc` shows the heap still reachable after
+ * each round, and `--cpu-prof --cpu-prof-dir=DIR` writes a V8 profile of the whole run.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_SERVING_LIMITS } from "../../src/cli/server_config.ts";
+import { getLogger } from "../../src/log.ts";
+import { Multiplexer } from "../../src/relay/multiplexer.ts";
+import type { SharedServer } from "../../src/relay/types.ts";
+import { createProxyApp, type ProxyApp } from "../../src/server/app.ts";
+import {
+  classify,
+  LATEST_LEGACY_PROTOCOL_VERSION,
+  MODERN_PROTOCOL_VERSION,
+} from "../../src/shared/jsonrpc.ts";
+
+const URL = "http://127.0.0.1:8080/mcp";
+const HEADERS = {
+  host: "127.0.0.1:8080",
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+};
+
+/** A shared server whose upstream answers every request in the next microtask. */
+function echoServer(): SharedServer {
+  const mux = new Multiplexer("default", getLogger("bench"), DEFAULT_SERVING_LIMITS);
+  mux.attach({
+    send(message) {
+      // What a child pipe costs in JavaScript: one line out, one line back, both parsed.
+      const line = JSON.stringify(message);
+      queueMicrotask(() => {
+        const request = JSON.parse(line);
+        if (request.id === undefined) return;
+        const text = `echo ${request.id}`;
+        const answer = JSON.stringify({
+          jsonrpc: "2.0",
+          id: request.id,
+          result: { content: [{ type: "text", text }] },
+        });
+        const incoming = classify(JSON.parse(answer));
+        if (incoming.kind !== "invalid") mux.fromUpstream(incoming);
+      });
+    },
+  });
+  mux.open({
+    protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
+    capabilities: { tools: {} },
+    serverInfo: { name: "bench-echo", version: "1.0.0" },
+  });
+  return {
+    name: "default",
+    state: "running",
+    era: "legacy",
+    limits: DEFAULT_SERVING_LIMITS,
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+    openSession: (sink) => mux.openSession(sink),
+  };
+}
+
+/**
+ * The heap in use, in MiB: what is still reachable when run with `--v8-flags=--expose-gc`
+ * (garbage is collected first), else including garbage not yet collected.
+ */
+function heapMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Deno.memoryUsage().heapUsed / (1024 * 1024);
+}
+
+/** Opens a legacy session; returns the headers of its calls. */
+async function initialize(app: ProxyApp): Promise<Headers> {
+  const params = {
+    protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: "bench", version: "1.0.0" },
+  };
+  const body = JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params });
+  const response = await app.handle(new Request(URL, { method: "POST", headers: HEADERS }), body);
+  await response.body?.cancel();
+  return new Headers({
+    ...HEADERS,
+    "mcp-session-id": response.headers.get("mcp-session-id")!,
+    "mcp-protocol-version": LATEST_LEGACY_PROTOCOL_VERSION,
+  });
+}
+
+/** The headers of modern (2026-07-28) calls: no session, the request named in headers. */
+function modernHeaders(): Headers {
+  return new Headers({
+    ...HEADERS,
+    "mcp-protocol-version": MODERN_PROTOCOL_VERSION,
+    "mcp-method": "tools/call",
+    "mcp-name": "echo",
+  });
+}
+
+/** The `_meta` envelope every modern request carries. */
+const MODERN_META = JSON.stringify({
+  "io.modelcontextprotocol/protocolVersion": MODERN_PROTOCOL_VERSION,
+  "io.modelcontextprotocol/clientCapabilities": {},
+  "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1.0.0" },
+});
+
+/** Makes `calls` echo calls with `inFlight` at a time; resolves to µs per call. */
+async function measure(
+  app: ProxyApp,
+  headers: Headers,
+  modern: boolean,
+  calls: number,
+  inFlight: number,
+) {
+  const meta = modern ? `,"_meta":${MODERN_META}` : "";
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < calls) {
+      const id = ++next;
+      const body = `{"jsonrpc":"2.0","id":${id},"method":"tools/call",` +
+        `"params":{"name":"echo","arguments":{"message":"hello"}${meta}}}`;
+      const response = await app.handle(new Request(URL, { method: "POST", headers }), body);
+      const text = await response.text();
+      if (!text.includes(`"id":${id}`)) throw new Error(`call ${id} answered ${text}`);
+      // Calls chain through microtasks only: let timers run now and then, as I/O would.
+      if (id % 256 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }));
+  return (performance.now() - start) * 1000 / calls;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      calls: { type: "string", default: "100000" },
+      "in-flight": { type: "string", default: "8" },
+      rounds: { type: "string", default: "3" },
+      era: { type: "string", default: "legacy" },
+    },
+  });
+  const modern = values.era === "modern";
+  const calls = Number(values.calls);
+  const inFlight = Number(values["in-flight"]);
+  const app = createProxyApp([{ server: echoServer(), pathPrefix: "" }], {
+    stateless: false,
+    allowOrigins: [],
+    exposeHeaders: [],
+    host: "127.0.0.1",
+    apiKeys: [],
+    maxBodyBytes: 4 * 1024 * 1024,
+  });
+  const headers = modern ? modernHeaders() : await initialize(app);
+  await measure(app, headers, modern, Math.min(calls, 20_000), inFlight); // warm-up
+  for (let round = 1; round <= Number(values.rounds); round++) {
+    const perCall = await measure(app, headers, modern, calls, inFlight);
+    console.log(
+      `round ${round}: ${values.era} era, ${perCall.toFixed(2)} µs per call, ${inFlight} ` +
+        `in flight, heap ${heapMiB().toFixed(1)} MiB`,
+    );
+  }
+  await app.close();
+}
