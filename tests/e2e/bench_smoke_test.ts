@@ -117,17 +117,7 @@ const IN_PROCESS = new URL("../../bench/lean/in_process.ts", import.meta.url).pa
 Deno.test("bench in-process mode: both eras answer every call and report µs per call", async () => {
   for (const era of ["legacy", "modern"]) {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "bench/lean/in_process.ts",
-        "--era",
-        era,
-        "--calls",
-        "300",
-        "--rounds",
-        "1",
-      ],
+      args: ["run", "-A", IN_PROCESS, "--era", era, "--calls", "300", "--rounds", "1"],
       stdout: "piped",
       stderr: "piped",
     }).output();
