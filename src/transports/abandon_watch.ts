@@ -20,7 +20,7 @@ export interface Abandonable {
  * Reading `request.signal` makes Deno create an abort signal and a cancellation watch for the
  * request (about 2 µs, more than the rest of the transport's work on a call), and most calls
  * are answered within a millisecond. A client that left before its request is watched is
- * noticed then: the signal of a request already cancelled aborts at once.
+ * noticed then: the signal of a request already cancelled is aborted, or aborts at once.
  */
 export class AbandonWatch {
   #waiting: { request: Request; answer: Abandonable }[] = [];
@@ -44,8 +44,13 @@ export class AbandonWatch {
     this.#waiting = [];
     this.#timer = undefined;
     for (const { request, answer } of waiting) {
+      if (answer.done) continue;
+      // Bun hands out the signal of a request whose client left already aborted (its event
+      // long gone); Deno aborts it soon after it is read.
+      const signal = request.signal;
+      if (signal.aborted) answer.abandon();
       // No options object: converting one costs more than the listener (abort fires once).
-      if (!answer.done) request.signal.addEventListener("abort", () => answer.abandon());
+      else signal.addEventListener("abort", () => answer.abandon());
     }
   };
 }

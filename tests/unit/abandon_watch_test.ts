@@ -82,3 +82,12 @@ Deno.test("close forgets the requests not yet watched", async () => {
   await new Promise((resolve) => setTimeout(resolve, WATCH_DELAY_MS * 2));
   assert.equal(reads(), 0);
 });
+
+Deno.test("a request whose signal is already aborted when read is abandoned (as Bun hands it)", async () => {
+  const watch = new AbandonWatch();
+  const request = new Request("http://127.0.0.1/mcp", { signal: AbortSignal.abort() });
+  const gone = answer();
+  watch.add(request, gone);
+  await gone.abandoned.promise;
+  watch.close();
+});
