@@ -126,7 +126,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   });
 
   const directChecks = auth ? [...guards, auth] : guards;
-  const serveDirect = async (
+  const serveDirect = (
     route: DirectRoute,
     request: Request,
     query: string | undefined,
@@ -136,14 +136,13 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       const refusal = check(request);
       if (refusal) return refusal;
     }
+    // Not an async function: with the body read ahead, the checks and the hand-over to the
+    // transport run without a promise of their own.
     try {
-      return await route.handle(request, query, body);
+      const answer = route.handle(request, query, body);
+      return answer instanceof Promise ? answer.catch((error) => failed(request, error)) : answer;
     } catch (error) {
-      log.error(`${request.method} ${pathOf(request.url)}: ${(error as Error).stack ?? error}`);
-      return new Response("Internal Server Error", {
-        status: 500,
-        headers: { "content-type": "text/plain; charset=UTF-8" },
-      });
+      return failed(request, error);
     }
   };
 
@@ -170,6 +169,15 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       await Promise.all(tables.map(({ http }) => http.closeAll()));
     },
   };
+}
+
+/** The answer to a request whose handler failed; the failure is logged. */
+function failed(request: Request, error: unknown): Response {
+  log.error(`${request.method} ${pathOf(request.url)}: ${(error as Error).stack ?? error}`);
+  return new Response("Internal Server Error", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=UTF-8" },
+  });
 }
 
 /** A route served before the router. */

@@ -64,16 +64,8 @@ function exceedsUtf8(text: string, maxBytes: number): boolean {
   return text.length > maxBytes || new TextEncoder().encode(text).byteLength > maxBytes;
 }
 
-/**
- * The body as text, or `undefined` once it exceeds `maxBytes` (the rest is not read); `read`
- * is the body text when the server has read it already.
- */
-async function readLimited(
-  request: Request,
-  maxBytes: number,
-  read: string | undefined,
-): Promise<string | undefined> {
-  if (read !== undefined) return exceedsUtf8(read, maxBytes) ? undefined : read;
+/** The body as text, or `undefined` once it exceeds `maxBytes` (the rest is not read). */
+async function readLimited(request: Request, maxBytes: number): Promise<string | undefined> {
   const length = Number(request.headers.get("content-length") ?? NaN);
   if (length > maxBytes) return undefined;
   // A declared length is enforced by the HTTP server: read the body in one go.
@@ -89,31 +81,57 @@ async function readLimited(
   return text + decoder.decode();
 }
 
+/** The 413 answer to a body over `maxBytes`. */
+function tooLarge(maxBytes: number): Response {
+  return refuse(413, `Payload Too Large: Request body must not exceed ${maxBytes} bytes`);
+}
+
 /**
- * Reads and parses a JSON body of at most `maxBytes`: the value, or the error answer (413 when
- * too large, 400 -32700 when not JSON). The transports' one body-size check.
+ * The body text of `request` within `maxBytes`, then `use` of it; or the answer refusing it
+ * (413 when too large, 400 when the client hung up). `read` is the body text when the server
+ * has read it already: then `use` runs at once, with no promise in between. The transports'
+ * one body-size check.
  */
-export async function readJsonBody(
+function withBodyText(
   request: Request,
   maxBytes: number,
-  read?: string,
-): Promise<{ value: unknown } | Response> {
-  let text: string | undefined;
-  try {
-    text = await readLimited(request, maxBytes, read);
-  } catch (error) {
-    // The client hung up mid-upload: nobody reads the answer, and nothing here failed.
-    log.debug(`A request body could not be read: ${(error as Error).message}`);
-    return refuse(400, "Bad Request: the request body could not be read");
-  }
-  if (text === undefined) {
-    return refuse(413, `Payload Too Large: Request body must not exceed ${maxBytes} bytes`);
-  }
+  read: string | undefined,
+  use: (text: string) => Response | Promise<Response>,
+): Response | Promise<Response> {
+  if (read !== undefined) return exceedsUtf8(read, maxBytes) ? tooLarge(maxBytes) : use(read);
+  return readLimited(request, maxBytes).then(
+    (text) => text === undefined ? tooLarge(maxBytes) : use(text),
+    (error) => {
+      // The client hung up mid-upload: nobody reads the answer, and nothing here failed.
+      log.debug(`A request body could not be read: ${(error as Error).message}`);
+      return refuse(400, "Bad Request: the request body could not be read");
+    },
+  );
+}
+
+/** Parses a JSON body: the value, or the 400 -32700 answer when it is not JSON. */
+function parseJson(text: string): { value: unknown } | Response {
   try {
     return { value: JSON.parse(text) };
   } catch {
     return jsonRpcErrorResponse(400, ProtocolErrorCode.ParseError, "Parse error: Invalid JSON");
   }
+}
+
+/**
+ * Reads a JSON body of at most `maxBytes` and calls `use` with its value; or answers with the
+ * error (413 when too large, 400 -32700 when not JSON). `read` as for the body text.
+ */
+export function withJsonBody(
+  request: Request,
+  maxBytes: number,
+  read: string | undefined,
+  use: (value: unknown) => Response | Promise<Response>,
+): Response | Promise<Response> {
+  return withBodyText(request, maxBytes, read, (text) => {
+    const parsed = parseJson(text);
+    return parsed instanceof Response ? parsed : use(parsed.value);
+  });
 }
 
 /** One client message sorted by `classify`, or its 400 answer (the request's id echoed). */
@@ -124,24 +142,10 @@ export function classifyPosted(value: unknown): Incoming | Response {
   return jsonRpcErrorResponse(400, code, message, {}, incoming.id);
 }
 
-/**
- * Checks a POST and parses its body: a Response with the error status (406, 415, 413,
- * 400 for bad JSON or a message of the wrong shape), or the messages.
- */
-export async function readPost(
-  request: Request,
-  maxBodyBytes: number,
-  read?: string,
-): Promise<Response | PostBody> {
-  const refusal = checkAccept(request, POST_ACCEPTS);
-  if (refusal) return refusal;
-  if (!isJsonContentType(request.headers.get("content-type"))) {
-    return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
-  }
-  const body = await readJsonBody(request, maxBodyBytes, read);
-  if (body instanceof Response) return body;
-  const batch = Array.isArray(body.value);
-  const values: unknown[] = batch ? body.value as unknown[] : [body.value];
+/** The messages of a parsed POST body, or the 400 answer to a bad batch or message. */
+function postBodyOf(value: unknown): PostBody | Response {
+  const batch = Array.isArray(value);
+  const values: unknown[] = batch ? value : [value];
   if (values.length === 0 || values.length > MAX_BATCH_SIZE) {
     return jsonRpcErrorResponse(
       400,
@@ -150,10 +154,32 @@ export async function readPost(
     );
   }
   const messages: Incoming[] = [];
-  for (const value of values) {
-    const incoming = classifyPosted(value);
+  for (const each of values) {
+    const incoming = classifyPosted(each);
     if (incoming instanceof Response) return incoming;
     messages.push(incoming);
   }
   return { messages, batch };
+}
+
+/**
+ * Checks a POST, parses its body and calls `use` with the messages; or answers with the error
+ * status (406, 415, 413, 400 for bad JSON or a message of the wrong shape). `read` is the body
+ * text when the server has read it already: then everything runs at once.
+ */
+export function withPost(
+  request: Request,
+  maxBodyBytes: number,
+  read: string | undefined,
+  use: (body: PostBody) => Response | Promise<Response>,
+): Response | Promise<Response> {
+  const refusal = checkAccept(request, POST_ACCEPTS);
+  if (refusal) return refusal;
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
+  }
+  return withJsonBody(request, maxBodyBytes, read, (value) => {
+    const body = postBodyOf(value);
+    return body instanceof Response ? body : use(body);
+  });
 }

@@ -9,7 +9,7 @@
 import { getLogger, sessionIdForLog } from "../log.ts";
 import type { MuxSession, SharedServer } from "../relay/types.ts";
 import { refuse, sessionNotFound } from "./http_error.ts";
-import { classifyPosted, readJsonBody } from "./mcp_request.ts";
+import { classifyPosted, withJsonBody } from "./mcp_request.ts";
 import type { SessionTableOptions } from "./options.ts";
 import {
   KeepAliveTicker,
@@ -80,27 +80,27 @@ export class SseSessions {
    * Handles `POST /messages/?session_id=<sessionId>` with `request`'s body (`body`, when the
    * server has read it already).
    */
-  async post(
+  post(
     sessionId: string | undefined,
     request: Request,
     body?: string,
-  ): Promise<Response> {
+  ): Response | Promise<Response> {
     if (!sessionId) return refuse(400, "Bad Request: session_id is required");
     // The id as this proxy wrote it is the common case: looked up before any normalising.
     const id = this.#sessions.has(sessionId) ? sessionId : normaliseSessionId(sessionId);
     if (!id) return refuse(400, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
     if (!session) return sessionNotFound();
-    const parsed = await readJsonBody(request, this.#maxBodyBytes, body);
-    if (parsed instanceof Response) return parsed;
-    const incoming = classifyPosted(parsed.value);
-    if (incoming instanceof Response) return incoming;
-    // The stream may have closed while the body was read.
-    if (!this.#sessions.has(id)) return sessionNotFound();
-    session.mux.receive(incoming);
-    return new Response("Accepted", {
-      status: 202,
-      headers: { "content-type": "text/plain; charset=utf-8" },
+    return withJsonBody(request, this.#maxBodyBytes, body, (value) => {
+      const incoming = classifyPosted(value);
+      if (incoming instanceof Response) return incoming;
+      // The stream may have closed while the body was read.
+      if (!this.#sessions.has(id)) return sessionNotFound();
+      session.mux.receive(incoming);
+      return new Response("Accepted", {
+        status: 202,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
     });
   }
 

@@ -23,7 +23,7 @@ import {
 } from "../shared/jsonrpc.ts";
 import { PostExchange } from "./post_exchange.ts";
 import { AbandonWatch } from "./abandon_watch.ts";
-import { checkAccept, checkProtocolVersion, type PostBody, readPost } from "./mcp_request.ts";
+import { checkAccept, checkProtocolVersion, type PostBody, withPost } from "./mcp_request.ts";
 import { KeepAliveTicker } from "./sse_stream.ts";
 import { jsonRpcErrorResponse, refuse, sessionNotFound } from "./http_error.ts";
 import type { SessionTableOptions } from "./options.ts";
@@ -123,26 +123,27 @@ export class StreamableHttpSessions {
     return Promise.resolve();
   }
 
-  async #post(
+  #post(
     sessionId: string,
     session: HttpSession,
     request: Request,
     read: string | undefined,
-  ): Promise<Response> {
-    const body = await readPost(request, this.#maxBodyBytes, read);
-    if (body instanceof Response) return body;
-    // The session may have ended while the body was read.
-    if (this.#sessions.get(sessionId) !== session) return sessionNotFound();
-    return session.post(body, request);
+  ): Response | Promise<Response> {
+    return withPost(request, this.#maxBodyBytes, read, (body) =>
+      // The session may have ended while the body was read.
+      this.#sessions.get(sessionId) === session ? session.post(body, request) : sessionNotFound());
+  }
+
+  /** A POST without a session id: parsed, then served by {@linkcode #open}. */
+  #sessionless(request: Request, read: string | undefined): Response | Promise<Response> {
+    return withPost(request, this.#maxBodyBytes, read, (body) => this.#open(request, body));
   }
 
   /**
-   * A POST without a session id: a modern request (served without a session), or a new
-   * legacy session if it carries `initialize`, else 400.
+   * A modern request (served without a session), or a new legacy session if `body` carries
+   * `initialize`, else 400.
    */
-  async #sessionless(request: Request, read: string | undefined): Promise<Response> {
-    const body = await readPost(request, this.#maxBodyBytes, read);
-    if (body instanceof Response) return body;
+  #open(request: Request, body: PostBody): Response | Promise<Response> {
     const modern = this.#classify(request, body);
     if (modern) return modern;
     if (!hasInitialize(body)) {
@@ -228,10 +229,13 @@ export class StreamableHttpSessions {
    * answered. Without sessions there is no stream for server-initiated messages, so GET and
    * DELETE are refused with 405, as the specification allows.
    */
-  async #handleStateless(request: Request, read: string | undefined): Promise<Response> {
+  #handleStateless(request: Request, read: string | undefined): Response | Promise<Response> {
     if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
-    const body = await readPost(request, this.#maxBodyBytes, read);
-    if (body instanceof Response) return body;
+    return withPost(request, this.#maxBodyBytes, read, (body) => this.#serveOnce(request, body));
+  }
+
+  /** A modern request, or a legacy POST on a session of its own. */
+  #serveOnce(request: Request, body: PostBody): Response | Promise<Response> {
     const modern = this.#classify(request, body);
     if (modern) return modern;
     if (!hasInitialize(body)) {
