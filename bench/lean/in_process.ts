@@ -1,9 +1,10 @@
 /**
  * The proxy's own JavaScript cost per `/mcp` call, without HTTP or pipes: the real application
  * (`createProxyApp`) and the real `Multiplexer` over an in-process echo upstream that serialises
- * and parses each message as a child's pipe would. Whole-process figures on a shared machine
- * move by ±10 % from run to run; this one moves by a few per cent, so it can tell a small
- * change in the transports or the multiplexer apart from noise (run it old against new).
+ * and parses each message as a child's pipe would. About 10 µs per call against the whole
+ * process's 90, so a change of 1 µs in the transports or the multiplexer is a tenth of it
+ * instead of a hundredth lost in the ±10 % that whole-process rounds move by (run it old
+ * against new, several interleaved runs).
  *
  * Run: `deno run -A bench/lean/in_process.ts [--era legacy|modern] [--calls N] [--in-flight N]
  * [--rounds N]`. Before the script, `--v8-flags=--expose-gc` shows the heap still reachable after
