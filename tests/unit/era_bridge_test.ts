@@ -65,6 +65,12 @@ const VERSIONS = ["2026-07-28", "2025-11-25"];
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits until `done()` holds, for at most `ms` (a loaded machine stretches every timer). */
+async function until(done: () => boolean, ms = 2_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!done() && performance.now() < deadline) await wait(5);
+}
+
 Deno.test("an abandoned MRTR call is cancelled (its session closed) and freed after the park timeout", async () => {
   const server = new FakeServer();
   const bridge = new ModernBridge(server, {
@@ -79,12 +85,12 @@ Deno.test("an abandoned MRTR call is cancelled (its session closed) and freed af
   const session = server.sessions[0];
   // The child asks the client for input while the call runs.
   session.sink.send({ jsonrpc: "2.0", id: 900, method: "elicitation/create", params: {} } as never);
-  await wait(20);
+  await until(() => replies.length > 0);
   assert.equal((replies[0].result as Message).resultType, "input_required");
   call.close(); // the POST ended with the input_required answer: the call stays parked
   assert.equal(session.closed, false);
   assert.equal(bridge.parkedCount, 1);
-  await wait(80);
+  await until(() => session.closed);
   assert.equal(session.closed, true, "the multiplexer session (and so the child's call) ended");
   assert.equal(bridge.parkedCount, 0);
 });
