@@ -8,7 +8,7 @@ import type { Logger } from "../log.ts";
 import type { ChildExit, ChildProcess } from "../runtime/mod.ts";
 import { runtime } from "../runtime/mod.ts";
 import { settlesWithin } from "../shared/async.ts";
-import { classify, type Incoming, invalidResponse } from "../shared/jsonrpc.ts";
+import { classify, type Incoming, invalidResponse, type WireMessage } from "../shared/jsonrpc.ts";
 import { type LineReader, readLines } from "../shared/lines.ts";
 
 /** How long a stop waits after closing stdin, and again after SIGTERM. */
@@ -43,6 +43,19 @@ export class StdioChild {
   readonly #log: Logger;
   #outbox: string[] = [];
   #flushScheduled = false;
+  /**
+   * Requests written and not yet answered or cancelled. While the child has some in hand,
+   * writes wait for the end of the event-loop turn and go out together: one write and one
+   * wake-up of the child for every request that arrived in the turn (at 64 calls in flight,
+   * 0.7x the CPU per call and 1.8x the calls/s). With none in hand a write goes out in a
+   * microtask, since the hop costs more than it saves for a lone call.
+   */
+  #inHand = 0;
+  /**
+   * Runs the deferred write at the end of the turn. A message port rather than a timer: Deno's
+   * `setTimeout(0)` waits about 2 ms, which halved the calls/s at 8 in flight.
+   */
+  readonly #endOfTurn: MessageChannel;
   #stopping: Promise<ChildExit> | undefined;
 
   /** Spawns the server of `config`; throws {@linkcode ChildStartError} naming the command. */
@@ -61,6 +74,9 @@ export class StdioChild {
       throw new ChildStartError(describeSpawnError(config, error), { cause: error });
     }
     this.#stdin = this.#process.stdin.getWriter();
+    // Made once the child runs: an open port would keep the process alive.
+    this.#endOfTurn = new MessageChannel();
+    this.#endOfTurn.port1.onmessage = this.#flush;
     const stdout = readLines(
       this.#process.stdout,
       (line) => this.#onLine(line),
@@ -75,6 +91,8 @@ export class StdioChild {
     stdout.done.then(() => this.#process.killTree("SIGTERM"));
     this.closed = this.#process.exited.then(async (exit) => {
       await this.#sweep([stdout, stderr]);
+      this.#endOfTurn.port1.close();
+      this.#endOfTurn.port2.close();
       return exit;
     });
   }
@@ -84,17 +102,29 @@ export class StdioChild {
     return this.#process.pid;
   }
 
-  /** Writes `message` as one line; writes made in the same tick go out as one chunk. */
-  send(message: unknown): void {
+  /**
+   * Writes `message` as one line; writes made in the same tick go out as one chunk, and while
+   * the child works on earlier requests, those of the same event-loop turn.
+   */
+  send(message: WireMessage): void {
     this.#outbox.push(JSON.stringify(message) + "\n");
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flush);
-    }
+    if (message.method === "notifications/cancelled") this.#answered();
+    const inHand = this.#inHand;
+    if (message.method !== undefined && message.id !== undefined) this.#inHand++;
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    if (inHand > 0) this.#endOfTurn.port2.postMessage(null);
+    else queueMicrotask(this.#flush);
+  }
+
+  /** A request in hand was answered or cancelled (a cancelled one gets no answer). */
+  #answered(): void {
+    if (this.#inHand > 0) this.#inHand--;
   }
 
   #flush = () => {
     this.#flushScheduled = false;
+    if (this.#outbox.length === 0) return;
     const text = this.#outbox.length === 1 ? this.#outbox[0] : this.#outbox.join("");
     this.#outbox = [];
     this.#stdin.write(this.#encoder.encode(text)).catch((error) =>
@@ -105,6 +135,7 @@ export class StdioChild {
   /** Closes stdin, waits, SIGTERMs the process group, waits, SIGKILLs it; settles when closed. */
   stop(graceMs: number = STOP_GRACE_MS): Promise<ChildExit> {
     this.#stopping ??= (async () => {
+      this.#flush(); // What waits for the end of the turn goes out before the end of input.
       this.#stdin.close().catch(() => {});
       if (!await settlesWithin(this.#process.exited, graceMs)) {
         this.#log.debug(`MCP server '${this.#config.name}' ignored stdin EOF; sending SIGTERM`);
@@ -156,6 +187,7 @@ export class StdioChild {
   #deliver(value: unknown, line: string): void {
     if (typeof value !== "object" || value === null) return this.#skip(line);
     const incoming = classify(value);
+    if (incoming.kind === "response") this.#answered();
     if (incoming.kind !== "invalid") return this.#handlers.onMessage(incoming);
     this.#log.warning(`${this.#dropped(line)}: ${incoming.error.message}`);
     // A request of the child's own gets its answer; anything else cannot be answered.
