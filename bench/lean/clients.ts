@@ -21,12 +21,38 @@ export interface LeanClient {
 
 type Answer = { id?: unknown; result?: unknown; error?: { message?: string } };
 
-const INITIALIZE_PARAMS = {
+/** The params of every legacy client's `initialize`. */
+export const INITIALIZE_PARAMS = {
   protocolVersion: LEGACY_VERSION,
   capabilities: {},
   clientInfo: { name: "mcp-proxy-lean-bench", version: "0.1.0" },
 };
-const ECHO_PARAMS = { name: "echo", arguments: { message: "hello" } };
+/** The params of every echo call. */
+export const ECHO_PARAMS = { name: "echo", arguments: { message: "hello" } };
+
+/** The headers every POST of the HTTP clients carries. */
+export const POST_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+};
+
+/** The headers of a modern-era (2026-07-28) echo call: no session, the request named. */
+export const MODERN_HEADERS: Readonly<Record<string, string>> = {
+  ...POST_HEADERS,
+  "mcp-protocol-version": MODERN_VERSION,
+  "mcp-method": "tools/call",
+  "mcp-name": ECHO_PARAMS.name,
+};
+
+/** The params of a modern-era echo call: the echo's, with the `_meta` envelope. */
+export const MODERN_ECHO_PARAMS = {
+  ...ECHO_PARAMS,
+  _meta: {
+    "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": INITIALIZE_PARAMS.clientInfo,
+  },
+};
 
 /** A request line (without newline). */
 export function requestLine(id: number, method: string, params: unknown): string {
@@ -61,7 +87,7 @@ async function readAnswer(response: Response, id: number, what: string): Promise
 /** Echo calls POSTed with `headers`, each with the next id, each answer checked. */
 function httpCaller(
   url: string,
-  headers: Record<string, string>,
+  headers: Readonly<Record<string, string>>,
   params: unknown,
   what: string,
 ): () => Promise<void> {
@@ -79,10 +105,7 @@ function httpCaller(
 
 /** A legacy-era Streamable HTTP session: `initialize`, then calls with its session header. */
 export async function legacyHttpClient(url: string): Promise<LeanClient> {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: "application/json, text/event-stream",
-  };
+  const headers: Record<string, string> = { ...POST_HEADERS };
   const response = await fetch(url, {
     method: "POST",
     headers,
@@ -113,23 +136,8 @@ export async function legacyHttpClient(url: string): Promise<LeanClient> {
  * `_meta` envelope and the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers.
  */
 export function modernHttpClient(url: string): LeanClient {
-  const headers = {
-    "content-type": "application/json",
-    accept: "application/json, text/event-stream",
-    "mcp-protocol-version": MODERN_VERSION,
-    "mcp-method": "tools/call",
-    "mcp-name": ECHO_PARAMS.name,
-  };
-  const params = {
-    ...ECHO_PARAMS,
-    _meta: {
-      "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-      "io.modelcontextprotocol/clientCapabilities": {},
-      "io.modelcontextprotocol/clientInfo": INITIALIZE_PARAMS.clientInfo,
-    },
-  };
   return {
-    call: httpCaller(url, headers, params, "tools/call (modern)"),
+    call: httpCaller(url, MODERN_HEADERS, MODERN_ECHO_PARAMS, "tools/call (modern)"),
     close: () => Promise.resolve(),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The proxy's own JavaScript cost per `/mcp` call, without HTTP or pipes: the real application
  * (`createProxyApp`) and the real `Multiplexer` over an in-process echo upstream that serialises
- * and parses each message as a child's pipe would. About 10 µs per call against the whole
+ * and parses each message as a child's pipe would. About 11 µs per call against the whole
  * process's 90, so a change of 1 µs in the transports or the multiplexer is a tenth of it
  * instead of a hundredth lost in the ±10 % that whole-process rounds move by (run it old
  * against new, several interleaved runs).
@@ -17,45 +17,41 @@ import { getLogger } from "../../src/log.ts";
 import { Multiplexer } from "../../src/relay/multiplexer.ts";
 import type { SharedServer } from "../../src/relay/types.ts";
 import { createProxyApp, type ProxyApp } from "../../src/server/app.ts";
+import { classify } from "../../src/shared/jsonrpc.ts";
 import {
-  classify,
-  LATEST_LEGACY_PROTOCOL_VERSION,
-  MODERN_PROTOCOL_VERSION,
-} from "../../src/shared/jsonrpc.ts";
+  checkAnswer,
+  ECHO_PARAMS,
+  INITIALIZE_PARAMS,
+  LEGACY_VERSION,
+  MODERN_ECHO_PARAMS,
+  MODERN_HEADERS,
+  POST_HEADERS,
+  requestLine,
+} from "./clients.ts";
+import { answer } from "./echo_child.ts";
 
 const URL = "http://127.0.0.1:8080/mcp";
-const HEADERS = {
-  host: "127.0.0.1:8080",
-  "content-type": "application/json",
-  accept: "application/json, text/event-stream",
-};
+/** The Host header a loopback client sends (the app checks it). */
+const HOST = { host: "127.0.0.1:8080" };
 
 /** A shared server whose upstream answers every request in the next microtask. */
 function echoServer(): SharedServer {
   const mux = new Multiplexer("default", getLogger("bench"), DEFAULT_SERVING_LIMITS);
   mux.attach({
     send(message) {
-      // What a child pipe costs in JavaScript: one line out, one line back, both parsed.
+      // What a child pipe costs in JavaScript: one line out, the echo child's line back.
       const line = JSON.stringify(message);
       queueMicrotask(() => {
-        const request = JSON.parse(line);
-        if (request.id === undefined) return;
-        const text = `echo ${request.id}`;
-        const answer = JSON.stringify({
-          jsonrpc: "2.0",
-          id: request.id,
-          result: { content: [{ type: "text", text }] },
-        });
-        const incoming = classify(JSON.parse(answer));
+        const reply = answer(line);
+        if (reply === undefined) return;
+        const incoming = classify(JSON.parse(reply));
         if (incoming.kind !== "invalid") mux.fromUpstream(incoming);
       });
     },
   });
-  mux.open({
-    protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
-    capabilities: { tools: {} },
-    serverInfo: { name: "bench-echo", version: "1.0.0" },
-  });
+  // Opened with the echo child's own answer to an initialize, as the shared server would be.
+  const handshake = answer(requestLine(0, "initialize", INITIALIZE_PARAMS))!;
+  mux.open(JSON.parse(handshake).result);
   return {
     name: "default",
     state: "running",
@@ -78,37 +74,17 @@ function heapMiB(): number {
 
 /** Opens a legacy session; returns the headers of its calls. */
 async function initialize(app: ProxyApp): Promise<Headers> {
-  const params = {
-    protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
-    capabilities: {},
-    clientInfo: { name: "bench", version: "1.0.0" },
-  };
-  const body = JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params });
-  const response = await app.handle(new Request(URL, { method: "POST", headers: HEADERS }), body);
-  await response.body?.cancel();
+  const body = requestLine(0, "initialize", INITIALIZE_PARAMS);
+  const request = new Request(URL, { method: "POST", headers: { ...HOST, ...POST_HEADERS } });
+  const response = await app.handle(request, body);
+  checkAnswer(await response.json(), 0, "initialize");
   return new Headers({
-    ...HEADERS,
+    ...HOST,
+    ...POST_HEADERS,
     "mcp-session-id": response.headers.get("mcp-session-id")!,
-    "mcp-protocol-version": LATEST_LEGACY_PROTOCOL_VERSION,
+    "mcp-protocol-version": LEGACY_VERSION,
   });
 }
-
-/** The headers of modern (2026-07-28) calls: no session, the request named in headers. */
-function modernHeaders(): Headers {
-  return new Headers({
-    ...HEADERS,
-    "mcp-protocol-version": MODERN_PROTOCOL_VERSION,
-    "mcp-method": "tools/call",
-    "mcp-name": "echo",
-  });
-}
-
-/** The `_meta` envelope every modern request carries. */
-const MODERN_META = JSON.stringify({
-  "io.modelcontextprotocol/protocolVersion": MODERN_PROTOCOL_VERSION,
-  "io.modelcontextprotocol/clientCapabilities": {},
-  "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1.0.0" },
-});
 
 /** Makes `calls` echo calls with `inFlight` at a time; resolves to µs per call. */
 async function measure(
@@ -118,7 +94,7 @@ async function measure(
   calls: number,
   inFlight: number,
 ) {
-  const meta = modern ? `,"_meta":${MODERN_META}` : "";
+  const params = modern ? MODERN_ECHO_PARAMS : ECHO_PARAMS;
   let next = 0;
   const start = performance.now();
   await Promise.all(Array.from({ length: inFlight }, async () => {
@@ -127,11 +103,8 @@ async function measure(
     const request = new Request(URL, { method: "POST", headers });
     while (next < calls) {
       const id = ++next;
-      const body = `{"jsonrpc":"2.0","id":${id},"method":"tools/call",` +
-        `"params":{"name":"echo","arguments":{"message":"hello"}${meta}}}`;
-      const response = await app.handle(request, body);
-      const text = await response.text();
-      if (!text.includes(`"id":${id}`)) throw new Error(`call ${id} answered ${text}`);
+      const response = await app.handle(request, requestLine(id, "tools/call", params));
+      checkAnswer(await response.json(), id, "tools/call");
       // Calls chain through microtasks only: let timers run now and then, as I/O would.
       if (id % 256 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     }
@@ -160,7 +133,7 @@ if (import.meta.main) {
     apiKeys: [],
     maxBodyBytes: 4 * 1024 * 1024,
   });
-  const headers = modern ? modernHeaders() : await initialize(app);
+  const headers = modern ? new Headers({ ...HOST, ...MODERN_HEADERS }) : await initialize(app);
   await measure(app, headers, modern, Math.min(calls, 20_000), inFlight); // warm-up
   for (let round = 1; round <= Number(values.rounds); round++) {
     const perCall = await measure(app, headers, modern, calls, inFlight);
