@@ -4,6 +4,7 @@
  * @module
  */
 import { errorResponse, ProtocolErrorCode, type RequestId } from "../shared/jsonrpc.ts";
+import { responseWith } from "./response.ts";
 
 /**
  * A response with status `status` and a JSON-RPC error body; its id is `id`, or null when the
@@ -13,13 +14,14 @@ export function jsonRpcErrorResponse(
   status: number,
   code: number,
   message: string,
-  headers: Record<string, string> = {},
+  headers: Readonly<Record<string, string>> = {},
   id: RequestId | null = null,
 ): Response {
-  return new Response(JSON.stringify(errorResponse(id, code, message)), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
+  return responseWith(
+    JSON.stringify(errorResponse(id, code, message)),
+    { status, contentType: "application/json" },
+    headers,
+  );
 }
 
 /** Refuses a request for the transport's own reasons (the SDK transports' code, -32000). */
