@@ -8,8 +8,16 @@ import { OAuthSession, type OAuthSignInOptions } from "./session.ts";
 
 export type { OAuthSignInOptions };
 
-function requestHeaders(input: RequestInfo | URL, init: RequestInit | undefined): Headers {
-  return new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+function headersOf(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+): HeadersInit | undefined {
+  return init?.headers ?? (input instanceof Request ? input.headers : undefined);
+}
+
+function hasAuthorization(headers: HeadersInit | undefined): boolean {
+  if (headers === undefined) return false;
+  return (headers instanceof Headers ? headers : new Headers(headers)).has("Authorization");
 }
 
 /** Whether `response` asks for more scopes (RFC 6750 §3.1 `insufficient_scope`). */
@@ -29,11 +37,13 @@ export function fetchWithOAuthSignIn(
 ): typeof fetch {
   const session = new OAuthSession(fetchImpl, options);
   return async (input, init) => {
-    const headers = requestHeaders(input, init);
-    if (headers.has("Authorization")) return fetchImpl(input, init);
+    if (hasAuthorization(headersOf(input, init))) return fetchImpl(input, init);
     const send = async () => {
       const token = await session.accessToken();
-      if (token) headers.set("Authorization", `Bearer ${token}`);
+      // Without a token the request goes as it is: no copy of its headers on every call.
+      if (!token) return { token, response: await fetchImpl(input, init) };
+      const headers = new Headers(headersOf(input, init));
+      headers.set("Authorization", `Bearer ${token}`);
       return { token, response: await fetchImpl(input, { ...init, headers }) };
     };
     const first = await send();
