@@ -9,7 +9,8 @@ import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
 import { PROXY_CLIENT_INFO } from "../relay/handshake.ts";
 import { ClientFront } from "./front.ts";
-import { MessageWriter, readMessages } from "./stdio.ts";
+import { MessageWriter } from "../shared/message_writer.ts";
+import { readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
 
 /** A logger that writes each of `urls` (whose query may hold an API key) as {@linkcode urlForLog}. */
@@ -64,7 +65,10 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     return 1;
   }
 
-  const stdout = new MessageWriter(runtime.stdout(), log);
+  const stdout = new MessageWriter(
+    runtime.stdout(),
+    (error) => log.debug(`Cannot write to stdout: ${(error as Error).message}`),
+  );
   log.info(`Relaying stdio to ${urlForLog(settings.url)} (transport: ${settings.transport}).`);
   const front = new ClientFront({
     url: settings.url,

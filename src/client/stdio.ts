@@ -10,7 +10,6 @@ import {
   invalidResponse,
   ProtocolErrorCode,
   type ResponseMessage,
-  type WireMessage,
 } from "../shared/jsonrpc.ts";
 import { readLines } from "../shared/lines.ts";
 
@@ -55,29 +54,4 @@ export async function readMessages(
   const failed = (error: unknown, line: string) =>
     handlers.log.warning(`Dropped a message from stdin (${line.slice(0, 200)}): ${error}`);
   await readLines(stream, handle, failed).done;
-}
-
-/** Writes JSON-RPC messages to a byte stream, one per line, in order. */
-export class MessageWriter {
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #encoder = new TextEncoder();
-  #log: Logger;
-  #last: Promise<void> = Promise.resolve();
-
-  /** A writer of `stream`; a failed write is logged to `log` at DEBUG. */
-  constructor(stream: WritableStream<Uint8Array>, log: Logger) {
-    this.#writer = stream.getWriter();
-    this.#log = log;
-  }
-
-  /** Queues `message` for writing. */
-  write(message: WireMessage): void {
-    this.#last = this.#writer.write(this.#encoder.encode(JSON.stringify(message) + "\n"))
-      .catch((error) => this.#log.debug(`Cannot write to stdout: ${(error as Error).message}`));
-  }
-
-  /** Resolves once everything queued so far is written. */
-  flush(): Promise<void> {
-    return this.#last;
-  }
 }

@@ -1,0 +1,93 @@
+/**
+ * Newline-delimited JSON-RPC written to a byte stream: a child's stdin in server mode, stdout in
+ * client mode.
+ * @module
+ */
+import type { WireMessage } from "./jsonrpc.ts";
+
+/** A port that lets the process exit while open (Deno, Bun and Node have `unref`). */
+type UnrefPort = MessagePort & { unref?(): void };
+
+/**
+ * Writes JSON-RPC messages to a byte stream, one per line, in order, batching under load: a
+ * message that finds no write under way (and the owner's `busy()` false) goes out at once;
+ * otherwise it waits for the end of the event-loop turn, and goes out there in one write with
+ * every message that came during the turn.
+ *
+ * The reader wakes once per write. At one message in flight nothing waits; under load the
+ * messages of a turn share a write (client mode at 64 in flight: 2.3x the calls/s and half the
+ * CPU per call of one write per message). The end of the turn is reached through a message
+ * port: Deno's `setTimeout(0)` waits about 2 ms.
+ */
+export class MessageWriter {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #encoder = new TextEncoder();
+  readonly #onError: (error: unknown) => void;
+  readonly #busy: () => boolean;
+  readonly #endOfTurn = new MessageChannel();
+  /** Lines not yet handed to the stream. */
+  #waiting: string[] = [];
+  #writesUnderWay = 0;
+  #endOfTurnAsked = false;
+  #last: Promise<void> = Promise.resolve();
+
+  /**
+   * A writer of `stream`; a failed write is reported to `onError` and writing goes on. While
+   * `busy()` (the reader has much in hand), even a first message waits for the end of the turn.
+   */
+  constructor(
+    stream: WritableStream<Uint8Array>,
+    onError: (error: unknown) => void,
+    busy: () => boolean = () => false,
+  ) {
+    this.#writer = stream.getWriter();
+    this.#onError = onError;
+    this.#busy = busy;
+    this.#endOfTurn.port1.onmessage = this.#atEndOfTurn;
+    (this.#endOfTurn.port1 as UnrefPort).unref?.();
+  }
+
+  /** Writes `message` as one line, now or at the end of the turn. */
+  write(message: WireMessage): void {
+    this.#waiting.push(JSON.stringify(message) + "\n");
+    if (this.#endOfTurnAsked) return;
+    if (this.#writesUnderWay === 0 && !this.#busy()) return this.#writeWaiting();
+    this.#endOfTurnAsked = true;
+    this.#endOfTurn.port2.postMessage(null);
+  }
+
+  /** Hands every waiting message to the stream now; settles once all of it is written. */
+  flush(): Promise<void> {
+    if (this.#waiting.length > 0) this.#writeWaiting();
+    return this.#last;
+  }
+
+  /** Flushes, then closes the stream (a stream that cannot be closed is left as it is). */
+  close(): Promise<void> {
+    this.flush();
+    this.#endOfTurn.port1.close();
+    this.#endOfTurn.port2.close();
+    return this.#writer.close().catch(() => {});
+  }
+
+  #atEndOfTurn = (): void => {
+    this.#endOfTurnAsked = false;
+    if (this.#waiting.length > 0) this.#writeWaiting();
+  };
+
+  #writeWaiting(): void {
+    const text = this.#waiting.length === 1 ? this.#waiting[0] : this.#waiting.join("");
+    this.#waiting = [];
+    this.#writesUnderWay++;
+    this.#last = this.#writer.write(this.#encoder.encode(text)).then(this.#written, this.#failed);
+  }
+
+  #written = (): void => {
+    this.#writesUnderWay--;
+  };
+
+  #failed = (error: unknown): void => {
+    this.#writesUnderWay--;
+    this.#onError(error);
+  };
+}
