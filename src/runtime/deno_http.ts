@@ -229,9 +229,9 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     }
     // As text: Deno takes a body it holds whole straight to a string (no bytes, no decoder).
     return request.text().then(
-      (text) => {
+      (bodyText) => {
         connection.deadline = Infinity;
-        return options.handler(request, text);
+        return options.handler(request, bodyText);
       },
       // Cut off by the body timeout: the connection is gone, nobody reads this.
       () => new Response(null, { status: 408 }),

@@ -83,10 +83,10 @@ export interface ServeOptions {
   /** Port to bind; 0 picks a free one. */
   port: number;
   /**
-   * Handles every request. `body` is its body text when the server has read it already (then
+   * Handles every request. `bodyText` is its body when the server has read it already (then
    * `request.body` is used up): handing the text on costs less than a new `Request`.
    */
-  handler: (request: Request, body?: string) => Response | Promise<Response>;
+  handler: (request: Request, bodyText?: string) => Response | Promise<Response>;
   /** Timeouts and the connection cap ({@linkcode DEFAULT_HTTP_LIMITS} when not given). */
   limits?: HttpLimits;
   /** Told when connections are shed (rate-limited: one line per burst). */

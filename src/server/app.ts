@@ -43,10 +43,10 @@ export interface AppOptions {
 /** The running application. */
 export interface ProxyApp {
   /**
-   * Answers one HTTP request; `body` is its body if the server read it already. (Not named
+   * Answers one HTTP request; `bodyText` is its body if the server read it already. (Not named
    * `fetch`: `Deno.serve` would pass its connection info as the second argument.)
    */
-  handle(request: Request, body?: string): Response | Promise<Response>;
+  handle(request: Request, bodyText?: string): Response | Promise<Response>;
   /** Ends every client session and closes open streams; later requests get 503. */
   close(): Promise<void>;
 }
@@ -105,18 +105,18 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       return sse.open(messagesPath);
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    const postMessage = (request: Request, query: string | undefined, body?: string) =>
-      sse.post(sessionIdOf(query), request, body);
+    const postMessage = (request: Request, query: string | undefined, bodyText?: string) =>
+      sse.post(sessionIdOf(query), request, bodyText);
     app.post(messagesPath, (c) => postMessage(c.req.raw, queryOf(c.req.url)));
     direct.set(messagesPath, { methods: ["POST"], handle: postMessage });
-    const mcp = (request: Request, body?: string) => {
+    const mcp = (request: Request, bodyText?: string) => {
       status.touch();
-      return http.handle(request, body);
+      return http.handle(request, bodyText);
     };
     // Both spellings, without a redirect (Hono is strict about trailing slashes).
     for (const path of mcpPaths) {
       app.all(path, (c) => mcp(c.req.raw));
-      direct.set(path, { handle: (request, _query, body) => mcp(request, body) });
+      direct.set(path, { handle: (request, _query, bodyText) => mcp(request, bodyText) });
     }
   }
   app.notFound((c) => c.text("Not Found", 404));
@@ -130,7 +130,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     route: DirectRoute,
     request: Request,
     query: string | undefined,
-    body: string | undefined,
+    bodyText: string | undefined,
   ) => {
     for (const check of directChecks) {
       const refusal = check(request);
@@ -139,7 +139,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     // Not an async function: with the body read ahead, the checks and the hand-over to the
     // transport run without a promise of their own.
     try {
-      const answer = route.handle(request, query, body);
+      const answer = route.handle(request, query, bodyText);
       return answer instanceof Promise ? answer.catch((error) => failed(request, error)) : answer;
     } catch (error) {
       return failed(request, error);
@@ -147,7 +147,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   };
 
   return {
-    handle(request, body) {
+    handle(request, bodyText) {
       if (closing) return new Response("Shutting down", { status: 503 });
       // Without CORS (whose headers go on every answer), the hot routes skip the router: it
       // and its middleware chain cost more per call than the relay itself.
@@ -157,11 +157,13 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
         const path = pathOf(url);
         const route = direct.get(path);
         if (route && (!route.methods || route.methods.includes(request.method))) {
-          return serveDirect(route, request, queryOf(url), body);
+          return serveDirect(route, request, queryOf(url), bodyText);
         }
       }
       // The router's routes read the body themselves: it goes back into a request.
-      return app.fetch(body === undefined ? request : new Request(request, { body }));
+      return app.fetch(
+        bodyText === undefined ? request : new Request(request, { body: bodyText }),
+      );
     },
     async close() {
       closing = true;
@@ -184,11 +186,11 @@ function failed(request: Request, error: unknown): Response {
 interface DirectRoute {
   /** The methods it serves (others go to the router); all when absent. */
   methods?: readonly string[];
-  /** Answers the request; `query` is the URL's query without `?`, `body` the read body. */
+  /** Answers the request; `query` is the URL's query without `?`, `bodyText` the read body. */
   handle(
     request: Request,
     query: string | undefined,
-    body?: string,
+    bodyText?: string,
   ): Response | Promise<Response>;
 }
 

@@ -88,17 +88,19 @@ function tooLarge(maxBytes: number): Response {
 
 /**
  * The body text of `request` within `maxBytes`, then `use` of it; or the answer refusing it
- * (413 when too large, 400 when the client hung up). `read` is the body text when the server
- * has read it already: then `use` runs at once, with no promise in between. The transports'
+ * (413 when too large, 400 when the client hung up). `bodyText` is the body when the server has
+ * read it already: then `use` runs at once, with no promise in between. The transports'
  * one body-size check.
  */
 function withBodyText(
   request: Request,
   maxBytes: number,
-  read: string | undefined,
+  bodyText: string | undefined,
   use: (text: string) => Response | Promise<Response>,
 ): Response | Promise<Response> {
-  if (read !== undefined) return exceedsUtf8(read, maxBytes) ? tooLarge(maxBytes) : use(read);
+  if (bodyText !== undefined) {
+    return exceedsUtf8(bodyText, maxBytes) ? tooLarge(maxBytes) : use(bodyText);
+  }
   return readLimited(request, maxBytes).then(
     (text) => text === undefined ? tooLarge(maxBytes) : use(text),
     (error) => {
@@ -120,15 +122,15 @@ function parseJson(text: string): { value: unknown } | Response {
 
 /**
  * Reads a JSON body of at most `maxBytes` and calls `use` with its value; or answers with the
- * error (413 when too large, 400 -32700 when not JSON). `read` as for the body text.
+ * error (413 when too large, 400 -32700 when not JSON). `bodyText` as for the body text.
  */
 export function withJsonBody(
   request: Request,
   maxBytes: number,
-  read: string | undefined,
+  bodyText: string | undefined,
   use: (value: unknown) => Response | Promise<Response>,
 ): Response | Promise<Response> {
-  return withBodyText(request, maxBytes, read, (text) => {
+  return withBodyText(request, maxBytes, bodyText, (text) => {
     const parsed = parseJson(text);
     return parsed instanceof Response ? parsed : use(parsed.value);
   });
@@ -164,13 +166,13 @@ function postBodyOf(value: unknown): PostBody | Response {
 
 /**
  * Checks a POST, parses its body and calls `use` with the messages; or answers with the error
- * status (406, 415, 413, 400 for bad JSON or a message of the wrong shape). `read` is the body
- * text when the server has read it already: then everything runs at once.
+ * status (406, 415, 413, 400 for bad JSON or a message of the wrong shape). `bodyText` is the
+ * body when the server has read it already: then everything runs at once.
  */
 export function withPost(
   request: Request,
   maxBodyBytes: number,
-  read: string | undefined,
+  bodyText: string | undefined,
   use: (body: PostBody) => Response | Promise<Response>,
 ): Response | Promise<Response> {
   const refusal = checkAccept(request, POST_ACCEPTS);
@@ -178,7 +180,7 @@ export function withPost(
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
   }
-  return withJsonBody(request, maxBodyBytes, read, (value) => {
+  return withJsonBody(request, maxBodyBytes, bodyText, (value) => {
     const body = postBodyOf(value);
     return body instanceof Response ? body : use(body);
   });

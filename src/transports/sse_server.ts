@@ -77,13 +77,13 @@ export class SseSessions {
   }
 
   /**
-   * Handles `POST /messages/?session_id=<sessionId>` with `request`'s body (`body`, when the
-   * server has read it already).
+   * Handles `POST /messages/?session_id=<sessionId>` with `request`'s body (`bodyText`,
+   * when the server has read it already).
    */
   post(
     sessionId: string | undefined,
     request: Request,
-    body?: string,
+    bodyText?: string,
   ): Response | Promise<Response> {
     if (!sessionId) return refuse(400, "Bad Request: session_id is required");
     // The id as this proxy wrote it is the common case: looked up before any normalising.
@@ -91,7 +91,7 @@ export class SseSessions {
     if (!id) return refuse(400, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
     if (!session) return sessionNotFound();
-    return withJsonBody(request, this.#maxBodyBytes, body, (value) => {
+    return withJsonBody(request, this.#maxBodyBytes, bodyText, (value) => {
       const incoming = classifyPosted(value);
       if (incoming instanceof Response) return incoming;
       // The stream may have closed while the body was read.

@@ -88,11 +88,13 @@ export class StreamableHttpSessions {
     });
   }
 
-  /** Handles one request to the endpoint; `read` is its body if the server read it already. */
-  handle(request: Request, read?: string): Promise<Response> | Response {
-    if (this.#stateless) return this.#handleStateless(request, read);
+  /** Handles one request to the endpoint; `bodyText` is its body if the server read it already. */
+  handle(request: Request, bodyText?: string): Promise<Response> | Response {
+    if (this.#stateless) return this.#handleStateless(request, bodyText);
     const sessionId = request.headers.get("mcp-session-id");
-    if (request.method === "POST" && sessionId === null) return this.#sessionless(request, read);
+    if (request.method === "POST" && sessionId === null) {
+      return this.#sessionless(request, bodyText);
+    }
     if (request.method !== "POST" && request.method !== "GET" && request.method !== "DELETE") {
       return refuse(405, "Method not allowed.", { allow: "GET, POST, DELETE" });
     }
@@ -107,7 +109,7 @@ export class StreamableHttpSessions {
     if (refusal) return refusal;
     switch (request.method) {
       case "POST":
-        return this.#post(sessionId, session, request, read);
+        return this.#post(sessionId, session, request, bodyText);
       case "GET":
         return checkAccept(request, ["text/event-stream"]) ?? session.openStream();
       default:
@@ -127,16 +129,16 @@ export class StreamableHttpSessions {
     sessionId: string,
     session: HttpSession,
     request: Request,
-    read: string | undefined,
+    bodyText: string | undefined,
   ): Response | Promise<Response> {
-    return withPost(request, this.#maxBodyBytes, read, (body) =>
+    return withPost(request, this.#maxBodyBytes, bodyText, (body) =>
       // The session may have ended while the body was read.
       this.#sessions.get(sessionId) === session ? session.post(body, request) : sessionNotFound());
   }
 
   /** A POST without a session id: parsed, then served by {@linkcode #open}. */
-  #sessionless(request: Request, read: string | undefined): Response | Promise<Response> {
-    return withPost(request, this.#maxBodyBytes, read, (body) => this.#open(request, body));
+  #sessionless(request: Request, bodyText: string | undefined): Response | Promise<Response> {
+    return withPost(request, this.#maxBodyBytes, bodyText, (body) => this.#open(request, body));
   }
 
   /**
@@ -229,9 +231,14 @@ export class StreamableHttpSessions {
    * answered. Without sessions there is no stream for server-initiated messages, so GET and
    * DELETE are refused with 405, as the specification allows.
    */
-  #handleStateless(request: Request, read: string | undefined): Response | Promise<Response> {
+  #handleStateless(request: Request, bodyText: string | undefined): Response | Promise<Response> {
     if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
-    return withPost(request, this.#maxBodyBytes, read, (body) => this.#serveOnce(request, body));
+    return withPost(
+      request,
+      this.#maxBodyBytes,
+      bodyText,
+      (body) => this.#serveOnce(request, body),
+    );
   }
 
   /** A modern request, or a legacy POST on a session of its own. */
