@@ -30,6 +30,7 @@ import {
 } from "./handshake.ts";
 import { admits, levelRank, UpstreamLogLevel } from "./log_levels.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { withResponseId } from "../shared/wire_text.ts";
 import type { ClientSink, MuxSession } from "./types.ts";
 
 /** Where the multiplexer writes messages for the upstream server. */
@@ -440,7 +441,7 @@ export class Multiplexer {
     }
   }
 
-  #upstreamResponse({ message }: IncomingResponse): void {
+  #upstreamResponse({ message, text }: IncomingResponse): void {
     const id = message.id;
     const request = typeof id === "number" ? this.#pending.get(id) : undefined;
     if (typeof id !== "number" || !request) {
@@ -450,7 +451,11 @@ export class Multiplexer {
     this.#release(id);
     request.onSettled?.(message);
     const session = request.session;
-    if (session) this.#deliver(session, { ...message, id: request.clientId }, request.clientId);
+    if (!session) return;
+    const clientId = request.clientId;
+    // The upstream's own text with the client's id, when its place is plain: no serializing again.
+    const clientText = text === undefined ? undefined : withResponseId(text, id, clientId);
+    this.#deliver(session, { ...message, id: clientId }, clientId, clientText);
   }
 
   /**
@@ -676,9 +681,14 @@ export class Multiplexer {
     );
   }
 
-  #deliver(session: Session, message: WireMessage, relatedRequestId?: RequestId): void {
+  #deliver(
+    session: Session,
+    message: WireMessage,
+    relatedRequestId?: RequestId,
+    text?: string,
+  ): void {
     try {
-      session.sink.send(message, relatedRequestId).catch(this.#onSendError);
+      session.sink.send(message, relatedRequestId, text).catch(this.#onSendError);
     } catch (error) {
       this.#onSendError(error);
     }

@@ -163,13 +163,14 @@ export class StdioChild {
     if (Array.isArray(parsed)) {
       for (const message of parsed) this.#deliver(message, line);
     } else {
-      this.#deliver(parsed, line);
+      this.#deliver(parsed, line, line);
     }
   }
 
-  #deliver(value: unknown, line: string): void {
+  /** `text` is `line` when the line holds `value` alone (not a batch): its exact JSON. */
+  #deliver(value: unknown, line: string, text?: string): void {
     if (typeof value !== "object" || value === null) return this.#skip(line);
-    const incoming = classify(value);
+    const incoming = classify(value, text);
     if (incoming.kind === "response") this.#answered();
     if (incoming.kind !== "invalid") return this.#handlers.onMessage(incoming);
     this.#log.warning(`${this.#dropped(line)}: ${incoming.error.message}`);

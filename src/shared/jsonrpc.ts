@@ -92,6 +92,11 @@ export interface IncomingResponse {
   readonly kind: "response";
   /** The message as received. */
   readonly message: ResponseMessage;
+  /**
+   * The message exactly as its peer wrote it (one line of JSON), when known: a response passed
+   * on with only its id changed can be written from it instead of serialized again.
+   */
+  readonly text?: string;
 }
 
 /** A well-formed inbound message, sorted by kind. */
@@ -172,9 +177,10 @@ function invalid(id: RequestId | null, isRequest: boolean, code: number, message
 /**
  * Sorts a parsed JSON value into a request, a notification or a response, or an invalid
  * verdict: -32600 for what is not a JSON-RPC message, -32602 for a request or notification
- * whose `params`, or `params._meta`, is present but not an object.
+ * whose `params`, or `params._meta`, is present but not an object. `text` is the JSON the
+ * value was parsed from, kept with a response (see {@linkcode IncomingResponse.text}).
  */
-export function classify(value: unknown): Incoming | InvalidMessage {
+export function classify(value: unknown, text?: string): Incoming | InvalidMessage {
   if (!isObject(value) || value.jsonrpc !== "2.0") {
     const id = isObject(value) && isId(value.id) ? value.id : null;
     return invalid(
@@ -187,7 +193,7 @@ export function classify(value: unknown): Incoming | InvalidMessage {
   const { id, method, params } = value;
   if (method === undefined) {
     if (("result" in value || "error" in value) && (isId(id) || id === null)) {
-      return { kind: "response", message: value as unknown as ResponseMessage };
+      return { kind: "response", message: value as unknown as ResponseMessage, text };
     }
     return invalid(
       null,

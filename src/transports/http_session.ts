@@ -54,8 +54,8 @@ export class HttpSession {
     this.#options = options;
     this.headers = options.id === undefined ? {} : { "mcp-session-id": options.id };
     this.#mux = server.openSession({
-      send: (message, relatedRequestId) => {
-        this.#route(message, relatedRequestId);
+      send: (message, relatedRequestId, text) => {
+        this.#route(message, relatedRequestId, text);
         return SENT;
       },
       answersRequests: options.id !== undefined,
@@ -143,14 +143,14 @@ export class HttpSession {
   /**
    * A message tied to a request goes to that request's answer, or nowhere once the client
    * has gone (never on the GET stream, which must not carry responses); others go to the
-   * GET stream if one is open.
+   * GET stream if one is open. `text` is the message's JSON, when known.
    */
-  #route(message: WireMessage, relatedRequestId: RequestId | undefined): void {
+  #route(message: WireMessage, relatedRequestId: RequestId | undefined, text?: string): void {
     if (relatedRequestId !== undefined) {
       const exchange = this.#exchanges.get(relatedRequestId);
-      if (exchange) return exchange.deliver(message);
+      if (exchange) return exchange.deliver(message, text);
     } else if (this.#standalone?.open) {
-      this.#standalone.send(message);
+      this.#standalone.send(message, text);
       return;
     }
     log.debug(`Dropped a message for a closed stream: ${JSON.stringify(message).slice(0, 200)}`);

@@ -38,8 +38,8 @@ export class PostExchange implements Abandonable {
   readonly #batch: boolean;
   readonly #context: ExchangeContext;
   readonly #resolve: (response: Response) => void;
-  /** Responses held for a JSON answer. */
-  #responses: WireMessage[] = [];
+  /** Responses held for a JSON answer, each as its JSON text. */
+  #responses: string[] = [];
   #stream: SseStream | undefined;
   #done = false;
 
@@ -58,16 +58,19 @@ export class PostExchange implements Abandonable {
     return this.#done;
   }
 
-  /** Delivers a message tied to one of the exchange's requests (its response, or not). */
-  deliver(message: WireMessage): void {
+  /**
+   * Delivers a message tied to one of the exchange's requests (its response, or not); `text`
+   * is its JSON, when known.
+   */
+  deliver(message: WireMessage, text?: string): void {
     if (this.#done) return;
     const isResponse = message.method === undefined;
     if (isResponse && message.id != null) this.pending.delete(message.id);
     const stream = this.#stream ?? (isResponse ? undefined : this.#openStream());
     if (stream) {
-      stream.send(message);
+      stream.send(message, text);
     } else {
-      this.#responses.push(message);
+      this.#responses.push(text ?? JSON.stringify(message));
     }
     if (this.pending.size === 0) this.#finish();
   }
@@ -95,7 +98,7 @@ export class PostExchange implements Abandonable {
     const stream = new SseStream(() => this.#end());
     this.#stream = stream;
     this.#context.keepAlive.add(stream);
-    for (const response of this.#responses) stream.send(response);
+    for (const response of this.#responses) stream.event("message", response);
     this.#responses = [];
     this.#resolve(
       new Response(stream.body, { headers: { ...SSE_HEADERS, ...this.#context.headers } }),
@@ -107,10 +110,10 @@ export class PostExchange implements Abandonable {
     if (this.#stream) {
       this.#stream.close();
     } else {
-      const body = this.#batch ? this.#responses : this.#responses[0];
+      const body = this.#batch ? `[${this.#responses.join(",")}]` : this.#responses[0];
       this.#resolve(
         responseWith(
-          JSON.stringify(body),
+          body,
           { status: this.status, contentType: "application/json" },
           this.#context.headers,
         ),

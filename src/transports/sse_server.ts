@@ -59,8 +59,8 @@ export class SseSessions {
     const id = crypto.randomUUID().replaceAll("-", "");
     const stream = new SseStream((reason) => this.#end(id, reason), this.#maxUnreadBytes);
     const mux = this.#server.openSession({
-      send: (message) => {
-        stream.send(message);
+      send: (message, _relatedRequestId, text) => {
+        stream.send(message, text);
         return SENT;
       },
     });

@@ -122,9 +122,12 @@ export class SseStream {
     return this.#open ? -(this.#controller.desiredSize ?? 0) : 0;
   }
 
-  /** Writes `message` as a `message` event; returns whether the stream took it. */
-  send(message: WireMessage): boolean {
-    return this.event("message", JSON.stringify(message));
+  /**
+   * Writes `message` as a `message` event (`text` is its JSON, when known); returns whether the
+   * stream took it.
+   */
+  send(message: WireMessage, text?: string): boolean {
+    return this.event("message", text ?? JSON.stringify(message));
   }
 
   /** Writes an event named `name` with one line of `data`; returns whether the stream took it. */

@@ -107,6 +107,39 @@ Deno.test("a request id still in flight, or repeated in a batch, is refused with
   await sse.close();
 });
 
+Deno.test("an answer reaches the client as the child wrote it, only its id changed (/mcp JSON, batch, /sse)", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  const headers = await mcpSession(url);
+  // The fixture writes "caf\u00e9": serialized again, it would read "café".
+  const escaped = "caf\\u00e9";
+  for (const last of [false, true]) {
+    const text = await (await post(url, call(41, "escaped", { last }), headers)).text();
+    assert.ok(
+      text.includes(escaped),
+      `the child's text is passed on (id ${last ? "last" : "first"})`,
+    );
+    const answer = JSON.parse(text);
+    assert.equal(answer.id, 41);
+    assert.equal(answer.result.content[0].text, "café");
+  }
+  const batch = [call(42, "escaped"), call(43, "escaped", { last: true })];
+  const text = await (await post(url, batch, headers)).text();
+  assert.equal(text.split(escaped).length, 3, "both answers as the child wrote them");
+  assert.deepEqual(JSON.parse(text).map((answer: { id: number }) => answer.id).sort(), [42, 43]);
+
+  const events = new SseReader((await fetch(proxy.sse.default)).body!);
+  const messages = new URL((await events.next())!.data, proxy.base).href;
+  for (const message of [INITIALIZE, INITIALIZED, call(44, "escaped")]) {
+    await (await post(messages, message, { "content-type": "application/json" })).body?.cancel();
+  }
+  assert.equal(JSON.parse((await events.next())!.data).id, INITIALIZE.id);
+  const event = (await events.next())!.data;
+  assert.ok(event.includes(escaped));
+  assert.equal(JSON.parse(event).id, 44);
+  await events.cancel();
+});
+
 Deno.test("--stateless: a server-to-client request is refused to the child at once, so the call ends", async () => {
   await using proxy = await startServerProxy(["--stateless", ...FIXTURE_ARGS]);
   const url = proxy.mcp.default;

@@ -9,6 +9,7 @@ import type { SessionContext } from "../../src/relay/handshake.ts";
 import { Multiplexer, type Upstream } from "../../src/relay/multiplexer.ts";
 import type { MuxSession } from "../../src/relay/types.ts";
 import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
+import { classify, type Incoming } from "../../src/shared/jsonrpc.ts";
 import { incoming } from "../support/messages.ts";
 
 /** Records every message and the session it was sent for. */
@@ -27,10 +28,14 @@ class FakeUpstream implements Upstream {
 
 /** A client session that records what it receives. */
 function client(mux: Multiplexer) {
-  const received: { message: WireMessage; related: RequestId | undefined }[] = [];
+  const received: {
+    message: WireMessage;
+    related: RequestId | undefined;
+    text: string | undefined;
+  }[] = [];
   const session: MuxSession = mux.openSession({
-    send: (message, related) => {
-      received.push({ message: structuredClone(message), related });
+    send: (message, related, text) => {
+      received.push({ message: structuredClone(message), related, text });
       return Promise.resolve();
     },
   });
@@ -307,4 +312,27 @@ Deno.test("request deadlines: the late ones time out in order, an answered one n
     globalThis.setInterval = realSet;
     globalThis.clearInterval = realClear;
   }
+});
+
+Deno.test("a response keeps the upstream's own text, with the client's id, when the id's place is plain", async () => {
+  const { mux, upstream } = await opened();
+  const a = client(mux);
+  /** The upstream's answer to the last tools/call, as `text`, classified as a child's line is. */
+  const answer = (text: (id: number) => string) => {
+    const id = upstream.last("tools/call").message.id as number;
+    const line = text(id);
+    mux.fromUpstream(classify(JSON.parse(line), line) as Incoming);
+  };
+  a.send({ id: "c-1", method: "tools/call", params: { name: "echo" } });
+  answer((id) => `{"jsonrpc":"2.0","id":${id},"result":{"content":[]}}`);
+  const compact = a.received.at(-1)!;
+  assert.equal(compact.text, '{"jsonrpc":"2.0","id":"c-1","result":{"content":[]}}');
+  assert.deepEqual(JSON.parse(compact.text!), compact.message);
+
+  // Written with spaces: the id's place is not plain, so the sink serializes the message itself.
+  a.send({ id: "c-2", method: "tools/call", params: { name: "echo" } });
+  answer((id) => `{"jsonrpc": "2.0", "id": ${id}, "result": {"content": []}}`);
+  const spaced = a.received.at(-1)!;
+  assert.equal(spaced.text, undefined);
+  assert.deepEqual(spaced.message, { jsonrpc: "2.0", id: "c-2", result: { content: [] } });
 });
