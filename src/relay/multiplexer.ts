@@ -22,6 +22,7 @@ import {
   resultResponse,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
+import { withResponseId } from "../shared/wire_text.ts";
 import {
   ChildHandshake,
   type ClientHandshake,
@@ -30,7 +31,6 @@ import {
 } from "./handshake.ts";
 import { admits, levelRank, UpstreamLogLevel } from "./log_levels.ts";
 import { Subscriptions } from "./subscriptions.ts";
-import { withResponseId } from "../shared/wire_text.ts";
 import type { ClientSink, MuxSession } from "./types.ts";
 
 /** Where the multiplexer writes messages for the upstream server. */

@@ -13,9 +13,11 @@ import type { RequestId } from "./jsonrpc.ts";
  * Only the two compact forms servers write are recognised: the id right after `"jsonrpc":"2.0"`
  * at the start (the Python SDK's order) or as the last member (the TypeScript SDK's). A member at
  * either end is the top-level object's own. The same `"id":<id>` anywhere else in the text is
- * refused, so a repeated top-level id (a parser keeps the last) can never be left unchanged.
+ * refused, so a repeated top-level id (a parser keeps the last) can never be left unchanged,
+ * and so is a raw carriage return: whitespace to JSON, but a line break in an SSE event.
  */
 export function withResponseId(text: string, id: number, newId: RequestId): string | undefined {
+  if (text.includes("\r")) return undefined;
   const member = `"id":${id}`;
   const newMember = `"id":${JSON.stringify(newId)}`;
   const lead = `{"jsonrpc":"2.0",${member},`;

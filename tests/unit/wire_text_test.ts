@@ -32,6 +32,8 @@ Deno.test("withResponseId: refuses what it cannot place without parsing again", 
   // The same member again: a parser keeps the last, so neither end may be the one that counts.
   assert.equal(withResponseId('{"jsonrpc":"2.0","id":7,"result":{},"id":7}', 7, 1), undefined);
   assert.equal(withResponseId('{"result":{"id":7},"jsonrpc":"2.0","id":7}', 7, 1), undefined);
+  // A carriage return between tokens is JSON whitespace, but it would split an SSE event.
+  assert.equal(withResponseId('{"jsonrpc":"2.0","id":7,\r"result":{}}', 7, 1), undefined);
   // A nested member that merely looks alike is refused too (the safe side).
   assert.equal(
     withResponseId('{"jsonrpc":"2.0","id":7,"result":{"a":{"id":71}}}', 7, 1),
