@@ -1,5 +1,6 @@
 /**
- * The local side of client mode: newline-delimited JSON-RPC on stdin and stdout.
+ * The local side of client mode, inbound: newline-delimited JSON-RPC read from stdin (answers
+ * go out through the shared `MessageWriter`).
  * @module
  */
 import type { Logger } from "../log.ts";

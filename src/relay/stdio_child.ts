@@ -102,8 +102,8 @@ export class StdioChild {
   }
 
   /**
-   * Writes `message` as one line: at once when stdin is idle, else with the messages that come
-   * while the write under way finishes (see {@linkcode MessageWriter}).
+   * Writes `message` as one line: at once when stdin is idle and the child has few requests in
+   * hand, else at the end of the turn with the others of that turn (see {@linkcode MessageWriter}).
    */
   send(message: WireMessage): void {
     if (message.method === "notifications/cancelled") this.#answered();

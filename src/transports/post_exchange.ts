@@ -98,7 +98,7 @@ export class PostExchange implements Abandonable {
     const stream = new SseStream(() => this.#end());
     this.#stream = stream;
     this.#context.keepAlive.add(stream);
-    for (const response of this.#responses) stream.event("message", response);
+    for (const response of this.#responses) stream.sendText(response);
     this.#responses = [];
     this.#resolve(
       new Response(stream.body, { headers: { ...SSE_HEADERS, ...this.#context.headers } }),

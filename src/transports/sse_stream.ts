@@ -127,7 +127,12 @@ export class SseStream {
    * stream took it.
    */
   send(message: WireMessage, text?: string): boolean {
-    return this.event("message", text ?? JSON.stringify(message));
+    return this.sendText(text ?? JSON.stringify(message));
+  }
+
+  /** Writes a message already serialized as JSON as a `message` event; as {@linkcode send}. */
+  sendText(text: string): boolean {
+    return this.event("message", text);
   }
 
   /** Writes an event named `name` with one line of `data`; returns whether the stream took it. */
