@@ -170,6 +170,7 @@ export class HttpSession {
 
   /** The exchange is over: its requests still unanswered (the client left) are cancelled. */
   #forget(ids: readonly RequestId[], exchange: PostExchange): void {
+    this.#options.abandonWatch.forget(exchange);
     for (const id of ids) {
       if (this.#exchanges.get(id) === exchange) this.#exchanges.delete(id);
     }

@@ -189,8 +189,11 @@ export class StreamableHttpSessions {
     const exchange = new PostExchange([post.request.id], false, {
       headers: {},
       keepAlive: this.#keepAlive,
-      // Deferred: the bridge may answer (discover) before serve() has returned the call.
-      onDone: () => queueMicrotask(() => call.close()),
+      onDone: () => {
+        this.#abandonWatch.forget(exchange);
+        // Deferred: the bridge may answer (discover) before serve() has returned the call.
+        queueMicrotask(() => call.close());
+      },
     });
     const call: ModernCall = this.#bridge.serve(post, {
       send: (message) => {

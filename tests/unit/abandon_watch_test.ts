@@ -1,6 +1,6 @@
 /**
- * AbandonWatch: the signal of a request is read only once it has waited, and a client that
- * left before then is still noticed.
+ * AbandonWatch: the signal of a request is read only once it has waited, a request whose
+ * answer is done is let go, and a client that left before then is still noticed.
  */
 import assert from "node:assert/strict";
 import { AbandonWatch, WATCH_DELAY_MS } from "../../src/transports/abandon_watch.ts";
@@ -15,6 +15,9 @@ function answer() {
     },
   };
 }
+
+/** Longer than a request can wait before it is watched (one to two delays). */
+const PAST_WATCH_MS = WATCH_DELAY_MS * 3;
 
 /** A request whose `signal` getter counts its reads. */
 function countingRequest(): { request: Request; reads: () => number } {
@@ -36,8 +39,26 @@ Deno.test("an answer done within the delay never reads its request's signal", as
   const quick = answer();
   watch.add(request, quick);
   quick.done = true;
-  await new Promise((resolve) => setTimeout(resolve, WATCH_DELAY_MS * 2));
+  await new Promise((resolve) => setTimeout(resolve, PAST_WATCH_MS));
   assert.equal(reads(), 0);
+  watch.close();
+});
+
+Deno.test("a forgotten answer is never watched, done or not", async () => {
+  const watch = new AbandonWatch();
+  const { request, reads } = countingRequest();
+  const answered = answer();
+  watch.add(request, answered);
+  watch.forget(answered);
+  const { request: later, reads: laterReads } = countingRequest();
+  const second = answer();
+  watch.add(later, second);
+  // Forgotten after one tick, from the batch that comes due at the next.
+  await new Promise((resolve) => setTimeout(resolve, WATCH_DELAY_MS * 1.5));
+  watch.forget(second);
+  await new Promise((resolve) => setTimeout(resolve, PAST_WATCH_MS));
+  assert.equal(reads(), 0);
+  assert.equal(laterReads(), 0);
   watch.close();
 });
 
@@ -46,7 +67,7 @@ Deno.test("a slow answer is watched after the delay, one signal read", async () 
   const { request, reads } = countingRequest();
   watch.add(request, answer());
   assert.equal(reads(), 0);
-  await new Promise((resolve) => setTimeout(resolve, WATCH_DELAY_MS * 2));
+  await new Promise((resolve) => setTimeout(resolve, PAST_WATCH_MS));
   assert.equal(reads(), 1);
   watch.close();
 });
@@ -79,7 +100,7 @@ Deno.test("close forgets the requests not yet watched", async () => {
   const { request, reads } = countingRequest();
   watch.add(request, answer());
   watch.close();
-  await new Promise((resolve) => setTimeout(resolve, WATCH_DELAY_MS * 2));
+  await new Promise((resolve) => setTimeout(resolve, PAST_WATCH_MS));
   assert.equal(reads(), 0);
 });
 
