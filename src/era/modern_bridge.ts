@@ -243,10 +243,7 @@ export class BridgedRequest implements ModernCall {
     this.#clientId = request.id;
     this.#reply = reply;
     this.#session = server.openSession({
-      send: (message, relatedRequestId) => {
-        this.#fromMux(message, relatedRequestId);
-        return Promise.resolve();
-      },
+      send: (message, relatedRequestId) => this.#fromMux(message, relatedRequestId),
     });
     openSessionFor(this.#session, envelope, bridge.options.legacyVersion);
     if (request.method === "server/discover" && !relay) return;
@@ -435,10 +432,7 @@ class ListenStream implements ModernCall {
     const uris = this.#filter.resourceSubscriptions;
     this.#uris = new Set(Array.isArray(uris) ? uris.filter((u) => typeof u === "string") : []);
     this.#session = server.openSession({
-      send: (message) => {
-        this.#fromMux(message);
-        return Promise.resolve();
-      },
+      send: (message) => this.#fromMux(message),
     });
     openSessionFor(this.#session, envelope, options.legacyVersion);
     let n = 0;

@@ -688,13 +688,9 @@ export class Multiplexer {
     text?: string,
   ): void {
     try {
-      session.sink.send(message, relatedRequestId, text).catch(this.#onSendError);
+      session.sink.send(message, relatedRequestId, text);
     } catch (error) {
-      this.#onSendError(error);
+      this.#log.debug(`Could not deliver a message from '${this.#name}' to a client: ${error}`);
     }
   }
-
-  #onSendError = (error: unknown): void => {
-    this.#log.debug(`Could not deliver a message from '${this.#name}' to a client: ${error}`);
-  };
 }

@@ -16,9 +16,10 @@ export interface ClientSink {
    * the message belongs to (its response, or progress, logging or a server-to-client request
    * issued while it runs), so that Streamable HTTP can put it on that request's stream.
    * `text` is `message` as JSON, when the upstream's own text could be kept: a sink that passes
-   * `message` on unchanged may write it instead of serializing `message`.
+   * `message` on unchanged may write it instead of serializing `message`. Synchronous: a sink
+   * queues what it cannot write at once (a stream's buffer) and throws only if it is broken.
    */
-  send(message: WireMessage, relatedRequestId?: RequestId, text?: string): Promise<void>;
+  send(message: WireMessage, relatedRequestId?: RequestId, text?: string): void;
   /**
    * Whether the client's answers to server-to-client requests come back to this session
    * (default true). A stateless Streamable HTTP POST cannot: its answer opens another one.

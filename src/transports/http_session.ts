@@ -16,8 +16,6 @@ import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
 
 const log = getLogger("mcp_proxy.streamable_http");
 
-const SENT: Promise<void> = Promise.resolve();
-
 /** The reason of the cancellation sent upstream for a request whose client went away. */
 const CLIENT_LEFT = "The client disconnected before the answer";
 
@@ -54,10 +52,7 @@ export class HttpSession {
     this.#options = options;
     this.headers = options.id === undefined ? {} : { "mcp-session-id": options.id };
     this.#mux = server.openSession({
-      send: (message, relatedRequestId, text) => {
-        this.#route(message, relatedRequestId, text);
-        return SENT;
-      },
+      send: (message, relatedRequestId, text) => this.#route(message, relatedRequestId, text),
       answersRequests: options.id !== undefined,
     });
   }

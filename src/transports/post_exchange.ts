@@ -26,8 +26,11 @@ export interface ExchangeContext {
 
 /** One POST's requests awaiting their responses. */
 export class PostExchange implements Abandonable {
-  /** The client's ids of the requests still unanswered. */
-  readonly pending: Set<RequestId>;
+  /**
+   * The client's ids of the requests still unanswered. An array, not a set: most POSTs hold
+   * one request, and a set costs an allocation to make and another when it empties.
+   */
+  readonly pending: RequestId[];
   /** Resolves with the HTTP answer: JSON once all responses are in, or an event stream. */
   readonly response: Promise<Response>;
   /**
@@ -44,8 +47,8 @@ export class PostExchange implements Abandonable {
   #done = false;
 
   /** An exchange for the requests `ids`; `batch` when the POST body was an array. */
-  constructor(ids: Iterable<RequestId>, batch: boolean, context: ExchangeContext) {
-    this.pending = new Set(ids);
+  constructor(ids: readonly RequestId[], batch: boolean, context: ExchangeContext) {
+    this.pending = ids.slice();
     this.#batch = batch;
     this.#context = context;
     const { promise, resolve } = Promise.withResolvers<Response>();
@@ -65,14 +68,14 @@ export class PostExchange implements Abandonable {
   deliver(message: WireMessage, text?: string): void {
     if (this.#done) return;
     const isResponse = message.method === undefined;
-    if (isResponse && message.id != null) this.pending.delete(message.id);
+    if (isResponse && message.id != null) this.#answered(message.id);
     const stream = this.#stream ?? (isResponse ? undefined : this.#openStream());
     if (stream) {
       stream.send(message, text);
     } else {
       this.#responses.push(text ?? JSON.stringify(message));
     }
-    if (this.pending.size === 0) this.#finish();
+    if (this.pending.length === 0) this.#finish();
   }
 
   /**
@@ -92,6 +95,15 @@ export class PostExchange implements Abandonable {
     // Settles the handler's promise, so that the HTTP server lets go of the connection.
     this.#resolve(new Response(null, { status: 499 }));
     this.#end();
+  }
+
+  /** Takes `id` off the unanswered ones (order does not matter). */
+  #answered(id: RequestId): void {
+    const pending = this.pending;
+    const at = pending.indexOf(id);
+    if (at === -1) return;
+    pending[at] = pending[pending.length - 1];
+    pending.pop();
   }
 
   #openStream(): SseStream {

@@ -22,8 +22,6 @@ import {
 
 const log = getLogger("mcp_proxy.sse_server");
 
-const SENT: Promise<void> = Promise.resolve();
-
 interface SseSession {
   readonly stream: SseStream;
   readonly mux: MuxSession;
@@ -59,10 +57,7 @@ export class SseSessions {
     const id = crypto.randomUUID().replaceAll("-", "");
     const stream = new SseStream((reason) => this.#end(id, reason), this.#maxUnreadBytes);
     const mux = this.#server.openSession({
-      send: (message, _relatedRequestId, text) => {
-        stream.send(message, text);
-        return SENT;
-      },
+      send: (message, _relatedRequestId, text) => stream.send(message, text),
     });
     this.#sessions.set(id, { stream, mux });
     stream.event("endpoint", `${messagesPath}?session_id=${id}`);

@@ -32,7 +32,7 @@ export class TestClient implements ClientSink {
     this.session = server.openSession(this);
   }
 
-  send(message: WireMessage, relatedRequestId?: RequestId): Promise<void> {
+  send(message: WireMessage, relatedRequestId?: RequestId): void {
     // A copy, as a real transport would serialise it: later mutation must not show here.
     const copy = structuredClone(message) as Received["message"];
     const entry = { message: copy, relatedRequestId };
@@ -44,7 +44,6 @@ export class TestClient implements ClientSink {
       this.#answer(copy);
     }
     this.#watchers = this.#watchers.filter((w) => !(w.test(entry) && (w.resolve(entry), true)));
-    return Promise.resolve();
   }
 
   async #answer(request: Received["message"]) {
