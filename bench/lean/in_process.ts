@@ -38,13 +38,13 @@ const HOST = { host: "127.0.0.1:8080" };
 function echoServer(): SharedServer {
   const mux = new Multiplexer("default", getLogger("bench"), DEFAULT_SERVING_LIMITS);
   mux.attach({
-    send(message) {
+    send(message, _session, text) {
       // What a child pipe costs in JavaScript: one line out, the echo child's line back.
-      const line = JSON.stringify(message);
+      const line = text ?? JSON.stringify(message);
       queueMicrotask(() => {
         const reply = answer(line);
         if (reply === undefined) return;
-        const incoming = classify(JSON.parse(reply));
+        const incoming = classify(JSON.parse(reply), reply);
         if (incoming.kind !== "invalid") mux.fromUpstream(incoming);
       });
     },

@@ -22,7 +22,7 @@ import {
   resultResponse,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
-import { withResponseId } from "../shared/wire_text.ts";
+import { withId } from "../shared/wire_text.ts";
 import {
   ChildHandshake,
   type ClientHandshake,
@@ -37,9 +37,10 @@ import type { ClientSink, MuxSession } from "./types.ts";
 export interface Upstream {
   /**
    * Writes one message to the server: a client's, forwarded for `session`, or the proxy's own
-   * (`session` undefined).
+   * (`session` undefined). `text` is `message` as JSON, when the client's own text could be
+   * kept: an upstream that writes `message` unchanged may write it instead.
    */
-  send(message: WireMessage, session?: SessionContext): void;
+  send(message: WireMessage, session?: SessionContext, text?: string): void;
 }
 
 /** The upstream's answer to a request the proxy made itself. */
@@ -321,15 +322,25 @@ export class Multiplexer {
   /** Sends a client request upstream under a proxy-unique id. */
   #forward(
     session: Session,
-    { message, params }: IncomingRequest,
+    { message, params, text }: IncomingRequest,
     upstream: Upstream,
     onSettled?: (response: WireMessage | undefined) => void,
   ): void {
     const id = ++this.#nextId;
     const progressToken = params._meta?.progressToken;
-    const forwarded = progressToken === undefined
-      ? { ...message, id }
-      : { ...message, id, params: { ...params, _meta: { ...params._meta, progressToken: id } } };
+    let forwarded: WireMessage;
+    let forwardedText: string | undefined;
+    if (progressToken === undefined) {
+      forwarded = { ...message, id };
+      // The client's own text with the proxy's id, when its place is plain.
+      forwardedText = text === undefined ? undefined : withId(text, message.id, id);
+    } else {
+      forwarded = {
+        ...message,
+        id,
+        params: { ...params, _meta: { ...params._meta, progressToken: id } },
+      };
+    }
     const timeoutMs = this.#requestTimeoutMs;
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
     this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled, deadline });
@@ -341,7 +352,7 @@ export class Multiplexer {
     }
     if (session.inFlight.size === 0) this.#busy.add(session);
     session.inFlight.set(message.id, id);
-    upstream.send(forwarded, session);
+    upstream.send(forwarded, session, forwardedText);
   }
 
   #clientNotification(session: Session, incoming: IncomingNotification): void {
@@ -454,7 +465,7 @@ export class Multiplexer {
     if (!session) return;
     const clientId = request.clientId;
     // The upstream's own text with the client's id, when its place is plain: no serializing again.
-    const clientText = text === undefined ? undefined : withResponseId(text, id, clientId);
+    const clientText = text === undefined ? undefined : withId(text, id, clientId);
     this.#deliver(session, { ...message, id: clientId }, clientId, clientText);
   }
 

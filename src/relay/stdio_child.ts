@@ -11,6 +11,7 @@ import { settlesWithin } from "../shared/async.ts";
 import { classify, type Incoming, invalidResponse, type WireMessage } from "../shared/jsonrpc.ts";
 import { type LineReader, readLines } from "../shared/lines.ts";
 import { MessageWriter } from "../shared/message_writer.ts";
+import type { SessionContext } from "./handshake.ts";
 
 /**
  * Beyond how many other requests in hand, even a write that finds stdin idle waits for the end of
@@ -102,13 +103,15 @@ export class StdioChild {
   }
 
   /**
-   * Writes `message` as one line: at once when stdin is idle and the child has few requests in
-   * hand, else at the end of the turn with the others of that turn (see {@linkcode MessageWriter}).
+   * Writes `message` as one line (`text`, when the multiplexer kept the client's own): at once
+   * when stdin is idle and the child has few requests in hand, else at the end of the turn with
+   * the others of that turn (see {@linkcode MessageWriter}). The session is not the child's
+   * concern.
    */
-  send(message: WireMessage): void {
+  send(message: WireMessage, _session?: SessionContext, text?: string): void {
     if (message.method === "notifications/cancelled") this.#answered();
     else if (message.method !== undefined && message.id !== undefined) this.#inHand++;
-    this.#stdin.write(message);
+    this.#stdin.write(message, text);
   }
 
   /** A request in hand was answered or cancelled (a cancelled one gets no answer). */

@@ -74,6 +74,11 @@ export interface IncomingRequest {
   readonly message: RequestMessage;
   /** `message.params`, or an empty object. */
   readonly params: Params;
+  /**
+   * The message exactly as its client wrote it (one POST body), when known: a request passed
+   * on with only its id changed can be written from it instead of serialized again.
+   */
+  readonly text?: string;
 }
 
 /** An inbound notification, its params as an object (empty when the message had none). */
@@ -178,7 +183,7 @@ function invalid(id: RequestId | null, isRequest: boolean, code: number, message
  * Sorts a parsed JSON value into a request, a notification or a response, or an invalid
  * verdict: -32600 for what is not a JSON-RPC message, -32602 for a request or notification
  * whose `params`, or `params._meta`, is present but not an object. `text` is the JSON the
- * value was parsed from, kept with a response (see {@linkcode IncomingResponse.text}).
+ * value was parsed from, kept with a response or a request (see {@linkcode IncomingResponse.text}).
  */
 export function classify(value: unknown, text?: string): Incoming | InvalidMessage {
   if (!isObject(value) || value.jsonrpc !== "2.0") {
@@ -225,7 +230,7 @@ export function classify(value: unknown, text?: string): Incoming | InvalidMessa
   }
   const checked = (params ?? EMPTY_PARAMS) as Params;
   return isRequest
-    ? { kind: "request", message: value as unknown as RequestMessage, params: checked }
+    ? { kind: "request", message: value as unknown as RequestMessage, params: checked, text }
     : { kind: "notification", message: value as unknown as NotificationMessage, params: checked };
 }
 

@@ -47,9 +47,12 @@ export class MessageWriter {
     (this.#endOfTurn.port1 as UnrefPort).unref?.();
   }
 
-  /** Writes `message` as one line, now or at the end of the turn. */
-  write(message: WireMessage): void {
-    this.#waiting.push(JSON.stringify(message) + "\n");
+  /**
+   * Writes `message` as one line, now or at the end of the turn; `text` is `message` as
+   * one line of JSON, when the caller has it.
+   */
+  write(message: WireMessage, text?: string): void {
+    this.#waiting.push((text ?? JSON.stringify(message)) + "\n");
     if (this.#endOfTurnAsked) return;
     if (this.#writesUnderWay === 0 && !this.#busy()) return this.#writeWaiting();
     this.#endOfTurnAsked = true;

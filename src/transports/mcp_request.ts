@@ -121,31 +121,37 @@ function parseJson(text: string): { value: unknown } | Response {
 }
 
 /**
- * Reads a JSON body of at most `maxBytes` and calls `use` with its value; or answers with the
- * error (413 when too large, 400 -32700 when not JSON). `bodyText` as for the body text.
+ * Reads a JSON body of at most `maxBytes` and calls `use` with its value and text; or answers
+ * with the error (413 when too large, 400 -32700 when not JSON). `bodyText` as for the body text.
  */
 export function withJsonBody(
   request: Request,
   maxBytes: number,
   bodyText: string | undefined,
-  use: (value: unknown) => Response | Promise<Response>,
+  use: (value: unknown, text: string) => Response | Promise<Response>,
 ): Response | Promise<Response> {
   return withBodyText(request, maxBytes, bodyText, (text) => {
     const parsed = parseJson(text);
-    return parsed instanceof Response ? parsed : use(parsed.value);
+    return parsed instanceof Response ? parsed : use(parsed.value, text);
   });
 }
 
-/** One client message sorted by `classify`, or its 400 answer (the request's id echoed). */
-export function classifyPosted(value: unknown): Incoming | Response {
-  const incoming = classify(value);
+/**
+ * One client message sorted by `classify`, or its 400 answer (the request's id echoed);
+ * `text` is the JSON it was parsed from, when it is the whole body.
+ */
+export function classifyPosted(value: unknown, text?: string): Incoming | Response {
+  const incoming = classify(value, text);
   if (incoming.kind !== "invalid") return incoming;
   const { code, message } = incoming.error;
   return jsonRpcErrorResponse(400, code, message, {}, incoming.id);
 }
 
-/** The messages of a parsed POST body, or the 400 answer to a bad batch or message. */
-function postBodyOf(value: unknown): PostBody | Response {
+/**
+ * The messages of a parsed POST body (`text`), or the 400 answer to a bad batch or message. A
+ * lone message keeps its text, to be passed on as written.
+ */
+function postBodyOf(value: unknown, text: string): PostBody | Response {
   const batch = Array.isArray(value);
   const values: unknown[] = batch ? value : [value];
   if (values.length === 0 || values.length > MAX_BATCH_SIZE) {
@@ -157,7 +163,7 @@ function postBodyOf(value: unknown): PostBody | Response {
   }
   const messages: Incoming[] = [];
   for (const each of values) {
-    const incoming = classifyPosted(each);
+    const incoming = classifyPosted(each, batch ? undefined : text);
     if (incoming instanceof Response) return incoming;
     messages.push(incoming);
   }
@@ -180,8 +186,8 @@ export function withPost(
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
   }
-  return withJsonBody(request, maxBodyBytes, bodyText, (value) => {
-    const body = postBodyOf(value);
+  return withJsonBody(request, maxBodyBytes, bodyText, (value, text) => {
+    const body = postBodyOf(value, text);
     return body instanceof Response ? body : use(body);
   });
 }

@@ -86,8 +86,8 @@ export class SseSessions {
     if (!id) return refuse(400, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
     if (!session) return sessionNotFound();
-    return withJsonBody(request, this.#maxBodyBytes, bodyText, (value) => {
-      const incoming = classifyPosted(value);
+    return withJsonBody(request, this.#maxBodyBytes, bodyText, (value, text) => {
+      const incoming = classifyPosted(value, text);
       if (incoming instanceof Response) return incoming;
       // The stream may have closed while the body was read.
       if (!this.#sessions.has(id)) return sessionNotFound();

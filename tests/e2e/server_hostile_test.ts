@@ -140,6 +140,45 @@ Deno.test("an answer reaches the client as the child wrote it, only its id chang
   await events.cancel();
 });
 
+Deno.test("a request reaches the child as the client wrote it, only its id changed (/mcp, /sse)", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  const headers = await mcpSession(url);
+  // An escape JSON.stringify would not write, and an integer a parse would round.
+  const args = '{"word":"caf\\u00e9","big":12345678901234567890}';
+  /** The line the fixture read for a `line` call written as `body`. */
+  const lineRead = async (response: Response) =>
+    JSON.parse(await response.text()).result.content[0].text as string;
+  const lead =
+    `{"jsonrpc":"2.0","id":51,"method":"tools/call","params":{"name":"line","arguments":${args}}}`;
+  const tail =
+    `{"method":"tools/call","params":{"name":"line","arguments":${args}},"jsonrpc":"2.0","id":52}`;
+  for (const body of [lead, tail]) {
+    const line = await lineRead(await post(url, body, headers));
+    const id = JSON.parse(line).id;
+    assert.equal(typeof id, "number");
+    assert.equal(
+      line,
+      body.replace(/"id":5\d/, `"id":${id}`),
+      "the client's bytes, the proxy's id",
+    );
+  }
+  // Pretty-printed (line breaks between tokens): the child still gets one line, serialized again.
+  const pretty = JSON.stringify(JSON.parse(lead.replace('"id":51', '"id":53')), null, 2);
+  const line = await lineRead(await post(url, pretty, headers));
+  assert.ok(!line.includes("\n") && line.includes('"word":"café"'));
+
+  const sse = await sseSession(proxy);
+  await sse.send(INITIALIZE);
+  await sse.next();
+  await sse.send(tail.replace('"id":52', '"id":54'));
+  const answer = await sse.next();
+  assert.equal(answer.id, 54);
+  const sseLine = (answer.result as { content: { text: string }[] }).content[0].text;
+  assert.ok(sseLine.includes(args), sseLine);
+  await sse.close();
+});
+
 Deno.test("--stateless: a server-to-client request is refused to the child at once, so the call ends", async () => {
   await using proxy = await startServerProxy(["--stateless", ...FIXTURE_ARGS]);
   const url = proxy.mcp.default;

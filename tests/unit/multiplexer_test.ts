@@ -12,14 +12,21 @@ import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
 import { classify, type Incoming } from "../../src/shared/jsonrpc.ts";
 import { incoming } from "../support/messages.ts";
 
-/** Records every message and the session it was sent for. */
+/** What the fake upstream was sent: a message, the session it was sent for, its text if kept. */
+interface Sent {
+  message: WireMessage;
+  session: SessionContext | undefined;
+  text: string | undefined;
+}
+
+/** Records every message, the session it was sent for and the text it came with. */
 class FakeUpstream implements Upstream {
-  readonly sent: { message: WireMessage; session: SessionContext | undefined }[] = [];
-  send(message: WireMessage, session?: SessionContext): void {
-    this.sent.push({ message: structuredClone(message), session });
+  readonly sent: Sent[] = [];
+  send(message: WireMessage, session?: SessionContext, text?: string): void {
+    this.sent.push({ message: structuredClone(message), session, text });
   }
   /** The last message sent with `method`. */
-  last(method: string): { message: WireMessage; session: SessionContext | undefined } {
+  last(method: string): Sent {
     const found = this.sent.findLast(({ message }) => message.method === method);
     assert.ok(found, `nothing sent with method ${method}`);
     return found;
@@ -36,7 +43,6 @@ function client(mux: Multiplexer) {
   const session: MuxSession = mux.openSession({
     send: (message, related, text) => {
       received.push({ message: structuredClone(message), related, text });
-      return Promise.resolve();
     },
   });
   const send = (value: object) => session.receive(incoming({ jsonrpc: "2.0", ...value }));
@@ -335,4 +341,25 @@ Deno.test("a response keeps the upstream's own text, with the client's id, when 
   const spaced = a.received.at(-1)!;
   assert.equal(spaced.text, undefined);
   assert.deepEqual(spaced.message, { jsonrpc: "2.0", id: "c-2", result: { content: [] } });
+});
+
+Deno.test("a request keeps the client's own text, with the proxy's id, unless its progress token is rewritten", async () => {
+  const { mux, upstream } = await opened();
+  const { session } = client(mux);
+  /** Hands `line` to the session as a POST body is: parsed, classified with its text. */
+  const post = (line: string) => session.receive(classify(JSON.parse(line), line) as Incoming);
+  const big = '{"name":"n","arguments":{"big":12345678901234567890}}';
+  post(`{"method":"tools/call","params":${big},"jsonrpc":"2.0","id":"c-1"}`);
+  const plain = upstream.last("tools/call");
+  const id = plain.message.id;
+  assert.equal(typeof id, "number");
+  assert.equal(plain.text, `{"method":"tools/call","params":${big},"jsonrpc":"2.0","id":${id}}`);
+
+  // The proxy swaps a progress token for its own id: that needs the message, serialized again.
+  post(
+    '{"jsonrpc":"2.0","id":"c-2","method":"tools/call","params":{"_meta":{"progressToken":"p"}}}',
+  );
+  const progress = upstream.last("tools/call");
+  assert.equal(progress.text, undefined);
+  assert.equal(progress.message.params?._meta?.progressToken, progress.message.id);
 });
