@@ -90,6 +90,11 @@ export class SseStream {
   #open = true;
   /** Whether anything was written since the last keep-alive tick. */
   #active = true;
+  /**
+   * Events written since the stream last took a chunk: the events of one turn (the answers in
+   * one read of a child's output) go to the client as one chunk, handed over in a microtask.
+   */
+  #pending = "";
 
   /**
    * A stream that calls `onEnd` once if the client cancels it, or leaves more than
@@ -117,9 +122,12 @@ export class SseStream {
     return this.#open;
   }
 
-  /** Bytes written and not yet taken by the HTTP server (which holds a few MiB more). */
+  /**
+   * Bytes written and not yet taken by the HTTP server (which holds a few MiB more); the events
+   * of this turn count by their length.
+   */
   get unreadBytes(): number {
-    return this.#open ? -(this.#controller.desiredSize ?? 0) : 0;
+    return this.#open ? this.#pending.length - (this.#controller.desiredSize ?? 0) : 0;
   }
 
   /**
@@ -143,10 +151,19 @@ export class SseStream {
       return false;
     }
     this.#active = true;
-    this.#controller.enqueue(encoder.encode(`event: ${name}\ndata: ${data}\n\n`));
-    this.#budget.update(this, this.unreadBytes);
-    return this.#open;
+    if (this.#pending === "") queueMicrotask(this.#flush);
+    this.#pending += `event: ${name}\ndata: ${data}\n\n`;
+    return true;
   }
+
+  /** Hands the events of the turn to the stream as one chunk. */
+  #flush = (): void => {
+    const text = this.#pending;
+    if (text === "" || !this.#open) return;
+    this.#pending = "";
+    this.#controller.enqueue(encoder.encode(text));
+    this.#budget.update(this, this.unreadBytes);
+  };
 
   /** Ends the stream as a client that is not reading: what is queued is let go at once. */
   drop(): void {
@@ -162,6 +179,7 @@ export class SseStream {
   /** Closes the stream after what is queued; `onEnd` is not called. */
   close(): void {
     if (!this.#open) return;
+    this.#flush();
     this.#open = false;
     this.#budget.forget(this);
     try {
@@ -188,6 +206,7 @@ export class SseStream {
   #end(reason: SseEndReason): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#pending = "";
     this.#budget.forget(this);
     this.#onEnd(reason);
   }
