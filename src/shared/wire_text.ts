@@ -8,6 +8,12 @@
  */
 import type { RequestId } from "./jsonrpc.ts";
 
+/** The start of a message whose id comes first after `"jsonrpc":"2.0"`, up to the id. */
+const LEAD = '{"jsonrpc":"2.0","id":';
+/** What comes before an id that is the last member. */
+const TAIL = ',"id":';
+const COMMA = 0x2c;
+
 /**
  * `text` (one JSON-RPC message, as parsed into a message whose id is `id`) with that id made
  * `newId`; `undefined` when the id's place cannot be told without parsing again.
@@ -21,18 +27,28 @@ import type { RequestId } from "./jsonrpc.ts";
  */
 export function withId(text: string, id: RequestId, newId: RequestId): string | undefined {
   if (text.includes("\n") || text.includes("\r")) return undefined;
-  const member = `"id":${JSON.stringify(id)}`;
-  const newMember = `"id":${JSON.stringify(newId)}`;
-  const lead = `{"jsonrpc":"2.0",${member},`;
-  if (text.startsWith(lead)) {
-    if (text.includes(member, lead.length)) return undefined;
-    return `{"jsonrpc":"2.0",${newMember},${text.slice(lead.length)}`;
+  const idText = jsonOf(id);
+  // Compared in place, not against a built `{"jsonrpc":"2.0","id":<id>,`: no string to make.
+  const afterLead = LEAD.length + idText.length;
+  if (
+    text.startsWith(LEAD) && text.startsWith(idText, LEAD.length) &&
+    text.charCodeAt(afterLead) === COMMA
+  ) {
+    if (text.includes(`"id":${idText}`, afterLead)) return undefined;
+    return LEAD + jsonOf(newId) + text.slice(afterLead);
   }
-  const tail = `,${member}}`;
-  if (text.endsWith(tail)) {
-    const start = text.length - tail.length;
-    if (text.lastIndexOf(member, start) !== -1) return undefined;
-    return `${text.slice(0, start)},${newMember}}`;
+  const idStart = text.length - 1 - idText.length;
+  const tailStart = idStart - TAIL.length;
+  if (
+    text.endsWith("}") && text.startsWith(idText, idStart) && text.startsWith(TAIL, tailStart)
+  ) {
+    if (text.lastIndexOf(`"id":${idText}`, tailStart) !== -1) return undefined;
+    return text.slice(0, tailStart) + TAIL + jsonOf(newId) + "}";
   }
   return undefined;
+}
+
+/** An id as JSON. */
+function jsonOf(id: RequestId): string {
+  return typeof id === "number" ? String(id) : JSON.stringify(id);
 }

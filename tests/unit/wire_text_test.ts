@@ -29,6 +29,8 @@ Deno.test("withId: refuses what it cannot place without parsing again", () => {
   assert.equal(withId('{"jsonrpc": "2.0", "id": 7, "result": {}}', 7, 1), undefined);
   assert.equal(withId('{"jsonrpc":"2.0","result":{},"id":7,"x":1}', 7, 1), undefined);
   assert.equal(withId('{"jsonrpc":"2.0","id":70,"result":{}}', 7, 1), undefined);
+  assert.equal(withId('{"result":{},"jsonrpc":"2.0","id":17}', 7, 1), undefined);
+  assert.equal(withId('{"result":{},"jsonrpc":"2.0","ids":7}', 7, 1), undefined);
   // The same member again: a parser keeps the last, so neither end may be the one that counts.
   assert.equal(withId('{"jsonrpc":"2.0","id":7,"result":{},"id":7}', 7, 1), undefined);
   assert.equal(withId('{"result":{"id":7},"jsonrpc":"2.0","id":7}', 7, 1), undefined);
