@@ -34,13 +34,17 @@ const URL = "http://127.0.0.1:8080/mcp";
 /** The Host header a loopback client sends (the app checks it). */
 const HOST = { host: "127.0.0.1:8080" };
 
-/** A shared server whose upstream answers every request in the next microtask. */
-function echoServer(): SharedServer {
+/**
+ * A shared server whose upstream answers every request in the next microtask, or, without
+ * `answers`, none (the calls stay in flight).
+ */
+export function echoServer(answers = true): SharedServer {
   const mux = new Multiplexer("default", getLogger("bench"), DEFAULT_SERVING_LIMITS);
   mux.attach({
     send(message, _session, text) {
       // What a child pipe costs in JavaScript: one line out, the echo child's line back.
       const line = text ?? JSON.stringify(message);
+      if (!answers) return;
       queueMicrotask(() => {
         const reply = answer(line);
         if (reply === undefined) return;
@@ -67,13 +71,13 @@ function echoServer(): SharedServer {
  * The heap in use, in MiB: what is still reachable when run with `--v8-flags=--expose-gc`
  * (garbage is collected first), else including garbage not yet collected.
  */
-function heapMiB(): number {
+export function heapMiB(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return Deno.memoryUsage().heapUsed / (1024 * 1024);
 }
 
 /** Opens a legacy session; returns the headers of its calls. */
-async function initialize(app: ProxyApp): Promise<Headers> {
+export async function initialize(app: ProxyApp): Promise<Headers> {
   const body = requestLine(0, "initialize", INITIALIZE_PARAMS);
   const request = new Request(URL, { method: "POST", headers: { ...HOST, ...POST_HEADERS } });
   const response = await app.handle(request, body);
@@ -112,6 +116,18 @@ async function measure(
   return (performance.now() - start) * 1000 / calls;
 }
 
+/** The real application serving `server` at `/mcp` and `/sse`, as `mcp-proxy` sets it up. */
+export function proxyApp(server: SharedServer): ProxyApp {
+  return createProxyApp([{ server, pathPrefix: "" }], {
+    stateless: false,
+    allowOrigins: [],
+    exposeHeaders: [],
+    host: "127.0.0.1",
+    apiKeys: [],
+    maxBodyBytes: 4 * 1024 * 1024,
+  });
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -125,14 +141,7 @@ if (import.meta.main) {
   const modern = values.era === "modern";
   const calls = Number(values.calls);
   const inFlight = Number(values["in-flight"]);
-  const app = createProxyApp([{ server: echoServer(), pathPrefix: "" }], {
-    stateless: false,
-    allowOrigins: [],
-    exposeHeaders: [],
-    host: "127.0.0.1",
-    apiKeys: [],
-    maxBodyBytes: 4 * 1024 * 1024,
-  });
+  const app = proxyApp(echoServer());
   const headers = modern ? new Headers({ ...HOST, ...MODERN_HEADERS }) : await initialize(app);
   await measure(app, headers, modern, Math.min(calls, 20_000), inFlight); // warm-up
   for (let round = 1; round <= Number(values.rounds); round++) {

@@ -126,3 +126,33 @@ Deno.test("bench in-process mode: both eras answer every call and report µs per
     assert.match(text, new RegExp(`^round 1: ${era} era, [\\d.]+ µs per call, 8 in flight`, "m"));
   }
 });
+
+const SESSION_MEMORY = new URL("../../bench/lean/session_memory.ts", import.meta.url).pathname;
+
+Deno.test("bench session memory: every figure is reported", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      SESSION_MEMORY,
+      "--sessions",
+      "50",
+      "--churn",
+      "200",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  for (
+    const line of [
+      /^idle \/mcp session: -?[\d.]+ KiB each \(50 open\)$/m,
+      /^idle \/sse session: -?[\d.]+ KiB each \(50 open\)$/m,
+      /^left after 200 \/mcp sessions opened and deleted: -?[\d.]+ KiB$/m,
+      /^left after 200 \/sse sessions opened and cancelled: -?[\d.]+ KiB$/m,
+      /^call in flight on \/mcp: -?[\d.]+ KiB each \(50 waiting\)$/m,
+    ]
+  ) assert.match(text, line);
+});
