@@ -22,7 +22,7 @@ import {
   resultResponse,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
-import { withId } from "../shared/wire_text.ts";
+import { readsOneWay, withId } from "../shared/wire_text.ts";
 import {
   ChildHandshake,
   type ClientHandshake,
@@ -333,7 +333,9 @@ export class Multiplexer {
     if (progressToken === undefined) {
       forwarded = { ...message, id };
       // The client's own text with the proxy's id, when its place is plain.
-      forwardedText = text === undefined ? undefined : withId(text, message.id, id);
+      forwardedText = text !== undefined && readsOneWay(text)
+        ? withId(text, message.id, id)
+        : undefined;
     } else {
       forwarded = {
         ...message,

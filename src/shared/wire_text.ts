@@ -52,3 +52,23 @@ export function withId(text: string, id: RequestId, newId: RequestId): string | 
 function jsonOf(id: RequestId): string {
   return typeof id === "number" ? String(id) : JSON.stringify(id);
 }
+
+/**
+ * Whether a client's request text reads the same to every JSON parser: no `\u` escape (which
+ * could spell a key), and each key the proxy routes by at most once (`id` and `method` exactly
+ * once, no `progressToken`). JSON leaves a repeated key to the parser; ours keeps the last, and a
+ * child whose parser kept the first would run another request than the one the proxy routed
+ * (another method, another client's id or progress token). Such a request is serialized again.
+ */
+export function readsOneWay(text: string): boolean {
+  return !text.includes("\\u") && !text.includes('"progressToken"') &&
+    occurrences(text, '"id"') === 1 && occurrences(text, '"method"') === 1 &&
+    occurrences(text, '"params"') <= 1 && occurrences(text, '"_meta"') <= 1;
+}
+
+/** How many times `part` occurs in `text`. */
+function occurrences(text: string, part: string): number {
+  let count = 0;
+  for (let at = text.indexOf(part); at !== -1; at = text.indexOf(part, at + part.length)) count++;
+  return count;
+}

@@ -145,7 +145,7 @@ Deno.test("a request reaches the child as the client wrote it, only its id chang
   const url = proxy.mcp.default;
   const headers = await mcpSession(url);
   // An escape JSON.stringify would not write, and an integer a parse would round.
-  const args = '{"word":"caf\\u00e9","big":12345678901234567890}';
+  const args = '{"path":"a\\/b","big":12345678901234567890}';
   /** The line the fixture read for a `line` call written as `body`. */
   const lineRead = async (response: Response) =>
     JSON.parse(await response.text()).result.content[0].text as string;
@@ -166,7 +166,14 @@ Deno.test("a request reaches the child as the client wrote it, only its id chang
   // Pretty-printed (line breaks between tokens): the child still gets one line, serialized again.
   const pretty = JSON.stringify(JSON.parse(lead.replace('"id":51', '"id":53')), null, 2);
   const line = await lineRead(await post(url, pretty, headers));
-  assert.ok(!line.includes("\n") && line.includes('"word":"café"'));
+  assert.ok(!line.includes("\n") && line.includes('"path":"a/b"'), line);
+  // A repeated method: the proxy routes by the last, as its parser keeps; the child must get
+  // that one alone, not a text a parser keeping the first would read as initialize.
+  const twoMethods = '{"jsonrpc":"2.0","id":55,"method":"initialize",' +
+    '"params":{"name":"line","arguments":{}},"method":"tools/call"}';
+  const routed = await lineRead(await post(url, twoMethods, headers));
+  assert.equal(routed.split('"method"').length, 2, routed);
+  assert.equal(JSON.parse(routed).method, "tools/call");
 
   const sse = await sseSession(proxy);
   await sse.send(INITIALIZE);

@@ -2,7 +2,7 @@
  * withId: a message's own JSON with only its id changed, or nothing when unsure.
  */
 import assert from "node:assert/strict";
-import { withId } from "../../src/shared/wire_text.ts";
+import { readsOneWay, withId } from "../../src/shared/wire_text.ts";
 
 /** What a parser makes of `text`, to compare with the message the proxy would have sent. */
 const parsed = (text: string | undefined) => text === undefined ? undefined : JSON.parse(text);
@@ -61,4 +61,23 @@ Deno.test("withId: a client's request, its id a string or a number, made the pro
   );
   // A string id written with another escape than JSON.stringify's is not found: parsed again.
   assert.equal(withId('{"jsonrpc":"2.0","id":"\\u0061","method":"m"}', "a", 1), undefined);
+});
+
+Deno.test("readsOneWay: a request whose routing keys a parser could read two ways is refused", () => {
+  const plain = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"n","_meta":{}}}';
+  assert.equal(readsOneWay(plain), true);
+  // A repeated id, method, params or _meta: a parser that keeps the first sees another request.
+  assert.equal(readsOneWay('{"jsonrpc":"2.0","id":1,"method":"tools/list","id":2}'), false);
+  assert.equal(
+    readsOneWay('{"jsonrpc":"2.0","id":1,"method":"initialize","method":"ping"}'),
+    false,
+  );
+  assert.equal(readsOneWay('{"jsonrpc":"2.0","id":1,"method":"m","params":{},"params":{}}'), false);
+  assert.equal(
+    readsOneWay('{"jsonrpc":"2.0","id":1,"method":"m","params":{"_meta":{},"_meta":{}}}'),
+    false,
+  );
+  // A key spelled with an escape, and a progress token the parse did not keep.
+  assert.equal(readsOneWay('{"jsonrpc":"2.0","\\u0069d":1,"id":2,"method":"m"}'), false);
+  assert.equal(readsOneWay('{"jsonrpc":"2.0","id":1,"method":"m","progressToken":3}'), false);
 });
