@@ -189,10 +189,13 @@ async function handshake(
   return () => request(nextId++, "tools/call", ECHO_PARAMS);
 }
 
-/** A legacy SSE session: the GET stream gives the POST endpoint and carries the answers. */
-export async function sseClient(url: string): Promise<LeanClient> {
+/**
+ * A legacy SSE session: the GET stream gives the POST endpoint and carries the answers. `fetchFn`
+ * reaches the server (the in-process bench passes its application's handler).
+ */
+export async function sseClient(url: string, fetchFn: typeof fetch = fetch): Promise<LeanClient> {
   const abort = new AbortController();
-  const stream = await fetch(url, {
+  const stream = await fetchFn(url, {
     headers: { accept: "text/event-stream" },
     signal: abort.signal,
   });
@@ -219,7 +222,7 @@ export async function sseClient(url: string): Promise<LeanClient> {
   });
   const postUrl = await endpoint.promise;
   const post = async (body: string) => {
-    const response = await fetch(postUrl, {
+    const response = await fetchFn(postUrl, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body,

@@ -1,13 +1,13 @@
 /**
- * The proxy's own JavaScript cost per `/mcp` call, without HTTP or pipes: the real application
+ * The proxy's own JavaScript cost per `/mcp` or `/sse` call, without HTTP or pipes: the real application
  * (`createProxyApp`) and the real `Multiplexer` over an in-process echo upstream that serialises
  * and parses each message as a child's pipe would. About 11 µs per call against the whole
  * process's 90, so a change of 1 µs in the transports or the multiplexer is a tenth of it
  * instead of a hundredth lost in the ±10 % that whole-process rounds move by (run it old
  * against new, several interleaved runs).
  *
- * Run: `deno run -A bench/lean/in_process.ts [--era legacy|modern] [--calls N] [--in-flight N]
- * [--rounds N]`. Before the script, `--v8-flags=--expose-gc` shows the heap still reachable after
+ * Run: `deno run -A bench/lean/in_process.ts [--era legacy|modern] [--transport mcp|sse]
+ * [--calls N] [--in-flight N] [--rounds N]` (`/sse` speaks the legacy era only). Before the script, `--v8-flags=--expose-gc` shows the heap still reachable after
  * each round, and `--cpu-prof --cpu-prof-dir=DIR` writes a V8 profile of the whole run.
  * @module
  */
@@ -27,6 +27,7 @@ import {
   MODERN_HEADERS,
   POST_HEADERS,
   requestLine,
+  sseClient,
 } from "./clients.ts";
 import { answer } from "./echo_child.ts";
 
@@ -90,6 +91,41 @@ export async function initialize(app: ProxyApp): Promise<Headers> {
   });
 }
 
+/**
+ * A `fetch` answered by `app` in process, as the HTTP server hands requests to it: the Host
+ * header a loopback client sends, and a body read ahead as text. Aborting `init.signal` ends the
+ * answer's body, as a real connection closing would.
+ */
+function inProcessFetch(app: ProxyApp): typeof fetch {
+  return async (input, init) => {
+    const headers = new Headers({ ...HOST, ...Object.fromEntries(new Headers(init?.headers)) });
+    const body = init?.body as string | undefined;
+    const request = new Request(input, { ...init, headers, body: undefined });
+    const response = await app.handle(request, body);
+    if (!init?.signal || !response.body) return response;
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    response.body.pipeTo(writable, { signal: init.signal }).catch(() => {});
+    return new Response(readable, response);
+  };
+}
+
+/** Makes `calls` echo calls on an `/sse` session, `inFlight` at a time; resolves to µs per call. */
+async function measureSse(app: ProxyApp, calls: number, inFlight: number): Promise<number> {
+  const client = await sseClient(URL.replace(/\/mcp$/, "/sse"), inProcessFetch(app));
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < calls) {
+      const id = ++next;
+      await client.call();
+      if (id % 256 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }));
+  const perCall = (performance.now() - start) * 1000 / calls;
+  await client.close();
+  return perCall;
+}
+
 /** Makes `calls` echo calls with `inFlight` at a time; resolves to µs per call. */
 async function measure(
   app: ProxyApp,
@@ -136,19 +172,24 @@ if (import.meta.main) {
       "in-flight": { type: "string", default: "8" },
       rounds: { type: "string", default: "3" },
       era: { type: "string", default: "legacy" },
+      transport: { type: "string", default: "mcp" },
     },
   });
   const modern = values.era === "modern";
+  const sse = values.transport === "sse";
+  if (sse && modern) throw new Error("/sse speaks the legacy era only");
   const calls = Number(values.calls);
   const inFlight = Number(values["in-flight"]);
   const app = proxyApp(echoServer());
   const headers = modern ? new Headers({ ...HOST, ...MODERN_HEADERS }) : await initialize(app);
-  await measure(app, headers, modern, Math.min(calls, 20_000), inFlight); // warm-up
+  const run = (count: number) =>
+    sse ? measureSse(app, count, inFlight) : measure(app, headers, modern, count, inFlight);
+  await run(Math.min(calls, 20_000)); // warm-up
   for (let round = 1; round <= Number(values.rounds); round++) {
-    const perCall = await measure(app, headers, modern, calls, inFlight);
+    const perCall = await run(calls);
     console.log(
-      `round ${round}: ${values.era} era, ${perCall.toFixed(2)} µs per call, ${inFlight} ` +
-        `in flight, heap ${heapMiB().toFixed(1)} MiB`,
+      `round ${round}: ${values.era} era${sse ? " on /sse" : ""}, ${perCall.toFixed(2)} µs per ` +
+        `call, ${inFlight} in flight, heap ${heapMiB().toFixed(1)} MiB`,
     );
   }
   await app.close();

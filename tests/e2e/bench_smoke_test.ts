@@ -114,16 +114,21 @@ Deno.test("lean bench: one short round of every system and shape", async () => {
 
 const IN_PROCESS = new URL("../../bench/lean/in_process.ts", import.meta.url).pathname;
 
-Deno.test("bench in-process mode: both eras answer every call and report µs per call", async () => {
-  for (const era of ["legacy", "modern"]) {
+Deno.test("bench in-process mode: both eras and /sse answer every call and report µs per call", async () => {
+  const runs = [
+    { args: ["--era", "legacy"], label: "legacy era" },
+    { args: ["--era", "modern"], label: "modern era" },
+    { args: ["--transport", "sse"], label: "legacy era on /sse" },
+  ];
+  for (const { args, label } of runs) {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", IN_PROCESS, "--era", era, "--calls", "300", "--rounds", "1"],
+      args: ["run", "-A", IN_PROCESS, ...args, "--calls", "300", "--rounds", "1"],
       stdout: "piped",
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(stdout);
     assert.equal(code, 0, new TextDecoder().decode(stderr));
-    assert.match(text, new RegExp(`^round 1: ${era} era, [\\d.]+ µs per call, 8 in flight`, "m"));
+    assert.match(text, new RegExp(`^round 1: ${label}, [\\d.]+ µs per call, 8 in flight`, "m"));
   }
 });
 
