@@ -137,6 +137,7 @@ export const denoRuntime: Runtime = {
     return () => Deno.removeSignalListener(signal, handler);
   },
   releaseFreedMemory,
+  afterIo: (callback) => void setImmediate(callback),
   fetchWithTls(tls) {
     if (tls.insecure) return insecureFetch();
     const client = Deno.createHttpClient({ caCerts: tls.caCerts });

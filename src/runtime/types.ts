@@ -141,6 +141,11 @@ export interface Runtime {
    * keeps it (glibc on Linux: a few ms, once per burst of calls); does nothing elsewhere.
    */
   releaseFreedMemory(): void;
+  /**
+   * Calls `callback` once the I/O callbacks of the current turn of the event loop have run
+   * (`setImmediate`), without keeping the process alive longer than that turn.
+   */
+  afterIo(callback: () => void): void;
   /** A `fetch` that applies the given TLS settings, or throws when the runtime cannot. */
   fetchWithTls(tls: TlsOptions): typeof fetch;
 }

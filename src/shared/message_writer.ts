@@ -3,6 +3,7 @@
  * client mode.
  * @module
  */
+import { runtime } from "../runtime/mod.ts";
 import type { WireMessage } from "./jsonrpc.ts";
 
 /**
@@ -13,9 +14,10 @@ import type { WireMessage } from "./jsonrpc.ts";
  *
  * The reader wakes once per write. At one message in flight nothing waits; under load the
  * messages of a turn share a write (client mode at 64 in flight: 2.3x the calls/s and half the
- * CPU per call of one write per message). The end of the turn is reached through
- * `setImmediate`: Deno's `setTimeout(0)` waits about 2 ms, and a `MessageChannel` hop costs three
- * times as much once Node compatibility (which argparse brings) has put Node's in place of Deno's.
+ * CPU per call of one write per message). The end of the turn is reached through the runtime's
+ * `afterIo` (`setImmediate`): Deno's `setTimeout(0)` waits about 2 ms, and a `MessageChannel` hop
+ * costs three times as much once Node compatibility (which argparse brings) has put Node's in place
+ * of Deno's.
  */
 export class MessageWriter {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -51,7 +53,7 @@ export class MessageWriter {
     if (this.#endOfTurnAsked) return;
     if (this.#writesUnderWay === 0 && !this.#busy()) return this.#writeWaiting();
     this.#endOfTurnAsked = true;
-    setImmediate(this.#atEndOfTurn);
+    runtime.afterIo(this.#atEndOfTurn);
   }
 
   /** Hands every waiting message to the stream now; settles once all of it is written. */

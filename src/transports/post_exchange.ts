@@ -30,7 +30,7 @@ export class PostExchange implements Abandonable {
    * The client's ids of the requests still unanswered. An array, not a set: most POSTs hold
    * one request, and a set costs an allocation to make and another when it empties.
    */
-  readonly pending: RequestId[];
+  readonly #pending: RequestId[];
   /** Resolves with the HTTP answer: JSON once all responses are in, or an event stream. */
   readonly response: Promise<Response>;
   /**
@@ -48,12 +48,17 @@ export class PostExchange implements Abandonable {
 
   /** An exchange for the requests `ids`; `batch` when the POST body was an array. */
   constructor(ids: readonly RequestId[], batch: boolean, context: ExchangeContext) {
-    this.pending = ids.slice();
+    this.#pending = ids.slice();
     this.#batch = batch;
     this.#context = context;
     const { promise, resolve } = Promise.withResolvers<Response>();
     this.response = promise;
     this.#resolve = resolve;
+  }
+
+  /** The client's ids of the requests still unanswered. */
+  get pending(): readonly RequestId[] {
+    return this.#pending;
   }
 
   /** Whether the exchange is over: every response sent, or the client gone. */
@@ -75,7 +80,7 @@ export class PostExchange implements Abandonable {
     } else {
       this.#responses.push(text ?? JSON.stringify(message));
     }
-    if (this.pending.length === 0) this.#finish();
+    if (this.#pending.length === 0) this.#finish();
   }
 
   /**
@@ -99,7 +104,7 @@ export class PostExchange implements Abandonable {
 
   /** Takes `id` off the unanswered ones (order does not matter). */
   #answered(id: RequestId): void {
-    const pending = this.pending;
+    const pending = this.#pending;
     const at = pending.indexOf(id);
     if (at === -1) return;
     pending[at] = pending[pending.length - 1];
