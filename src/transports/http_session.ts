@@ -87,10 +87,11 @@ export class HttpSession {
       headers: this.headers,
       keepAlive: this.#options.keepAlive,
       onDone: () => this.#forget(ids, exchange),
+      abandonWatch: this.#options.abandonWatch,
+      request,
     });
     // Registered first: the multiplexer may answer at once (ping, initialize).
     for (const id of ids) this.#exchanges.set(id, exchange);
-    this.#options.abandonWatch.add(request, exchange);
     this.#receiving = true;
     for (const message of messages) this.#mux.receive(message);
     this.#receiving = false;
@@ -165,7 +166,6 @@ export class HttpSession {
 
   /** The exchange is over: its requests still unanswered (the client left) are cancelled. */
   #forget(ids: readonly RequestId[], exchange: PostExchange): void {
-    this.#options.abandonWatch.forget(exchange);
     for (const id of ids) {
       if (this.#exchanges.get(id) === exchange) this.#exchanges.delete(id);
     }

@@ -10,7 +10,7 @@
  * @module
  */
 import { errorResponse, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
-import type { Abandonable } from "./abandon_watch.ts";
+import type { Abandonable, AbandonWatch } from "./abandon_watch.ts";
 import { responseWith } from "./response.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";
 
@@ -22,6 +22,10 @@ export interface ExchangeContext {
   readonly keepAlive: KeepAliveTicker;
   /** Called once when the exchange is over: every response sent, or the client gone. */
   readonly onDone: (exchange: PostExchange) => void;
+  /** Notices a client that leaves before its answer: it watches the exchange until it is over. */
+  readonly abandonWatch: AbandonWatch;
+  /** The POST the exchange answers (whose client the watch may see leave). */
+  readonly request: Request;
 }
 
 /** One POST's requests awaiting their responses. */
@@ -54,6 +58,7 @@ export class PostExchange implements Abandonable {
     const { promise, resolve } = Promise.withResolvers<Response>();
     this.response = promise;
     this.#resolve = resolve;
+    context.abandonWatch.add(context.request, this);
   }
 
   /** The client's ids of the requests still unanswered. */
@@ -143,6 +148,7 @@ export class PostExchange implements Abandonable {
   #end(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#context.abandonWatch.forget(this);
     if (this.#stream) this.#context.keepAlive.remove(this.#stream);
     this.#context.onDone(this);
   }

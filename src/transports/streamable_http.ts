@@ -189,11 +189,10 @@ export class StreamableHttpSessions {
     const exchange = new PostExchange([post.request.id], false, {
       headers: {},
       keepAlive: this.#keepAlive,
-      onDone: () => {
-        this.#abandonWatch.forget(exchange);
-        // Deferred: the bridge may answer (discover) before serve() has returned the call.
-        queueMicrotask(() => call.close());
-      },
+      // Deferred: the bridge may answer (discover) before serve() has returned the call.
+      onDone: () => queueMicrotask(() => call.close()),
+      abandonWatch: this.#abandonWatch,
+      request,
     });
     const call: ModernCall = this.#bridge.serve(post, {
       send: (message) => {
@@ -201,7 +200,6 @@ export class StreamableHttpSessions {
         exchange.deliver(message);
       },
     });
-    this.#abandonWatch.add(request, exchange);
     return exchange.response;
   }
 
