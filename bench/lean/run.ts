@@ -46,6 +46,7 @@ export interface LeanRun {
 export const LEAN_RUNS: readonly LeanRun[] = [
   { system: "ours", shape: "mcp-legacy" },
   { system: "minimal", shape: "mcp-legacy" },
+  { system: "checked", shape: "mcp-legacy" },
   { system: "ours", shape: "mcp-modern" },
   { system: "minimal", shape: "mcp-modern" },
   { system: "ours", shape: "sse" },

@@ -17,10 +17,15 @@ import {
 } from "./clients.ts";
 
 /**
- * Ours, the minimal relay of the same mode (the baseline), or an older build of ours (`--old`,
- * to measure a change old against new in one run).
+ * Ours, the minimal relay of the same mode (the baseline), the minimal relay with the protocol's
+ * checks (`--checks`: server mode only), or an older build of ours (`--old`, to measure a change
+ * old against new in one run).
  */
-export type LeanSystem = "ours" | "minimal" | "old";
+export type LeanSystem = "ours" | "minimal" | "checked" | "old";
+
+/** Whether `system` is one of our builds (not a minimal relay). */
+const isOurs = (system: LeanSystem): system is "ours" | "old" =>
+  system === "ours" || system === "old";
 
 /** What the clients speak: /mcp in either era, /sse, or stdio to a client-mode relay. */
 export type LeanShape = "mcp-legacy" | "mcp-modern" | "sse" | "client";
@@ -59,24 +64,26 @@ const deno = Deno.execPath();
 export const ECHO_CHILD: string[] = [deno, "run", "--quiet", here("./echo_child.ts")];
 
 /** The command line of ours or the older build of ours. */
-function proxyOf(ctx: LeanContext, system: Exclude<LeanSystem, "minimal">) {
+function proxyOf(ctx: LeanContext, system: "ours" | "old") {
   if (system === "ours") return ctx.proxy;
   if (!ctx.old) throw new Error("no older build given (--old)");
   return ctx.old;
 }
 
 function serverCommand(ctx: LeanContext, system: LeanSystem, port: number): CommandLine {
-  if (system !== "minimal") {
+  if (isOurs(system)) {
     const extra = ["--host", "127.0.0.1", "--port", String(port), "--", ...ECHO_CHILD];
     const proxy = proxyOf(ctx, system);
     return inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect);
   }
-  const relay = ["run", "-A", "--quiet", here("./minimal_relay.ts"), String(port), "--"];
+  const checks = system === "checked" ? ["--checks"] : [];
+  const relay = ["run", "-A", "--quiet", here("./minimal_relay.ts"), ...checks, String(port), "--"];
   return inspectable(deno, [...relay, ...ECHO_CHILD], ctx.inspect);
 }
 
 function clientCommand(ctx: LeanContext, system: LeanSystem, url: string): CommandLine {
-  if (system !== "minimal") {
+  if (system === "checked") throw new Error("the relay with checks is server mode only");
+  if (isOurs(system)) {
     const extra = ["--transport", "streamablehttp", url];
     const proxy = proxyOf(ctx, system);
     return inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect);
@@ -98,7 +105,7 @@ async function startServerMode(
   system: LeanSystem,
   shape: Exclude<LeanShape, "client">,
 ): Promise<LeanInstance> {
-  if (system === "minimal" && shape === "sse") throw new Error("the minimal relay has no /sse");
+  if (!isOurs(system) && shape === "sse") throw new Error("the minimal relay has no /sse");
   const port = freePort();
   const [command, args, inspectorPort] = serverCommand(ctx, system, port);
   const process = startProcess({ command, args });

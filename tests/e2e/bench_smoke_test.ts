@@ -7,10 +7,12 @@
 import assert from "node:assert/strict";
 import { closeAll, connectAll, percentile, runLoad } from "../../bench/load.ts";
 import { renderReport } from "../../bench/report.ts";
-import { checkAnswer } from "../../bench/lean/clients.ts";
+import { checkAnswer, POST_HEADERS } from "../../bench/lean/clients.ts";
 import { answer } from "../../bench/lean/echo_child.ts";
 import { renderLeanReport } from "../../bench/lean/report.ts";
 import { LEAN_RUNS, runId, runLean } from "../../bench/lean/run.ts";
+import { ECHO_CHILD } from "../../bench/lean/systems.ts";
+import { freePort, sleep } from "../../bench/process.ts";
 import { SCENARIOS, startEndpoint } from "../../bench/scenarios.ts";
 import { EVERYTHING_SERVER, proxyCommand } from "../support/paths.ts";
 
@@ -110,6 +112,37 @@ Deno.test("lean bench: one short round of every system and shape", async () => {
   );
   assert.match(text, /\| \/mcp legacy era vs minimal relay: calls\/s, 3 in flight +\| +[\d,]+ \|/);
   assert.match(text, /\| client mode vs minimal client relay: CPU µs per call, 1 in flight +\|/);
+  assert.match(text, /\| \/mcp legacy era vs minimal relay with checks: CPU µs per call, 3 in /);
+});
+
+const MINIMAL_RELAY = new URL("../../bench/lean/minimal_relay.ts", import.meta.url).pathname;
+
+Deno.test("bench minimal relay with checks: refuses a request that fails a check", async () => {
+  const port = freePort();
+  const relay = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MINIMAL_RELAY, "--checks", String(port), "--", ...ECHO_CHILD],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const url = `http://127.0.0.1:${port}/mcp`;
+    const post = (headers: Record<string, string>) =>
+      fetch(url, { method: "POST", headers: { ...POST_HEADERS, ...headers }, body: "{}" });
+    let foreign: Response | undefined;
+    for (let tries = 0; !foreign && tries < 200; tries++) {
+      foreign = await post({ origin: "http://evil.example" }).catch(() =>
+        sleep(50).then(() => undefined)
+      );
+    }
+    assert.equal(foreign?.status, 400);
+    assert.equal(await foreign?.text(), "unexpected Origin");
+    const notJson = await post({ "content-type": "text/plain" });
+    assert.equal(notJson.status, 400);
+    assert.equal(await notJson.text(), "not JSON");
+  } finally {
+    relay.kill();
+    await relay.status;
+  }
 });
 
 const IN_PROCESS = new URL("../../bench/lean/in_process.ts", import.meta.url).pathname;
