@@ -18,6 +18,7 @@ import { Profiler, saveProfile } from "./profile.ts";
 import { renderLeanReport } from "./lean/report.ts";
 import { LEAN_RUNS, runId, runLean } from "./lean/run.ts";
 import { readCpuMs, readMemory, sleep, stopAll } from "./process.ts";
+import { V8_FLAGS_ARGUMENT } from "../scripts/v8_flags.ts";
 import {
   type BenchReport,
   loadAverage,
@@ -342,7 +343,7 @@ async function mainLean(options: BenchOptions, argv: string[]): Promise<number> 
 /** How to run a build of ours: `deno run` for a `.ts` entry point, else the binary itself. */
 function commandOf(path: string): { command: string; args: string[] } {
   if (!path.endsWith(".ts")) return { command: path, args: [] };
-  return { command: Deno.execPath(), args: ["run", "-A", "--quiet", path] };
+  return { command: Deno.execPath(), args: ["run", "-A", V8_FLAGS_ARGUMENT, "--quiet", path] };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

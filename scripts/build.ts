@@ -16,6 +16,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { V8_FLAGS_ARGUMENT } from "./v8_flags.ts";
 
 /** The Bun release the executable is built with. */
 const BUN_VERSION = "1.4.5";
@@ -78,6 +79,7 @@ async function compileWithDeno(outfile: string, target?: string): Promise<void> 
   await exec(Deno.execPath(), [
     "compile",
     "-A",
+    V8_FLAGS_ARGUMENT,
     ...(target ? ["--target", target] : []),
     "--output",
     outfile,

@@ -2,6 +2,7 @@
  * Where the tests find the proxy and the npm-installed servers and clients.
  * @module
  */
+import { V8_FLAGS_ARGUMENT } from "../../scripts/v8_flags.ts";
 
 /** The checkout's root directory. */
 export const ROOT: string = new URL("../../", import.meta.url).pathname;
@@ -21,10 +22,11 @@ export const INSPECTOR_CLI: string = npmPath("@modelcontextprotocol/inspector-cl
 
 /**
  * The command that starts mcp-proxy: `MCP_PROXY_BIN` when set (a built binary), else
- * `deno run -A main.ts` with the Deno running the tests.
+ * `deno run -A main.ts` with the Deno running the tests and the V8 flags the releases carry.
  */
 export function proxyCommand(): { command: string; args: string[] } {
   const bin = Deno.env.get("MCP_PROXY_BIN");
   if (bin) return { command: bin, args: [] };
-  return { command: Deno.execPath(), args: ["run", "-A", "--quiet", `${ROOT}main.ts`] };
+  const args = ["run", "-A", V8_FLAGS_ARGUMENT, "--quiet", `${ROOT}main.ts`];
+  return { command: Deno.execPath(), args };
 }
