@@ -20,13 +20,17 @@ const COMMA = 0x2c;
  *
  * Only the two compact forms the SDKs write are recognised: the id right after
  * `"jsonrpc":"2.0"` at the start (the Python SDK's order) or as the last member (the
- * TypeScript SDK's). A member at either end is the top-level object's own. The same
- * `"id":<id>` anywhere else in the text is refused, so a repeated top-level id (a parser keeps
- * the last) can never be left unchanged, and so is a raw line break: whitespace to JSON, but the
- * end of a line on stdio and of an event on SSE.
+ * TypeScript SDK's). A member at either end is the top-level object's own, and it must be the
+ * only `"id"` in the text: JSON leaves a repeated key to the parser (ours keeps the last, others
+ * the first), and a second top-level id can be written in more ways than a search can rule out
+ * (spaces, `7.0` for `7`), so any other `"id"`, nested ones too, sends the message the slow way,
+ * and so does an escape that could spell `i` or `d` in a key (`\u006…`). So does a raw line
+ * break: whitespace to JSON, but the end of a line on stdio and of an event on SSE.
  */
 export function withId(text: string, id: RequestId, newId: RequestId): string | undefined {
-  if (text.includes("\n") || text.includes("\r")) return undefined;
+  if (text.includes("\n") || text.includes("\r") || text.includes("\\u006")) return undefined;
+  const firstId = text.indexOf('"id"');
+  if (firstId === -1 || text.includes('"id"', firstId + 4)) return undefined;
   const idText = jsonOf(id);
   // Compared in place, not against a built `{"jsonrpc":"2.0","id":<id>,`: no string to make.
   const afterLead = LEAD.length + idText.length;
@@ -34,7 +38,6 @@ export function withId(text: string, id: RequestId, newId: RequestId): string | 
     text.startsWith(LEAD) && text.startsWith(idText, LEAD.length) &&
     text.charCodeAt(afterLead) === COMMA
   ) {
-    if (text.includes(`"id":${idText}`, afterLead)) return undefined;
     return LEAD + jsonOf(newId) + text.slice(afterLead);
   }
   const idStart = text.length - 1 - idText.length;
@@ -42,7 +45,6 @@ export function withId(text: string, id: RequestId, newId: RequestId): string | 
   if (
     text.endsWith("}") && text.startsWith(idText, idStart) && text.startsWith(TAIL, tailStart)
   ) {
-    if (text.lastIndexOf(`"id":${idText}`, tailStart) !== -1) return undefined;
     return text.slice(0, tailStart) + TAIL + jsonOf(newId) + "}";
   }
   return undefined;
@@ -55,14 +57,15 @@ function jsonOf(id: RequestId): string {
 
 /**
  * Whether a client's request text reads the same to every JSON parser: no `\u` escape (which
- * could spell a key), and each key the proxy routes by at most once (`id` and `method` exactly
- * once, no `progressToken`). JSON leaves a repeated key to the parser; ours keeps the last, and a
- * child whose parser kept the first would run another request than the one the proxy routed
- * (another method, another client's id or progress token). Such a request is serialized again.
+ * could spell a key), and each key the proxy routes by at most once (`method` exactly once, no
+ * `progressToken`; the id is {@linkcode withId}'s to check). JSON leaves a repeated key to the
+ * parser; ours keeps the last, and a child whose parser kept the first would run another request
+ * than the one the proxy routed (another method, another client's progress token). Such a
+ * request is serialized again.
  */
 export function readsOneWay(text: string): boolean {
   return !text.includes("\\u") && !text.includes('"progressToken"') &&
-    occurrences(text, '"id"') === 1 && occurrences(text, '"method"') === 1 &&
+    occurrences(text, '"method"') === 1 &&
     occurrences(text, '"params"') <= 1 && occurrences(text, '"_meta"') <= 1;
 }
 

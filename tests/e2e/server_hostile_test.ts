@@ -140,6 +140,21 @@ Deno.test("an answer reaches the client as the child wrote it, only its id chang
   await events.cancel();
 });
 
+Deno.test("an answer whose id the child wrote twice reaches the client with only the client's id", async () => {
+  await using proxy = await startServerProxy(FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  const headers = await mcpSession(url);
+  for (const last of [false, true]) {
+    const text = await (await post(url, call(51, "escaped", { last, repeat: true }), headers))
+      .text();
+    // Rewriting only the id at one end would leave the child's (the proxy's) id at the other,
+    // where a parser keeping that key would read it.
+    assert.equal(text.split('"id"').length, 2, `one id member (id ${last ? "last" : "first"})`);
+    assert.ok(!text.includes("\\u00"), "serialized again");
+    assert.equal(JSON.parse(text).id, 51);
+  }
+});
+
 Deno.test("a request reaches the child as the client wrote it, only its id changed (/mcp, /sse)", async () => {
   await using proxy = await startServerProxy(FIXTURE_ARGS);
   const url = proxy.mcp.default;

@@ -18,7 +18,7 @@ Deno.test("withId: the id after jsonrpc at the start (Python SDK order)", () => 
 });
 
 Deno.test("withId: the id as the last member (TypeScript SDK order), errors too", () => {
-  const text = '{"result":{"items":[{"id":3}]},"jsonrpc":"2.0","id":12}';
+  const text = '{"result":{"items":[{"uri":"a"}]},"jsonrpc":"2.0","id":12}';
   assert.deepEqual(parsed(withId(text, 12, "req-1")), { ...JSON.parse(text), id: "req-1" });
   const error = '{"jsonrpc":"2.0","error":{"code":-32601,"message":"no"},"id":12}';
   assert.deepEqual(parsed(withId(error, 12, 4)), { ...JSON.parse(error), id: 4 });
@@ -37,10 +37,19 @@ Deno.test("withId: refuses what it cannot place without parsing again", () => {
   // A line break between tokens is JSON whitespace, but it would end a stdio line or an SSE event.
   assert.equal(withId('{"jsonrpc":"2.0","id":7,\r"result":{}}', 7, 1), undefined);
   assert.equal(withId('{"jsonrpc":"2.0","id":7,"result":{}\n}', 7, 1), undefined);
-  // A nested member that merely looks alike is refused too (the safe side).
+  // A second top-level id another parser would take, however it is written.
+  assert.equal(withId('{"jsonrpc":"2.0","id":7,"result":{},"id": 7}', 7, 1), undefined);
+  assert.equal(withId('{"jsonrpc":"2.0","id":7,"result":{},"id":7.0}', 7, 1), undefined);
+  assert.equal(withId('{"id":5,"result":{},"jsonrpc":"2.0","id":7}', 7, 1), undefined);
+  assert.equal(withId('{"jsonrpc":"2.0","id":7,"result":{},"\\u0069d":7}', 7, 1), undefined);
+  assert.equal(withId('{"i\\u0064":5,"result":{},"jsonrpc":"2.0","id":7}', 7, 1), undefined);
+  // Any other "id", nested ones too: the safe side (such a message is serialized again).
+  assert.equal(withId('{"jsonrpc":"2.0","id":7,"result":{"a":{"id":71}}}', 7, 1), undefined);
+  assert.equal(withId('{"result":{"items":[{"id":3}]},"jsonrpc":"2.0","id":12}', 12, 1), undefined);
+  // An id in text (escaped quotes) is no member: passed through.
   assert.equal(
-    withId('{"jsonrpc":"2.0","id":7,"result":{"a":{"id":71}}}', 7, 1),
-    undefined,
+    withId('{"jsonrpc":"2.0","id":7,"result":{"text":"{\\"id\\":1}"}}', 7, 1),
+    '{"jsonrpc":"2.0","id":1,"result":{"text":"{\\"id\\":1}"}}',
   );
 });
 
@@ -66,8 +75,9 @@ Deno.test("withId: a client's request, its id a string or a number, made the pro
 Deno.test("readsOneWay: a request whose routing keys a parser could read two ways is refused", () => {
   const plain = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"n","_meta":{}}}';
   assert.equal(readsOneWay(plain), true);
-  // A repeated id, method, params or _meta: a parser that keeps the first sees another request.
-  assert.equal(readsOneWay('{"jsonrpc":"2.0","id":1,"method":"tools/list","id":2}'), false);
+  // A repeated method, params or _meta: a parser that keeps the first sees another request (a
+  // repeated id is withId's to refuse).
+  assert.equal(withId('{"jsonrpc":"2.0","id":1,"method":"tools/list","id":2}', 2, 9), undefined);
   assert.equal(
     readsOneWay('{"jsonrpc":"2.0","id":1,"method":"initialize","method":"ping"}'),
     false,
