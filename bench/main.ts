@@ -11,14 +11,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { EVERYTHING_SERVER, proxyCommand } from "../tests/support/paths.ts";
+import { commandFor, EVERYTHING_SERVER, proxyCommand } from "../tests/support/paths.ts";
 import { closeAll, connect, connectAll, runLoad, type Session, timeToInitialize } from "./load.ts";
 import { installPeers, type PeerInstall, removePeers } from "./peers.ts";
 import { Profiler, saveProfile } from "./profile.ts";
 import { renderLeanReport } from "./lean/report.ts";
 import { LEAN_RUNS, runId, runLean } from "./lean/run.ts";
 import { readCpuMs, readMemory, sleep, stopAll } from "./process.ts";
-import { V8_FLAGS_ARGUMENT } from "../scripts/v8_flags.ts";
 import {
   type BenchReport,
   loadAverage,
@@ -327,7 +326,7 @@ async function mainLean(options: BenchOptions, argv: string[]): Promise<number> 
   const results = await runLean(
     {
       proxy: proxyCommand(),
-      old: options.old === undefined ? undefined : commandOf(options.old),
+      old: options.old === undefined ? undefined : commandFor(options.old),
       inspect: options.profileDir !== undefined,
     },
     options,
@@ -338,12 +337,6 @@ async function mainLean(options: BenchOptions, argv: string[]): Promise<number> 
     await Deno.writeTextFile(options.json, JSON.stringify({ machine, results }, null, 2) + "\n");
   }
   return results.some((r) => r.error) ? 1 : 0;
-}
-
-/** How to run a build of ours: `deno run` for a `.ts` entry point, else the binary itself. */
-function commandOf(path: string): { command: string; args: string[] } {
-  if (!path.endsWith(".ts")) return { command: path, args: [] };
-  return { command: Deno.execPath(), args: ["run", "-A", V8_FLAGS_ARGUMENT, "--quiet", path] };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

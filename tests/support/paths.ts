@@ -21,12 +21,18 @@ export const EVERYTHING_SERVER: string = npmPath(
 export const INSPECTOR_CLI: string = npmPath("@modelcontextprotocol/inspector-cli/build/cli.js");
 
 /**
- * The command that starts mcp-proxy: `MCP_PROXY_BIN` when set (a built binary), else
- * `deno run -A main.ts` with the Deno running the tests and the V8 flags the releases carry.
+ * The command that starts mcp-proxy: `MCP_PROXY_BIN` when set (a built binary), else this
+ * checkout's `main.ts` (see {@linkcode commandFor}).
  */
 export function proxyCommand(): { command: string; args: string[] } {
-  const bin = Deno.env.get("MCP_PROXY_BIN");
-  if (bin) return { command: bin, args: [] };
-  const args = ["run", "-A", V8_FLAGS_ARGUMENT, "--quiet", `${ROOT}main.ts`];
-  return { command: Deno.execPath(), args };
+  return commandFor(Deno.env.get("MCP_PROXY_BIN") || `${ROOT}main.ts`);
+}
+
+/**
+ * How to run a build of mcp-proxy: a `.ts` entry point with `deno run -A`, the Deno running
+ * the tests and the V8 flags the releases carry; anything else as the executable it is.
+ */
+export function commandFor(entry: string): { command: string; args: string[] } {
+  if (!entry.endsWith(".ts")) return { command: entry, args: [] };
+  return { command: Deno.execPath(), args: ["run", "-A", V8_FLAGS_ARGUMENT, "--quiet", entry] };
 }
