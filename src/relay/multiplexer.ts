@@ -6,6 +6,12 @@
  * traffic. The upstream's `initialize` result is cached and answers every client's
  * `initialize`; resource subscriptions and the logging level are kept per session and applied
  * upstream once, and again after a restart.
+ *
+ * A server-to-client request (sampling, elicitation, roots) goes to the session whose request
+ * caused it, or is refused to the upstream; it never goes to a guess. A legacy stdio server
+ * does not say which request caused it, so the multiplexer makes that knowable: once the
+ * upstream has asked a client anything, requests that may ask (see {@linkcode mayAskClient})
+ * reach it from one session at a time, and the session holding that turn is the one asked.
  * @module
  */
 import type { Logger } from "../log.ts";
@@ -23,6 +29,7 @@ import {
   type WireMessage,
 } from "../shared/jsonrpc.ts";
 import { readsOneWay, withId } from "../shared/wire_text.ts";
+import { mayAskClient } from "./ask_order.ts";
 import {
   ChildHandshake,
   type ClientHandshake,
@@ -71,8 +78,8 @@ class Session implements SessionContext {
   logLevel: string | undefined;
   /** Whether its `initialize` was answered: before that, no broadcast may reach it. */
   initialized = false;
-  /** When it was last sent a server-to-client request (epoch ms). */
-  askedAt = 0;
+  /** How many of its requests in flight may ask the client something ({@linkcode mayAskClient}). */
+  askingInFlight = 0;
   closed = false;
 
   constructor(id: number, sink: ClientSink) {
@@ -95,6 +102,8 @@ interface PendingRequest {
    * {@linkcode MultiplexerOptions}); `Infinity` for requests without a limit.
    */
   deadline: number;
+  /** Whether its handler may ask the client something ({@linkcode mayAskClient}). */
+  asks: boolean;
 }
 
 /** Tuning of a {@linkcode Multiplexer}. */
@@ -106,12 +115,6 @@ export interface MultiplexerOptions {
   readonly requestTimeoutMs?: number;
 }
 
-/**
- * How long after a session was sent a server-to-client request the next ones of unknown
- * origin may still belong to the same round (a handler that sends several at once).
- */
-const ROUND_MS = 100;
-
 /** How often requests are checked against their deadline: a tenth of the limit, 10 ms to 1 s. */
 function sweepIntervalMs(requestTimeoutMs: number): number {
   return Math.min(1_000, Math.max(10, requestTimeoutMs / 10));
@@ -122,6 +125,16 @@ interface ServerRequest {
   upstreamId: RequestId;
   session: Session;
 }
+
+/**
+ * In which order client requests that may ask the client something reach the upstream:
+ * `concurrent` while the upstream has never asked a client anything (most servers never do);
+ * `serial` once it has, so that a question can always be told apart: such requests of one
+ * session at a time, the others `held` in arrival order until that session's are answered.
+ */
+type AskOrder =
+  | { readonly kind: "concurrent" }
+  | { readonly kind: "serial"; readonly held: Queued[] };
 
 /** Routes messages between client sessions and one upstream server. */
 export class Multiplexer {
@@ -141,13 +154,11 @@ export class Multiplexer {
   /** Server-to-client requests in flight, by the id the client sees. */
   readonly #serverRequests = new Map<number, ServerRequest>();
   readonly #sessions = new Set<Session>();
-  /** Sessions with requests in flight: the candidates for a server-to-client request. */
+  /** Sessions with requests in flight. */
   readonly #busy = new Set<Session>();
-  /**
-   * Where the server-to-client requests of the line being read went: requests written
-   * together (one read of the child's output) come from one handler and follow it.
-   */
-  #burst: Session | undefined;
+  /** Sessions with requests in flight that may ask: the candidates for a server request. */
+  readonly #asking = new Set<Session>();
+  #askOrder: AskOrder = { kind: "concurrent" };
   readonly #subscriptions = new Subscriptions<Session>();
   readonly #logLevel = new UpstreamLogLevel();
 
@@ -190,6 +201,7 @@ export class Multiplexer {
       clientId: id,
       progressToken: undefined,
       deadline: Infinity,
+      asks: false,
       onSettled: (response) => {
         if (response === undefined) reject(new Error(`MCP server '${this.#name}' exited`));
         else if (response.error) reject(new Error(`${method} failed: ${response.error.message}`));
@@ -237,7 +249,11 @@ export class Multiplexer {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#busy.clear();
-    for (const session of this.#sessions) session.inFlight.clear();
+    this.#asking.clear();
+    for (const session of this.#sessions) {
+      session.inFlight.clear();
+      session.askingInFlight = 0;
+    }
     for (const { session, clientId, onSettled } of pending) {
       onSettled?.(undefined);
       if (session) {
@@ -253,6 +269,13 @@ export class Multiplexer {
       });
     }
     this.#serverRequests.clear();
+    // Requests held for their turn wait for the next upstream with the rest of the traffic.
+    const order = this.#askOrder;
+    if (order.kind === "serial") {
+      for (const { session, incoming } of order.held.splice(0)) {
+        this.#holdOrRefuse(session, incoming);
+      }
+    }
   }
 
   /** Answers queued and further client requests with an error saying `reason`, until reopened. */
@@ -280,7 +303,7 @@ export class Multiplexer {
     if (incoming.kind === "notification") return this.#clientNotification(session, incoming);
     const { message, params } = incoming;
     const id = message.id;
-    if (session.inFlight.has(id)) {
+    if (session.inFlight.has(id) || this.#heldIndex(session, id) >= 0) {
       // Its answer could not be told from the first one's: the first would be lost.
       const reason = `Invalid Request: request id ${JSON.stringify(id)} is already in flight`;
       return this.#deliver(session, errorResponse(id, ProtocolErrorCode.InvalidRequest, reason));
@@ -304,7 +327,50 @@ export class Multiplexer {
       case "resources/unsubscribe":
         return this.#unsubscribe(session, incoming, link.upstream);
     }
+    if (this.#mustWaitTurn(session, message.method)) {
+      (this.#askOrder as Extract<AskOrder, { kind: "serial" }>).held.push({ session, incoming });
+      return;
+    }
     this.#forward(session, incoming, link.upstream);
+  }
+
+  /**
+   * Whether a request must wait for its turn: the upstream asks clients, the request may
+   * ask too, and another session's such requests are in flight or waiting before it.
+   */
+  #mustWaitTurn(session: Session, method: string): boolean {
+    const order = this.#askOrder;
+    if (order.kind === "concurrent" || !mayAskClient(method)) return false;
+    if (order.held.length > 0) return true;
+    return this.#asking.size > 0 && !this.#asking.has(session);
+  }
+
+  /** Where a request of `session` with the client's `id` waits for its turn, or -1. */
+  #heldIndex(session: Session, id: RequestId | undefined): number {
+    const order = this.#askOrder;
+    if (order.kind === "concurrent") return -1;
+    return order.held.findIndex((held) =>
+      held.session === session && held.incoming.kind === "request" &&
+      held.incoming.message.id === id
+    );
+  }
+
+  /**
+   * Gives the turn to the session whose request waited longest, once no session's requests
+   * that may ask are in flight: all its waiting requests go, the others keep waiting.
+   */
+  #passTurn(): void {
+    const order = this.#askOrder;
+    const link = this.#link;
+    if (order.kind === "concurrent" || this.#asking.size > 0 || link.kind !== "open") return;
+    const next = order.held[0]?.session;
+    if (!next) return;
+    const mine = order.held.filter((held) => held.session === next);
+    const others = order.held.filter((held) => held.session !== next);
+    order.held.splice(0, order.held.length, ...others);
+    for (const { incoming } of mine) {
+      if (incoming.kind === "request") this.#forward(next, incoming, link.upstream);
+    }
   }
 
   #holdOrRefuse(session: Session, incoming: IncomingRequest | IncomingNotification): void {
@@ -345,7 +411,19 @@ export class Multiplexer {
     }
     const timeoutMs = this.#requestTimeoutMs;
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
-    this.#pending.set(id, { session, clientId: message.id, progressToken, onSettled, deadline });
+    const asks = mayAskClient(message.method);
+    this.#pending.set(id, {
+      session,
+      clientId: message.id,
+      progressToken,
+      onSettled,
+      deadline,
+      asks,
+    });
+    if (asks) {
+      session.askingInFlight++;
+      this.#asking.add(session);
+    }
     if (deadline !== Infinity) {
       this.#deadlineSweep ??= setInterval(
         () => this.#sweepDeadlines(),
@@ -363,8 +441,16 @@ export class Multiplexer {
     const link = this.#link;
     if (link.kind !== "open") return this.#holdOrRefuse(session, incoming);
     if (message.method === "notifications/cancelled") {
-      const upstreamId = session.inFlight.get(incoming.params.requestId as RequestId);
-      if (upstreamId === undefined) return;
+      const clientId = incoming.params.requestId as RequestId;
+      const upstreamId = session.inFlight.get(clientId);
+      if (upstreamId === undefined) {
+        // A request still waiting for its turn never reached the upstream: forget it.
+        const held = this.#heldIndex(session, clientId);
+        if (held >= 0) {
+          (this.#askOrder as Extract<AskOrder, { kind: "serial" }>).held.splice(held, 1);
+        }
+        return;
+      }
       // The client wants no answer any more: the request no longer holds its session busy.
       this.#release(upstreamId)?.onSettled?.(undefined);
       message = { ...message, params: { ...incoming.params, requestId: upstreamId } };
@@ -430,7 +516,13 @@ export class Multiplexer {
     session.closed = true;
     this.#sessions.delete(session);
     this.#busy.delete(session);
-    if (this.#burst === session) this.#burst = undefined;
+    this.#asking.delete(session);
+    session.askingInFlight = 0;
+    const order = this.#askOrder;
+    if (order.kind === "serial") {
+      const others = order.held.filter((held) => held.session !== session);
+      order.held.splice(0, order.held.length, ...others);
+    }
     for (const id of session.inFlight.values()) {
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
@@ -452,6 +544,7 @@ export class Multiplexer {
     if (link.kind === "waiting") {
       this.#link = { ...link, queue: link.queue.filter((queued) => queued.session !== session) };
     }
+    this.#passTurn();
   }
 
   #upstreamResponse({ message, text }: IncomingResponse): void {
@@ -513,6 +606,10 @@ export class Multiplexer {
     if (session) {
       session.inFlight.delete(request.clientId);
       if (session.inFlight.size === 0) this.#busy.delete(session);
+      if (request.asks && --session.askingInFlight === 0) {
+        this.#asking.delete(session);
+        this.#passTurn();
+      }
     }
     return request;
   }
@@ -629,8 +726,8 @@ export class Multiplexer {
       this.#log.debug(`Answered roots/list from '${this.#name}' with no roots: no client asked`);
       return upstream?.send(resultResponse(upstreamId, { roots: [] }));
     }
-    const related = typeof relatedTo === "number" ? this.#pending.get(relatedTo) : undefined;
-    const session = related?.session ?? this.#sessionForServerRequest();
+    this.#learnThatUpstreamAsks(message.method);
+    const session = this.#sessionForServerRequest(message.params ?? {}, relatedTo);
     if (typeof session === "string") return this.#refuseServerRequest(message, session);
     if (session.sink.answersRequests === false) {
       // The answer would come on another POST, which is another session: refuse at once
@@ -640,9 +737,6 @@ export class Multiplexer {
     }
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
-    if (this.#burst === undefined) queueMicrotask(() => this.#burst = undefined);
-    this.#burst = session;
-    session.askedAt = Date.now();
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
   }
 
@@ -655,30 +749,39 @@ export class Multiplexer {
   }
 
   /**
-   * The session a server-to-client request without a stated origin belongs to, or why none
-   * can be told. Requests the upstream writes together (delivered in one go) come from one
-   * handler: they go where the first went. Otherwise a session whose earlier
-   * server-to-client request still waits for its client is blocked on it (a parked
-   * multi-round call), so the request comes from one of the others: routed when that leaves
-   * exactly one session. Anything else is ambiguous and refused: a request must never reach
+   * The upstream asks clients things: from now on, requests that may ask reach it from one
+   * session at a time (see {@linkcode AskOrder}), so that every question can be attributed.
+   */
+  #learnThatUpstreamAsks(method: string): void {
+    if (this.#askOrder.kind === "serial") return;
+    this.#askOrder = { kind: "serial", held: [] };
+    this.#log.info(
+      `MCP server '${this.#name}' asks its clients (${method}): from now on it gets the calls ` +
+        "of one client session at a time, so that each question reaches the client that caused it",
+    );
+  }
+
+  /**
+   * The session a server-to-client request belongs to, or why none can be told. The upstream
+   * may say (`relatedTo`, from an era adapter, or a progress token in `_meta` naming a request
+   * in flight); otherwise it is the only session with requests in flight, or the only one
+   * whose requests in flight may ask. Anything else is refused: a request must never reach
    * another client's session.
    */
-  #sessionForServerRequest(): Session | string {
-    if (this.#busy.size === 0) return "no client request is in flight";
-    if (this.#burst && this.#busy.has(this.#burst)) return this.#burst;
-    const waiting = new Set<Session>();
-    for (const { session } of this.#serverRequests.values()) waiting.add(session);
-    const running = [...this.#busy].filter((session) => !waiting.has(session));
-    if (running.length === 1) return running[0];
-    if (this.#busy.size === 1) return this.#busy.values().next().value!;
-    if (running.length === 0) {
-      // All wait on their clients: a handler still sending its round (its requests came in
-      // separate reads) is the one that was asked just now.
-      const now = Date.now();
-      const fresh = [...waiting].filter((session) => now - session.askedAt < ROUND_MS);
-      if (fresh.length === 1) return fresh[0];
+  #sessionForServerRequest(params: Params, relatedTo: RequestId | undefined): Session | string {
+    for (const id of [relatedTo, params._meta?.progressToken]) {
+      const request = typeof id === "number" ? this.#pending.get(id) : undefined;
+      if (request?.session) return request.session;
     }
-    return `${this.#busy.size} client sessions have requests in flight`;
+    if (this.#busy.size === 0) return "no client request is in flight";
+    if (this.#busy.size === 1) return this.#busy.values().next().value!;
+    if (this.#asking.size === 1) return this.#asking.values().next().value!;
+    if (this.#asking.size === 0) {
+      return `none of the ${this.#busy.size} client sessions with requests in flight made a call ` +
+        "that may ask";
+    }
+    return `${this.#asking.size} client sessions have calls in flight that may have caused it ` +
+      "(from now on their calls reach the server one session at a time)";
   }
 
   /** The client id of the session's oldest request in flight, to relate notifications to. */

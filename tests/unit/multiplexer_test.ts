@@ -212,33 +212,119 @@ Deno.test("subscriptions: one upstream subscription per URI, dropped with its la
   assert.equal(upstream.sent.filter((s) => s.message.method === "resources/unsubscribe").length, 1);
 });
 
-Deno.test("a server request goes to the running session, not one still waiting on its client", async () => {
+Deno.test("a server request never goes to a guess: one still waiting on its client is not a reason to pick another", async () => {
   const { mux, upstream } = await opened();
-  const parked = client(mux);
-  const running = client(mux);
-  parked.send({ id: 1, method: "tools/call", params: { name: "ask" } });
-  // The child asks the only busy session; that session's client has not answered yet.
+  const a = client(mux);
+  const b = client(mux);
+  a.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  // The child asks the only busy session; its client has not answered yet.
   mux.fromUpstream(
     incoming({ jsonrpc: "2.0", id: "s1", method: "elicitation/create", params: {} }),
   );
-  assert.equal(parked.received.at(-1)?.message.method, "elicitation/create");
-  await Promise.resolve(); // past the burst of the first request
-  running.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  assert.equal(a.received.at(-1)?.message.method, "elicitation/create");
+  // b's call now waits for a's turn to end: it does not reach the child.
+  b.send({ id: 1, method: "tools/call", params: { name: "other" } });
+  assert.equal(upstream.sent.filter((s) => s.message.method === "tools/call").length, 1);
+  // a's handler asks again (with a's data): only a can be its source.
   mux.fromUpstream(
     incoming({ jsonrpc: "2.0", id: "s2", method: "sampling/createMessage", params: {} }),
   );
-  assert.equal(running.received.at(-1)?.message.method, "sampling/createMessage");
-  // Requests sent together go where the first went.
-  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: "s3", method: "roots/list", params: {} }));
-  assert.equal(running.received.at(-1)?.message.method, "roots/list");
-  // With the origin stated by the upstream (an era adapter), the request goes there.
-  const parkedCall = upstream.sent.find(({ message }) => message.method === "tools/call")!;
+  assert.equal(a.received.at(-1)?.message.method, "sampling/createMessage");
+  assert.equal(b.received.length, 0);
+  // Requests that cannot ask still flow for b meanwhile.
+  b.send({ id: 2, method: "tools/list", params: {} });
+  assert.equal(upstream.last("tools/list").session?.id, 2);
   mux.fromUpstream(
-    incoming({ jsonrpc: "2.0", id: "s4", method: "elicitation/create", params: {} }),
-    parkedCall.message.id!,
+    incoming({ jsonrpc: "2.0", id: upstream.last("tools/list").message.id, result: { tools: [] } }),
   );
-  assert.equal(parked.received.at(-1)?.message.method, "elicitation/create");
-  assert.equal(parked.received.filter((r) => r.message.method === "elicitation/create").length, 2);
+  // a's call ends: b's turn; its call reaches the child, and the next question goes to b.
+  const aCall = upstream.last("tools/call").message;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: aCall.id, result: { content: [] } }));
+  assert.deepEqual(a.response(1)?.result, { content: [] });
+  assert.equal(upstream.last("tools/call").session?.id, 2);
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: "s3", method: "roots/list", params: {} }));
+  assert.equal(b.received.at(-1)?.message.method, "roots/list");
+  assert.equal(a.received.filter((r) => r.message.method === "roots/list").length, 0);
+});
+
+Deno.test("before the child is known to ask, two sessions with calls in flight: its question is refused", async () => {
+  const { mux, upstream } = await opened();
+  const a = client(mux);
+  const b = client(mux);
+  a.send({ id: 1, method: "tools/call", params: { name: "slow" } });
+  b.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  warnings.length = 0;
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s1", method: "sampling/createMessage", params: {} }),
+  );
+  const refusal = upstream.sent.at(-1)!.message;
+  assert.equal(refusal.id, "s1");
+  assert.match(refusal.error!.message, /cannot route sampling\/createMessage: 2 client sessions/);
+  assert.equal(a.received.length + b.received.length, 0);
+  assert.equal(warnings.length, 1);
+  // A session busy only with requests that cannot ask is not a candidate.
+  const c = client(mux);
+  c.send({ id: 5, method: "resources/list", params: {} });
+  const aCall = upstream.sent.find((s) => s.message.method === "tools/call")!.message;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: aCall.id, result: {} }));
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s2", method: "elicitation/create", params: {} }),
+  );
+  assert.equal(b.received.at(-1)?.message.method, "elicitation/create");
+  assert.equal(c.received.length, 0);
+});
+
+Deno.test("a stated origin decides: relatedTo from an era adapter, or a progress token in _meta", async () => {
+  const { mux, upstream } = await opened();
+  const a = client(mux);
+  const b = client(mux);
+  a.send({ id: 1, method: "tools/call", params: { name: "x" } });
+  b.send({ id: 1, method: "tools/call", params: { name: "y", _meta: { progressToken: "p" } } });
+  const [aCall, bCall] = upstream.sent.filter((s) => s.message.method === "tools/call");
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s1", method: "elicitation/create", params: {} }),
+    aCall.message.id!,
+  );
+  assert.equal(a.received.at(-1)?.message.method, "elicitation/create");
+  const token = (bCall.message.params as { _meta: { progressToken: number } })._meta.progressToken;
+  mux.fromUpstream(
+    incoming({
+      jsonrpc: "2.0",
+      id: "s2",
+      method: "sampling/createMessage",
+      params: { _meta: { progressToken: token } },
+    }),
+  );
+  assert.equal(b.received.at(-1)?.message.method, "sampling/createMessage");
+  assert.equal(a.received.filter((r) => r.message.method === "sampling/createMessage").length, 0);
+});
+
+Deno.test("a call waiting for its turn: cancelled, it never reaches the child; its session's close drops it; a restart keeps it", async () => {
+  const { mux, upstream } = await opened();
+  const a = client(mux);
+  const b = client(mux);
+  const c = client(mux);
+  a.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: "s1", method: "roots/list", params: {} }));
+  b.send({ id: 7, method: "tools/call", params: { name: "held" } });
+  c.send({ id: 8, method: "tools/call", params: { name: "held too" } });
+  // The same id again while it waits is a duplicate.
+  b.send({ id: 7, method: "tools/call", params: { name: "again" } });
+  assert.equal(b.response(7)?.error?.code, -32600);
+  b.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 7 } });
+  c.session.close();
+  const aCall = upstream.last("tools/call").message;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: aCall.id, result: {} }));
+  assert.equal(upstream.sent.filter((s) => s.message.method === "tools/call").length, 1);
+  // One more waits, then the child goes away: it is sent to the next child once that opens.
+  a.send({ id: 2, method: "tools/call", params: { name: "ask" } });
+  b.send({ id: 9, method: "tools/call", params: { name: "after restart" } });
+  mux.detach("child exited");
+  assert.equal(a.response(2)?.error?.code, -32000);
+  const next = new FakeUpstream();
+  mux.attach(next);
+  mux.open(CHILD_RESULT);
+  assert.equal(next.last("tools/call").session?.id, 2);
 });
 
 Deno.test("upstream notifications reach only the session they belong to; unattributable ones none", async () => {
