@@ -205,7 +205,8 @@ const BUN_MAX_IDLE_SECONDS = 255;
  * Bun has one idle timeout per connection (no bytes either way) instead of separate header,
  * body and keep-alive timeouts: the header timeout, within Bun's range, which also bounds a
  * stalled body and an idle keep-alive. Event streams are exempt, since a quiet stream is idle by
- * design. Bun has no connection cap.
+ * design. Bun has no connection cap. It speaks HTTP/1.1 only: a client that opens with the HTTP/2
+ * preface (h2c) gets a protocol error, so each connection carries one exchange at a time.
  */
 function serve(options: ServeOptions): Promise<HttpServer> {
   const limits = options.limits ?? DEFAULT_HTTP_LIMITS;

@@ -7,6 +7,10 @@
  * the engine behind `Deno.serve` one at a time (`serveHttpOnConnection`, the same fast path,
  * reached through `Deno[Deno.internal]`), with an abort signal that closes it; `node:http`
  * under Deno has the timeouts but costs about three times the CPU per call.
+ *
+ * The engine also speaks HTTP/2 with prior knowledge (h2c) on the same port, up to 200 streams
+ * per connection, so the connection cap alone does not bound what is in flight: exchanges are
+ * counted too, per connection and in all, and those past either bound are answered 503 at once.
  * @module
  */
 import {
@@ -37,6 +41,12 @@ interface ConnectionRequestInfo {
  * body deadline; larger or chunked ones are passed through as they arrive.
  */
 const PREREAD_MAX_BYTES = 64 * 1024;
+
+/**
+ * Exchanges one connection may have in flight: only an HTTP/2 connection can have more than
+ * one. The floor RFC 9113 recommends for `SETTINGS_MAX_CONCURRENT_STREAMS`.
+ */
+export const MAX_STREAMS_PER_CONNECTION = 100;
 
 /** How long the accept loop pauses after running out of descriptors, at most. */
 const MAX_ACCEPT_BACKOFF_MS = 1_000;
@@ -193,6 +203,8 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
   const connections = new Set<Connection>();
   const finished = new Set<Promise<void>>();
   let closing = false;
+  /** Exchanges in flight on all connections; at most `limits.maxConnections`. */
+  let exchanges = 0;
 
   // Deadlines are counted in sweeps, not read from a clock: a clock read is an op, and each
   // exchange would pay two. A connection closes one to two sweep intervals after its limit.
@@ -211,9 +223,20 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     request: Request,
     info: ConnectionRequestInfo,
   ): Response | Promise<Response> => {
+    if (connection.inFlight >= MAX_STREAMS_PER_CONNECTION || exchanges >= limits.maxConnections) {
+      warn(
+        connection.inFlight >= MAX_STREAMS_PER_CONNECTION
+          ? `An HTTP/2 connection has ${connection.inFlight} exchanges in flight; ` +
+            "refusing more on it"
+          : `${exchanges} exchanges in flight (--max-connections); refusing new ones`,
+      );
+      return new Response(null, { status: 503 });
+    }
+    exchanges++;
     connection.inFlight++;
     connection.deadline = Infinity;
     const ended = () => {
+      exchanges--;
       if (--connection.inFlight > 0) return;
       if (closing) connection.close.abort();
       else connection.deadline = sweepsAfter(limits.keepAliveTimeoutMs);

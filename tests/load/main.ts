@@ -5,16 +5,20 @@
  * Streamable HTTP sessions abandoned with the heap capped, with the default session timeout
  * (for information) and with a 2 s one (the proxy must keep serving). Then the hostile cases:
  * 3,000 idle connections against a proxy limited to 1,024 descriptors, and 40 SSE clients that
- * stop reading while 12 MiB of answers each are sent to them. Prints the figures; exits 1 when
- * a call is lost, duplicated or misrouted, memory grew by more than 20%, or the proxy stopped
- * serving.
+ * stop reading while 12 MiB of answers each are sent to them, and 50 h2c connections asking for
+ * 200 event streams each (the proxy must hold at most 100 per connection and --max-connections
+ * in all). Prints the figures; exits 1 when a call is lost, duplicated or misrouted, memory grew
+ * by more than 20%, a bound was not met, or the proxy stopped serving.
  *
  * Sizes: `deno task load [SESSIONS CALLS SOAK CHECKPOINT ABANDONED]`.
  */
 import { descriptorFlood } from "./descriptor_flood.ts";
+import { h2cStreamFlood } from "./h2c_flood.ts";
 import { abandonedSessions, callLoad, sessionSoak, SOAK_PROXY_ENV } from "./scenarios.ts";
 import { stalledReaderRun } from "./stalled_readers.ts";
 import { EVERYTHING_ARGS, startServerProxy } from "../support/server_proxy.ts";
+import { MAX_STREAMS_PER_CONNECTION } from "../../src/runtime/deno_http.ts";
+import { DEFAULT_HTTP_LIMITS } from "../../src/runtime/types.ts";
 
 const [sessions, calls, soak, checkpoint, abandoned] = [100, 100, 10_000, 1_000, 30_000].map((
   fallback,
@@ -61,6 +65,13 @@ for (
   const stalled = await stalledReaderRun(proxy, 40, 12);
   console.log(`non-reading SSE clients: ${JSON.stringify(stalled)}`);
   failed ||= !stalled.served;
+}
+{
+  await using proxy = await startServerProxy(EVERYTHING_ARGS);
+  const flood = await h2cStreamFlood(proxy, 50, 200);
+  console.log(`h2c stream flood (50 connections x 200 /sse streams): ${JSON.stringify(flood)}`);
+  failed ||= flood.held !== DEFAULT_HTTP_LIMITS.maxConnections ||
+    flood.mostOnOneConnection > MAX_STREAMS_PER_CONNECTION || !flood.servedAfter;
 }
 // Sessions nobody ends, with the heap capped: kept for the default 30 minutes (for information:
 // the proxy runs out of memory), or ended after 2 s unused (judged: it must keep serving).
