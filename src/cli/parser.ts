@@ -23,6 +23,12 @@ export interface ParsedArgs {
   client_secret: string | null | undefined;
   /** `--token-url`. */
   token_url: string | null | undefined;
+  /** `--username`, for HTTP Basic or Digest authentication to the remote. */
+  username: string | null | undefined;
+  /** `--password`, with `--username`. */
+  password: string | null | undefined;
+  /** `--digest`: HTTP Digest instead of Basic. */
+  digest: boolean;
   /** `--verify-ssl [VALUE]` / `--no-verify-ssl`, as given. */
   verify_ssl: string | boolean | null | undefined;
   /** `-e/--env KEY VALUE` pairs. */
@@ -109,11 +115,12 @@ export interface ParserOptions {
 
 const DESCRIPTION = "Start the MCP proxy in one of two possible modes: as a client or a server.";
 
-/** The original's examples (mcp-proxy 0.12.0), line for line. */
+/** The original's examples (mcp-proxy 0.13.0), line for line. */
 const EPILOG = `Examples:
   mcp-proxy http://localhost:8080/sse
   mcp-proxy --no-verify-ssl https://server.local/sse
   mcp-proxy --transport streamablehttp http://localhost:8080/mcp
+  mcp-proxy --transport streamablehttp --username user --password pass https://server.local/mcp
   mcp-proxy --headers Authorization 'Bearer YOUR_TOKEN' http://localhost:8080/sse
   mcp-proxy --port 8080 -- your-command --arg1 value1 --arg2 value2
   mcp-proxy --named-server fetch 'uvx mcp-server-fetch' --port 8080
@@ -253,6 +260,9 @@ function createParser(options: ParserOptions): CollectingParser {
   client.add_argument("--client-id", { help: "OAuth2 client ID for authentication" });
   client.add_argument("--client-secret", { help: "OAuth2 client secret for authentication" });
   client.add_argument("--token-url", { help: "OAuth2 token URL for authentication" });
+  client.add_argument("--username", { help: "Username for authentication" });
+  client.add_argument("--password", { help: "Password for authentication" });
+  client.add_argument("--digest", { action: "store_true", help: "Use digest authentication" });
   client.add_argument("--verify-ssl", {
     nargs: "?",
     const: true,

@@ -38,6 +38,16 @@ export interface OAuthClientCredentials {
   tokenUrl: string;
 }
 
+/** HTTP authentication to the remote server with `--username` and `--password`. */
+export interface HttpCredentials {
+  /** `basic`, or `digest` with `--digest`. */
+  scheme: "basic" | "digest";
+  /** `--username`. */
+  username: string;
+  /** `--password`. */
+  password: string;
+}
+
 /** Client mode: a remote SSE or Streamable HTTP server exposed on stdio. */
 export interface ClientSettings {
   /** Which mode: client. */
@@ -50,6 +60,8 @@ export interface ClientSettings {
   headers: Record<string, string>;
   /** OAuth2 client credentials, when all three options were given. */
   oauth?: OAuthClientCredentials;
+  /** HTTP Basic or Digest credentials, when both were given and `oauth` is not set. */
+  httpAuth?: HttpCredentials;
   /** The authorization-code sign-in run when the remote answers 401. */
   signIn: OAuthSignInSettings;
   /** `true` to verify certificates, `false` not to, or a path to a PEM CA bundle. */
@@ -174,6 +186,7 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
       "OAuth2 needs all of --client-id, --client-secret and --token-url; the ones given are ignored.",
     );
   }
+  const httpAuth = oauth ? undefined : httpCredentials(args);
   let signIn: OAuthSignInSettings;
   try {
     signIn = oauthSignInSettings(args, ctx.env);
@@ -187,10 +200,24 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
     transport: args.transport ?? "auto",
     headers,
     oauth,
+    httpAuth,
     signIn,
     verifySsl: normalizeVerifySsl(args.verify_ssl),
     logLevel: effectiveLogLevel(args),
   };
+}
+
+/**
+ * `--username`, `--password` and `--digest`, as the original reads them: both values must be
+ * non-empty, and any one of the three alone is an error (exit 1).
+ */
+function httpCredentials(args: ParsedArgs): HttpCredentials | undefined {
+  const { username, password, digest } = args;
+  if (username && password) return { scheme: digest ? "digest" : "basic", username, password };
+  if (username || password || digest) {
+    throw new SettingsError("Both --username and --password are required");
+  }
+  return undefined;
 }
 
 function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, log: Logger) {

@@ -6,6 +6,7 @@ import type { ClientSettings } from "../cli/settings.ts";
 import { getLogger, type Logger, urlForLog } from "../log.ts";
 import { runtime } from "../runtime/mod.ts";
 import { fetchWithSignIn, signOut } from "./auth/mod.ts";
+import { fetchWithHttpAuth } from "./auth/http_auth.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
 import { PROXY_CLIENT_INFO } from "../relay/handshake.ts";
 import { ClientFront } from "./front.ts";
@@ -31,9 +32,10 @@ function urlRedactingLogger(log: Logger, urls: readonly string[]): Logger {
   };
 }
 
-/** The `fetch` for the remote server: TLS options applied, OAuth token attached. */
+/** The `fetch` for the remote server: TLS options applied, OAuth token or password attached. */
 async function remoteFetch(settings: ClientSettings, log: Logger): Promise<typeof fetch> {
   const tlsFetch = await fetchForVerifySsl(settings.verifySsl, runtime, log);
+  if (settings.httpAuth) return fetchWithHttpAuth(tlsFetch, settings.httpAuth, log);
   if (!settings.oauth) return fetchWithSignIn(tlsFetch, settings, runtime, log);
   const tokens = new ClientCredentialsTokens(settings.oauth, tlsFetch, log);
   try {

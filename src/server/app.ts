@@ -61,10 +61,13 @@ export interface MountedServer {
 
 /** Builds the application serving each of `mounts` under its prefix. */
 export function createProxyApp(mounts: readonly MountedServer[], options: AppOptions): ProxyApp {
-  const status = new ActivityStatus(mounts.map(({ server }) => server));
+  const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
+  const status = new ActivityStatus(
+    mounts.map(({ server }) => server),
+    () => tables.reduce((open, { sse }) => open + sse.openStreams, 0),
+  );
   const app = new Hono();
   let closing = false;
-  const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
 
   const cors = options.allowOrigins.length > 0;
   if (cors) app.use(corsMiddleware(options.allowOrigins, options.exposeHeaders));
@@ -120,10 +123,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     }
   }
   app.notFound((c) => c.text("Not Found", 404));
-  app.onError((error, c) => {
-    log.error(`${c.req.method} ${c.req.path}: ${error.stack ?? error}`);
-    return c.text("Internal Server Error", 500);
-  });
+  app.onError((error, c) => failed(c.req.raw, error));
 
   const directChecks = auth ? [...guards, auth] : guards;
   const serveDirect = (
@@ -160,10 +160,16 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
           return serveDirect(route, request, queryOf(url), bodyText);
         }
       }
-      // The router's routes read the body themselves: it goes back into a request.
-      return app.fetch(
-        bodyText === undefined ? request : new Request(request, { body: bodyText }),
-      );
+      // The router's routes read the body themselves: it goes back into a request. The router
+      // itself can throw (its matcher is built on the first request), outside of onError.
+      try {
+        const answer = app.fetch(
+          bodyText === undefined ? request : new Request(request, { body: bodyText }),
+        );
+        return answer instanceof Promise ? answer.catch((error) => failed(request, error)) : answer;
+      } catch (error) {
+        return failed(request, error);
+      }
     },
     async close() {
       closing = true;
@@ -173,9 +179,15 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   };
 }
 
-/** The answer to a request whose handler failed; the failure is logged. */
+/**
+ * The answer to a request whose handler failed: 500, logged in one line (the stack, which
+ * spans many, at debug level).
+ */
 function failed(request: Request, error: unknown): Response {
-  log.error(`${request.method} ${pathOf(request.url)}: ${(error as Error).stack ?? error}`);
+  const path = pathOf(request.url);
+  const shown = path.length > 200 ? `${path.slice(0, 200)}… (${path.length} characters)` : path;
+  log.error(`${request.method} ${shown} answered 500: ${String(error).split("\n", 1)[0]}`);
+  log.debug(`The failure of ${request.method} ${shown}: ${(error as Error).stack ?? error}`);
   return new Response("Internal Server Error", {
     status: 500,
     headers: { "content-type": "text/plain; charset=UTF-8" },

@@ -66,6 +66,11 @@ export class SseSessions {
     return new Response(stream.body, { headers: SSE_HEADERS });
   }
 
+  /** How many `/sse` streams are open (one per session). */
+  get openStreams(): number {
+    return this.#sessions.size;
+  }
+
   /** Answers `HEAD /sse`: the headers of a stream, without opening a session. */
   head(): Response {
     return new Response(null, { headers: SSE_HEADERS });

@@ -112,6 +112,51 @@ Deno.test("client options: transport, headers, API_ACCESS_TOKEN, OAuth", async (
   });
 });
 
+Deno.test("--username, --password and --digest: Basic or Digest, after the OAuth2 trio", async (t) => {
+  const trio = ["--client-id", "id", "--client-secret", "s", "--token-url", "https://a/t"];
+  const pair = ["--username", "user", "--password", "p:ss wörd"];
+  await t.step("both: Basic", async () => {
+    assert.deepEqual((await client([...pair, "http://h"])).httpAuth, {
+      scheme: "basic",
+      username: "user",
+      password: "p:ss wörd",
+    });
+  });
+  await t.step("both with --digest: Digest", async () => {
+    assert.equal((await client([...pair, "--digest", "http://h"])).httpAuth?.scheme, "digest");
+  });
+  await t.step("none: no HTTP authentication", async () => {
+    assert.equal((await client(["http://h"])).httpAuth, undefined);
+  });
+  await t.step("the OAuth2 trio wins, and then one of the pair alone is no error", async () => {
+    const both = await client([...trio, ...pair, "http://h"]);
+    assert.equal(both.httpAuth, undefined);
+    assert.equal(both.oauth?.clientId, "id");
+    const alone = await client([...trio, "--username", "user", "--digest", "http://h"]);
+    assert.equal(alone.httpAuth, undefined);
+  });
+  const incomplete: string[][] = [
+    ["--username", "user"],
+    ["--password", "secret"],
+    ["--digest"],
+    ["--username", "user", "--digest"],
+    ["--username", "", "--password", "secret"],
+    ["--username", "user", "--password", ""],
+    // An incomplete trio is not OAuth2: the pair is checked.
+    ["--client-id", "id", "--username", "user"],
+  ];
+  for (const flags of incomplete) {
+    await t.step(`${flags.join(" ")}: error, exit 1`, async () => {
+      const outcome = await settingsFor([...flags, "http://h"]);
+      assert.equal(outcome.kind, "error", JSON.stringify(outcome));
+      if (outcome.kind !== "error") return;
+      assert.equal(outcome.message, "Both --username and --password are required");
+      assert.equal(outcome.exitCode, 1);
+      assert.equal(outcome.printHelp, false);
+    });
+  }
+});
+
 Deno.test("--verify-ssl and --no-verify-ssl", async (t) => {
   const cases: [string[], boolean | string][] = [
     [[], true],

@@ -1,9 +1,11 @@
 /**
  * The one seam between client mode and OAuth sign-in: a `fetch` wrapper that attaches the
  * stored access token and, when the remote answers 401 (or 403 `insufficient_scope`) with a
- * challenge, signs in or refreshes and sends the request again.
+ * challenge, signs in or refreshes and sends the request again. A 401 that asks for HTTP Basic
+ * or Digest authentication is no cue for OAuth: it is reported and returned.
  * @module
  */
+import { passwordSchemes, readRefusal, RefusalLog } from "./http_auth.ts";
 import { OAuthSession, type OAuthSignInOptions } from "./session.ts";
 
 export type { OAuthSignInOptions };
@@ -36,6 +38,7 @@ export function fetchWithOAuthSignIn(
   options: OAuthSignInOptions,
 ): typeof fetch {
   const session = new OAuthSession(fetchImpl, options);
+  const refusals = new RefusalLog(options.log);
   return async (input, init) => {
     if (hasAuthorization(headersOf(input, init))) return fetchImpl(input, init);
     const send = async () => {
@@ -48,7 +51,23 @@ export function fetchWithOAuthSignIn(
     };
     const first = await send();
     const stepUp = isStepUp(first.response);
-    if (first.response.status !== 401 && !stepUp) return first.response;
+    if (first.response.status !== 401 && !stepUp) {
+      refusals.clear();
+      return first.response;
+    }
+    const asked = passwordSchemes(first.response);
+    if (!stepUp && asked.length > 0) {
+      const refusal = await readRefusal(first.response);
+      // "HTTP Basic" is never followed by a word: the log would mask it as a credential.
+      refusals.report(
+        asked.includes("basic")
+          ? "The remote server asks for a username and password (HTTP Basic; give --username " +
+            `and --password): ${refusal.message}`
+          : "The remote server asks for a username and password (HTTP Digest; give --username, " +
+            `--password and --digest): ${refusal.message}`,
+      );
+      return refusal.response;
+    }
     try {
       await session.authorize({ rejectedToken: first.token, response: first.response, stepUp });
     } catch (error) {
