@@ -70,11 +70,19 @@ export function distinctNames(
   );
 }
 
+/**
+ * The longest server name. The router fails (it overflows its stack) on a path segment of some
+ * thousands of characters; a name is a label, and this leaves a wide margin.
+ */
+export const MAX_SERVER_NAME_LENGTH = 128;
+
 /** Whether `name` can be served as the single URL path segment `/servers/NAME/`. */
 export function isValidServerName(name: string): boolean {
-  return /^[A-Za-z0-9._~-]+$/.test(name) && name !== "." && name !== "..";
+  return name.length <= MAX_SERVER_NAME_LENGTH && /^[A-Za-z0-9._~-]+$/.test(name) &&
+    name !== "." && name !== "..";
 }
 
 /** Explains what a server name may contain. */
 export const SERVER_NAME_RULE =
-  "a name must be one URL path segment: letters, digits, '.', '_', '~' or '-' (not '.' or '..')";
+  `a name must be one URL path segment of at most ${MAX_SERVER_NAME_LENGTH} characters: ` +
+  "letters, digits, '.', '_', '~' or '-' (not '.' or '..')";

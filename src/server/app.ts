@@ -179,15 +179,11 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   };
 }
 
-/**
- * The answer to a request whose handler failed: 500, logged in one line (the stack, which
- * spans many, at debug level).
- */
+/** The answer to a request whose handler (or the router) failed: 500, logged. */
 function failed(request: Request, error: unknown): Response {
   const path = pathOf(request.url);
   const shown = path.length > 200 ? `${path.slice(0, 200)}… (${path.length} characters)` : path;
-  log.error(`${request.method} ${shown} answered 500: ${String(error).split("\n", 1)[0]}`);
-  log.debug(`The failure of ${request.method} ${shown}: ${(error as Error).stack ?? error}`);
+  log.error(`${request.method} ${shown} answered 500: ${(error as Error).stack ?? error}`);
   return new Response("Internal Server Error", {
     status: 500,
     headers: { "content-type": "text/plain; charset=UTF-8" },
