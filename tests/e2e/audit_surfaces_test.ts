@@ -110,3 +110,43 @@ Deno.test("a bad server name exits 1, as the original does, and the README says 
   assert.doesNotMatch(usage, /name/);
   assert.match(one, /invalid server NAME/);
 });
+
+Deno.test("two processes updating one token file for two remotes keep every write", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mcp-proxy-token-race-" });
+  const tokenFile = `${dir}/config/oauth.json`;
+  const goFile = `${dir}/go`;
+  const updates = 200;
+  const remotes = ["https://one.example/mcp", "https://two.example/mcp"];
+  try {
+    const writers = remotes.map((remote) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--quiet",
+          "--no-check",
+          `${ROOT}tests/fixtures/token_writer.ts`,
+          tokenFile,
+          remote,
+          String(updates),
+          goFile,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output()
+    );
+    // Both start writing at once.
+    await Deno.writeTextFile(goFile, "");
+    for (const { code, stderr } of await Promise.all(writers)) {
+      assert.equal(code, 0, new TextDecoder().decode(stderr));
+    }
+    const content = JSON.parse(await Deno.readTextFile(tokenFile));
+    for (const remote of remotes) {
+      assert.equal(Object.keys(content.remotes[remote].issuers).length, updates, remote);
+    }
+    const left = [...Deno.readDirSync(`${dir}/config`)].map((entry) => entry.name);
+    assert.deepEqual(left, ["oauth.json"], "no lock or temporary file is left behind");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,6 +1,7 @@
 /**
  * A lock file that lets only one proxy at a time sign in to (or refresh tokens for) a remote:
  * proxies started together wait for the first one's sign-in instead of each opening a browser.
+ * The token file's own lock, held while it is rewritten, is one too.
  * @module
  */
 import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
@@ -42,10 +43,14 @@ async function isStale(path: string): Promise<boolean> {
 }
 
 /**
- * Takes the lock at `path`, waiting while another live process holds it. `onWait` is called
- * once when the lock is found taken.
+ * Takes the lock at `path`, waiting while another live process holds it, looking again every
+ * `pollMs`. `onWait` is called once when the lock is found taken.
  */
-export async function acquireSignInLock(path: string, onWait: () => void): Promise<HeldLock> {
+export async function acquireSignInLock(
+  path: string,
+  onWait: () => void,
+  pollMs = POLL_MS,
+): Promise<HeldLock> {
   let waited = false;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   while (true) {
@@ -63,6 +68,6 @@ export async function acquireSignInLock(path: string, onWait: () => void): Promi
     }
     if (!waited) onWait();
     waited = true;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

@@ -1,12 +1,18 @@
 /**
  * The OAuth token file: per remote URL, per authorization server (issuer), the client
- * registration and the tokens. Written atomically with mode 0600, re-read before every change so
- * that several proxies sharing the file do not undo each other's writes.
+ * registration and the tokens. Written atomically with mode 0600. Every change is a
+ * read-modify-write under a lock file beside it (`oauth.json.lock`), re-reading the file once
+ * the lock is held, so that several proxies sharing the file (signed in to different remotes,
+ * each under its own sign-in lock) do not undo each other's writes.
  * @module
  */
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { OAuth } from "../../deps.ts";
+import { acquireSignInLock } from "./sign_in_lock.ts";
+
+/** How often a proxy waiting to change the token file looks at its lock again: held for ms. */
+const WRITE_LOCK_POLL_MS = 5;
 
 /** What is kept for one authorization server of one remote. */
 export interface IssuerRecord {
@@ -49,22 +55,36 @@ export class TokenStore {
   }
 
   /** Applies `change` to the record for `remote` and writes the file. */
-  async update(remote: string, change: (record: RemoteRecord) => void): Promise<RemoteRecord> {
-    const content = await this.#load();
-    const record = content.remotes[remote] ?? { issuers: {} };
-    change(record);
-    content.remotes[remote] = record;
-    await this.#save(content);
-    return record;
+  update(remote: string, change: (record: RemoteRecord) => void): Promise<RemoteRecord> {
+    return this.#locked(async () => {
+      const content = await this.#load();
+      const record = content.remotes[remote] ?? { issuers: {} };
+      change(record);
+      content.remotes[remote] = record;
+      await this.#save(content);
+      return record;
+    });
   }
 
   /** Forgets everything stored for `remote`; resolves to whether there was anything. */
-  async remove(remote: string): Promise<boolean> {
-    const content = await this.#load();
-    if (!(remote in content.remotes)) return false;
-    delete content.remotes[remote];
-    await this.#save(content);
-    return true;
+  remove(remote: string): Promise<boolean> {
+    return this.#locked(async () => {
+      const content = await this.#load();
+      if (!(remote in content.remotes)) return false;
+      delete content.remotes[remote];
+      await this.#save(content);
+      return true;
+    });
+  }
+
+  /** Runs `change` (a read-modify-write of the file) holding the file's lock. */
+  async #locked<T>(change: () => Promise<T>): Promise<T> {
+    const lock = await acquireSignInLock(`${this.path}.lock`, () => {}, WRITE_LOCK_POLL_MS);
+    try {
+      return await change();
+    } finally {
+      await lock.release();
+    }
   }
 
   async #load(): Promise<TokenFileContent> {
