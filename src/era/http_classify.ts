@@ -22,7 +22,13 @@ import {
   type JsonObject,
   readEnvelope,
 } from "./envelope.ts";
-import { decodeHeaderValue, nameHeaderValue } from "./headers.ts";
+import {
+  argumentAt,
+  decodeHeaderValue,
+  nameHeaderValue,
+  nameSourceOf,
+  type ParamHeader,
+} from "./headers.ts";
 import { REMOVED_METHODS } from "./results.ts";
 
 /** The headers of a POST the ladder reads. */
@@ -39,6 +45,11 @@ export interface ModernPost {
   readonly request: RequestMessage;
   /** What the request's `_meta` says about its client. */
   readonly envelope: Envelope;
+  /**
+   * Its HTTP headers, which say who sent it (see `credentialOf`: its MRTR rounds are bound to
+   * that client, and counted against it). Absent where there is one client only (client mode).
+   */
+  readonly headers?: PostHeaders;
 }
 
 /** A refusal: the HTTP status and the JSON-RPC error response body. */
@@ -164,10 +175,15 @@ export function classifyPost(
     era: "modern",
     request: message as unknown as RequestMessage,
     envelope,
+    headers,
   };
 }
 
-/** The presence half of the standard headers, and `Mcp-Name` against the body. */
+/**
+ * The presence half of the standard headers, and `Mcp-Name` against the body: a method that
+ * names its target (`tools/call`, `prompts/get`, `resources/read`) needs the header, and a body
+ * whose name is not a string matches no header (a server could read `["a"]` as `a`).
+ */
 function checkStandardHeaders(
   headers: PostHeaders,
   id: unknown,
@@ -179,10 +195,20 @@ function checkStandardHeaders(
       return mismatch(id, name, `the required ${name} header is missing`);
     }
   }
-  const bodyName = nameHeaderValue(method, params);
-  if (bodyName === undefined) return undefined;
+  const field = nameSourceOf(method);
+  if (field === undefined) return undefined;
   const raw = header(headers, "mcp-name");
   if (raw === undefined) return mismatch(id, "Mcp-Name", "the required Mcp-Name header is missing");
+  const bodyName = nameHeaderValue(method, params);
+  if (bodyName === undefined) {
+    return mismatch(
+      id,
+      raw,
+      `Mcp-Name header value '${raw}' does not match body value ${
+        JSON.stringify(params[field]) ?? "(none)"
+      }: params.${field} must be a string`,
+    );
+  }
   const headerName = decodeHeaderValue(raw);
   if (headerName !== bodyName) {
     return mismatch(
@@ -190,6 +216,69 @@ function checkStandardHeaders(
       raw,
       `Mcp-Name header value '${raw}' does not match body value '${bodyName}'`,
     );
+  }
+  return undefined;
+}
+
+/**
+ * Whether `text`, a decoded `Mcp-Param-*` value, mirrors the argument `value`: a string as it is,
+ * an integer compared as a number (`42.0` is 42, but only decimal notation counts), a boolean as
+ * `true` or `false`. Anything else (an object, an array) matches no header.
+ */
+function mirrors(text: string, value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+      return text === value;
+    case "number":
+      return /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text) && Number(text) === value;
+    case "boolean":
+      return text === String(value);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Checks the `Mcp-Param-{Name}` headers of a modern `tools/call` against its arguments, for the
+ * parameters its tool declares with `x-mcp-header`: a value in the body needs its header, which
+ * must match it once decoded; no value (absent or null) means no header. Headers the tool does
+ * not declare are not looked at, as the specification asks of servers.
+ */
+export function checkParamHeaders(
+  headers: PostHeaders,
+  id: unknown,
+  args: unknown,
+  declared: readonly ParamHeader[],
+): LadderRefusal | undefined {
+  for (const { name, path } of declared) {
+    const headerName = `Mcp-Param-${name}`;
+    const raw = header(headers, headerName);
+    const value = argumentAt(args, path);
+    const where = `arguments.${path.join(".")}`;
+    if (value === undefined || value === null) {
+      if (raw === undefined) continue;
+      return mismatch(
+        id,
+        raw,
+        `${headerName} header value '${raw}' has no value in the body to mirror (${where})`,
+      );
+    }
+    if (raw === undefined) {
+      return mismatch(
+        id,
+        headerName,
+        `the ${headerName} header is missing, but the body has a value for it (${where})`,
+      );
+    }
+    const text = decodeHeaderValue(raw);
+    if (text === undefined || !mirrors(text, value)) {
+      return mismatch(
+        id,
+        raw,
+        `${headerName} header value '${raw}' does not match body value ` +
+          `${JSON.stringify(value)} (${where})`,
+      );
+    }
   }
   return undefined;
 }

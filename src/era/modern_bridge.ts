@@ -14,6 +14,8 @@
  *   becomes a multi round-trip: the child's call stays parked here, the client gets
  *   `input_required` with a sealed `requestState`, and its retry feeds the answers back.
  *   A parked call the client abandons is cancelled to the child and freed after a timeout.
+ *   Each state opens one round only, for the client it was handed to; how many calls may be
+ *   in a multi round-trip is capped per client and for the whole process.
  * @module
  */
 import type { Logger } from "../log.ts";
@@ -46,7 +48,7 @@ import {
   serverInfoOf,
 } from "./results.ts";
 import type { ModernPost } from "./http_classify.ts";
-import { RequestStateSealer } from "./request_state.ts";
+import { credentialOf, type ParkedRef, RequestStateSealer } from "./request_state.ts";
 
 /** Opens client sessions on a shared server (what {@linkcode ModernBridge} needs of it). */
 export interface SessionOpener {
@@ -80,7 +82,65 @@ export interface ModernBridgeOptions {
   readonly parkTimeoutMs?: number;
   /** How long the child's input requests are gathered into one round (default 50 ms). */
   readonly gatherMs?: number;
+  /** Where calls in a multi round-trip are counted (default: the process's own). */
+  readonly parkedCalls?: ParkedCalls;
 }
+
+/**
+ * Most calls of one client in a multi round-trip at once: from their first `input_required`
+ * to their end. A client is the credential its requests present (see `credentialOf`); every
+ * client without one counts as one.
+ */
+export const MAX_PARKED_CALLS_PER_CLIENT = 100;
+
+/** Most calls in a multi round-trip at once, of every client and server of the process. */
+export const MAX_PARKED_CALLS = 1_000;
+
+/**
+ * The count of calls in a multi round-trip, in all and by client: what bounds the calls that
+ * clients who never come back leave parked (each holds a session with the child until its
+ * park timeout).
+ */
+export class ParkedCalls {
+  readonly #byClient = new Map<string, number>();
+  readonly #perClient: number;
+  readonly #max: number;
+  #total = 0;
+
+  /** A count that admits `perClient` calls per client and `max` in all. */
+  constructor(perClient = MAX_PARKED_CALLS_PER_CLIENT, max = MAX_PARKED_CALLS) {
+    this.#perClient = perClient;
+    this.#max = max;
+  }
+
+  /** Counts a call of `client` in; returns why it cannot be (then nothing was counted). */
+  enter(client: string): string | undefined {
+    const held = this.#byClient.get(client) ?? 0;
+    if (held >= this.#perClient) {
+      return `mcp-proxy: this client already has ${held} calls waiting for its input, the most ` +
+        "it may have; answer them (or let them expire) before starting another";
+    }
+    if (this.#total >= this.#max) {
+      return `mcp-proxy: ${this.#total} calls are waiting for their clients' input, the most ` +
+        "it keeps; try again later";
+    }
+    this.#byClient.set(client, held + 1);
+    this.#total++;
+    return undefined;
+  }
+
+  /** Counts a call of `client` out (it ended). */
+  leave(client: string): void {
+    const held = this.#byClient.get(client);
+    if (held === undefined) return;
+    if (held > 1) this.#byClient.set(client, held - 1);
+    else this.#byClient.delete(client);
+    this.#total--;
+  }
+}
+
+/** The count every bridge of the process shares, so that its caps hold for the process. */
+const PROCESS_PARKED_CALLS = new ParkedCalls();
 
 /** Ids of the proxy's own requests on a bridge session: never a client's (those are numbers or the client's strings). */
 const INITIALIZE_ID = "mcp-proxy:initialize";
@@ -115,13 +175,18 @@ export class ModernBridge {
   readonly #server: SessionOpener;
   readonly #options: Required<ModernBridgeOptions>;
   readonly #sealer = new RequestStateSealer();
-  /** Calls waiting for a client's retry, by parked id. */
+  /** Calls waiting for a client's retry, by parked id: a retry finds its call in one look. */
   readonly #parked = new Map<string, BridgedRequest>();
 
   /** A bridge to `server`. */
   constructor(server: SessionOpener, options: ModernBridgeOptions) {
     this.#server = server;
-    this.#options = { parkTimeoutMs: 300_000, gatherMs: 50, ...options };
+    this.#options = {
+      parkTimeoutMs: 300_000,
+      gatherMs: 50,
+      parkedCalls: PROCESS_PARKED_CALLS,
+      ...options,
+    };
   }
 
   /** How many calls wait for a client's input (for tests and status). */
@@ -134,18 +199,31 @@ export class ModernBridge {
     const { request, envelope } = post;
     const params = isObject(request.params) ? request.params : {};
     if (request.method === "subscriptions/listen") {
+      const refusal = listenRefusal(request.id, params);
+      if (refusal) {
+        reply.send(refusal);
+        return { close() {} };
+      }
       return new ListenStream(this.#server, request.id, params, envelope, reply, this.#options);
     }
     // A modern child gets modern requests as they are: its requestState is its own.
     const relay = this.#server.era === "modern";
+    const client = () => post.headers === undefined ? "" : credentialOf(post.headers);
     if (!relay && typeof params.requestState === "string") {
-      return this.#resume(request, params, reply);
+      return this.#resume(request, params, reply, client());
     }
-    return new BridgedRequest(this, this.#server, request, params, envelope, reply, relay);
+    return new BridgedRequest(this, this.#server, request, params, envelope, reply, {
+      relay,
+      client,
+    });
   }
 
-  /** Called by a call whose child asked for input: seals a state and keeps the call. */
-  async park(call: BridgedRequest, parkedId: string, method: string): Promise<string> {
+  /**
+   * Called by a call whose child asked for input: keeps the call until the client's retry
+   * (or the park timeout) and seals a state for this round, for `client` alone.
+   */
+  async park(call: BridgedRequest, ref: ParkedRef, client: string): Promise<string> {
+    const { parkedId, method } = ref;
     this.#parked.set(parkedId, call);
     call.startParkTimer(this.#options.parkTimeoutMs, () => {
       if (this.#parked.get(parkedId) !== call) return;
@@ -156,7 +234,7 @@ export class ModernBridge {
       );
       call.abandon();
     });
-    return await this.#sealer.seal({ parkedId, method }, this.#options.parkTimeoutMs);
+    return await this.#sealer.seal(ref, client, this.#options.parkTimeoutMs);
   }
 
   /** Forgets a parked call (it ended). */
@@ -169,26 +247,43 @@ export class ModernBridge {
     return this.#options;
   }
 
-  /** A retry carrying a `requestState`: the parked call it names takes it over. */
-  #resume(request: RequestMessage, params: JsonObject, reply: ModernReply): ModernCall {
+  /**
+   * A retry carrying a `requestState`: the parked call it names takes it over, if the state
+   * is of the round the call waits on and `client` is the one it was handed to.
+   */
+  #resume(
+    request: RequestMessage,
+    params: JsonObject,
+    reply: ModernReply,
+    client: string,
+  ): ModernCall {
     const retry = new Retry();
-    this.#sealer.open(params.requestState as string).then((ref) => {
+    this.#sealer.open(params.requestState as string, client).then((ref) => {
       if (retry.closed) return;
       const call = ref?.method === request.method ? this.#parked.get(ref.parkedId) : undefined;
-      if (!ref || !call) {
+      if (!ref || !call || call.round !== ref.round) {
         reply.send(errorResponse(
           request.id,
           ProtocolErrorCode.InvalidParams,
-          "Invalid requestState: it was altered, has expired, or belongs to another request",
+          "Invalid requestState: it was altered, has expired, was used already, or belongs to " +
+            "another request or client",
         ));
         return;
       }
       this.#parked.delete(ref.parkedId);
       retry.call = call;
       call.resume(request.id, params.inputResponses, reply);
+    }).catch((error) => {
+      this.#options.log.error(`A retry of a ${request.method} call failed: ${describe(error)}`);
+      retry.close();
     });
     return retry;
   }
+}
+
+/** An error in one line, for the log. */
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** A retry whose `requestState` is being checked, then the call it resumed. */
@@ -221,11 +316,18 @@ export class BridgedRequest implements ModernCall {
   #nextInputKey = 0;
   #gatherTimer: ReturnType<typeof setTimeout> | undefined;
   #parkTimer: ReturnType<typeof setTimeout> | undefined;
-  #parkedId: string | undefined;
+  /** Who sent the request (see `credentialOf`), worked out when it is first needed. */
+  readonly #whoSent: () => string;
+  /** Once the call entered a multi round-trip: its parked id, and whom it is counted against. */
+  #parking: { readonly id: string; readonly client: string } | undefined;
+  #round = 0;
   /** running: the child works on it; parked: it waits for the client's retry; done: answered. */
   #state: "running" | "parked" | "done" = "running";
 
-  /** Sends `request` on a new session (a legacy child's `server/discover`: the handshake only). */
+  /**
+   * Sends `request` on a new session (a legacy child's `server/discover`: the handshake only).
+   * `relay`: the child is modern too; `client` tells who sent the request.
+   */
   constructor(
     bridge: ModernBridge,
     server: SessionOpener,
@@ -233,10 +335,11 @@ export class BridgedRequest implements ModernCall {
     params: JsonObject,
     envelope: Envelope,
     reply: ModernReply,
-    relay: boolean,
+    { relay, client }: { relay: boolean; client: () => string },
   ) {
     this.#bridge = bridge;
     this.#relay = relay;
+    this.#whoSent = client;
     this.#method = request.method;
     this.#envelope = envelope;
     this.#muxId = request.id;
@@ -281,7 +384,12 @@ export class BridgedRequest implements ModernCall {
       ));
     }
     // What the client left unanswered is asked again (the spec's SHOULD, not an error).
-    if (this.#inputs.size > 0) this.#askForInput();
+    if (this.#inputs.size > 0) this.#askForInputContained();
+  }
+
+  /** The round of input requests the call waits on (a state of another one is spent). */
+  get round(): number {
+    return this.#round;
   }
 
   /** Starts the timer after which an unanswered park is given up. */
@@ -364,19 +472,47 @@ export class BridgedRequest implements ModernCall {
     this.#inputs.set(`input-${++this.#nextInputKey}`, { id, method, params: message.params });
     // Requests the child sends together go out in one round.
     clearTimeout(this.#gatherTimer);
-    this.#gatherTimer = setTimeout(() => this.#askForInput(), this.#bridge.options.gatherMs);
+    this.#gatherTimer = setTimeout(
+      () => this.#askForInputContained(),
+      this.#bridge.options.gatherMs,
+    );
   }
 
-  /** Answers the client's attempt with `input_required` for what the child waits for. */
+  /** {@linkcode #askForInput} from a timer: a failure ends this call, and only this call. */
+  #askForInputContained(): void {
+    this.#askForInput().catch((error) => {
+      this.#bridge.options.log.error(
+        `A ${this.#method} call could not ask its client for input: ${describe(error)}`,
+      );
+      this.#finish();
+    });
+  }
+
+  /**
+   * Answers the client's attempt with `input_required` for what the child waits for; the
+   * first time, if the caps on calls in a multi round-trip admit it, else with an error.
+   */
   async #askForInput(): Promise<void> {
     if (this.#state !== "running" || this.#inputs.size === 0) return;
+    let parking = this.#parking;
+    if (parking === undefined) {
+      const client = this.#whoSent();
+      const refusal = this.#bridge.options.parkedCalls.enter(client);
+      if (refusal !== undefined) {
+        return this.#answer({ error: { code: ProtocolErrorCode.InternalError, message: refusal } });
+      }
+      parking = this.#parking = { id: crypto.randomUUID(), client };
+    }
     this.#state = "parked";
-    this.#parkedId ??= crypto.randomUUID();
     const inputRequests: JsonObject = {};
     for (const [key, { method, params }] of this.#inputs) {
       inputRequests[key] = { method, params: isObject(params) ? params : {} };
     }
-    const requestState = await this.#bridge.park(this, this.#parkedId, this.#method);
+    const requestState = await this.#bridge.park(
+      this,
+      { parkedId: parking.id, method: this.#method, round: ++this.#round },
+      parking.client,
+    );
     if (this.#state !== "parked") return;
     this.#send({
       jsonrpc: "2.0",
@@ -404,9 +540,33 @@ export class BridgedRequest implements ModernCall {
     this.#state = "done";
     clearTimeout(this.#gatherTimer);
     clearTimeout(this.#parkTimer);
-    if (this.#parkedId !== undefined) this.#bridge.unpark(this.#parkedId, this);
+    const parking = this.#parking;
+    if (parking !== undefined) {
+      this.#bridge.unpark(parking.id, this);
+      this.#bridge.options.parkedCalls.leave(parking.client);
+    }
     this.#session.close();
   }
+}
+
+/**
+ * Most resource URIs one `subscriptions/listen` request may name: each is a subscription the
+ * proxy holds (and passes on to the server) while the stream is open.
+ */
+export const MAX_LISTEN_URIS = 1_000;
+
+/** The error answer to a `subscriptions/listen` request naming too many resource URIs. */
+function listenRefusal(id: RequestId, params: JsonObject): WireMessage | undefined {
+  const filter = isObject(params.notifications) ? params.notifications : {};
+  const uris = filter.resourceSubscriptions;
+  if (!Array.isArray(uris) || uris.length <= MAX_LISTEN_URIS) return undefined;
+  return errorResponse(
+    id,
+    ProtocolErrorCode.InvalidParams,
+    `Invalid params: a subscriptions/listen request may name at most ${MAX_LISTEN_URIS} ` +
+      `resource URIs; this one names ${uris.length}`,
+    { maxResourceSubscriptions: MAX_LISTEN_URIS },
+  );
 }
 
 /** A `subscriptions/listen` stream over a multiplexer session that stays open. */

@@ -9,9 +9,11 @@
  * - Every other request gets the per-request envelope built from its own session's handshake
  *   (capabilities, client info) and log level; `ping` and `logging/setLevel` are answered
  *   here, since the modern era has neither.
- * - `resources/subscribe` and the list-changed notifications ride on one
- *   `subscriptions/listen` stream held with the child, opened again when the set of
- *   subscribed URIs changes.
+ * - The list-changed notifications ride on one `subscriptions/listen` stream held with the
+ *   child; `resources/subscribe` on streams of at most {@linkcode URIS_PER_LISTEN_STREAM} URIs
+ *   each. The era has no way to change what an open stream watches: a stream whose URIs
+ *   changed is opened again, once per turn of the event loop however many changes the turn
+ *   brought, so each change costs at most that many URIs sent to the child.
  * - An `input_required` result becomes real server-to-client requests to the session that
  *   asked (the multiplexer routes them by the request they belong to), and the original
  *   request is retried with the answers and the child's `requestState`, round after round
@@ -20,6 +22,7 @@
  */
 import type { SessionContext } from "../relay/handshake.ts";
 import {
+  errorResponse,
   isObject,
   MODERN_PROTOCOL_VERSION,
   ProtocolErrorCode,
@@ -52,6 +55,19 @@ export interface ModernChildHandlers {
 /** Most `input_required` rounds one request may take before it fails. */
 export const MAX_INPUT_ROUNDS = 10;
 
+/** Most resource URIs the proxy subscribes to at one child, for all its clients together. */
+export const MAX_CHILD_SUBSCRIPTIONS = 10_000;
+
+/** Most resource URIs one listen stream with the child watches (what a change re-sends). */
+export const URIS_PER_LISTEN_STREAM = 100;
+
+/** A listen stream with the child that watches some of the subscribed URIs. */
+interface UriStream {
+  /** The id of its `subscriptions/listen` request, once opened. */
+  listenId: string | undefined;
+  readonly uris: Set<string>;
+}
+
 /** A request of a session in flight at the child. */
 interface InFlight {
   /** The id the multiplexer knows it by. */
@@ -71,9 +87,16 @@ export class ModernChild {
   readonly #capabilities: JsonObject;
   /** Requests at the child, by the id the child sees (a retry gets a new one). */
   readonly #inFlight = new Map<RequestId, InFlight>();
-  /** Resource URIs the multiplexer subscribed to (it subscribes each once). */
-  readonly #subscribed = new Set<string>();
-  #listenId: string | undefined;
+  /** The stream of list changes, if the child offers any. */
+  #changesListenId: string | undefined;
+  /** The stream of each URI the multiplexer subscribed to (it subscribes each once). */
+  readonly #streamOf = new Map<string, UriStream>();
+  /** Open URI streams, by listen id: a notification tagged with another id is a straggler. */
+  readonly #uriStreams = new Map<string, UriStream>();
+  /** Streams with room for another URI. */
+  readonly #roomy = new Set<UriStream>();
+  /** Streams whose URIs changed during this turn: opened again at its end. */
+  readonly #changed = new Set<UriStream>();
   #nextId = 0;
   /** Server-to-client requests made for `input_required` rounds, by id: their resolvers. */
   readonly #asks = new Map<RequestId, (result: JsonObject | undefined) => void>();
@@ -90,7 +113,9 @@ export class ModernChild {
 
   /** Opens the listen stream that carries list changes to legacy sessions. */
   start(): void {
-    this.#listen();
+    const notifications: JsonObject = {};
+    for (const flag of listChangedFlags(this.#capabilities)) notifications[flag] = true;
+    if (Object.keys(notifications).length > 0) this.#changesListenId = this.#listen(notifications);
   }
 
   /** A message from the multiplexer; `context` is the session it belongs to, if any. */
@@ -133,8 +158,14 @@ export class ModernChild {
     const params = isObject(message.params) ? message.params : {};
     const meta = metaOf(params);
     if (meta !== undefined && SUBSCRIPTION_ID_KEY in meta) {
-      if (meta[SUBSCRIPTION_ID_KEY] !== this.#listenId) return; // an old stream's straggler
       if (message.method === "notifications/subscriptions/acknowledged") return;
+      const listenId = meta[SUBSCRIPTION_ID_KEY] as string;
+      // Resource updates come on the URI streams, list changes on the other: anything else
+      // is an old stream's straggler (or one the child should not have sent there).
+      const current = message.method === "notifications/resources/updated"
+        ? this.#uriStreams.has(listenId)
+        : listenId === this.#changesListenId;
+      if (!current) return;
       const { [SUBSCRIPTION_ID_KEY]: _, ...rest } = meta;
       const { _meta: _old, ...bare } = params;
       const untagged = Object.keys(rest).length > 0 ? { ...bare, _meta: rest } : bare;
@@ -220,7 +251,14 @@ export class ModernChild {
     const result = message.result;
     if (request.modern) return this.#handlers.toMux({ ...message, id: request.muxId });
     if (isObject(result) && result.resultType === "input_required") {
-      this.#gatherInput(request, result);
+      // A failure ends this request alone.
+      this.#gatherInput(request, result).catch((error) =>
+        this.#handlers.toMux(errorResponse(
+          request.muxId,
+          ProtocolErrorCode.InternalError,
+          `mcp-proxy could not gather the input the server asked for: ${error}`,
+        ))
+      );
       return;
     }
     this.#handlers.toMux(
@@ -260,39 +298,85 @@ export class ModernChild {
     this.#sendRequest(request, retry);
   }
 
-  /** Keeps the set of subscribed URIs and opens the listen stream again to match it. */
+  /** Keeps the set of subscribed URIs; the streams follow it at the end of the turn. */
   #subscription(id: RequestId, method: string, params: JsonObject): void {
     const uri = params.uri;
     if (typeof uri === "string") {
-      if (method === "resources/subscribe") this.#subscribed.add(uri);
-      else this.#subscribed.delete(uri);
-      this.#listen();
+      if (method === "resources/unsubscribe") this.#unwatch(uri);
+      else if (!this.#watch(uri)) {
+        return this.#handlers.toMux(errorResponse(
+          id,
+          ProtocolErrorCode.InternalError,
+          `mcp-proxy subscribes to at most ${MAX_CHILD_SUBSCRIPTIONS} resources of one server ` +
+            "for all its clients together; unsubscribe from some first",
+        ));
+      }
     }
     this.#handlers.toMux({ jsonrpc: "2.0", id, result: {} });
   }
 
-  /** (Re)opens the one listen stream: list changes the child offers, and subscribed URIs. */
-  #listen(): void {
-    if (this.#listenId !== undefined) {
-      this.#handlers.toChild({
-        jsonrpc: "2.0",
-        method: "notifications/cancelled",
-        params: { requestId: this.#listenId, reason: "Subscriptions changed" },
-      });
+  /** Puts `uri` on a stream with room; false when the child watches as many as it may. */
+  #watch(uri: string): boolean {
+    if (this.#streamOf.has(uri)) return true;
+    if (this.#streamOf.size >= MAX_CHILD_SUBSCRIPTIONS) return false;
+    let stream: UriStream | undefined = this.#roomy.values().next().value;
+    if (stream === undefined) {
+      stream = { listenId: undefined, uris: new Set() };
+      this.#roomy.add(stream);
     }
-    const notifications: JsonObject = {};
-    for (const flag of listChangedFlags(this.#capabilities)) notifications[flag] = true;
-    if (this.#subscribed.size > 0) notifications.resourceSubscriptions = [...this.#subscribed];
-    if (Object.keys(notifications).length === 0) {
-      this.#listenId = undefined;
-      return;
+    stream.uris.add(uri);
+    if (stream.uris.size >= URIS_PER_LISTEN_STREAM) this.#roomy.delete(stream);
+    this.#streamOf.set(uri, stream);
+    this.#changedStream(stream);
+    return true;
+  }
+
+  /** Takes `uri` off its stream. */
+  #unwatch(uri: string): void {
+    const stream = this.#streamOf.get(uri);
+    if (stream === undefined) return;
+    this.#streamOf.delete(uri);
+    stream.uris.delete(uri);
+    this.#roomy.add(stream);
+    this.#changedStream(stream);
+  }
+
+  #changedStream(stream: UriStream): void {
+    if (this.#changed.size === 0) queueMicrotask(this.#reopenChanged);
+    this.#changed.add(stream);
+  }
+
+  /** Opens each stream that changed during the turn again with its URIs (or ends it if none). */
+  #reopenChanged = (): void => {
+    for (const stream of this.#changed) {
+      if (stream.listenId !== undefined) {
+        this.#uriStreams.delete(stream.listenId);
+        this.#handlers.toChild({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId: stream.listenId, reason: "Subscriptions changed" },
+        });
+        stream.listenId = undefined;
+      }
+      if (stream.uris.size === 0) {
+        this.#roomy.delete(stream);
+        continue;
+      }
+      stream.listenId = this.#listen({ resourceSubscriptions: [...stream.uris] });
+      this.#uriStreams.set(stream.listenId, stream);
     }
-    this.#listenId = `mcp-proxy:listen:${++this.#nextId}`;
+    this.#changed.clear();
+  };
+
+  /** Opens a listen stream for `notifications`; returns its id. */
+  #listen(notifications: JsonObject): string {
+    const listenId = `mcp-proxy:listen:${++this.#nextId}`;
     this.#handlers.toChild({
       jsonrpc: "2.0",
-      id: this.#listenId,
+      id: listenId,
       method: "subscriptions/listen",
       params: withEnvelope({ notifications }, this.#envelope(undefined)),
     });
+    return listenId;
   }
 }

@@ -1,11 +1,16 @@
 /**
  * The `requestState` the proxy hands a modern client while a legacy server's call waits for
- * the client's input (MRTR): an unforgeable, expiring reference to the parked call.
+ * the client's input (MRTR): an unforgeable, expiring reference to one round of the parked
+ * call, usable only by the client it was handed to.
  *
  * The state travels through the client, so it is attacker-controlled input: it names only an
  * id of the proxy's own and is sealed with an HMAC under a key that never leaves the process.
+ * The HMAC also covers the credential of the request it answered (its digest, which the state
+ * does not carry): presented with another credential, or none, it does not open.
  * @module
  */
+import { createHash } from "node:crypto";
+import type { PostHeaders } from "./http_classify.ts";
 
 /** What a sealed state refers to. */
 export interface ParkedRef {
@@ -13,9 +18,21 @@ export interface ParkedRef {
   readonly parkedId: string;
   /** The method of the original request: a retry of another method cannot use it. */
   readonly method: string;
+  /** The round of input requests it answers: once the next round is asked, it is spent. */
+  readonly round: number;
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * Who sent a request, as far as the proxy can tell: a digest of the credentials it presented
+ * (`Authorization`, `X-API-Key`), the same for every request with the same ones; requests
+ * without either share the digest of nothing. The credentials themselves are never kept.
+ */
+export function credentialOf(headers: PostHeaders): string {
+  const presented = `${headers.get("authorization") ?? ""}\n${headers.get("x-api-key") ?? ""}`;
+  return createHash("sha256").update(presented).digest("base64url");
+}
 
 function toBase64Url(bytes: Uint8Array): string {
   let text = "";
@@ -41,14 +58,20 @@ export class RequestStateSealer {
     );
   }
 
-  /** A state for `ref` that opens until `ttlMs` from now. */
-  async seal(ref: ParkedRef, ttlMs: number): Promise<string> {
-    const payload = `${ref.parkedId}.${this.#now() + ttlMs}.${ref.method}`;
-    return `${toBase64Url(encoder.encode(payload))}.${await this.#mac(payload)}`;
+  /**
+   * A state for `ref` that opens until `ttlMs` from now, for requests that present
+   * `credential` (see {@linkcode credentialOf}).
+   */
+  async seal(ref: ParkedRef, credential: string, ttlMs: number): Promise<string> {
+    const payload = `${ref.parkedId}.${ref.round}.${this.#now() + ttlMs}.${ref.method}`;
+    return `${toBase64Url(encoder.encode(payload))}.${await this.#mac(payload, credential)}`;
   }
 
-  /** The ref sealed in `state`, or `undefined` if it was forged, altered or has expired. */
-  async open(state: string): Promise<ParkedRef | undefined> {
+  /**
+   * The ref sealed in `state`, or `undefined` if it was forged, altered or has expired, or is
+   * presented with another `credential` than it was sealed for.
+   */
+  async open(state: string, credential: string): Promise<ParkedRef | undefined> {
     const dot = state.indexOf(".");
     if (dot === -1) return undefined;
     let payload: string;
@@ -60,14 +83,17 @@ export class RequestStateSealer {
     } catch {
       return undefined;
     }
-    if (!timingSafeEqual(await this.#mac(payload), state.slice(dot + 1))) return undefined;
-    const [parkedId, expiresAt, ...method] = payload.split(".");
+    const mac = await this.#mac(payload, credential);
+    if (!timingSafeEqual(mac, state.slice(dot + 1))) return undefined;
+    const [parkedId, round, expiresAt, ...method] = payload.split(".");
     if (Number(expiresAt) < this.#now()) return undefined;
-    return { parkedId, method: method.join(".") };
+    return { parkedId, method: method.join("."), round: Number(round) };
   }
 
-  async #mac(payload: string): Promise<string> {
-    const signature = await crypto.subtle.sign("HMAC", await this.#key, encoder.encode(payload));
+  async #mac(payload: string, credential: string): Promise<string> {
+    // A line break cannot occur in a credential digest (base64url): the two stay apart.
+    const sealed = encoder.encode(`${payload}\n${credential}`);
+    const signature = await crypto.subtle.sign("HMAC", await this.#key, sealed);
     return toBase64Url(new Uint8Array(signature));
   }
 }

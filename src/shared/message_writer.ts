@@ -7,6 +7,14 @@ import { runtime } from "../runtime/mod.ts";
 import type { WireMessage } from "./jsonrpc.ts";
 
 /**
+ * Most characters of waiting lines joined into one write: past it they go out in several
+ * writes, so that no amount of messages in one turn can build a string too long for the
+ * engine (about 512 Mi characters in V8) or hold much more than this in one buffer. A longer
+ * line goes alone.
+ */
+export const MAX_WRITE_CHARS = 1 << 20;
+
+/**
  * Writes JSON-RPC messages to a byte stream, one per line, in order, batching under load: a
  * message that finds no write under way (and the owner's `busy()` false) goes out at once;
  * otherwise it waits for the end of the event-loop turn, and goes out there in one write with
@@ -74,8 +82,22 @@ export class MessageWriter {
   };
 
   #writeWaiting(): void {
-    const text = this.#waiting.length === 1 ? this.#waiting[0] : this.#waiting.join("");
+    const waiting = this.#waiting;
     this.#waiting = [];
+    if (waiting.length === 1) return this.#writeText(waiting[0]);
+    let start = 0;
+    while (start < waiting.length) {
+      let end = start + 1;
+      let chars = waiting[start].length;
+      while (end < waiting.length && chars + waiting[end].length <= MAX_WRITE_CHARS) {
+        chars += waiting[end++].length;
+      }
+      this.#writeText(end - start === 1 ? waiting[start] : waiting.slice(start, end).join(""));
+      start = end;
+    }
+  }
+
+  #writeText(text: string): void {
     this.#writesUnderWay++;
     this.#last = this.#writer.write(this.#encoder.encode(text)).then(this.#written, this.#failed);
   }

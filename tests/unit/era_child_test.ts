@@ -4,7 +4,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ModernChild } from "../../src/era/modern_child.ts";
+import {
+  MAX_CHILD_SUBSCRIPTIONS,
+  ModernChild,
+  URIS_PER_LISTEN_STREAM,
+} from "../../src/era/modern_child.ts";
 import type { SessionContext } from "../../src/relay/handshake.ts";
 import { eraOfDiscoverAnswer } from "../../src/era/probe.ts";
 import {
@@ -117,38 +121,89 @@ Deno.test("input_required from a modern child becomes client requests, then a re
   assert.deepEqual(toMux.at(-1), { jsonrpc: "2.0", id: 9, result: { content: [] } });
 });
 
-Deno.test("subscriptions ride one listen stream, reopened when the set changes; tags are removed", () => {
+Deno.test("list changes ride one listen stream; subscriptions others, reopened once per turn; tags are removed", async () => {
   const { child, toChild, toMux } = harness();
   child.start();
-  const first = toChild[0];
-  assert.equal(first.method, "subscriptions/listen");
-  assert.deepEqual((first.params as Message).notifications, { toolsListChanged: true });
+  const changes = toChild[0];
+  assert.equal(changes.method, "subscriptions/listen");
+  assert.deepEqual((changes.params as Message).notifications, { toolsListChanged: true });
   child.send({ jsonrpc: "2.0", id: 4, method: "resources/subscribe", params: { uri: "r://x" } });
-  assert.deepEqual(toChild[1], {
+  child.send({ jsonrpc: "2.0", id: 5, method: "resources/subscribe", params: { uri: "r://y" } });
+  assert.equal(toChild.length, 1, "the streams follow at the end of the turn");
+  await Promise.resolve();
+  const uris = toChild[1];
+  assert.equal(toChild.length, 2, "two changes in one turn: one listen request");
+  assert.deepEqual((uris.params as Message).notifications, {
+    resourceSubscriptions: ["r://x", "r://y"],
+  });
+  child.send({ jsonrpc: "2.0", id: 6, method: "resources/unsubscribe", params: { uri: "r://y" } });
+  await Promise.resolve();
+  assert.deepEqual(toChild[2], {
     jsonrpc: "2.0",
     method: "notifications/cancelled",
-    params: { requestId: first.id, reason: "Subscriptions changed" },
+    params: { requestId: uris.id, reason: "Subscriptions changed" },
   });
-  const second = toChild[2];
-  assert.deepEqual((second.params as Message).notifications, {
-    toolsListChanged: true,
+  const reopened = toChild[3];
+  assert.deepEqual((reopened.params as Message).notifications, {
     resourceSubscriptions: ["r://x"],
   });
-  const tag = { "io.modelcontextprotocol/subscriptionId": second.id };
-  child.fromChild({
-    jsonrpc: "2.0",
-    method: "notifications/resources/updated",
-    params: { uri: "r://x", _meta: tag },
+  const tagged = (method: string, id: string, uri?: string) => ({
+    jsonrpc: "2.0" as const,
+    method,
+    params: { ...(uri ? { uri } : {}), _meta: { "io.modelcontextprotocol/subscriptionId": id } },
   });
-  child.fromChild({
-    jsonrpc: "2.0",
-    method: "notifications/tools/list_changed",
-    params: { _meta: { "io.modelcontextprotocol/subscriptionId": first.id } },
-  });
+  child.fromChild(tagged("notifications/resources/updated", reopened.id, "r://x"));
+  child.fromChild(tagged("notifications/resources/updated", uris.id, "r://x")); // a straggler
+  child.fromChild(tagged("notifications/tools/list_changed", changes.id));
+  child.fromChild(tagged("notifications/tools/list_changed", reopened.id)); // not its stream's
   assert.deepEqual(toMux, [
     { jsonrpc: "2.0", id: 4, result: {} },
+    { jsonrpc: "2.0", id: 5, result: {} },
+    { jsonrpc: "2.0", id: 6, result: {} },
     { jsonrpc: "2.0", method: "notifications/resources/updated", params: { uri: "r://x" } },
+    { jsonrpc: "2.0", method: "notifications/tools/list_changed", params: {} },
   ]);
+});
+
+Deno.test("a subscription flood costs the child linear traffic, and stops at the cap with an error", async () => {
+  const { child, toChild, toMux } = harness();
+  const subscribe = (id: number, uri: string) =>
+    child.send({ jsonrpc: "2.0", id, method: "resources/subscribe", params: { uri } });
+  const urisSent = () =>
+    toChild.filter((m) => m.method === "subscriptions/listen").reduce(
+      (sum, m) => sum + (m.params.notifications.resourceSubscriptions?.length ?? 0),
+      0,
+    );
+  // In one turn: each stream opens once.
+  for (let i = 0; i < MAX_CHILD_SUBSCRIPTIONS; i++) subscribe(i, `r://${i}`);
+  await Promise.resolve();
+  assert.equal(urisSent(), MAX_CHILD_SUBSCRIPTIONS);
+  assert.ok(
+    toChild.every((m) =>
+      (m.params?.notifications?.resourceSubscriptions?.length ?? 0) <= URIS_PER_LISTEN_STREAM
+    ),
+  );
+  // One change per turn: each re-sends one stream, not every URI.
+  const before = urisSent();
+  for (let i = 0; i < 50; i++) {
+    child.send({
+      jsonrpc: "2.0",
+      id: `u${i}`,
+      method: "resources/unsubscribe",
+      params: { uri: `r://${i}` },
+    });
+    await Promise.resolve();
+  }
+  assert.ok(urisSent() - before <= 50 * URIS_PER_LISTEN_STREAM);
+  subscribe(-1, "r://new-1");
+  subscribe(-2, "r://0x"); // still within the cap after 50 left
+  assert.equal(toMux.filter((m) => m.error).length, 0);
+  for (let i = 0; i < 48; i++) subscribe(-3 - i, `r://more-${i}`);
+  subscribe(-100, "r://one-too-many");
+  const refused = toMux.at(-1);
+  assert.equal(refused.id, -100);
+  assert.equal(refused.error.code, -32603);
+  assert.match(refused.error.message, /at most 10000 resources/);
 });
 
 Deno.test("a discover answer decides the era: modern only when it offers 2026-07-28", () => {

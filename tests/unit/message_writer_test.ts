@@ -3,7 +3,7 @@
  * under load.
  */
 import assert from "node:assert/strict";
-import { MessageWriter } from "../../src/shared/message_writer.ts";
+import { MAX_WRITE_CHARS, MessageWriter } from "../../src/shared/message_writer.ts";
 
 /** A stream that records each write it is given, as text, and whether it was closed. */
 function recordingStream() {
@@ -99,4 +99,26 @@ Deno.test("MessageWriter: a failed write is reported, not thrown, and so is ever
   await writer.flush();
   assert.equal(errors.length, 2);
   assert.deepEqual(writes, []);
+});
+
+Deno.test("MessageWriter: a turn's lines go out in writes of at most MAX_WRITE_CHARS, in order; a longer line alone", async () => {
+  const { stream, writes } = recordingStream();
+  const writer = new MessageWriter(stream, (error) => assert.fail(String(error)), () => true);
+  const padded = (id: number, chars: number) => ({
+    ...message(id),
+    params: { pad: "x".repeat(chars) },
+  });
+  const sent = [
+    ...Array.from({ length: 40 }, (_, i) => padded(i, MAX_WRITE_CHARS / 10)),
+    padded(40, MAX_WRITE_CHARS * 2),
+    padded(41, 10),
+  ];
+  for (const m of sent) writer.write(m);
+  await writer.flush();
+  assert.equal(writes.join(""), sent.map((m) => JSON.stringify(m) + "\n").join(""));
+  assert.ok(writes.length >= 6);
+  const long = writes.findIndex((text) => text.length > MAX_WRITE_CHARS);
+  assert.deepEqual(writes[long], JSON.stringify(sent[40]) + "\n");
+  assert.ok(writes.every((text, i) => i === long || text.length <= MAX_WRITE_CHARS));
+  await writer.close();
 });
