@@ -2,12 +2,18 @@
  * Finding what a remote URL speaks, as the 2026-07-28 backward-compatibility sections say: a
  * modern request first, whose refusal's body decides; then a legacy Streamable HTTP
  * `initialize`; then a legacy HTTP+SSE GET. The verdict is kept for the whole run.
+ *
+ * Each probe has {@linkcode PROBE_TIMEOUT_MS} to answer and the whole detection
+ * {@linkcode DETECTION_TIMEOUT_MS}: a remote that takes a request and never answers it must not
+ * keep the client's requests waiting for ever.
  * @module
  */
 import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../shared/jsonrpc.ts";
+import { formatDuration } from "../shared/async.ts";
 import type { JsonObject } from "../era/envelope.ts";
 import { discoverParams, eraOfDiscoverAnswer } from "../era/probe.ts";
 import { readEventData } from "../era/sse_events.ts";
+import { CrossOriginRedirectError, fetchWithinOrigin, type RemoteFetch } from "./redirects.ts";
 
 /** What the remote speaks. */
 export type RemoteKind =
@@ -20,6 +26,24 @@ export class DetectionError extends Error {
   /** The error's name, as `Error` subclasses set it. */
   override name = "DetectionError";
 }
+
+/**
+ * No probe found an MCP server, and at least one got no answer in time (the message says what
+ * each got): the remote may answer later.
+ */
+export class DetectionTimeout extends Error {
+  /** The error's name, as `Error` subclasses set it. */
+  override name = "DetectionTimeout";
+}
+
+/** Longest wait for one probe's answer: its headers, and the first event of a stream. */
+export const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Longest wait for a verdict, all probes together: the time a request waiting for a remote is
+ * given anywhere in client mode.
+ */
+export const DETECTION_TIMEOUT_MS = 30_000;
 
 /** How many times the modern probe is sent to a server that names our version as supported. */
 const MAX_PROBES = 3;
@@ -34,47 +58,140 @@ export interface DetectOptions {
   /** Sent with every probe (the user's `--headers`). */
   readonly headers: Readonly<Record<string, string>>;
   /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
-  readonly fetch: typeof fetch;
+  readonly fetch: RemoteFetch;
   /** Limit the probes to one transport (`--transport` given): only the era is found. */
   readonly transport?: "sse" | "streamablehttp";
   /** The proxy's identity in the probes' `clientInfo`. */
   readonly clientInfo: JsonObject;
+  /** Overrides {@linkcode PROBE_TIMEOUT_MS}. */
+  readonly probeTimeoutMs?: number;
+  /** Overrides {@linkcode DETECTION_TIMEOUT_MS}. */
+  readonly detectionTimeoutMs?: number;
 }
 
-/** Probes the remote; rejects with {@linkcode DetectionError} naming what each probe got. */
+/** One detection under way. */
+interface Probing {
+  readonly options: DetectOptions;
+  /** The remote's `fetch`, following redirects only within the URL's origin. */
+  readonly fetch: RemoteFetch;
+  /** What each probe got, for the error when none finds a server. */
+  readonly tried: string[];
+  /** Aborted when the whole detection runs out of time. */
+  readonly expired: AbortSignal;
+  /** Whether a probe got no answer in time. */
+  timedOut: boolean;
+}
+
+/**
+ * Probes the remote. Rejects with {@linkcode DetectionError} when the remote answered and none
+ * of it is an MCP server, with {@linkcode DetectionTimeout} when some probe got no answer in
+ * time; both name what each probe got.
+ */
 export async function detectRemote(options: DetectOptions): Promise<RemoteKind> {
-  const tried: string[] = [];
-  if (options.transport !== "sse") {
-    const modern = await probeModern(options, tried);
+  const expiry = new AbortController();
+  const timer = setTimeout(
+    () => expiry.abort(),
+    options.detectionTimeoutMs ?? DETECTION_TIMEOUT_MS,
+  );
+  const probing: Probing = {
+    options,
+    fetch: fetchWithinOrigin(options.fetch),
+    tried: [],
+    expired: expiry.signal,
+    timedOut: false,
+  };
+  try {
+    const found = await probeAll(probing);
+    if (found) return found;
+  } finally {
+    clearTimeout(timer);
+  }
+  const tried = probing.tried.join("; ");
+  throw probing.timedOut ? new DetectionTimeout(tried) : new DetectionError(tried);
+}
+
+/** The verdict of the probes, or `undefined` when none found a server. */
+async function probeAll(probing: Probing): Promise<RemoteKind | undefined> {
+  const { transport } = probing.options;
+  if (transport !== "sse") {
+    const modern = await probeModern(probing);
     if (typeof modern === "object") {
       return { transport: "streamablehttp", era: "modern", discover: modern };
     }
     // A JSON-RPC refusal that no modern server sends is a legacy Streamable HTTP server (a
     // request without a session), and a forced transport needs only the era: no session is
-    // opened to find out.
-    if (modern === "legacy" || options.transport === "streamablehttp") {
+    // opened to find out, unless the remote did not answer at all.
+    if (modern === "legacy" || (transport === "streamablehttp" && !probing.timedOut)) {
       return { transport: "streamablehttp", era: "legacy" };
     }
-    if (await probeLegacyHttp(options, tried)) {
-      return { transport: "streamablehttp", era: "legacy" };
-    }
+    if (transport === "streamablehttp") return undefined;
+    if (await probeLegacyHttp(probing)) return { transport: "streamablehttp", era: "legacy" };
   }
-  if (await probeSse(options, tried)) {
-    return { transport: "sse", era: "legacy" };
-  }
-  throw new DetectionError(tried.join("; "));
+  if (await probeSse(probing)) return { transport: "sse", era: "legacy" };
+  return undefined;
 }
 
-function post(options: DetectOptions, body: JsonObject, headers: Record<string, string>) {
-  return options.fetch(options.url, {
+/** A promise that rejects when `signal` aborts. */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+/**
+ * Runs the probe `what` with its deadline; `undefined` when it got no answer in time (noted in
+ * `tried`). The signal given to `run` aborts at the deadline and once the probe is over, which
+ * ends a stream the probe opened. A sign-in the `fetch` waits for does not heed signals, so
+ * the deadline is raced rather than left to them.
+ */
+async function withDeadline<T>(
+  probing: Probing,
+  what: string,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T | undefined> {
+  const probeMs = probing.options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
+  const deadline = AbortSignal.any([probing.expired, AbortSignal.timeout(probeMs)]);
+  const over = new AbortController();
+  const running = run(AbortSignal.any([deadline, over.signal]));
+  running.catch(() => {});
+  try {
+    return await Promise.race([running, whenAborted(deadline)]);
+  } catch (error) {
+    if (error instanceof CrossOriginRedirectError) {
+      throw new DetectionError(`${what}: ${error.message}`);
+    }
+    if (!deadline.aborted) throw error;
+    if (probing.expired.aborted) {
+      const detectionMs = probing.options.detectionTimeoutMs ?? DETECTION_TIMEOUT_MS;
+      probing.tried.push(`${what} was still unanswered after ${formatDuration(detectionMs)}`);
+      throw new DetectionTimeout(probing.tried.join("; "));
+    }
+    probing.tried.push(`${what} got no answer within ${formatDuration(probeMs)}`);
+    probing.timedOut = true;
+    return undefined;
+  } finally {
+    over.abort();
+  }
+}
+
+function post(
+  probing: Probing,
+  body: JsonObject,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+) {
+  const { url, headers: userHeaders } = probing.options;
+  return probing.fetch(url, {
     method: "POST",
     headers: {
-      ...options.headers,
+      ...userHeaders,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
       ...headers,
     },
     body: JSON.stringify(body),
+    signal,
   });
 }
 
@@ -83,14 +200,13 @@ async function answerOf(response: Response): Promise<JsonObject | undefined> {
   const type = response.headers.get("content-type") ?? "";
   let text = "";
   if (type.startsWith("text/event-stream") && response.body) {
-    const reader = response.body;
+    // The stream is ended with the probe's signal once this has returned.
     const first = Promise.withResolvers<string>();
-    readEventData(reader, (data) => first.resolve(data)).then(
+    readEventData(response.body, (data) => first.resolve(data)).then(
       () => first.resolve(""),
       () => first.resolve(""),
     );
     text = await first.promise;
-    await reader.cancel().catch(() => {});
   } else {
     text = await response.text();
   }
@@ -105,20 +221,29 @@ async function answerOf(response: Response): Promise<JsonObject | undefined> {
 /**
  * The discover result of a modern remote; `legacy` when a JSON-RPC error that no modern
  * server sends came back (a legacy Streamable HTTP server refusing a request without a
- * session); `undefined` when the answer says neither.
+ * session); `undefined` when the answer says neither, or none came in time.
  */
 async function probeModern(
-  options: DetectOptions,
-  tried: string[],
+  probing: Probing,
   attempt = 1,
 ): Promise<JsonObject | "legacy" | undefined> {
-  const response = await post(options, {
-    jsonrpc: "2.0",
-    id: "mcp-proxy-probe",
-    method: "server/discover",
-    params: discoverParams(options.clientInfo),
-  }, { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": "server/discover" });
-  const answer = await answerOf(response);
+  const what = "a 2026-07-28 server/discover";
+  const got = await withDeadline(probing, what, async (signal) => {
+    const response = await post(
+      probing,
+      {
+        jsonrpc: "2.0",
+        id: "mcp-proxy-probe",
+        method: "server/discover",
+        params: discoverParams(probing.options.clientInfo),
+      },
+      { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": "server/discover" },
+      signal,
+    );
+    return { response, answer: await answerOf(response) };
+  });
+  if (got === undefined) return undefined;
+  const { response, answer } = got;
   const verdict = eraOfDiscoverAnswer(answer ?? {});
   if (response.ok && verdict.era === "modern") return verdict.discover;
   const error = answer?.error as { code?: number; data?: { supported?: unknown } } | undefined;
@@ -129,7 +254,7 @@ async function probeModern(
     Array.isArray(supported) && supported.includes(MODERN_PROTOCOL_VERSION)
   ) {
     // It names our version among those it supports: the spec says to retry with it.
-    return await probeModern(options, tried, attempt + 1);
+    return await probeModern(probing, attempt + 1);
   }
   if (code !== undefined && MODERN_ERROR_CODES.has(code)) {
     throw new DetectionError(
@@ -137,44 +262,57 @@ async function probeModern(
         JSON.stringify(answer?.error),
     );
   }
-  tried.push(`a 2026-07-28 server/discover got HTTP ${response.status}`);
+  probing.tried.push(`${what} got HTTP ${response.status}`);
   return code === undefined ? undefined : "legacy";
 }
 
 /** Whether a legacy `initialize` opens a session (which is ended again at once). */
-async function probeLegacyHttp(options: DetectOptions, tried: string[]): Promise<boolean> {
-  const response = await post(options, {
-    jsonrpc: "2.0",
-    id: "mcp-proxy-probe",
-    method: "initialize",
-    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: options.clientInfo },
-  }, {});
-  const answer = await answerOf(response);
+async function probeLegacyHttp(probing: Probing): Promise<boolean> {
+  const what = "a legacy Streamable HTTP initialize";
+  const { url, headers, clientInfo } = probing.options;
+  const got = await withDeadline(probing, what, async (signal) => {
+    const response = await post(
+      probing,
+      {
+        jsonrpc: "2.0",
+        id: "mcp-proxy-probe",
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo },
+      },
+      {},
+      signal,
+    );
+    return { response, answer: await answerOf(response) };
+  });
+  if (got === undefined) return false;
+  const { response, answer } = got;
   const session = response.headers.get("mcp-session-id");
   if (session !== null) {
-    await options.fetch(options.url, {
+    // Not waited for: the verdict does not depend on it.
+    probing.fetch(url, {
       method: "DELETE",
-      headers: { ...options.headers, "mcp-session-id": session },
+      headers: { ...headers, "mcp-session-id": session },
+      signal: AbortSignal.timeout(probing.options.probeTimeoutMs ?? PROBE_TIMEOUT_MS),
     }).then((r) => r.body?.cancel()).catch(() => {});
   }
   if (response.ok && answer?.result !== undefined) return true;
-  tried.push(`a legacy Streamable HTTP initialize got HTTP ${response.status}`);
+  probing.tried.push(`${what} got HTTP ${response.status}`);
   return false;
 }
 
-/** Whether a GET opens an event stream whose first event names the POST endpoint. */
-async function probeSse(options: DetectOptions, tried: string[]): Promise<boolean> {
-  const controller = new AbortController();
-  try {
-    const response = await options.fetch(options.url, {
-      headers: { ...options.headers, accept: "text/event-stream" },
-      signal: controller.signal,
-    });
-    const ok = response.ok &&
-      (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
-    if (!ok) tried.push(`a legacy HTTP+SSE GET got HTTP ${response.status}`);
-    return ok;
-  } finally {
-    controller.abort();
-  }
+/** Whether a GET opens an event stream (ended again once seen). */
+async function probeSse(probing: Probing): Promise<boolean> {
+  const what = "a legacy HTTP+SSE GET";
+  const { url, headers } = probing.options;
+  const response = await withDeadline(
+    probing,
+    what,
+    (signal) =>
+      probing.fetch(url, { headers: { ...headers, accept: "text/event-stream" }, signal }),
+  );
+  if (response === undefined) return false;
+  const ok = response.ok &&
+    (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  if (!ok) probing.tried.push(`${what} got HTTP ${response.status}`);
+  return ok;
 }

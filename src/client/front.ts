@@ -22,7 +22,7 @@ import {
   requestKey,
   type WireMessage,
 } from "../shared/jsonrpc.ts";
-import { DetectionError, detectRemote, type RemoteKind } from "./detect.ts";
+import { DetectionError, DetectionTimeout, detectRemote, type RemoteKind } from "./detect.ts";
 import { LegacyClientOverModernRemote } from "./legacy_over_modern.ts";
 import { ModernRemote } from "./modern_remote.ts";
 import { ModernClientOverLegacyRemote } from "./modern_over_legacy.ts";
@@ -141,7 +141,7 @@ export class ClientFront {
     if (state.kind === "ready") await state.relay?.close();
   }
 
-  /** Probes the remote, again with backoff while it cannot be reached. */
+  /** Probes the remote, again with backoff while it cannot be reached or does not answer in time. */
   async #detect(): Promise<void> {
     const { url, headers, fetch, clientInfo, log } = this.#options;
     const backoff = new Backoff({ initialMs: 200, maxMs: 5_000, stableMs: 0 });
@@ -177,10 +177,19 @@ export class ClientFront {
           return this.#become({ kind: "refusing", reason });
         }
         const delay = backoff.next(0);
-        log.warning(
-          `Cannot reach the remote server: ${describeCause(error)}; next attempt in ${delay} ms.`,
-        );
-        this.#expireQueue();
+        if (error instanceof DetectionTimeout) {
+          // Every request waiting now waited for this detection: it is told what was tried.
+          const reason = `${url} did not answer in time (${error.message})`;
+          log.warning(`Cannot use the remote server yet: ${reason}; next attempt in ${delay} ms.`);
+          this.#expireQueue(0, reason);
+        } else {
+          log.warning(
+            `Cannot reach the remote server: ${describeCause(error)}; next attempt in ${delay} ms.`,
+          );
+          const timeoutMs = this.#options.queueTimeoutMs ?? 30_000;
+          const seconds = Math.round(timeoutMs / 1000);
+          this.#expireQueue(timeoutMs, `the remote server has been unreachable for ${seconds} s`);
+        }
         await sleep(delay, this.#stop.signal);
       }
     }
@@ -237,18 +246,18 @@ export class ClientFront {
     this.#options.deliver(errorResponse(incoming.message.id, code, `mcp-proxy: ${reason}`));
   }
 
-  /** Requests that waited too long for the remote get an error; notifications are dropped. */
-  #expireQueue(): void {
+  /**
+   * Requests that waited at least `waitedMs` for the remote get an error saying `reason`;
+   * notifications are dropped.
+   */
+  #expireQueue(waitedMs: number, reason: string): void {
     const state = this.#state;
     if (state.kind !== "detecting") return;
-    const timeoutMs = this.#options.queueTimeoutMs ?? 30_000;
-    const cutoff = Date.now() - timeoutMs;
+    const cutoff = Date.now() - waitedMs;
     const expired = state.queue.filter(({ since }) => since <= cutoff);
     if (expired.length === 0) return;
     state.queue.splice(0, state.queue.length, ...state.queue.filter(({ since }) => since > cutoff));
-    const seconds = Math.round(timeoutMs / 1000);
     for (const { incoming } of expired) {
-      const reason = `the remote server has been unreachable for ${seconds} s`;
       this.#refuse(incoming, ProtocolErrorCode.RequestTimeout, reason);
     }
   }
