@@ -268,6 +268,10 @@ export const bunRuntime: Runtime = {
   // Bun allocates with mimalloc, which returns freed memory by itself.
   releaseFreedMemory: () => {},
   afterIo: (callback) => void setImmediate(callback),
+  containUncaughtErrors(report) {
+    process.on("uncaughtException", report);
+    process.on("unhandledRejection", report);
+  },
   fetchWithTls(tls) {
     // Bun's `ca` replaces the trusted roots; Deno's `caCerts` adds to them: keep Deno's meaning.
     const settings = {

@@ -138,6 +138,18 @@ export const denoRuntime: Runtime = {
   },
   releaseFreedMemory,
   afterIo: (callback) => void setImmediate(callback),
+  containUncaughtErrors(report) {
+    globalThis.addEventListener("error", (event) => {
+      if (event.defaultPrevented) return;
+      event.preventDefault();
+      report(event.error);
+    });
+    globalThis.addEventListener("unhandledrejection", (event) => {
+      if (event.defaultPrevented) return;
+      event.preventDefault();
+      report(event.reason);
+    });
+  },
   fetchWithTls(tls) {
     if (tls.insecure) return insecureFetch();
     const client = Deno.createHttpClient({ caCerts: tls.caCerts });

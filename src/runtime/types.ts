@@ -146,6 +146,12 @@ export interface Runtime {
    * (`setImmediate`), without keeping the process alive longer than that turn.
    */
   afterIo(callback: () => void): void;
+  /**
+   * From now on, an error nothing caught (thrown by a callback, or a promise rejected with no
+   * handler) goes to `report` instead of ending the process; one a guard installed earlier
+   * already handled does not.
+   */
+  containUncaughtErrors(report: (error: unknown) => void): void;
   /** A `fetch` that applies the given TLS settings, or throws when the runtime cannot. */
   fetchWithTls(tls: TlsOptions): typeof fetch;
 }

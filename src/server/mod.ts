@@ -68,6 +68,13 @@ function warnIfExposed({ host, apiKeys }: ServerSettings): void {
   }
 }
 
+/** An uncaught error in one line: its name, message and where it was thrown. */
+function describeUncaught(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const where = error.stack?.split("\n").find((line) => line.trim().startsWith("at "))?.trim();
+  return `${error.name}: ${error.message}${where ? ` (${where})` : ""}`;
+}
+
 /** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
 export async function runServer(settings: ServerSettings): Promise<number> {
   // Signals first: the children live in process groups of their own, so a signal's default
@@ -106,6 +113,11 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     log.error(`Could not listen on ${settings.host}:${settings.port}: ${(error as Error).message}`);
     return 1;
   }
+  // After the listener's own guards: an error that escaped one client's exchange (a bug) is
+  // logged, and the proxy goes on serving every other client rather than end with it.
+  runtime.containUncaughtErrors((error) =>
+    log.error(`Uncaught error, contained (the proxy keeps serving): ${describeUncaught(error)}`)
+  );
   const base = baseUrl(settings.host, http.port);
   log.info(`Listening on ${base}; starting ${configs.length} MCP server(s)`);
   const stopEverything = async () => {
