@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { MAX_LISTEN_URIS } from "../../src/era/modern_bridge.ts";
 import { MAX_CHILD_SUBSCRIPTIONS, URIS_PER_LISTEN_STREAM } from "../../src/era/modern_child.ts";
-import { envelope, MODERN } from "../support/modern_client.ts";
+import { envelope, modernHeaders, modernPost } from "../support/modern_client.ts";
 import { ROOT } from "../support/paths.ts";
 import { INITIALIZE, MCP_HEADERS, post, SseReader } from "../support/raw_http.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
@@ -21,28 +21,7 @@ type Json = Record<string, unknown>;
 // deno-lint-ignore no-explicit-any -- the tests read fields of loosely typed messages
 type Any = any;
 
-/** The headers of a modern POST of `method` (naming `name`, if any), plus `extra`. */
-function modernHeaders(method: string, name?: string, extra: Record<string, string> = {}) {
-  return {
-    ...MCP_HEADERS,
-    "mcp-protocol-version": MODERN,
-    "mcp-method": method,
-    ...(name === undefined ? {} : { "mcp-name": name }),
-    ...extra,
-  };
-}
-
-/** A modern request's answer: the JSON body, or the last message of its event stream. */
-async function answerOf(response: Response): Promise<Any> {
-  const text = await response.text();
-  if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
-    return JSON.parse(text);
-  }
-  const data = text.split("\n").filter((line) => line.startsWith("data: ")).at(-1)!;
-  return JSON.parse(data.slice(6));
-}
-
-/** A modern `tools/call` of `name`; `extra` goes into its params, `headers` into its headers. */
+/** A modern `tools/call` of `name`'s answer; `extra` goes into its params. */
 async function callTool(
   url: string,
   id: number,
@@ -60,12 +39,7 @@ async function callTool(
     _meta: { ...envelope({ elicitation: {} }), ...meta },
     ...extra,
   };
-  const response = await post(
-    url,
-    { jsonrpc: "2.0", id, method: "tools/call", params },
-    modernHeaders("tools/call", name, headers),
-  );
-  return await answerOf(response);
+  return (await modernPost(url, { id, method: "tools/call", params }, headers)).body;
 }
 
 /** What the modern fixture's listen streams cost it so far. */
@@ -92,9 +66,7 @@ function listen(id: number, uris: string[]): Json {
 Deno.test("a subscriptions/listen naming 8,500 URIs gets -32602, and the proxy keeps serving", async () => {
   await using proxy = await startServerProxy(MODERN_ARGS);
   const url = proxy.mcp.default;
-  const refused = await answerOf(
-    await post(url, listen(1, urisUpTo(8_500)), modernHeaders("subscriptions/listen")),
-  );
+  const refused: Any = (await modernPost(url, listen(1, urisUpTo(8_500)))).body;
   assert.deepEqual(refused.id, 1);
   assert.deepEqual(refused.error.code, -32602);
   assert.deepEqual(refused.error.data, { maxResourceSubscriptions: MAX_LISTEN_URIS });
@@ -107,7 +79,8 @@ Deno.test("a listen at the cap sends the child each URI once, and its updates ar
   await using proxy = await startServerProxy(MODERN_ARGS);
   const url = proxy.mcp.default;
   const uris = urisUpTo(MAX_LISTEN_URIS);
-  const response = await post(url, listen(7, uris), modernHeaders("subscriptions/listen"));
+  const request = listen(7, uris);
+  const response = await post(url, request, modernHeaders(request));
   const events = new SseReader(response.body!);
   try {
     const acknowledged = await events.nextMessage() as Any;

@@ -40,24 +40,32 @@ export function envelope(capabilities: Record<string, unknown> = {}): Record<str
   };
 }
 
+/** The headers a modern POST of `body` (a request) carries, with `extra` added. */
+export function modernHeaders(
+  body: Record<string, unknown>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const params = body.params as Record<string, unknown> | undefined;
+  const name = params?.name ?? params?.uri;
+  return {
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+    "mcp-protocol-version": MODERN,
+    "mcp-method": String(body.method),
+    ...(typeof name === "string" ? { "mcp-name": name } : {}),
+    ...extra,
+  };
+}
+
 /** A raw modern POST: status and parsed body (JSON, or the last event of a stream). */
 export async function modernPost(
   url: string,
   body: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown>; events: unknown[] }> {
-  const params = body.params as Record<string, unknown> | undefined;
-  const name = params?.name ?? params?.uri;
   const response = await fetch(url, {
     method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": MODERN,
-      "mcp-method": String(body.method),
-      ...(typeof name === "string" ? { "mcp-name": name } : {}),
-      ...headers,
-    },
+    headers: modernHeaders(body, headers),
     body: JSON.stringify({ jsonrpc: "2.0", ...body }),
   });
   const text = await response.text();
