@@ -7,12 +7,23 @@
  * 3,000 idle connections against a proxy limited to 1,024 descriptors, and 40 SSE clients that
  * stop reading while 12 MiB of answers each are sent to them, and 50 h2c connections asking for
  * 200 event streams each (the proxy must hold at most 100 per connection and --max-connections
- * in all). Prints the figures; exits 1 when a call is lost, duplicated or misrouted, memory grew
+ * in all); a subscriptions/listen naming 8,500 URIs (refused) and ten of 1,000 held open in front
+ * of a modern child (it must be sent each URI once), and 1,150 calls of 11 API keys waiting for
+ * their client's input at once (at most 100 a key and 1,000 in all may wait, the rest refused).
+ * Prints the figures; exits 1 when a call is lost, duplicated or misrouted, memory grew
  * by more than 20%, a bound was not met, or the proxy stopped serving.
  *
  * Sizes: `deno task load [SESSIONS CALLS SOAK CHECKPOINT ABANDONED]`.
  */
 import { descriptorFlood } from "./descriptor_flood.ts";
+import {
+  ASKING_ARGS,
+  listenFlood,
+  MODERN_LISTEN_ARGS,
+  parkedFlood,
+  parkedFloodKeys,
+  parkedFloodWithinCaps,
+} from "./floods.ts";
 import { h2cStreamFlood } from "./h2c_flood.ts";
 import { abandonedSessions, callLoad, sessionSoak, SOAK_PROXY_ENV } from "./scenarios.ts";
 import { stalledReaderRun } from "./stalled_readers.ts";
@@ -72,6 +83,21 @@ for (
   console.log(`h2c stream flood (50 connections x 200 /sse streams): ${JSON.stringify(flood)}`);
   failed ||= flood.held !== DEFAULT_HTTP_LIMITS.maxConnections ||
     flood.mostOnOneConnection > MAX_STREAMS_PER_CONNECTION || !flood.servedAfter;
+}
+{
+  await using proxy = await startServerProxy(MODERN_LISTEN_ARGS);
+  const flood = await listenFlood(proxy);
+  console.log(`listen flood (modern child): ${JSON.stringify(flood)}`);
+  failed ||= flood.oversized.code !== -32602 || !flood.serving ||
+    flood.childUrisReceived !== flood.listens * flood.urisEach;
+}
+{
+  // One client asks for more than its share; the others, together, for more than the rest.
+  const calls = [150, ...Array(10).fill(100)];
+  await using proxy = await startServerProxy([...parkedFloodKeys(calls.length), ...ASKING_ARGS]);
+  const flood = await parkedFlood(proxy, calls);
+  console.log(`parked-round flood (legacy child that asks): ${JSON.stringify(flood)}`);
+  failed ||= !flood.serving || !parkedFloodWithinCaps(flood);
 }
 // Sessions nobody ends, with the heap capped: kept for the default 30 minutes (for information:
 // the proxy runs out of memory), or ended after 2 s unused (judged: it must keep serving).
