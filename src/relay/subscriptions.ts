@@ -4,6 +4,14 @@
  * @module
  */
 
+/** Most resource URIs one client session may subscribe to. */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 1_000;
+
+/** What a session that would pass {@linkcode MAX_SUBSCRIPTIONS_PER_SESSION} is answered (-32602). */
+export const SESSION_SUBSCRIPTIONS_FULL =
+  `Invalid params: a session may subscribe to at most ${MAX_SUBSCRIPTIONS_PER_SESSION} ` +
+  "resources; unsubscribe from some first";
+
 /** Which sessions subscribed to which resource URIs. */
 export class Subscriptions<Session> {
   readonly #byUri = new Map<string, Set<Session>>();
@@ -12,6 +20,15 @@ export class Subscriptions<Session> {
   /** Whether `session` subscribed to `uri`. */
   has(session: Session, uri: string): boolean {
     return this.#byUri.get(uri)?.has(session) ?? false;
+  }
+
+  /**
+   * Whether `session` may subscribe to `uri`: it holds it already, or fewer than
+   * {@linkcode MAX_SUBSCRIPTIONS_PER_SESSION} URIs.
+   */
+  admits(session: Session, uri: string): boolean {
+    const held = this.#bySession.get(session);
+    return held === undefined || held.size < MAX_SUBSCRIPTIONS_PER_SESSION || held.has(uri);
   }
 
   /** Adds a subscription; returns whether `uri` had no subscriber before (subscribe upstream). */
