@@ -13,7 +13,12 @@ import type { ChildExit } from "../runtime/mod.ts";
 import { runtime } from "../runtime/mod.ts";
 import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../shared/async.ts";
 import { ModernChild } from "../era/modern_child.ts";
-import { type ChildEra, discoverParams, eraOfDiscoverAnswer } from "../era/probe.ts";
+import {
+  CHILD_START_TIMEOUT_MS,
+  type ChildEra,
+  type ChildProbe,
+  probeChild,
+} from "../era/probe.ts";
 import { initializeFromDiscover } from "../era/results.ts";
 import { classify, type Incoming, LATEST_LEGACY_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
 import { PROXY_CLIENT_INFO, RELAYED_CLIENT_CAPABILITIES } from "./handshake.ts";
@@ -32,20 +37,21 @@ export interface SharedServerOptions {
   stopGraceMs?: number;
   /** Receives each line the child writes to stderr (default: our stderr, prefixed `[name] `). */
   onStderrLine?: (line: string) => void;
+  /**
+   * When given, a failed first start is retried only once this resolves (server mode: once
+   * some server runs, so that the proxy will serve), and its log line promises no retry: if
+   * no server could start the owner stops this one instead, and no retry is announced that
+   * never comes.
+   */
+  firstRetryAfter?: Promise<void>;
 }
 
-/** How long a child may take to answer `initialize`. */
-const INITIALIZE_TIMEOUT_MS = 60_000;
-
 /**
- * How long a child may take to answer the `server/discover` probe before it counts as a
- * legacy server (some stay silent on a request they do not know).
+ * A legacy child read the era probe and exited, or ignored it: start it again at once and
+ * send `initialize` first.
  */
-const PROBE_TIMEOUT_MS = 5_000;
-
-/** A legacy child exited on the era probe: start it again and initialise it at once. */
-class ExitedOnProbe extends Error {
-  override name = "ExitedOnProbe";
+class RestartForLegacy extends Error {
+  override name = "RestartForLegacy";
 }
 
 /**
@@ -132,13 +138,23 @@ class StdioSharedServer implements SharedServer {
     while (!this.#stopped) {
       const { uptimeMs, error } = await this.#runOnce();
       if (this.#stopped) break;
-      if (error instanceof ExitedOnProbe) continue;
+      if (error instanceof RestartForLegacy) continue;
       const delay = backoff.next(uptimeMs);
       if (error) {
+        const firstStart = this.#state === "starting";
         this.#state = "failed";
         this.#mux.refuse(`MCP server '${this.name}' is not running: ${error.message}`);
-        this.#started.reject(error);
-        this.#log.error(`${error.message}; retrying in ${formatDuration(delay)}`);
+        const retryAfter = firstStart ? this.#options.firstRetryAfter : undefined;
+        if (retryAfter) {
+          this.#log.error(error.message);
+          this.#started.reject(error);
+          await untilAborted(retryAfter, this.#stopping.signal);
+          if (this.#stopped) break;
+          this.#log.info(`MCP server '${this.name}': retrying in ${formatDuration(delay)}`);
+        } else {
+          this.#log.error(`${error.message}; retrying in ${formatDuration(delay)}`);
+          this.#started.reject(error);
+        }
       } else {
         this.#state = "restarting";
         this.#log.warning(
@@ -151,12 +167,18 @@ class StdioSharedServer implements SharedServer {
 
   /** Starts one child and waits for its end; reports how long it ran, or why it never did. */
   async #runOnce(): Promise<{ uptimeMs: number; error?: Error }> {
+    const passOn = this.#options.onStderrLine ??
+      ((line: string) => runtime.writeStderr(`[${this.name}] ${line}\n`));
+    const stderr: StderrSeen = { lines: 0, quotedProbe: false };
     let child: StdioChild;
     try {
       child = new StdioChild(this.#config, {
         onMessage: (message) => this.#fromChild(message),
-        onStderrLine: this.#options.onStderrLine ??
-          ((line) => runtime.writeStderr(`[${this.name}] ${line}\n`)),
+        onStderrLine: (line) => {
+          stderr.lines++;
+          if (line.includes("server/discover")) stderr.quotedProbe = true;
+          passOn(line);
+        },
       }, this.#log);
     } catch (error) {
       return { uptimeMs: 0, error: error as Error };
@@ -166,7 +188,7 @@ class StdioSharedServer implements SharedServer {
     let readyAt: number | undefined;
     let failure: Error | undefined;
     try {
-      await this.#initialize(child);
+      await this.#initialize(child, stderr);
       readyAt = Date.now();
       this.#state = "running";
       this.#started.resolve();
@@ -195,37 +217,67 @@ class StdioSharedServer implements SharedServer {
   }
 
   /**
-   * The handshake: the era probe (unless the child is known to be legacy), then either the
-   * modern translation or the legacy `initialize`.
+   * The handshake, within {@linkcode CHILD_START_TIMEOUT_MS} of the child's start: the era
+   * probe (unless the child is known to be legacy), then either the modern translation or the
+   * legacy `initialize`, which never goes to a child whose probe is unanswered.
    */
-  async #initialize(child: StdioChild): Promise<void> {
+  async #initialize(child: StdioChild, stderr: StderrSeen): Promise<void> {
+    const startedAt = Date.now();
     if (this.#era !== "legacy") {
-      const discover = await this.#probe(child);
-      if (discover) return this.#openModern(child, discover);
+      const probe = await probeChild({
+        request: (method, params) => this.#mux.request(method, params),
+        closed: child.closed,
+        quotedProbe: () => stderr.quotedProbe,
+      }, PROXY_CLIENT_INFO);
+      if (probe.verdict === "modern") {
+        this.#era = "modern";
+        return this.#openModern(child, probe.discover);
+      }
+      if (probe.verdict !== "legacy") throw this.#unanswered(probe, stderr);
+      this.#era = "legacy";
     }
-    await this.#initializeLegacy(child);
+    await this.#initializeLegacy(child, stderr, CHILD_START_TIMEOUT_MS - (Date.now() - startedAt));
   }
 
-  /**
-   * Sends `server/discover`: resolves with the result of a modern child, or `undefined` for a
-   * legacy one (any other answer, or silence); throws {@linkcode ExitedOnProbe} if it exited.
-   */
-  async #probe(child: StdioChild): Promise<Record<string, unknown> | undefined> {
-    const answer = this.#mux.request("server/discover", discoverParams(PROXY_CLIENT_INFO)).then(
-      (result) => eraOfDiscoverAnswer({ result }),
-      () => ({ era: "legacy" as const }),
-    );
-    const outcome = await Promise.race([
-      answer,
-      child.closed.then(() => "exited" as const),
-      sleep(PROBE_TIMEOUT_MS).then(() => "silent" as const),
-    ]);
-    this.#era = outcome === "exited" || outcome === "silent" ? "legacy" : outcome.era;
-    if (outcome === "exited") {
-      this.#log.info(`MCP server '${this.name}' exited on the era probe: a legacy server`);
-      throw new ExitedOnProbe(`MCP server '${this.name}' exited on server/discover`);
+  /** Why a probe that got no answer ends this start. */
+  #unanswered(probe: Exclude<ChildProbe, { verdict: "modern" | "legacy" }>, stderr: StderrSeen) {
+    switch (probe.verdict) {
+      case "restart-legacy": {
+        this.#era = "legacy";
+        const why = probe.exit
+          ? `exited (${describeExit(probe.exit)}) on server/discover`
+          : "answers ping but not server/discover";
+        if (!this.#stopped) {
+          this.#log.info(
+            `MCP server '${this.name}' ${why}: a legacy server; starting it again for the ` +
+              "initialize handshake",
+          );
+        }
+        return new RestartForLegacy(`MCP server '${this.name}' ${why}`);
+      }
+      case "exited":
+        return new Error(this.#exitedEarly(probe.exit, stderr));
+      case "silent":
+        return new Error(
+          `${this.#what} answered neither server/discover nor ping within ` +
+            `${formatDuration(CHILD_START_TIMEOUT_MS)} of its start. If it is still ` +
+            "downloading (a first uvx or npx run), run the command once by hand to fill its " +
+            "cache; otherwise check that it is an MCP server speaking stdio",
+        );
     }
-    return typeof outcome === "object" && outcome.era === "modern" ? outcome.discover : undefined;
+  }
+
+  /** The server and its command, as log lines name them. */
+  get #what(): string {
+    return `MCP server '${this.name}' (command '${this.#config.command}')`;
+  }
+
+  /** The line for a child that exited before its handshake was done: what happened, what to do. */
+  #exitedEarly(exit: ChildExit, stderr: StderrSeen): string {
+    return `${this.#what} exited (${describeExit(exit)}) before it was initialised; ` +
+      (stderr.lines > 0 ? "its stderr is above" : "it wrote nothing to stderr") +
+      ". Check the command and its arguments by running it by hand; a server that needs " +
+      "variables of the proxy's environment gets them with -e NAME VALUE or --pass-environment";
   }
 
   /** Puts the modern translation between the multiplexer and the child, and opens it. */
@@ -253,16 +305,15 @@ class StdioSharedServer implements SharedServer {
   }
 
   /** The legacy MCP handshake; rejects if the child dies, errs or stays silent first. */
-  async #initializeLegacy(child: StdioChild): Promise<void> {
-    const timeoutMs = INITIALIZE_TIMEOUT_MS;
-    const what = `MCP server '${this.name}' (command '${this.#config.command}')`;
+  async #initializeLegacy(child: StdioChild, stderr: StderrSeen, timeoutMs: number): Promise<void> {
+    const what = this.#what;
     const initialize = this.#mux.request("initialize", {
       protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,
       capabilities: RELAYED_CLIENT_CAPABILITIES,
       clientInfo: PROXY_CLIENT_INFO,
     });
     const exited = child.closed.then((exit) => {
-      throw new Error(`${what} exited (${describeExit(exit)}) before it was initialised`);
+      throw new Error(this.#exitedEarly(exit, stderr));
     });
     // Whichever loses the race settles later; nobody needs to hear about it.
     initialize.catch(() => {});
@@ -270,7 +321,9 @@ class StdioSharedServer implements SharedServer {
     const result = await deadline(
       Promise.race([initialize, exited]),
       timeoutMs,
-      `${what} did not answer initialize within ${formatDuration(timeoutMs)}`,
+      `${what} did not answer initialize within ${
+        formatDuration(CHILD_START_TIMEOUT_MS)
+      } of its start`,
     ).catch((error: Error) => {
       throw error.message.startsWith(what) ? error : new Error(`${what}: ${error.message}`);
     });
@@ -281,6 +334,23 @@ class StdioSharedServer implements SharedServer {
       `MCP server '${this.name}' running: ${info?.name ?? "?"} ${info?.version ?? ""}`.trimEnd(),
     );
   }
+}
+
+/** What the proxy saw of a child's stderr. */
+interface StderrSeen {
+  /** How many lines it wrote. */
+  lines: number;
+  /** Whether one of them quoted `server/discover` (a crash report naming the era probe). */
+  quotedProbe: boolean;
+}
+
+/** Resolves when `promise` does, or at once when `signal` aborts. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    signal.addEventListener("abort", () => resolve(), { once: true });
+    promise.then(resolve);
+  });
 }
 
 function describeExit(exit: ChildExit): string {

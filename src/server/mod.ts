@@ -17,10 +17,14 @@ const log = getLogger("mcp_proxy.server");
 /** How long open HTTP exchanges may take to finish once shutdown has begun. */
 const HTTP_SHUTDOWN_GRACE_MS = 5_000;
 
-/** The shared server of `config`, its child's stderr queued for ours (never blocking). */
-function createQueuedStderrServer(config: StdioServerConfig): SharedServer {
+/**
+ * The shared server of `config`, its child's stderr queued for ours (never blocking); a failed
+ * first start is retried once `serving` resolves.
+ */
+function createQueuedStderrServer(config: StdioServerConfig, serving: Promise<void>): SharedServer {
   return createSharedServer(config, {
     onStderrLine: (line) => writeStderr(`[${config.name}] ${line}\n`),
+    firstRetryAfter: serving,
   });
 }
 
@@ -83,7 +87,10 @@ export async function runServer(settings: ServerSettings): Promise<number> {
   const configs = settings.defaultServer
     ? [settings.defaultServer, ...settings.namedServers]
     : settings.namedServers;
-  const servers = configs.map(createQueuedStderrServer);
+  // Resolved once some server runs: the proxy serves from then on, so the others' failed first
+  // starts are retried; if none could start, they are stopped instead, never announced as retried.
+  const serving = Promise.withResolvers<void>();
+  const servers = configs.map((config) => createQueuedStderrServer(config, serving.promise));
   const stopAll = () => Promise.all(servers.map((server) => server.stop()));
 
   const app = createProxyApp(
@@ -126,7 +133,9 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     await Promise.all([settlesWithin(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
   };
 
-  const started = Promise.allSettled(servers.map((server) => server.start()));
+  const starts = servers.map((server) => server.start());
+  Promise.any(starts).then(() => serving.resolve(), () => {});
+  const started = Promise.allSettled(starts);
   const outcome = await Promise.race([started, shutdown]);
   if (typeof outcome === "string") {
     log.info(`Received ${outcome} during start-up; stopping`);

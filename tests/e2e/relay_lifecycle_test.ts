@@ -93,8 +93,8 @@ Deno.test("a server that fails its first start keeps being retried and then serv
   const marker = await Deno.makeTempFile();
   await Deno.remove(marker);
   const stderr: string[] = [];
-  // It fails twice: a child that exits on the era probe (server/discover) is first taken for
-  // a legacy server that exits on an unknown request and started again at once.
+  // It fails twice, each time a start of its own retried with backoff: exiting before any
+  // answer, without quoting server/discover, is no sign of a legacy server exiting on the probe.
   const server = createSharedServer(
     fixtureUnderShell(
       `if [ -e '${marker}.2' ]; then exec FIXTURE; fi; ` +
