@@ -67,6 +67,7 @@ interface BunGlobal {
     port: number;
     idleTimeout: number;
     development: boolean;
+    reusePort: boolean;
     fetch(request: Request, server: BunServer): Response | Promise<Response>;
   }): BunServer;
   readonly stdin: { stream(): ReadableStream<Uint8Array> };
@@ -217,6 +218,10 @@ function serve(options: ServeOptions): Promise<HttpServer> {
     idleTimeout: Math.min(BUN_MAX_IDLE_SECONDS, Math.max(1, idleSeconds)),
     // No error pages with stack traces: a throwing handler gets a bare 500, as under Deno.
     development: false,
+    // Outside development mode Bun sets SO_REUSEPORT unless told not to: a second instance on a
+    // port already held would bind it too and take half its connections. Refused, as under Deno
+    // (Bun's EADDRINUSE: "Failed to start server. Is port N in use?").
+    reusePort: false,
     fetch: async (request, srv) => {
       const response = await options.handler(request);
       if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
