@@ -37,7 +37,7 @@ import {
   type SessionContext,
 } from "./handshake.ts";
 import { admits, levelRank, UpstreamLogLevel } from "./log_levels.ts";
-import { Subscriptions } from "./subscriptions.ts";
+import { SESSION_SUBSCRIPTIONS_FULL, Subscriptions } from "./subscriptions.ts";
 import type { ClientSink, MuxSession } from "./types.ts";
 
 /** Where the multiplexer writes messages for the upstream server. */
@@ -80,6 +80,10 @@ class Session implements SessionContext {
   initialized = false;
   /** How many of its requests in flight may ask the client something ({@linkcode mayAskClient}). */
   askingInFlight = 0;
+  /** How many server-to-client requests it was sent and has not answered. */
+  openQuestions = 0;
+  /** Since when (`performance.now()`) it has had open questions. */
+  questionsOpenSince = 0;
   closed = false;
 
   constructor(id: number, sink: ClientSink) {
@@ -113,7 +117,19 @@ export interface MultiplexerOptions {
    * then the client gets an error and the upstream a cancellation.
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * How long a session's turn waits while all its calls wait on its client's answers, in ms
+   * (default {@linkcode TURN_PATIENCE_MS}); see {@linkcode Multiplexer}.
+   */
+  readonly turnPatienceMs?: number;
 }
+
+/**
+ * How long a session's turn waits while all its calls wait on its client's answers (a person
+ * reading a question): then the next session's calls go too, and a question that then cannot
+ * be attributed is refused rather than holding every other client back.
+ */
+export const TURN_PATIENCE_MS = 10_000;
 
 /** How often requests are checked against their deadline: a tenth of the limit, 10 ms to 1 s. */
 function sweepIntervalMs(requestTimeoutMs: number): number {
@@ -141,6 +157,7 @@ export class Multiplexer {
   readonly #name: string;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
+  readonly #turnPatienceMs: number;
   #link: Link = { kind: "waiting", upstream: undefined, queue: [] };
   #nextId = 0;
   #nextSession = 0;
@@ -159,6 +176,8 @@ export class Multiplexer {
   /** Sessions with requests in flight that may ask: the candidates for a server request. */
   readonly #asking = new Set<Session>();
   #askOrder: AskOrder = { kind: "concurrent" };
+  /** Passes the turn on once its holder has waited {@linkcode TURN_PATIENCE_MS} on its client. */
+  #patience: ReturnType<typeof setTimeout> | undefined;
   readonly #subscriptions = new Subscriptions<Session>();
   readonly #logLevel = new UpstreamLogLevel();
 
@@ -167,6 +186,7 @@ export class Multiplexer {
     this.#name = name;
     this.#log = log;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 0;
+    this.#turnPatienceMs = options.turnPatienceMs ?? TURN_PATIENCE_MS;
   }
 
   /** Opens a client session that delivers to `sink`. */
@@ -253,6 +273,7 @@ export class Multiplexer {
     for (const session of this.#sessions) {
       session.inFlight.clear();
       session.askingInFlight = 0;
+      session.openQuestions = 0;
     }
     for (const { session, clientId, onSettled } of pending) {
       onSettled?.(undefined);
@@ -275,6 +296,7 @@ export class Multiplexer {
       for (const { session, incoming } of order.held.splice(0)) {
         this.#holdOrRefuse(session, incoming);
       }
+      this.#disarmPatience();
     }
   }
 
@@ -329,6 +351,7 @@ export class Multiplexer {
     }
     if (this.#mustWaitTurn(session, message.method)) {
       (this.#askOrder as Extract<AskOrder, { kind: "serial" }>).held.push({ session, incoming });
+      this.#armPatience();
       return;
     }
     this.#forward(session, incoming, link.upstream);
@@ -362,15 +385,46 @@ export class Multiplexer {
   #passTurn(): void {
     const order = this.#askOrder;
     const link = this.#link;
-    if (order.kind === "concurrent" || this.#asking.size > 0 || link.kind !== "open") return;
+    if (order.kind === "concurrent" || link.kind !== "open") return;
     const next = order.held[0]?.session;
     if (!next) return;
+    if (this.#asking.size > 0) {
+      const now = performance.now();
+      const patient = [...this.#asking].every((session) =>
+        session.openQuestions > 0 && now - session.questionsOpenSince >= this.#turnPatienceMs
+      );
+      if (!patient) return this.#armPatience();
+    }
     const mine = order.held.filter((held) => held.session === next);
     const others = order.held.filter((held) => held.session !== next);
     order.held.splice(0, order.held.length, ...others);
     for (const { incoming } of mine) {
       if (incoming.kind === "request") this.#forward(next, incoming, link.upstream);
     }
+    if (others.length > 0) this.#armPatience();
+    else this.#disarmPatience();
+  }
+
+  /** Looks at the turn again after {@linkcode TURN_PATIENCE_MS}, while calls wait for it. */
+  #armPatience(): void {
+    if (this.#patience !== undefined) return;
+    this.#patience = setTimeout(() => {
+      this.#patience = undefined;
+      this.#passTurn();
+    }, this.#turnPatienceMs);
+  }
+
+  /** Stops looking at the turn once no call waits for it. */
+  #disarmPatience(): void {
+    const order = this.#askOrder;
+    if (order.kind === "serial" && order.held.length > 0) return;
+    clearTimeout(this.#patience);
+    this.#patience = undefined;
+  }
+
+  /** A server-to-client request of `session`'s is answered, cancelled or dropped. */
+  #questionClosed(session: Session): void {
+    if (session.openQuestions > 0) session.openQuestions--;
   }
 
   #holdOrRefuse(session: Session, incoming: IncomingRequest | IncomingNotification): void {
@@ -449,6 +503,7 @@ export class Multiplexer {
         if (held >= 0) {
           (this.#askOrder as Extract<AskOrder, { kind: "serial" }>).held.splice(held, 1);
         }
+        this.#disarmPatience();
         return;
       }
       // The client wants no answer any more: the request no longer holds its session busy.
@@ -467,6 +522,7 @@ export class Multiplexer {
       return;
     }
     this.#serverRequests.delete(id);
+    this.#questionClosed(session);
     this.#link.upstream?.send({ ...message, id: request.upstreamId }, session);
   }
 
@@ -492,6 +548,11 @@ export class Multiplexer {
   #subscribe(session: Session, incoming: IncomingRequest, upstream: Upstream): void {
     const uri = incoming.params.uri;
     if (typeof uri !== "string") return this.#forward(session, incoming, upstream);
+    if (!this.#subscriptions.admits(session, uri)) {
+      const id = incoming.message.id;
+      const error = errorResponse(id, ProtocolErrorCode.InvalidParams, SESSION_SUBSCRIPTIONS_FULL);
+      return this.#deliver(session, error, id);
+    }
     if (!this.#subscriptions.add(session, uri)) {
       const id = incoming.message.id;
       return this.#deliver(session, resultResponse(id, {}), id);
@@ -522,6 +583,7 @@ export class Multiplexer {
     if (order.kind === "serial") {
       const others = order.held.filter((held) => held.session !== session);
       order.held.splice(0, order.held.length, ...others);
+      this.#disarmPatience();
     }
     for (const id of session.inFlight.values()) {
       this.#pending.delete(id);
@@ -703,6 +765,7 @@ export class Multiplexer {
     for (const [id, request] of this.#serverRequests) {
       if (request.upstreamId !== params.requestId) continue;
       this.#serverRequests.delete(id);
+      this.#questionClosed(request.session);
       const cancelled = { ...message, params: { ...params, requestId: id } };
       return this.#deliver(request.session, cancelled);
     }
@@ -737,6 +800,7 @@ export class Multiplexer {
     }
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
+    if (session.openQuestions++ === 0) session.questionsOpenSince = performance.now();
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
   }
 

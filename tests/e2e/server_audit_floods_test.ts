@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { MAX_LISTEN_URIS } from "../../src/era/modern_bridge.ts";
+import { MAX_SUBSCRIPTIONS_PER_SESSION } from "../../src/relay/subscriptions.ts";
 import { MAX_CHILD_SUBSCRIPTIONS, URIS_PER_LISTEN_STREAM } from "../../src/era/modern_child.ts";
 import { envelope, modernHeaders, modernPost } from "../support/modern_client.ts";
 import { ROOT } from "../support/paths.ts";
@@ -242,4 +243,31 @@ Deno.test("a requestState handed to one API key is refused under another", async
   const done = await callTool(url, 3, "ask", { headers: { "x-api-key": "alice-key" }, extra });
   assert.deepEqual(done.result.resultType, "complete");
   assert.match(done.result.content[0].text, /"name":"A"/);
+});
+
+Deno.test("one legacy session holds at most 1,000 subscriptions: the next gets -32602, another session's still go", async () => {
+  await using proxy = await startServerProxy(MODERN_ARGS);
+  const url = proxy.mcp.default;
+  const session = await legacySession(url);
+  const requests = urisUpTo(MAX_SUBSCRIPTIONS_PER_SESSION, "file:///mine").map((uri, i) =>
+    subscribe(i, uri)
+  );
+  for (let start = 0; start < requests.length; start += 100) {
+    const answers = await legacyAnswers(
+      await post(url, requests.slice(start, start + 100), session),
+    );
+    assert.ok(answers.every((answer) => answer.error === undefined), JSON.stringify(answers[0]));
+  }
+  const [refused] = await legacyAnswers(await post(url, subscribe(1, "file:///one-more"), session));
+  assert.deepEqual(refused.error.code, -32602);
+  assert.match(refused.error.message, /a session may subscribe to at most 1000 resources/);
+  // One it holds already is no new subscription; another session is not held back.
+  const [again] = await legacyAnswers(
+    await post(url, subscribe(2, "file:///mine/resource-0.txt"), session),
+  );
+  assert.deepEqual(again.result, {});
+  const [other] = await legacyAnswers(
+    await post(url, subscribe(3, "file:///one-more"), await legacySession(url)),
+  );
+  assert.deepEqual(other.result, {});
 });

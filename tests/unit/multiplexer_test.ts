@@ -62,8 +62,9 @@ const CHILD_RESULT = {
 /** A multiplexer whose fake upstream has answered the proxy's initialize. */
 async function opened(
   requestTimeoutMs = 0,
+  turnPatienceMs?: number,
 ): Promise<{ mux: Multiplexer; upstream: FakeUpstream }> {
-  const mux = new Multiplexer("t", log, { requestTimeoutMs });
+  const mux = new Multiplexer("t", log, { requestTimeoutMs, turnPatienceMs });
   const upstream = new FakeUpstream();
   mux.attach(upstream);
   const initialize = mux.request("initialize", { protocolVersion: "2025-11-25" });
@@ -245,6 +246,46 @@ Deno.test("a server request never goes to a guess: one still waiting on its clie
   mux.fromUpstream(incoming({ jsonrpc: "2.0", id: "s3", method: "roots/list", params: {} }));
   assert.equal(b.received.at(-1)?.message.method, "roots/list");
   assert.equal(a.received.filter((r) => r.message.method === "roots/list").length, 0);
+});
+
+Deno.test("a turn held by a client that does not answer its question passes on after the patience; questions then are refused", async () => {
+  const { mux, upstream } = await opened(0, 30);
+  const a = client(mux);
+  const b = client(mux);
+  a.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s1", method: "elicitation/create", params: {} }),
+  );
+  b.send({ id: 1, method: "tools/call", params: { name: "other" } });
+  assert.equal(upstream.sent.filter((s) => s.message.method === "tools/call").length, 1);
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  // a still has not answered: b's call went on.
+  assert.equal(upstream.last("tools/call").session?.id, 2);
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s2", method: "sampling/createMessage", params: {} }),
+  );
+  assert.match(upstream.sent.at(-1)!.message.error!.message, /2 client sessions/);
+  assert.equal(b.received.length, 0);
+  assert.equal(a.received.filter((r) => r.message.method === "sampling/createMessage").length, 0);
+  // A turn whose holder answers in time is not passed on.
+  const c = client(mux);
+  const bCall = upstream.last("tools/call").message;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: bCall.id, result: {} }));
+  const aCall = upstream.sent.find((s) => s.message.method === "tools/call")!.message;
+  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: aCall.id, result: {} }));
+  c.send({ id: 3, method: "tools/call", params: { name: "ask" } });
+  mux.fromUpstream(
+    incoming({ jsonrpc: "2.0", id: "s3", method: "elicitation/create", params: {} }),
+  );
+  const question = c.received.at(-1)!.message;
+  b.send({ id: 4, method: "tools/call", params: { name: "held" } });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  c.send({ jsonrpc: "2.0", id: question.id, result: { action: "decline" } });
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(upstream.last("tools/call").session?.id, 3, "b still waits for c's call");
+  c.session.close();
+  assert.equal(upstream.last("tools/call").session?.id, 2);
+  b.session.close();
 });
 
 Deno.test("before the child is known to ask, two sessions with calls in flight: its question is refused", async () => {
