@@ -3,6 +3,7 @@
  * @module
  */
 import { isObject } from "../shared/jsonrpc.ts";
+import { jsonErrorOffset, positionOf } from "./json_error.ts";
 import { type Logger, maskCommandLine } from "../log.ts";
 import {
   isValidServerName,
@@ -15,6 +16,22 @@ import {
 export class ConfigFileError extends Error {
   /** The error's name, as `Error` subclasses set it. */
   override name = "ConfigFileError";
+}
+
+/**
+ * A JSON syntax error told by line and column, whichever runtime parsed it: `JSON.parse`'s
+ * own words, without the position V8 adds (an offset from the start).
+ */
+function syntaxError(text: string, error: Error): string {
+  const offset = jsonErrorOffset(text);
+  // V8 quotes the text around the mistake, which may hold a server's token: leave it out.
+  const words = error.message
+    .replace(/ in JSON at position \d+.*$/s, "")
+    .replace(/, ".*" is not valid JSON$/s, "")
+    .replace(/^JSON Parse error: /, "");
+  if (offset === undefined) return words;
+  const { line, column } = positionOf(text, offset);
+  return `line ${line}, column ${column}: ${words}`;
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {
@@ -35,7 +52,7 @@ export function parseServerConfigFile(
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const reason = text.trim() === "" ? "the file is empty" : (error as Error).message;
+    const reason = text.trim() === "" ? "the file is empty" : syntaxError(text, error as Error);
     log.error(`Error decoding JSON from configuration file: ${path} (${reason})`);
     throw new ConfigFileError(reason);
   }

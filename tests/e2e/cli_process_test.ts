@@ -86,6 +86,7 @@ Deno.test("--help ends with the original's Examples epilog, line for line", asyn
     "  mcp-proxy http://localhost:8080/sse",
     "  mcp-proxy --no-verify-ssl https://server.local/sse",
     "  mcp-proxy --transport streamablehttp http://localhost:8080/mcp",
+    "  mcp-proxy --transport streamablehttp --username user --password pass https://server.local/mcp",
     "  mcp-proxy --headers Authorization 'Bearer YOUR_TOKEN' http://localhost:8080/sse",
     "  mcp-proxy --port 8080 -- your-command --arg1 value1 --arg2 value2",
     "  mcp-proxy --named-server fetch 'uvx mcp-server-fetch' --port 8080",
@@ -136,7 +137,7 @@ Deno.test("an unclosed quote in a COMMAND_STRING exits 1 naming the server", asy
   assert.match(stderr, /^\[E [^\]]+\] Error parsing COMMAND_STRING for named server 'fetch'/m);
 });
 
-Deno.test("a broken config file exits 1 with the file named", async () => {
+Deno.test("a broken config file exits 1 with the file named, and where in it the mistake is", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/servers.json`;
@@ -150,6 +151,19 @@ Deno.test("a broken config file exits 1 with the file named", async () => {
       new RegExp(`Failed to load server configurations from ${path}\\. Exiting\\.`),
     );
     for (const line of stderr.trimEnd().split("\n")) assert.match(line, LOG_LINE);
+
+    // Where the mistake is, by line and column, and nothing of the file's text (a token).
+    await Deno.writeTextFile(
+      path,
+      '{\n  "mcpServers": {\n    "gh": {"command": "x", "env": {"TOKEN": "ghp_secret"},}\n  }\n}\n',
+    );
+    const located = await runProxy(["--named-server-config", path]);
+    assert.equal(located.code, 1);
+    assert.match(
+      located.stderr,
+      /Error decoding JSON from configuration file: .*servers\.json \(line 3, column 59: Expected double-quoted property name\)$/m,
+    );
+    assert.doesNotMatch(located.stderr, /ghp_secret/);
 
     const missing = await runProxy(["--named-server-config", `${dir}/nope.json`]);
     assert.equal(missing.code, 1);
