@@ -181,12 +181,12 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
   const oauth = clientId && clientSecret && tokenUrl
     ? { clientId, clientSecret, tokenUrl }
     : undefined;
+  const httpAuth = oauth ? undefined : httpCredentials(args);
   if (!oauth && (clientId || clientSecret || tokenUrl)) {
     ctx.log.warning(
       "OAuth2 needs all of --client-id, --client-secret and --token-url; the ones given are ignored.",
     );
   }
-  const httpAuth = oauth ? undefined : httpCredentials(args);
   let signIn: OAuthSignInSettings;
   try {
     signIn = oauthSignInSettings(args, ctx.env);

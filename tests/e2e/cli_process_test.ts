@@ -38,6 +38,9 @@ Deno.test("--help lists every flag in its groups, then the examples, and exits 0
     "--client-id CLIENT_ID",
     "--client-secret CLIENT_SECRET",
     "--token-url TOKEN_URL",
+    "--username USERNAME",
+    "--password PASSWORD",
+    "--digest",
     "--verify-ssl [VALUE]",
     "--no-verify-ssl",
     "args",
@@ -80,7 +83,7 @@ Deno.test("--help lists every flag in its groups, then the examples, and exits 0
 
 Deno.test("--help ends with the original's Examples epilog, line for line", async () => {
   const { stdout } = await runProxy(["--help"]);
-  // mcp-proxy 0.12.0, src/mcp_proxy/__main__.py, the parser's epilog.
+  // mcp-proxy 0.13.0, src/mcp_proxy/__main__.py, the parser's epilog.
   const original = [
     "Examples:",
     "  mcp-proxy http://localhost:8080/sse",

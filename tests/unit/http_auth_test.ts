@@ -130,6 +130,19 @@ Deno.test("Digest: -sess, no qop (RFC 2069), nc in hex, what cannot be answered"
       "username",
     ]);
   });
+  await t.step("a non-ASCII username goes as username* (RFC 8187), quotes are escaped", () => {
+    const challenge = digestChallenge(parseChallenges(`${base}, qop=auth`));
+    assert.ok(typeof challenge === "object");
+    const request = { method: "GET", uri: "/", nc: 1, cnonce: "c" };
+    const accented = digestAuthorization(
+      challenge,
+      { username: "J\u00e4s", password: "p" },
+      request,
+    );
+    assert.match(accented, /^Digest username\*=UTF-8''J%C3%A4s, /);
+    const quoting = digestAuthorization(challenge, { username: 'a"b\\c', password: "p" }, request);
+    assert.equal(digestFields(quoting).username, 'a"b\\c');
+  });
   await t.step("stale=true is read", () => {
     const challenge = digestChallenge(parseChallenges(`${base}, stale=TRUE`));
     assert.ok(typeof challenge === "object" && challenge.stale);
