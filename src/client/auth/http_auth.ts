@@ -307,7 +307,7 @@ function schemeAdvice(configured: "basic" | "digest", asked: ("basic" | "digest"
 /**
  * Wraps `fetchImpl` so that requests authenticate with `credentials`; their `Authorization`
  * replaces one from `--headers` or `API_ACCESS_TOKEN`, as in the original. A refusal is logged
- * with the remote's message (never the password) and returned as it came.
+ * with the remote's message (never the password) and returned to the caller.
  */
 export function fetchWithHttpAuth(
   fetchImpl: typeof fetch,
@@ -316,7 +316,8 @@ export function fetchWithHttpAuth(
 ): typeof fetch {
   const refusals = new RefusalLog(log);
   const digest = credentials.scheme === "digest" ? new DigestAnswers(credentials) : undefined;
-  const authorize: Authorizer = digest?.authorize ?? (() => basicAuthorization(credentials));
+  const basic = digest ? undefined : basicAuthorization(credentials);
+  const authorize: Authorizer = digest?.authorize ?? (() => basic);
   const hidden = [credentials.password];
 
   return async (input, init) => {
