@@ -129,24 +129,32 @@ const EPILOG = `Examples:
 `;
 
 /**
- * Python's `int` as an argparse type. Named `int` so that errors read "invalid int value: 'x'",
- * as Python's do (the port's built-in "int" type reads "invalid 'int' value").
+ * Names an argparse type as its errors show it ("invalid int value: 'x'"): argparse reads the
+ * function's `name`, which a bundler may change to keep names unique (`int` became `int2`).
  */
-function int(text: string): number {
+function argparseType<T>(name: string, convert: (text: string) => T): (text: string) => T {
+  return Object.defineProperty(convert, "name", { value: name });
+}
+
+/**
+ * Python's `int` as an argparse type, so that errors read "invalid int value: 'x'" as Python's do
+ * (the port's built-in "int" type reads "invalid 'int' value").
+ */
+const int = argparseType("int", (text: string): number => {
   if (!/^[+-]?\d+(?:_\d+)*$/.test(text.trim())) {
     throw new TypeError(`invalid literal for int() with base 10: '${text}'`);
   }
   return Number(text.trim().replaceAll("_", ""));
-}
+});
 
-/** A positive number of seconds as an argparse type (named as Python's `float` for errors). */
-function float(text: string): number {
+/** A number of seconds as an argparse type, named as Python's `float` for errors. */
+const float = argparseType("float", (text: string): number => {
   const value = Number(text.trim());
   if (text.trim() === "" || !Number.isFinite(value)) {
     throw new TypeError(`could not convert string to float: '${text}'`);
   }
   return value;
-}
+});
 
 /** Signals argparse's wish to exit, carrying what it printed; thrown instead of exiting. */
 class ParserExit extends Error {

@@ -1,11 +1,13 @@
 /**
  * Ours beside the Python original (mcp-proxy 0.13.0, installed by the test setup), on the same
- * inputs: the help text, the `--username`/`--password`/`--digest` errors, and the shape of
- * `/status` with an open `/sse` stream.
+ * inputs: the help text, the `--username`/`--password`/`--digest` errors, an integer option's
+ * error (from the source and from the bundle), and the shape of `/status` with an open `/sse`
+ * stream.
  */
 import assert from "node:assert/strict";
 import { RunningProcess, runProxy } from "../support/process.ts";
 import { ORIGINAL_MCP_PROXY } from "../support/python.ts";
+import { ROOT } from "../support/paths.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
 
 /** Runs the original with `args` to completion. */
@@ -156,6 +158,64 @@ Deno.test("--username without --password (and the like): the original's error an
       assert.equal(message(ours.stderr), "[E] Both --username and --password are required\n");
       assert.ok(!ours.stderr.includes("secret-password"));
     });
+  }
+});
+
+/** Runs `deno` with `args` to completion. */
+async function runDeno(args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** The integer options the original has too, and those only we have. */
+const INT_OPTIONS = ["--port", "--sse-port"];
+const ADDED_INT_OPTIONS = [
+  "--max-body-size",
+  "--max-connections",
+  "--request-timeout",
+  "--session-timeout",
+  "--oauth-callback-port",
+];
+
+/** The last line of argparse's error output (the usage before it differs by our additions). */
+const errorLine = (stderr: string) => stderr.trimEnd().split("\n").at(-1);
+
+Deno.test("an integer option given '80a82': the original's error and exit code, also bundled", async () => {
+  // Bundled as the releases are (`deno task bundle`): the bundler renames functions, and
+  // argparse names a type by its function's name.
+  const directory = await Deno.makeTempDir();
+  try {
+    const bundle = `${directory}/mcp-proxy.js`;
+    const bundling = await runDeno(["bundle", "--platform", "deno", "-o", bundle, "main.ts"]);
+    assert.equal(bundling.code, 0, bundling.stderr);
+    const runBundle = (args: string[]) => runDeno(["run", "-A", "--quiet", bundle, ...args]);
+    for (const option of [...INT_OPTIONS, ...ADDED_INT_OPTIONS]) {
+      const args = [`${option}=80a82`, NOWHERE];
+      const runs = [runProxy(args), runBundle(args)];
+      if (INT_OPTIONS.includes(option)) runs.push(runOriginal(args));
+      for (const result of await Promise.all(runs)) {
+        assert.deepEqual(
+          { code: result.code, stdout: result.stdout, error: errorLine(result.stderr) },
+          {
+            code: 2,
+            stdout: "",
+            error: `mcp-proxy: error: argument ${option}: invalid int value: '80a82'`,
+          },
+        );
+      }
+    }
+  } finally {
+    await Deno.remove(directory, { recursive: true });
   }
 });
 
