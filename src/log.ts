@@ -48,6 +48,11 @@ export function setLogLevel(level: LogLevel): void {
   threshold = RANK[level];
 }
 
+/** Whether lines at `level` are written: detail that costs to build is built only then. */
+export function isLogged(level: LogLevel): boolean {
+  return RANK[level] >= threshold;
+}
+
 /** Redirects log lines (tests collect them); returns a function that restores the previous sink. */
 export function setLogSink(next: (line: string) => void): () => void {
   const previous = sink;
@@ -108,6 +113,18 @@ export function sessionIdForLog(id: string): string {
 export function urlForLog(url: string | URL): string {
   const { origin, pathname } = new URL(url);
   return origin + pathname;
+}
+
+/**
+ * `text` with `url` (as given, and as parsed) written as {@linkcode urlForLog}, for a message
+ * that quotes it or an error that does.
+ */
+export function withUrlForLog(text: string, url: string): string {
+  const shown = urlForLog(url);
+  // A text that begins what is shown hides nothing (`http://host` of `http://host/`), and
+  // replacing it would repeat the rest (`http://host//`).
+  return [url, new URL(url).href].filter((hidden) => !shown.startsWith(hidden))
+    .reduce((result, hidden) => result.replaceAll(hidden, shown), text);
 }
 
 function pad(n: number, width = 2): string {

@@ -8,6 +8,7 @@
  * keep the client's requests waiting for ever.
  * @module
  */
+import { type Logger, sessionIdForLog } from "../log.ts";
 import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../shared/jsonrpc.ts";
 import { formatDuration } from "../shared/async.ts";
 import type { JsonObject } from "../era/envelope.ts";
@@ -63,6 +64,8 @@ export interface DetectOptions {
   readonly transport?: "sse" | "streamablehttp";
   /** The proxy's identity in the probes' `clientInfo`. */
   readonly clientInfo: JsonObject;
+  /** Where each probe's outcome is told, at DEBUG. */
+  readonly log?: Logger;
   /** Overrides {@linkcode PROBE_TIMEOUT_MS}. */
   readonly probeTimeoutMs?: number;
   /** Overrides {@linkcode DETECTION_TIMEOUT_MS}. */
@@ -131,6 +134,12 @@ async function probeAll(probing: Probing): Promise<RemoteKind | undefined> {
   return undefined;
 }
 
+/** Notes what a probe got: for the error if none finds a server, and at DEBUG. */
+function note(probing: Probing, outcome: string): void {
+  probing.tried.push(outcome);
+  probing.options.log?.debug(`Detection: ${outcome}.`);
+}
+
 /** A promise that rejects when `signal` aborts. */
 function whenAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
@@ -164,10 +173,10 @@ async function withDeadline<T>(
     if (!deadline.aborted) throw error;
     if (probing.expired.aborted) {
       const detectionMs = probing.options.detectionTimeoutMs ?? DETECTION_TIMEOUT_MS;
-      probing.tried.push(`${what} was still unanswered after ${formatDuration(detectionMs)}`);
+      note(probing, `${what} was still unanswered after ${formatDuration(detectionMs)}`);
       throw new DetectionTimeout(probing.tried.join("; "));
     }
-    probing.tried.push(`${what} got no answer within ${formatDuration(probeMs)}`);
+    note(probing, `${what} got no answer within ${formatDuration(probeMs)}`);
     probing.timedOut = true;
     return undefined;
   } finally {
@@ -245,7 +254,10 @@ async function probeModern(
   if (got === undefined) return undefined;
   const { response, answer } = got;
   const verdict = eraOfDiscoverAnswer(answer ?? {});
-  if (response.ok && verdict.era === "modern") return verdict.discover;
+  if (response.ok && verdict.era === "modern") {
+    probing.options.log?.debug(`Detection: ${what} got a 2026-07-28 discover result.`);
+    return verdict.discover;
+  }
   const error = answer?.error as { code?: number; data?: { supported?: unknown } } | undefined;
   const code = error?.code;
   const supported = error?.data?.supported;
@@ -262,7 +274,7 @@ async function probeModern(
         JSON.stringify(answer?.error),
     );
   }
-  probing.tried.push(`${what} got HTTP ${response.status}`);
+  note(probing, `${what} got HTTP ${response.status}`);
   return code === undefined ? undefined : "legacy";
 }
 
@@ -288,6 +300,9 @@ async function probeLegacyHttp(probing: Probing): Promise<boolean> {
   const { response, answer } = got;
   const session = response.headers.get("mcp-session-id");
   if (session !== null) {
+    probing.options.log?.debug(
+      `Detection: ${what} opened session ${sessionIdForLog(session)}; ending it.`,
+    );
     // Not waited for: the verdict does not depend on it.
     probing.fetch(url, {
       method: "DELETE",
@@ -295,8 +310,11 @@ async function probeLegacyHttp(probing: Probing): Promise<boolean> {
       signal: AbortSignal.timeout(probing.options.probeTimeoutMs ?? PROBE_TIMEOUT_MS),
     }).then((r) => r.body?.cancel()).catch(() => {});
   }
-  if (response.ok && answer?.result !== undefined) return true;
-  probing.tried.push(`${what} got HTTP ${response.status}`);
+  if (response.ok && answer?.result !== undefined) {
+    probing.options.log?.debug(`Detection: ${what} got a result.`);
+    return true;
+  }
+  note(probing, `${what} got HTTP ${response.status}`);
   return false;
 }
 
@@ -313,6 +331,7 @@ async function probeSse(probing: Probing): Promise<boolean> {
   if (response === undefined) return false;
   const ok = response.ok &&
     (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
-  if (!ok) probing.tried.push(`${what} got HTTP ${response.status}`);
+  if (!ok) note(probing, `${what} got HTTP ${response.status}`);
+  else probing.options.log?.debug(`Detection: ${what} opened an event stream.`);
   return ok;
 }

@@ -12,8 +12,8 @@
  * @module
  */
 import { hasEnvelopeClaim } from "../era/envelope.ts";
-import type { Logger } from "../log.ts";
-import { Backoff, sleep } from "../shared/async.ts";
+import { isLogged, type Logger, urlForLog, withUrlForLog } from "../log.ts";
+import { Backoff, type BackoffOptions, formatDuration, sleep } from "../shared/async.ts";
 import {
   errorResponse,
   type Incoming,
@@ -29,10 +29,29 @@ import { ModernClientOverLegacyRemote } from "./modern_over_legacy.ts";
 import {
   describeCause,
   isCertificateFailure,
+  ReachabilityReport,
   type RemoteTransport,
   remoteTransportFactory,
 } from "./remote.ts";
+import { plainHttpInsteadOfTls } from "./tls.ts";
 import { Upstream } from "./upstream.ts";
+
+/**
+ * How long a request waits for a remote that has never been reached (connection refused, no
+ * such host) before it gets an error naming why; detection goes on in the background.
+ */
+export const UNREACHED_ANSWER_MS = 5_000;
+
+/** Delays between detections of a remote that cannot be reached: 200 ms doubling to 30 s. */
+const DETECTION_BACKOFF: BackoffOptions = {
+  initialMs: 200,
+  maxMs: 30_000,
+  // A failed detection never ran: nothing resets the delays.
+  stableMs: Number.POSITIVE_INFINITY,
+};
+
+/** Longest wait at the end of stdin for the answers still owed. */
+const DRAIN_MS = 10_000;
 
 /** One relay between the stdio client and the remote. */
 export interface ClientRelay {
@@ -58,10 +77,6 @@ export interface FrontOptions {
   readonly clientInfo: Record<string, unknown>;
   /** Writes a message to the stdio client. */
   readonly deliver: (message: WireMessage) => void;
-  /** Longest wait of a request for the remote to be reached (default 30 s). */
-  readonly queueTimeoutMs?: number;
-  /** Longest wait at the end of stdin for the answers still owed (default 10 s). */
-  readonly drainMs?: number;
 }
 
 /**
@@ -80,16 +95,26 @@ type FrontState =
   | { readonly kind: "detecting"; readonly queue: { incoming: Incoming; since: number }[] }
   | { readonly kind: "refusing"; readonly reason: string }
   | { readonly kind: "ready"; readonly remote: ReadyRemote; relay: ClientRelay | undefined }
-  | { readonly kind: "closed" };
+  | { readonly kind: "closed"; readonly reached: boolean };
 
 /** Relays between the stdio client and the remote, whatever era each speaks. */
 export class ClientFront {
   readonly #options: FrontOptions;
   #state: FrontState = { kind: "detecting", queue: [] };
   readonly #stop = new AbortController();
-  /** The client's requests not answered yet (ids 1 and "1" apart): owed before closing. */
-  readonly #owed = new Set<string>();
+  /** Aborted to cut a detection's backoff delay short: a request is waiting. */
+  #wake = new AbortController();
+  /** Why the remote could not be reached while detecting, told once per change. */
+  readonly #reachability: ReachabilityReport;
+  /** When the oldest request waiting for a never-reached remote is to get its error. */
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The client's requests not answered yet, by key (ids 1 and "1" apart): owed before closing. */
+  readonly #owed = new Map<string, RequestId>();
   #drained: (() => void) | undefined;
+  /** Set once the owed requests got their shutdown error: nothing more goes to the client. */
+  #abandoned = false;
+  /** Whether each message's summary is logged (built only then). */
+  readonly #tracing = isLogged("DEBUG");
 
   /** A front that starts probing the remote at once. */
   constructor(options: FrontOptions) {
@@ -97,17 +122,52 @@ export class ClientFront {
     this.#options = {
       ...options,
       deliver: (message) => {
+        if (this.#abandoned) return;
         if (message.method === undefined && message.id != null) this.#settle(message.id);
+        if (this.#tracing) options.log.debug(`To stdout: ${summarize(message)}.`);
         deliver(message);
       },
     };
+    this.#reachability = new ReachabilityReport(options.log);
     this.#detect();
+  }
+
+  /** Whether the remote was ever found to be an MCP server (client mode exits 1 otherwise). */
+  get reached(): boolean {
+    return this.#state.kind === "ready" ||
+      (this.#state.kind === "closed" && this.#state.reached);
   }
 
   /** A message from the stdio client. */
   receive(incoming: Incoming): void {
-    if (incoming.kind === "request") this.#owed.add(requestKey(incoming.message.id));
+    // Stopping: nothing new goes to the remote.
+    if (this.#abandoned) return;
+    if (this.#tracing) this.#options.log.debug(`From stdin: ${summarize(incoming.message)}.`);
+    if (incoming.kind === "request") {
+      this.#owed.set(requestKey(incoming.message.id), incoming.message.id);
+    }
     this.#route(incoming);
+  }
+
+  /**
+   * Answers every request still owed with an error saying `reason`, at once, and lets nothing
+   * from the remote reach the client any more (a signal stops the proxy: the client must not
+   * wait for answers that will not come).
+   */
+  abandon(reason: string): void {
+    if (this.#abandoned) return;
+    if (this.#owed.size > 0) {
+      this.#options.log.info(
+        `Answering the ${this.#owed.size} request(s) still owed with an error: ${reason}.`,
+      );
+    }
+    for (const id of this.#owed.values()) {
+      this.#options.deliver(
+        errorResponse(id, ProtocolErrorCode.ConnectionClosed, this.#errorText(reason)),
+      );
+    }
+    this.#abandoned = true;
+    this.#drained?.();
   }
 
   #route(incoming: Incoming): void {
@@ -115,7 +175,10 @@ export class ClientFront {
     switch (state.kind) {
       case "detecting":
         state.queue.push({ incoming, since: Date.now() });
-        return;
+        if (incoming.kind !== "request") return;
+        // Someone is waiting: try now rather than at the end of the backoff delay.
+        this.#wake.abort();
+        return this.#scheduleExpiry();
       case "refusing":
         return this.#refuse(incoming, ProtocolErrorCode.InternalError, state.reason);
       case "ready":
@@ -126,29 +189,42 @@ export class ClientFront {
 
   /**
    * Ends the relay and the remote session, once the answers still owed have come (at most
-   * `drainMs`): a client that pipes its requests in closes stdin before they are answered.
+   * {@linkcode DRAIN_MS}, less if {@linkcode abandon} is called meanwhile): a client that pipes
+   * its requests in closes stdin before they are answered. Requests still owed then get an
+   * error.
    */
   async close(): Promise<void> {
-    if (this.#owed.size > 0) {
+    const drainFor = formatDuration(DRAIN_MS);
+    if (this.#owed.size > 0 && !this.#abandoned) {
+      this.#options.log.info(
+        `Waiting up to ${drainFor} for the ${this.#owed.size} answer(s) still owed.`,
+      );
       const waited = new AbortController();
       const drained = new Promise<void>((resolve) => this.#drained = resolve);
-      await Promise.race([drained, sleep(this.#options.drainMs ?? 10_000, waited.signal)]);
+      await Promise.race([drained, sleep(DRAIN_MS, waited.signal)]);
       waited.abort();
     }
+    this.abandon(`no answer came within ${drainFor} of the end of stdin`);
     const state = this.#state;
-    this.#state = { kind: "closed" };
+    this.#state = { kind: "closed", reached: this.reached };
     this.#stop.abort();
+    clearTimeout(this.#expiryTimer);
     if (state.kind === "ready") await state.relay?.close();
   }
 
-  /** Probes the remote, again with backoff while it cannot be reached or does not answer in time. */
+  /**
+   * Probes the remote, again with backoff while it cannot be reached or does not answer in
+   * time; a remote that answers as no MCP server does, or that cannot work (its certificate is
+   * refused, its port speaks plain HTTP), is refused for the rest of the run.
+   */
   async #detect(): Promise<void> {
     const { url, headers, fetch, clientInfo, log } = this.#options;
-    const backoff = new Backoff({ initialMs: 200, maxMs: 5_000, stableMs: 0 });
+    const backoff = new Backoff(DETECTION_BACKOFF);
     const transport = this.#options.transport === "auto" ? undefined : this.#options.transport;
-    while (this.#state.kind === "detecting") {
+    for (let attempt = 1; this.#state.kind === "detecting"; attempt++) {
+      log.debug(`Detecting what ${url} speaks (attempt ${attempt}).`);
       try {
-        const found = await detectRemote({ url, headers, fetch, clientInfo, transport });
+        const found = await detectRemote({ url, headers, fetch, clientInfo, transport, log });
         const remote: ReadyRemote = found.era === "modern" ? found : {
           era: "legacy",
           newTransport: await remoteTransportFactory({
@@ -163,42 +239,61 @@ export class ClientFront {
         return this.#become({ kind: "ready", remote, relay: undefined });
       } catch (error) {
         if (this.#state.kind !== "detecting") return;
-        if (isCertificateFailure(error)) {
-          const reason = `the remote server's certificate was refused: ${describeCause(error)}`;
-          log.error(`Cannot use the remote server: ${reason}.`);
-          return this.#become({ kind: "refusing", reason });
+        const refusal = await this.#refusalOf(error, transport);
+        if (this.#state.kind !== "detecting") return;
+        if (refusal !== undefined) {
+          log.error(`Cannot use the remote server: ${refusal}.`);
+          return this.#become({ kind: "refusing", reason: refusal });
         }
-        if (error instanceof DetectionError) {
-          const reason = `${url} answers as no MCP server does (${error.message}); ` +
-            (transport === undefined
-              ? "check the URL (it names the server's MCP endpoint, such as /mcp or /sse)"
-              : `check the URL, or drop --transport ${transport} to let mcp-proxy find the transport`);
-          log.error(`Cannot use the remote server: ${reason}.`);
-          return this.#become({ kind: "refusing", reason });
-        }
-        const delay = backoff.next(0);
+        const delay = backoff.next();
         if (error instanceof DetectionTimeout) {
           // Every request waiting now waited for this detection: it is told what was tried.
           const reason = `${url} did not answer in time (${error.message})`;
-          log.warning(`Cannot use the remote server yet: ${reason}; next attempt in ${delay} ms.`);
-          this.#expireQueue(0, reason);
-        } else {
           log.warning(
-            `Cannot reach the remote server: ${describeCause(error)}; next attempt in ${delay} ms.`,
+            `Cannot use the remote server yet: ${reason}; next attempt in ${
+              formatDuration(delay)
+            }.`,
           );
-          const timeoutMs = this.#options.queueTimeoutMs ?? 30_000;
-          const seconds = Math.round(timeoutMs / 1000);
-          this.#expireQueue(timeoutMs, `the remote server has been unreachable for ${seconds} s`);
+          this.#reachability.clear();
+          this.#expireQueue(0, ProtocolErrorCode.RequestTimeout, reason);
+        } else {
+          this.#reachability.failed(
+            describeCause(error),
+            `next attempt in ${formatDuration(delay)}`,
+            `then less often, up to every ${formatDuration(DETECTION_BACKOFF.maxMs)}; ` +
+              `requests get an error after ${formatDuration(UNREACHED_ANSWER_MS)}`,
+          );
+          this.#expireUnreached();
         }
-        await sleep(delay, this.#stop.signal);
+        this.#wake = new AbortController();
+        await sleep(delay, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
       }
     }
+  }
+
+  /** Why the remote is refused for good after `error`, if it is. */
+  async #refusalOf(
+    error: unknown,
+    transport: "sse" | "streamablehttp" | undefined,
+  ): Promise<string | undefined> {
+    const { url } = this.#options;
+    if (isCertificateFailure(error)) {
+      return `the remote server's certificate was refused: ${describeCause(error)}`;
+    }
+    if (error instanceof DetectionError) {
+      return `${url} answers as no MCP server does (${error.message}); ` +
+        (transport === undefined
+          ? "check the URL (it names the server's MCP endpoint, such as /mcp or /sse)"
+          : `check the URL, or drop --transport ${transport} to let mcp-proxy find the transport`);
+    }
+    return await plainHttpInsteadOfTls(url, error);
   }
 
   /** Leaves detection: what waited is handed on (or refused). */
   #become(next: FrontState): void {
     const state = this.#state;
     this.#state = next;
+    clearTimeout(this.#expiryTimer);
     if (state.kind !== "detecting") return;
     for (const { incoming } of state.queue) this.#route(incoming);
   }
@@ -243,24 +338,64 @@ export class ClientFront {
 
   #refuse(incoming: Incoming, code: number, reason: string): void {
     if (incoming.kind !== "request") return;
-    this.#options.deliver(errorResponse(incoming.message.id, code, `mcp-proxy: ${reason}`));
+    this.#options.deliver(errorResponse(incoming.message.id, code, this.#errorText(reason)));
+  }
+
+  /** An error message of the proxy's own: the URL in it as logs show it (its query may hold a key). */
+  #errorText(reason: string): string {
+    return `mcp-proxy: ${withUrlForLog(reason, this.#options.url)}`;
   }
 
   /**
-   * Requests that waited at least `waitedMs` for the remote get an error saying `reason`;
-   * notifications are dropped.
+   * Requests that waited at least `waitedMs` for the remote get an error (`code`, saying
+   * `reason`); notifications are dropped.
    */
-  #expireQueue(waitedMs: number, reason: string): void {
+  #expireQueue(waitedMs: number, code: number, reason: string): void {
     const state = this.#state;
     if (state.kind !== "detecting") return;
     const cutoff = Date.now() - waitedMs;
     const expired = state.queue.filter(({ since }) => since <= cutoff);
     if (expired.length === 0) return;
     state.queue.splice(0, state.queue.length, ...state.queue.filter(({ since }) => since > cutoff));
-    for (const { incoming } of expired) {
-      this.#refuse(incoming, ProtocolErrorCode.RequestTimeout, reason);
-    }
+    for (const { incoming } of expired) this.#refuse(incoming, code, reason);
   }
+
+  /**
+   * While the remote cannot be reached, requests that waited {@linkcode UNREACHED_ANSWER_MS}
+   * get an error naming why; the next one to wait that long is scheduled.
+   */
+  #expireUnreached(): void {
+    const cause = this.#reachability.cause;
+    if (cause === undefined) return;
+    this.#expireQueue(
+      UNREACHED_ANSWER_MS,
+      ProtocolErrorCode.ConnectionClosed,
+      `cannot reach the remote server ${urlForLog(this.#options.url)}: ${cause}`,
+    );
+    this.#scheduleExpiry();
+  }
+
+  /** Arms the timer of {@linkcode #expireUnreached} for the oldest request still waiting. */
+  #scheduleExpiry(): void {
+    clearTimeout(this.#expiryTimer);
+    const state = this.#state;
+    const oldest = state.kind === "detecting" ? state.queue[0] : undefined;
+    if (oldest === undefined || this.#reachability.cause === undefined) return;
+    const due = oldest.since + UNREACHED_ANSWER_MS - Date.now();
+    this.#expiryTimer = setTimeout(() => this.#expireUnreached(), Math.max(0, due));
+  }
+}
+
+/** A message in one line for DEBUG: kind, method, id and size, never its content. */
+function summarize(message: WireMessage): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(message)).length;
+  const id = message.id == null ? "" : `id ${JSON.stringify(message.id).slice(0, 40)}, `;
+  const kind = message.method !== undefined
+    ? `${message.id == null ? "notification" : "request"} ${message.method}`
+    : message.error !== undefined
+    ? `error ${(message.error as { code?: unknown }).code}`
+    : "result";
+  return `${kind} (${id}${bytes} bytes)`;
 }
 
 function describeRemote(remote: RemoteKind): string {

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ClientSettings } from "../cli/settings.ts";
-import { getLogger, type Logger, urlForLog } from "../log.ts";
+import { flushStderr, getLogger, type Logger, urlForLog, withUrlForLog } from "../log.ts";
 import { runtime } from "../runtime/mod.ts";
 import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { fetchWithHttpAuth } from "./auth/http_auth.ts";
@@ -14,16 +14,15 @@ import { MessageWriter } from "../shared/message_writer.ts";
 import { readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
 
+/** The exit status after a second signal: 128 + the signal's number, as shells report it. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Longest wait for the log line of a second signal before exiting. */
+const SECOND_SIGNAL_FLUSH_MS = 500;
+
 /** A logger that writes each of `urls` (whose query may hold an API key) as {@linkcode urlForLog}. */
 function urlRedactingLogger(log: Logger, urls: readonly string[]): Logger {
-  const replacements = urls.flatMap((url) => {
-    const shown = urlForLog(url);
-    return [url, new URL(url).href].filter((text) => text !== shown).map((hidden) =>
-      [hidden, shown] as const
-    );
-  });
-  const redact = (message: string) =>
-    replacements.reduce((text, [hidden, shown]) => text.replaceAll(hidden, shown), message);
+  const redact = (message: string) => urls.reduce(withUrlForLog, message);
   return {
     debug: (message) => log.debug(redact(message)),
     info: (message) => log.info(redact(message)),
@@ -82,22 +81,39 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     deliver: (message) => stdout.write(message),
   });
 
-  const { promise: signalled, resolve: stop } = Promise.withResolvers<void>();
+  // A signal is someone stopping the proxy: the requests still owed get an error at once. A
+  // second one, while the remote session is being ended, exits there and then.
+  const { promise: signalled, resolve: stop } = Promise.withResolvers<string>();
+  let signals = 0;
+  const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
+    if (++signals > 1) {
+      log.warning(`${name} again: exiting now.`);
+      flushStderr(SECOND_SIGNAL_FLUSH_MS).then(() => runtime.exit(SIGNAL_EXIT_CODES[name]));
+      return;
+    }
+    log.info(`${name}: shutting down (a second signal exits at once).`);
+    front.abandon(
+      `mcp-proxy is shutting down (${name}); the request may or may not have been carried out`,
+    );
+    stop(name);
+  };
   const unsubscribe = [
-    runtime.onSignal("SIGINT", stop),
-    runtime.onSignal("SIGTERM", stop),
+    runtime.onSignal("SIGINT", onSignal("SIGINT")),
+    runtime.onSignal("SIGTERM", onSignal("SIGTERM")),
   ];
-  await Promise.race([
+  const ended = await Promise.race([
     readMessages(runtime.stdin(), {
       onMessage: (incoming) => front.receive(incoming),
       onInvalid: (response) => stdout.write(response),
       log,
-    }),
+    }).then(() => "stdin"),
     signalled,
   ]);
-  log.info("Shutting down: the answers still owed, then the end of the remote session.");
+  if (ended === "stdin") log.info("stdin ended: shutting down.");
   await front.close();
   await stdout.flush();
   for (const off of unsubscribe) off();
-  return 0;
+  if (front.reached) return 0;
+  log.error(`Exiting with status 1: no MCP server was ever reached at ${urlForLog(settings.url)}.`);
+  return 1;
 }

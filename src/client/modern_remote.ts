@@ -19,7 +19,7 @@ import { requestHeaders, ToolHeaderTable } from "../era/headers.ts";
 import { EventTooLargeError, readEventData } from "../era/sse_events.ts";
 import { Backoff, type BackoffOptions, formatDuration, sleep } from "../shared/async.ts";
 import { CrossOriginRedirectError, fetchWithinOrigin, type RemoteFetch } from "./redirects.ts";
-import { classifySendError, describeCause } from "./remote.ts";
+import { classifySendError, describeCause, ReachabilityReport } from "./remote.ts";
 
 /** Where and how to reach the remote. */
 export interface ModernRemoteOptions {
@@ -35,6 +35,16 @@ export interface ModernRemoteOptions {
 
 /** How long a request waits for an unreachable remote to come back. */
 const RETRY_WINDOW_MS = 30_000;
+
+/**
+ * Delays before a POST that reached no server is sent again: 200 ms doubling to 5 s, within
+ * {@linkcode RETRY_WINDOW_MS}; a failed POST never ran, so nothing resets them.
+ */
+const POST_BACKOFF: BackoffOptions = {
+  initialMs: 200,
+  maxMs: 5_000,
+  stableMs: Number.POSITIVE_INFINITY,
+};
 
 /**
  * Delays before a listen stream is opened again: 1 s, doubled after each stream that failed to
@@ -64,12 +74,15 @@ export class ModernRemote {
   readonly #tools = new ToolHeaderTable();
   /** POSTs of requests still streaming, by request id: aborting one cancels the request. */
   readonly #inFlight = new Map<RequestId, AbortController>();
+  /** Whether POSTs reach the remote, told once per change rather than once per retry. */
+  readonly #reachability: ReachabilityReport;
 
   /** A remote at `options.url` whose messages go to `onMessage`. */
   constructor(options: ModernRemoteOptions, onMessage: (message: WireMessage) => void) {
     this.#options = options;
     this.#fetch = fetchWithinOrigin(options.fetch);
     this.#onMessage = onMessage;
+    this.#reachability = new ReachabilityReport(options.log);
   }
 
   /**
@@ -128,7 +141,7 @@ export class ModernRemote {
       ),
     };
     const body = JSON.stringify(message);
-    const backoff = new Backoff({ initialMs: 200, maxMs: 5_000, stableMs: 0 });
+    const backoff = new Backoff(POST_BACKOFF);
     const giveUpAt = Date.now() + options.retryWindowMs;
     for (;;) {
       let response: Response;
@@ -140,15 +153,22 @@ export class ModernRemote {
           signal,
         });
       } catch (error) {
-        const delay = backoff.next(0);
+        const delay = backoff.next();
         if (signal.aborted || classifySendError(error) !== "undelivered") throw error;
         if (Date.now() + delay > giveUpAt) throw error;
-        this.#options.log.warning(
-          `Cannot reach the remote server: ${describeCause(error)}; retrying in ${delay} ms.`,
+        this.#reachability.failed(
+          describeCause(error),
+          `sending ${message.method ?? "a response"} again in ${formatDuration(delay)}`,
+          `each request is sent again for up to ${formatDuration(options.retryWindowMs)}`,
         );
         await sleep(delay, signal);
         continue;
       }
+      this.#reachability.reached();
+      this.#options.log.debug(
+        `POST ${message.method ?? "(a response)"}: HTTP ${response.status}` +
+          ` (${response.headers.get("content-type") ?? "no body type"}).`,
+      );
       return await this.#answer(message, response, options.onStream);
     }
   }

@@ -3,6 +3,7 @@
  * @module
  */
 import { type ClientModule, type JSONRPCMessage, loadClient, type Transport } from "../deps.ts";
+import type { Logger } from "../log.ts";
 import type { ErrorObject, WireMessage } from "../shared/jsonrpc.ts";
 
 /** One connection (one session) to the remote server. */
@@ -155,4 +156,50 @@ export function describeCause(error: unknown): string {
     if (!(e instanceof Error)) break;
   }
   return parts.join(": ");
+}
+
+/**
+ * Reports whether the remote server can be reached, one line per change rather than one per
+ * attempt: the first failure (and a failure with another cause) is a warning, a repeat goes to
+ * DEBUG, and reaching the remote again is told once.
+ */
+export class ReachabilityReport {
+  readonly #log: Logger;
+  #cause: string | undefined;
+
+  /** A report for a remote that has not failed yet. */
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Why the remote could not be reached last, while it still cannot. */
+  get cause(): string | undefined {
+    return this.#cause;
+  }
+
+  /**
+   * An attempt failed because of `cause`; `next` says what happens now, and `policy` (told
+   * with the first failure only) what happens after.
+   */
+  failed(cause: string, next: string, policy?: string): void {
+    if (cause === this.#cause) {
+      this.#log.debug(`Still cannot reach the remote server; ${next}.`);
+      return;
+    }
+    this.#cause = cause;
+    const after = policy === undefined ? "" : ` (${policy})`;
+    this.#log.warning(`Cannot reach the remote server: ${cause}; ${next}${after}.`);
+  }
+
+  /** The remote answered; `recovery` is logged if it could not be reached before. */
+  reached(recovery = "The remote server can be reached again."): void {
+    if (this.#cause === undefined) return;
+    this.#cause = undefined;
+    this.#log.info(recovery);
+  }
+
+  /** Forgets the failure without saying so (the caller logs the change in its own words). */
+  clear(): void {
+    this.#cause = undefined;
+  }
 }

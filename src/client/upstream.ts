@@ -7,8 +7,8 @@
  * with a connection get an error instead of hanging).
  * @module
  */
-import type { Logger } from "../log.ts";
-import { Backoff, type BackoffOptions, deadline, sleep } from "../shared/async.ts";
+import { type Logger, sessionIdForLog } from "../log.ts";
+import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../shared/async.ts";
 import {
   classify,
   describeMessage,
@@ -24,6 +24,7 @@ import {
   classifySendError,
   classifyStreamError,
   describeCause,
+  ReachabilityReport,
   remoteErrorOf,
   type RemoteTransport,
   sendToRemote,
@@ -104,6 +105,8 @@ export class Upstream {
   readonly #log: Logger;
   readonly #timings: UpstreamTimings;
   readonly #backoff: Backoff;
+  /** Why no session could be opened, told once per change rather than once per attempt. */
+  readonly #reachability: ReachabilityReport;
 
   #connection: Connection = { kind: "connecting", transport: undefined };
   #queue: Queued[] = [];
@@ -131,6 +134,7 @@ export class Upstream {
     this.#log = options.log;
     this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.#backoff = new Backoff(this.#timings.backoff);
+    this.#reachability = new ReachabilityReport(options.log);
   }
 
   /** Starts connecting in the background. */
@@ -204,9 +208,9 @@ export class Upstream {
       } catch (error) {
         if (this.#connection.kind !== "connecting") return;
         delayMs = this.#backoff.next();
-        this.#log.warning(
-          `Cannot reach the remote server: ${describeCause(error)}; ` +
-            `next attempt in ${delayMs} ms.`,
+        this.#reachability.failed(
+          describeCause(error),
+          `next attempt in ${formatDuration(delayMs)}`,
         );
         this.#expireQueue();
       }
@@ -214,6 +218,7 @@ export class Upstream {
   }
 
   async #openSession(): Promise<void> {
+    this.#log.debug("Opening a session with the remote server.");
     const transport = this.#newTransport();
     transport.onmessage = (message) => this.#onRemoteMessage(transport, message);
     transport.onerror = (error) => this.#onRemoteError(transport, error);
@@ -238,7 +243,13 @@ export class Upstream {
     if (this.#isClosed()) return;
     if (this.#current() !== transport) throw new Error("the connection broke while it was set up");
     this.#connection = { kind: "open", transport, since: Date.now() };
-    if (replay) this.#log.info("Reconnected to the remote server and re-initialised the session.");
+    this.#log.debug(`Connected to the remote server${sessionOf(transport)}.`);
+    if (replay) {
+      this.#reachability.clear();
+      this.#log.info("Reconnected to the remote server and re-initialised the session.");
+    } else {
+      this.#reachability.reached();
+    }
     this.#flush();
   }
 
@@ -366,6 +377,7 @@ export class Upstream {
       this.#handshake.params = params;
       this.#handshake.protocolVersion = version;
       transport.setProtocolVersion(version);
+      this.#log.debug(`The remote server initialised the session${sessionOf(transport)}.`);
     }
     this.#flush();
   }
@@ -429,4 +441,14 @@ export class Upstream {
       ));
     }
   }
+}
+
+/**
+ * ` (session 1a2b3c4d…)` for a transport whose session has an id (Streamable HTTP, once
+ * initialised), else nothing: an SSE connection keeps its id in the URL it posts to.
+ */
+function sessionOf(transport: RemoteTransport): string {
+  return transport.sessionId === undefined
+    ? ""
+    : ` (session ${sessionIdForLog(transport.sessionId)})`;
 }
