@@ -15,9 +15,15 @@ const NAME_SOURCE: Readonly<Record<string, string>> = {
   "resources/read": "uri",
 };
 
-/** The body value a request's `Mcp-Name` header mirrors, if its method has one. */
+/** The body field a request's `Mcp-Name` header mirrors, if its method has one. */
+export function nameSourceOf(method: string): string | undefined {
+  return Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
+}
+
+/** The body value a request's `Mcp-Name` header mirrors, if its method has one and it is text. */
 export function nameHeaderValue(method: string, params: JsonObject): string | undefined {
-  const value = Object.hasOwn(NAME_SOURCE, method) ? params[NAME_SOURCE[method]] : undefined;
+  const field = nameSourceOf(method);
+  const value = field === undefined ? undefined : params[field];
   return typeof value === "string" ? value : undefined;
 }
 
@@ -33,10 +39,14 @@ export function encodeHeaderValue(value: string): string {
   return `=?base64?${btoa(binary)}?=`;
 }
 
-/** Decodes the sentinel form of `Mcp-Name` and `Mcp-Param-*` values (`undefined` if broken). */
+/**
+ * The text an `Mcp-Name` or `Mcp-Param-*` value carries: the value itself, or what its sentinel
+ * form decodes to; `undefined` when the base64 or its UTF-8 is broken, or a plain value has a
+ * character a header value may not carry (only visible ASCII, space and tab).
+ */
 export function decodeHeaderValue(value: string): string | undefined {
   const match = /^=\?base64\?(.*)\?=$/.exec(value);
-  if (!match) return value;
+  if (!match) return /^[\t\x20-\x7e]*$/.test(value) ? value : undefined;
   try {
     const bytes = Uint8Array.from(atob(match[1]), (char) => char.charCodeAt(0));
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -101,10 +111,18 @@ export function scanParamHeaders(inputSchema: unknown): HeaderScan {
   return reason === undefined ? { valid: true, headers } : { valid: false, reason };
 }
 
+/** The value at `path` in a call's `args` (`undefined` where the path leads nowhere). */
+export function argumentAt(args: unknown, path: readonly string[]): unknown {
+  let value: unknown = args;
+  for (const key of path) {
+    value = isObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
+  }
+  return value;
+}
+
 /** The value at `path` in `args`, as a header value; `undefined` when absent or null. */
 function argumentValue(args: unknown, path: readonly string[]): string | undefined {
-  let value: unknown = args;
-  for (const key of path) value = isObject(value) ? value[key] : undefined;
+  const value = argumentAt(args, path);
   if (value === undefined || value === null) return undefined;
   return encodeHeaderValue(typeof value === "string" ? value : String(value));
 }
@@ -151,7 +169,8 @@ export class ToolHeaderTable {
       const scan = scanParamHeaders(tool.inputSchema);
       if (!scan.valid) {
         onInvalid(tool.name, scan.reason);
-        this.#byTool.delete(tool.name);
+        // Known, with nothing that can be mirrored.
+        this.#byTool.set(tool.name, []);
         return false;
       }
       this.#byTool.set(tool.name, scan.headers);
@@ -163,5 +182,10 @@ export class ToolHeaderTable {
   /** The declarations of `tool`, if it was listed. */
   headersOf(tool: unknown): readonly ParamHeader[] {
     return typeof tool === "string" ? this.#byTool.get(tool) ?? [] : [];
+  }
+
+  /** Whether `tool` was listed (with or without declarations). */
+  knows(tool: unknown): boolean {
+    return typeof tool === "string" && this.#byTool.has(tool);
   }
 }

@@ -10,12 +10,14 @@
  * @module
  */
 import { isModernVersion } from "../era/envelope.ts";
-import { classifyPost, type ModernPost } from "../era/http_classify.ts";
+import { classifyPost, type LadderRefusal, type ModernPost } from "../era/http_classify.ts";
 import { ModernBridge, type ModernCall } from "../era/modern_bridge.ts";
+import { listerThrough, ParamHeaderGuard } from "../era/param_guard.ts";
 import { getLogger, sessionIdForLog } from "../log.ts";
 import type { SharedServer } from "../relay/types.ts";
 import { HttpSession } from "./http_session.ts";
 import {
+  isObject,
   LATEST_LEGACY_PROTOCOL_VERSION,
   LEGACY_PROTOCOL_VERSIONS,
   MODERN_PROTOCOL_VERSION,
@@ -73,6 +75,8 @@ export class StreamableHttpSessions {
   readonly #abandonWatch = new AbandonWatch();
   /** Serves modern (2026-07-28) requests, which have no session. */
   readonly #bridge: ModernBridge;
+  /** Checks the `Mcp-Param-*` headers of modern tool calls against their arguments. */
+  readonly #paramHeaders: ParamHeaderGuard;
 
   /** A table serving `server`. */
   constructor(server: SharedServer, options: SessionTableOptions) {
@@ -86,6 +90,7 @@ export class StreamableHttpSessions {
       legacyVersion: LATEST_LEGACY_PROTOCOL_VERSION,
       supportedVersions: SUPPORTED_VERSIONS,
     });
+    this.#paramHeaders = new ParamHeaderGuard(listerThrough(this.#bridge));
   }
 
   /** Handles one request to the endpoint; `bodyText` is its body if the server read it already. */
@@ -181,7 +186,14 @@ export class StreamableHttpSessions {
     const era = classifyPost(request.headers, body.messages[0].message, SUPPORTED_VERSIONS);
     if (era.era === "legacy") return undefined;
     if (era.era === "refused") return Response.json(era.body, { status: era.status });
-    return this.#serveModern(era, request);
+    if (era.request.method !== "tools/call") return this.#serveModern(era, request);
+    const params = era.request.params as Record<string, unknown>;
+    const verdict = this.#paramHeaders.check(request.headers, era.request.id, params);
+    const serve = (refusal: LadderRefusal | undefined) =>
+      refusal
+        ? Response.json(refusal.body, { status: refusal.status })
+        : this.#serveModern(era, request);
+    return verdict instanceof Promise ? verdict.then(serve) : serve(verdict);
   }
 
   /** Serves one modern request through the bridge; its answer is JSON or an event stream. */
@@ -197,6 +209,9 @@ export class StreamableHttpSessions {
     const call: ModernCall = this.#bridge.serve(post, {
       send: (message) => {
         exchange.status = MODERN_ERROR_STATUS.get(message.error?.code) ?? 200;
+        if (post.request.method === "tools/list" && isObject(message.result)) {
+          this.#paramHeaders.learn(message.result);
+        }
         exchange.deliver(message);
       },
     });

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { MAX_STREAMS_PER_CONNECTION } from "../../src/runtime/deno_http.ts";
 import { openH2cStreams } from "../load/h2c_flood.ts";
+import { connectModernClient, envelope, modernPost } from "../support/modern_client.ts";
 import { ROOT } from "../support/paths.ts";
 import { startProxy } from "../support/process.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
@@ -149,4 +150,143 @@ Deno.test("two processes updating one token file for two remotes keep every writ
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** The child of the `Mcp-Param-*` tests: its tool `whoami` mirrors four parameters. */
+const PARAM_FIXTURE_ARGS = ["--", "node", `${ROOT}tests/fixtures/param_headers_server.mjs`];
+
+/** A modern `tools/call` of `name` with `args`; `headers` add to (or replace) the standard ones. */
+function callTool(
+  url: string,
+  id: number,
+  name: unknown,
+  args: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  return modernPost(url, {
+    id,
+    method: "tools/call",
+    params: { name, arguments: args, _meta: envelope() },
+  }, headers);
+}
+
+/** How many `whoami` calls reached the fixture. */
+async function runs(url: string): Promise<number> {
+  const { body } = await callTool(url, 900, "runs", {});
+  return Number((body.result as { content: { text: string }[] }).content[0].text);
+}
+
+/** Asserts a -32020 HeaderMismatch refusal with status 400 and the request's id. */
+function assertMismatch(answer: { status: number; body: Record<string, unknown> }, id: number) {
+  assert.equal(answer.status, 400, JSON.stringify(answer.body));
+  assert.equal(answer.body.id, id);
+  assert.equal((answer.body.error as { code: number }).code, -32020);
+}
+
+Deno.test("Mcp-Param-* headers of a modern tools/call must match the arguments its tool mirrors", async () => {
+  await using proxy = await startServerProxy(PARAM_FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  const args = { tenant: "acme", count: 42, flag: true, scope: { region: "eu" } };
+  const mirrored = {
+    "mcp-param-tenant": "acme",
+    "mcp-param-count": "42",
+    "mcp-param-flag": "true",
+    "mcp-param-region": "eu",
+  };
+  // No listing first: the proxy lists the tools itself (both pages) to learn what whoami mirrors.
+  const ok = await callTool(url, 1, "whoami", args, mirrored);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.deepEqual(
+    JSON.parse((ok.body.result as { content: { text: string }[] }).content[0].text),
+    args,
+  );
+  // Decoded before comparing; integers compared as numbers.
+  const encoded = await callTool(url, 2, "whoami", { ...args, tenant: "Zürich" }, {
+    ...mirrored,
+    "mcp-param-tenant": `=?base64?${
+      btoa(String.fromCharCode(...new TextEncoder().encode("Zürich")))
+    }?=`,
+    "mcp-param-count": "42.0",
+  });
+  assert.equal(encoded.status, 200, JSON.stringify(encoded.body));
+  assert.equal(await runs(url), 2);
+
+  const { "mcp-param-tenant": _, ...withoutTenant } = mirrored;
+  const refused: [string, Record<string, unknown>, Record<string, string>][] = [
+    ["another tenant", args, { ...mirrored, "mcp-param-tenant": "other" }],
+    ["no tenant header", args, withoutTenant],
+    ["an empty tenant header", args, { ...mirrored, "mcp-param-tenant": "" }],
+    ["a header without a value", { ...args, tenant: null }, mirrored],
+    ["another nested region", args, { ...mirrored, "mcp-param-region": "us" }],
+    ["hexadecimal count", args, { ...mirrored, "mcp-param-count": "0x2a" }],
+    ["boolean spelt otherwise", args, { ...mirrored, "mcp-param-flag": "True" }],
+    ["broken base64", args, { ...mirrored, "mcp-param-tenant": "=?base64?%%%?=" }],
+    ["an object for a string", { ...args, tenant: { id: "acme" } }, mirrored],
+  ];
+  let id = 10;
+  for (const [what, body, headers] of refused) {
+    const answer = await callTool(url, ++id, "whoami", body, headers);
+    assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
+    assertMismatch(answer, id);
+  }
+  assert.equal(await runs(url), 2, "no refused call reached the server");
+
+  // A header no tool declares is passed over, as servers must.
+  const plain = await callTool(url, 30, "plain", {}, { "mcp-param-tenant": "anything" });
+  assert.equal(plain.status, 200, JSON.stringify(plain.body));
+});
+
+Deno.test("a conforming modern client's mirrored headers pass, after the tool renamed its header too", async () => {
+  await using proxy = await startServerProxy(PARAM_FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  const client = await connectModernClient(url);
+  try {
+    await client.listTools();
+    const result = await client.callTool({ name: "whoami", arguments: { tenant: "acme" } });
+    assert.equal(
+      (result.content as { text: string }[])[0].text,
+      JSON.stringify({ tenant: "acme" }),
+    );
+  } finally {
+    await client.close();
+  }
+  // The proxy knows whoami mirrors Tenant; the server now declares Org instead.
+  assert.equal(
+    (await callTool(url, 1, "whoami", { tenant: "acme" }, { "mcp-param-tenant": "acme" })).status,
+    200,
+  );
+  await callTool(url, 2, "rename", {});
+  const renamed = await callTool(url, 3, "whoami", { tenant: "acme" }, { "mcp-param-org": "acme" });
+  assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+  assertMismatch(
+    await callTool(url, 4, "whoami", { tenant: "acme" }, { "mcp-param-org": "evil" }),
+    4,
+  );
+  assertMismatch(
+    await callTool(url, 5, "whoami", { tenant: "acme" }, { "mcp-param-tenant": "acme" }),
+    5,
+  );
+});
+
+Deno.test("Mcp-Name must mirror a name that is a string", async () => {
+  await using proxy = await startServerProxy(PARAM_FIXTURE_ARGS);
+  const url = proxy.mcp.default;
+  let id = 0;
+  for (const name of [["whoami"], 5, { name: "whoami" }, null]) {
+    const headerSets: Record<string, string>[] = [
+      { "mcp-name": "whoami" },
+      { "mcp-name": String(name) },
+      {},
+    ];
+    for (const headers of headerSets) {
+      assertMismatch(await callTool(url, ++id, name, { tenant: "acme" }, headers), id);
+    }
+  }
+  const prompt = await modernPost(url, {
+    id: 99,
+    method: "prompts/get",
+    params: { name: ["greet"], _meta: envelope() },
+  }, { "mcp-name": "greet" });
+  assertMismatch(prompt, 99);
+  assert.equal(await runs(url), 0);
 });
