@@ -181,8 +181,13 @@ Deno.test("client mode: an https:// URL whose port speaks plain HTTP is refused 
     // The previous code tried again every 200 ms and answered only after 30 s.
     const answer = await ask(proxy, INITIALIZE, 10_000);
     assert.equal(answer.error?.message, `mcp-proxy: ${said}`, JSON.stringify(answer));
+    // stderr is another pipe: its line may come after the answer.
+    await eventually(
+      () => proxy.stderr.split("\n").some((line) => line.startsWith("[E ")),
+      "an error was logged",
+    );
     const logged = proxy.stderr.split("\n").filter((line) => line.startsWith("[E "));
-    assert.ok(logged[0]?.endsWith(`Cannot use the remote server: ${said}.`), proxy.stderr);
+    assert.ok(logged[0].endsWith(`Cannot use the remote server: ${said}.`), proxy.stderr);
   } finally {
     await proxy.close();
   }
