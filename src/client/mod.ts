@@ -92,9 +92,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
       return;
     }
     log.info(`${name}: shutting down (a second signal exits at once).`);
-    front.abandon(
-      `mcp-proxy is shutting down (${name}); the request may or may not have been carried out`,
-    );
+    front.abandon(`shutting down (${name}); the request may or may not have been carried out`);
     stop(name);
   };
   const unsubscribe = [

@@ -236,8 +236,7 @@ Deno.test("client mode: the first SIGTERM answers the call in flight with an err
     assert.equal(answer.error?.code, -32000);
     assert.equal(
       answer.error.message,
-      "mcp-proxy: mcp-proxy is shutting down (SIGTERM); the request may or may not have been " +
-        "carried out",
+      "mcp-proxy: shutting down (SIGTERM); the request may or may not have been carried out",
     );
     assert.equal((await exitStatus(proxy, 5_000)).code, 0);
   } finally {
