@@ -3,9 +3,9 @@
  * modern request first, whose refusal's body decides; then a legacy Streamable HTTP
  * `initialize`; then a legacy HTTP+SSE GET. The verdict is kept for the whole run.
  *
- * Each probe has {@linkcode PROBE_TIMEOUT_MS} to answer and the whole detection
- * {@linkcode DETECTION_TIMEOUT_MS}: a remote that takes a request and never answers it must not
- * keep the client's requests waiting for ever.
+ * The first probe has {@linkcode FIRST_PROBE_TIMEOUT_MS} to answer, each later one
+ * {@linkcode PROBE_TIMEOUT_MS}, and the whole detection {@linkcode DETECTION_TIMEOUT_MS}: a remote
+ * that takes a request and never answers it must not keep the client's requests waiting for ever.
  * @module
  */
 import { type Logger, sessionIdForLog } from "../log.ts";
@@ -37,8 +37,15 @@ export class DetectionTimeout extends Error {
   override name = "DetectionTimeout";
 }
 
-/** Longest wait for one probe's answer: its headers, and the first event of a stream. */
+/** Longest wait for a later probe's answer: its headers, and the first event of a stream. */
 export const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Longest wait for the first probe's answer. A remote that is itself a proxy in front of a
+ * server still starting (a first `npx`/`uvx` run downloads packages) holds its first answer
+ * until the server is up, which takes seconds to tens of seconds.
+ */
+export const FIRST_PROBE_TIMEOUT_MS = 25_000;
 
 /**
  * Longest wait for a verdict, all probes together: the time a request waiting for a remote is
@@ -83,6 +90,8 @@ interface Probing {
   readonly expired: AbortSignal;
   /** Whether a probe got no answer in time. */
   timedOut: boolean;
+  /** How many probes were sent so far. */
+  sent: number;
 }
 
 /**
@@ -102,6 +111,7 @@ export async function detectRemote(options: DetectOptions): Promise<RemoteKind> 
     tried: [],
     expired: expiry.signal,
     timedOut: false,
+    sent: 0,
   };
   try {
     const found = await probeAll(probing);
@@ -159,7 +169,8 @@ async function withDeadline<T>(
   what: string,
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T | undefined> {
-  const probeMs = probing.options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
+  const probeMs = probing.options.probeTimeoutMs ??
+    (probing.sent++ === 0 ? FIRST_PROBE_TIMEOUT_MS : PROBE_TIMEOUT_MS);
   const deadline = AbortSignal.any([probing.expired, AbortSignal.timeout(probeMs)]);
   const over = new AbortController();
   const running = run(AbortSignal.any([deadline, over.signal]));
