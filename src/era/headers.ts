@@ -39,6 +39,9 @@ export function encodeHeaderValue(value: string): string {
   return `=?base64?${btoa(binary)}?=`;
 }
 
+/** Base64 of the standard alphabet in groups of four, the last one padded with `=`. */
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /**
  * The text an `Mcp-Name` or `Mcp-Param-*` value carries: the value itself, or what its sentinel
  * form decodes to; `undefined` when the base64 or its UTF-8 is broken, or a plain value has a
@@ -47,6 +50,8 @@ export function encodeHeaderValue(value: string): string {
 export function decodeHeaderValue(value: string): string | undefined {
   const match = /^=\?base64\?(.*)\?=$/.exec(value);
   if (!match) return /^[\t\x20-\x7e]*$/.test(value) ? value : undefined;
+  // Strict base64, padded: atob would also take it unpadded or with white space inside.
+  if (!CANONICAL_BASE64.test(match[1])) return undefined;
   try {
     const bytes = Uint8Array.from(atob(match[1]), (char) => char.charCodeAt(0));
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);

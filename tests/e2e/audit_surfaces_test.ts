@@ -221,6 +221,7 @@ Deno.test("Mcp-Param-* headers of a modern tools/call must match the arguments i
     ["hexadecimal count", args, { ...mirrored, "mcp-param-count": "0x2a" }],
     ["boolean spelt otherwise", args, { ...mirrored, "mcp-param-flag": "True" }],
     ["broken base64", args, { ...mirrored, "mcp-param-tenant": "=?base64?%%%?=" }],
+    ["unpadded base64", args, { ...mirrored, "mcp-param-tenant": "=?base64?YWNtZQ?=" }],
     ["an object for a string", { ...args, tenant: { id: "acme" } }, mirrored],
   ];
   let id = 10;

@@ -58,11 +58,15 @@ Deno.test("checkParamHeaders: present values need matching headers, absent ones 
   assert.equal(checkParamHeaders(new Headers(), 8, {}, onPrototype), undefined);
 });
 
-Deno.test("decodeHeaderValue refuses plain values with characters a header may not carry", () => {
+Deno.test("decodeHeaderValue refuses plain values a header may not carry, and loose base64", () => {
   assert.equal(decodeHeaderValue("plain value"), "plain value");
   assert.equal(decodeHeaderValue("caf\u00e9"), undefined);
   assert.equal(decodeHeaderValue("=?base64?Y2Fmw6k=?="), "caf\u00e9");
   assert.equal(decodeHeaderValue("=?base64?/w==?="), undefined, "not UTF-8");
+  assert.equal(decodeHeaderValue("=?base64?SGVsbG8?="), undefined, "unpadded");
+  assert.equal(decodeHeaderValue("=?base64?SGVs bG8=?="), undefined, "white space inside");
+  assert.equal(decodeHeaderValue("=?base64?SGVsbG8=?="), "Hello");
+  assert.equal(decodeHeaderValue("=?base64??="), "");
 });
 
 Deno.test("the guard lists every page once for calls that wait together, and keeps what it learnt", async () => {
