@@ -418,7 +418,19 @@ export class BridgedRequest implements ModernCall {
   #response(message: WireMessage): void {
     const id = message.id;
     if (id === INITIALIZE_ID) {
-      const result = isObject(message.result) ? message.result : {};
+      if (!isObject(message.result)) {
+        // The server is not serving (its start failed, its remote refused it): a discover
+        // answered from nothing would tell the client that it is.
+        if (this.#method === "server/discover" && !this.#relay) {
+          this.#answer({
+            error: modernError(
+              message.error ?? { code: ProtocolErrorCode.InternalError, message: "" },
+            ),
+          });
+        }
+        return;
+      }
+      const result = message.result;
       this.#serverInfo = serverInfoOf(result);
       if (this.#method === "server/discover" && !this.#relay) {
         const versions = this.#bridge.options.supportedVersions;

@@ -34,6 +34,7 @@ export function fetchWithSignIn(
     clientMetadataUrl: signIn.clientMetadataUrl,
     scope: signIn.scope,
     resourceIndicator: signIn.resourceIndicator,
+    headers: settings.headers,
     runtime,
     log,
   });

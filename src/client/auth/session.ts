@@ -37,6 +37,27 @@ export interface OAuthSignInOptions {
   log: Logger;
   /** How long to wait for the browser to come back; 5 minutes unless given. */
   timeoutMs?: number;
+  /**
+   * The headers every request carries (`-H`, `API_ACCESS_TOKEN`): named in the advice after a
+   * refusal that no sign-in answers, their values kept out of the log.
+   */
+  headers?: Record<string, string>;
+}
+
+/**
+ * The remote refused a request without offering OAuth: its refusal names no resource metadata,
+ * and neither protected-resource nor authorization-server metadata can be found. It wants other
+ * credentials (an API key, a token given with `-H`); signing in cannot help.
+ */
+export class OAuthNotOffered extends Error {
+  /** The error's name, as `Error` subclasses set it. */
+  override name = "OAuthNotOffered";
+}
+
+/** Whether a discovery error says a metadata document is not one (not JSON, wrong fields). */
+function isUnusableMetadata(error: unknown): boolean {
+  return error instanceof SyntaxError ||
+    /^\$?ZodError$/.test((error as Error | undefined)?.name ?? "");
 }
 
 /** What a remote's refusal said. */
@@ -86,6 +107,8 @@ export class OAuthSession {
   readonly #discovery: { state?: OAuth.OAuthDiscoveryState } = {};
   #record?: RemoteRecord;
   #pending?: Promise<void>;
+  /** Set once discovery found no OAuth at the remote: later refusals are not probed again. */
+  #oauthNotOffered?: OAuthNotOffered;
 
   /** A session for `options.url`; `fetchImpl` makes its OAuth requests. */
   constructor(fetchImpl: typeof fetch, options: OAuthSignInOptions) {
@@ -107,14 +130,60 @@ export class OAuthSession {
 
   /**
    * Makes sure a token other than the refused one is at hand: another proxy's, a refreshed one,
-   * or one from a new sign-in. Concurrent callers share one run.
+   * or one from a new sign-in. Concurrent callers share one run. Rejects with
+   * {@linkcode OAuthNotOffered} when a first refusal shows that the remote does not use OAuth.
    */
   authorize(challenge: Partial<Challenge>): Promise<void> {
-    this.#pending ??= this.#authorizeLocked(challenge).finally(() => this.#pending = undefined);
+    this.#pending ??= this.#authorize(challenge).finally(() => this.#pending = undefined);
     return this.#pending;
   }
 
-  async #authorizeLocked(challenge: Partial<Challenge>): Promise<void> {
+  async #authorize(challenge: Partial<Challenge>): Promise<void> {
+    // A refusal of no token of ours, outside a step-up: the remote may not use OAuth at all.
+    // Found out before the lock, so that such a remote gets no lock file and no registration;
+    // a client registered out of band (--oauth-client-id) says that it does.
+    const firstRefusal = challenge.response !== undefined && !challenge.rejectedToken &&
+      !challenge.stepUp && !this.#options.staticClient;
+    if (firstRefusal) await this.#discoverOAuth(challenge.response!);
+    await this.#authorizeLocked(challenge, firstRefusal);
+  }
+
+  /**
+   * Discovers how the remote that sent `refusal` signs in (RFC 9728, then RFC 8414 or OpenID
+   * at the remote's origin) and keeps it for the sign-in; throws {@linkcode OAuthNotOffered}
+   * when the refusal names no resource metadata and no metadata is found. Network errors and
+   * server errors propagate: metadata may be there once the remote recovers.
+   */
+  async #discoverOAuth(refusal: Response): Promise<void> {
+    if (this.#oauthNotOffered) throw this.#oauthNotOffered;
+    const sdk = await loadClient();
+    const { resourceMetadataUrl } = sdk.extractWWWAuthenticateParams(refusal);
+    let found: Awaited<ReturnType<typeof sdk.discoverOAuthServerInfo>> | undefined;
+    try {
+      found = await sdk.discoverOAuthServerInfo(this.#options.url, {
+        resourceMetadataUrl,
+        fetchFn: this.#fetch,
+      });
+    } catch (error) {
+      if (!isUnusableMetadata(error)) throw error;
+    }
+    if (resourceMetadataUrl || found?.resourceMetadata || found?.authorizationServerMetadata) {
+      this.#discovery.state = found && {
+        authorizationServerUrl: String(found.authorizationServerUrl),
+        resourceMetadataUrl: resourceMetadataUrl?.href,
+        resourceMetadata: found.resourceMetadata,
+        authorizationServerMetadata: found.authorizationServerMetadata,
+      };
+      return;
+    }
+    this.#oauthNotOffered = new OAuthNotOffered(
+      "the remote server offers no OAuth sign-in (no resource_metadata in its refusal, no " +
+        "OAuth metadata under /.well-known/)",
+    );
+    throw this.#oauthNotOffered;
+  }
+
+  async #authorizeLocked(challenge: Partial<Challenge>, discovered: boolean): Promise<void> {
     const { log } = this.#options;
     const lock = await acquireSignInLock(
       await lockPath(this.#options.tokenFile, this.#key),
@@ -131,20 +200,21 @@ export class OAuthSession {
         log.debug("Using the tokens another mcp-proxy stored.");
         return;
       }
-      await this.#runAuth(challenge);
+      await this.#runAuth(challenge, discovered);
     } finally {
       await lock.release();
     }
   }
 
-  async #runAuth(challenge: Partial<Challenge>): Promise<void> {
+  /** Signs in or refreshes; `discovered`: the discovery state was just found for this refusal. */
+  async #runAuth(challenge: Partial<Challenge>, discovered: boolean): Promise<void> {
     const { log, runtime } = this.#options;
     const sdk = await loadClient();
     const { resourceMetadataUrl, scope } = challenge.response
       ? sdk.extractWWWAuthenticateParams(challenge.response)
       : {};
     // A refusal may mean the server moved to another authorization server: discover afresh.
-    if (challenge.response) this.#discovery.state = undefined;
+    if (challenge.response && !discovered) this.#discovery.state = undefined;
     const explicitPort = this.#options.callbackPort;
     const listener = await CallbackListener.start(
       runtime,
