@@ -83,6 +83,6 @@ export function isValidServerName(name: string): boolean {
 }
 
 /** Explains what a server name may contain. */
-export const SERVER_NAME_RULE =
+export const SERVER_NAME_RULE: string =
   `a name must be one URL path segment of at most ${MAX_SERVER_NAME_LENGTH} characters: ` +
   "letters, digits, '.', '_', '~' or '-' (not '.' or '..')";

@@ -79,7 +79,9 @@ export interface H2cFloodResult {
   refused: number;
   /** The most streams any one connection held. */
   mostOnOneConnection: number;
+  /** The proxy's RSS before the flood, KiB. */
   rssBeforeKiB: number;
+  /** The proxy's RSS with every stream of the flood answered, KiB. */
   rssPeakKiB: number;
   /** Whether a new client was served once the flood had been closed. */
   servedAfter: boolean;
