@@ -3,11 +3,13 @@
 #
 #   curl -fsSL https://raw.githubusercontent.com/mcp-proxy/mcp-proxy/main/install.sh | sh
 #
-# Environment:
+# Environment (of sh, after the pipe: ... | MCP_PROXY_VERSION=v0.1.0 sh):
 #   MCP_PROXY_VERSION       release tag to install (vX.Y.Z); default: the latest release
 #   MCP_PROXY_INSTALL       installation root; the binary goes to $MCP_PROXY_INSTALL/bin
 #                           (default: $HOME/.mcp-proxy)
-#   MCP_PROXY_RELEASES_URL  where releases are downloaded from (default: the GitHub releases page)
+#   MCP_PROXY_RELEASES_URL  where releases are downloaded from (default: the GitHub releases page);
+#                           a mirror serves latest/download/<asset> and download/<tag>/<asset>,
+#                           SHA256SUMS beside each release's archives (README.md, "Get it")
 #
 # The archive is downloaded to a temporary directory, checked against the release's SHA256SUMS
 # and run once (--version) before anything is written to the installation directory: on any
@@ -120,13 +122,15 @@ print_next_steps() {
       ;;
   esac
   echo
-  echo "Claude Desktop (claude_desktop_config.json), to reach a remote SSE server:"
+  # The README's snippet (Claude Desktop), with this installation's path.
+  echo "Claude Desktop (claude_desktop_config.json), to reach a remote MCP server:"
   cat <<EOF
 {
   "mcpServers": {
-    "my-remote-server": {
+    "remote-example": {
       "command": "$(json_path "$bin_dir/$EXE")",
-      "args": ["http://example.com:8080/sse"]
+      "args": ["https://example.com/mcp"],
+      "env": { "API_ACCESS_TOKEN": "your-token" }
     }
   }
 }

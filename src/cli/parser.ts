@@ -259,11 +259,12 @@ function createParser(options: ParserOptions): CollectingParser {
     help: "Headers to pass to the SSE server. Can be used multiple times.",
     default: [],
   });
-  // The original's help text is kept; without the flag the remote's transport is detected
-  // (SSE is among what is tried), so no default is set here.
+  // No default: without the flag the remote's transport is detected. (The original's help says
+  // "Default is SSE", which its detection made untrue.)
   client.add_argument("--transport", {
     choices: ["sse", "streamablehttp"],
-    help: "The transport to use for the client. Default is SSE.",
+    help: "The transport to use for the client. Default: detected from the server; " +
+      "sse or streamablehttp force one.",
   });
   client.add_argument("--client-id", { help: "OAuth2 client ID for authentication" });
   client.add_argument("--client-secret", { help: "OAuth2 client secret for authentication" });
@@ -299,9 +300,11 @@ function createParser(options: ParserOptions): CollectingParser {
     nargs: 2,
     action: "append",
     metavar: ["KEY", "VALUE"],
+    // The original says named servers inherit the environment; they get the safe set.
     help: "Environment variables used when spawning the default server. Can be " +
-      "used multiple times. For named servers, environment is inherited or " +
-      "passed via --pass-environment.",
+      "used multiple times. Every server gets only a safe set of the proxy's " +
+      "variables (such as HOME and PATH) unless --pass-environment is given; " +
+      "named servers take their own from a config file's env.",
     default: [],
   });
   stdio.add_argument("--cwd", {

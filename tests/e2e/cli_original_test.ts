@@ -1,8 +1,8 @@
 /**
  * Ours beside the Python original (mcp-proxy 0.13.0, installed by the test setup), on the same
- * inputs: the help text, the `--username`/`--password`/`--digest` errors, an integer option's
- * error (from the source and from the bundle), and the shape of `/status` with an open `/sse`
- * stream.
+ * inputs: the help text (two entries reworded), the `--username`/`--password`/`--digest`
+ * errors, an integer option's error (from the source and from the bundle), and the shape of
+ * `/status` with an open `/sse` stream.
  */
 import assert from "node:assert/strict";
 import { RunningProcess, runProxy } from "../support/process.ts";
@@ -109,7 +109,28 @@ function laidOutAs313(help: string): string {
   return out.join("\n");
 }
 
-Deno.test("--help: the original's text, our additions aside", async () => {
+/**
+ * Help texts reworded because the original's misdescribes what both do: the transport is
+ * detected (no default), and servers get a safe set of variables, not the whole environment.
+ */
+const REWORDED = [
+  {
+    original: "The transport to use for the client. Default is SSE.",
+    ours: "The transport to use for the client. Default: detected from the server; " +
+      "sse or streamablehttp force one.",
+  },
+  {
+    original: "Environment variables used when spawning the default server. Can be used " +
+      "multiple times. For named servers, environment is inherited or passed via " +
+      "--pass-environment.",
+    ours: "Environment variables used when spawning the default server. Can be used " +
+      "multiple times. Every server gets only a safe set of the proxy's variables (such as " +
+      "HOME and PATH) unless --pass-environment is given; named servers take their own from " +
+      "a config file's env.",
+  },
+];
+
+Deno.test("--help: the original's text, our additions and rewordings aside", async () => {
   const [ours, original] = await Promise.all([
     runProxy(["--help"], { env: { COLUMNS: "80", NO_COLOR: "1" } }),
     runOriginal(["--help"]),
@@ -124,7 +145,12 @@ Deno.test("--help: the original's text, our additions aside", async () => {
     usageItems(mine.usage).filter((item) => !isAddition(item)),
     usageItems(theirs.usage),
   );
-  assert.equal(withoutAdditions(mine.rest), theirs.rest);
+  let expected = theirs.rest;
+  for (const { original, ours } of REWORDED) {
+    assert.ok(expected.includes(original), `the original's help no longer says: ${original}`);
+    expected = expected.replace(original, ours);
+  }
+  assert.equal(withoutAdditions(mine.rest), expected);
 });
 
 /** An address nothing listens on: neither proxy may get as far as connecting. */

@@ -70,7 +70,7 @@ Deno.test("--help lists every flag in its groups, then the examples, and exits 0
     const text of [
       "Command or URL to connect to. When a URL, will run an SSE/StreamableHTTP client.",
       "Headers to pass to the SSE server. Can be used multiple times.",
-      "The transport to use for the client. Default is SSE.",
+      "The transport to use for the client. Default: detected from the server; sse or streamablehttp force one.",
       "Any extra arguments to the command to spawn the default server. Ignored if only named servers are defined.",
       "Pass through all environment variables when spawning all server processes.",
       "Port to expose an SSE server on. Default is a random port",

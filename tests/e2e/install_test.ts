@@ -1,14 +1,16 @@
 /**
  * install.sh against a local release server shaped like GitHub's, serving stand-in executables.
  * A fake `uname` first on PATH picks the platform, so every OS/architecture mapping is exercised
- * on any POSIX host. (tests/e2e/binary_test.ts installs the real executable the same way.)
+ * on any POSIX host. (tests/e2e/binary_test.ts installs the real executable the same way.) What
+ * the README says of it holds: its Claude Desktop snippet, the mirror layout, the pinned command.
  */
 import assert from "node:assert/strict";
 import { ROOT } from "../support/paths.ts";
-import { run } from "../fixtures/distribution/http.ts";
+import { run, serveLocally } from "../fixtures/distribution/http.ts";
 import { makeRelease, type Release, serveReleases } from "../fixtures/distribution/release.ts";
 
 const INSTALL_SH = `${ROOT}install.sh`;
+const README = await Deno.readTextFile(`${ROOT}README.md`);
 const LATEST = "v1.2.3";
 const skipOnWindows = Deno.build.os === "windows";
 const hasShellcheck = !skipOnWindows &&
@@ -51,6 +53,20 @@ function install(origin: string, home: string, env: Record<string, string> = {})
   });
 }
 
+/** The README's fenced blocks (their text, without the fences) after `heading`, in order. */
+function readmeBlocks(heading: string): string[] {
+  const section = README.slice(README.indexOf(`\n${heading}\n`));
+  assert.notEqual(section.length, README.length + 1, `the README has no ${heading}`);
+  return [...section.matchAll(/^```[^\n]*\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+}
+
+/** The README's Claude Desktop snippet, with the installed path it shows. */
+function readmeSnippet(): { text: string; command: string } {
+  const text = readmeBlocks("## Claude Desktop")[0];
+  const command = JSON.parse(text).mcpServers["remote-example"].command;
+  return { text, command };
+}
+
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
@@ -91,14 +107,12 @@ Deno.test({
         ["mcp-proxy"],
       );
 
-      // PATH advice and a Claude Desktop snippet that parses and names the installed binary.
+      // PATH advice and the README's Claude Desktop snippet, naming the installed binary.
       assert.ok(latest.stdout.includes(`export PATH="${home}/root/bin:$PATH"`));
-      const snippet = JSON.parse(latest.stdout.slice(latest.stdout.indexOf("{")));
-      assert.equal(Object.values(snippet.mcpServers).length, 1);
-      assert.equal(
-        (Object.values(snippet.mcpServers)[0] as { command: string }).command,
-        bin,
-      );
+      const printed = latest.stdout.slice(latest.stdout.indexOf("{"));
+      assert.equal(JSON.parse(printed).mcpServers["remote-example"].command, bin);
+      const readme = readmeSnippet();
+      assert.equal(printed.replace(`"${bin}"`, `"${readme.command}"`), readme.text);
     } finally {
       await Deno.remove(home, { recursive: true });
     }
@@ -207,5 +221,74 @@ Deno.test({
   async fn() {
     const result = await run("shellcheck", ["--shell=sh", INSTALL_SH]);
     assert.equal(result.code, 0, result.stdout);
+  },
+});
+
+/** The "Get it" section's mirror layout: the paths under `$MCP_PROXY_RELEASES_URL`. */
+function readmeMirrorLayout(): string[] {
+  const block = readmeBlocks("## Get it").find((text) =>
+    text.startsWith("$MCP_PROXY_RELEASES_URL/")
+  );
+  assert.ok(block, "the README shows no mirror layout");
+  return block.trimEnd().split("\n").map((line) => line.slice("$MCP_PROXY_RELEASES_URL".length));
+}
+
+/** The "Get it" section's command that pins a version, and the tag it pins. */
+function readmePinnedCommand(): { command: string; tag: string } {
+  const line = readmeBlocks("## Get it").flatMap((text) => text.split("\n"))
+    .find((text) => text.includes("| MCP_PROXY_VERSION="));
+  assert.ok(line, "the README shows no pinned install");
+  return { command: line, tag: /MCP_PROXY_VERSION=(\S+)/.exec(line)![1] };
+}
+
+Deno.test({
+  name: "install.sh from a mirror of plain files laid out as the README says, pinned its way",
+  ignore: skipOnWindows,
+  async fn() {
+    const target = "x86_64-unknown-linux-gnu";
+    const { command, tag } = readmePinnedCommand();
+    const releases = new Map([
+      ["latest", await standInRelease("1.2.3", [target])],
+      [tag, await standInRelease(tag.replace(/^v/, ""), [target])],
+    ]);
+    // Every file the layout names, for both releases; nothing else (no redirects).
+    const files = new Map<string, Uint8Array<ArrayBuffer>>();
+    for (const path of readmeMirrorLayout()) {
+      for (const [name, release] of releases) {
+        if (path.startsWith("/latest/") !== (name === "latest")) continue;
+        const asset = path.replace("<tag>", name).replace("<target>", target);
+        const file = asset.slice(asset.lastIndexOf("/") + 1);
+        assert.ok(release.has(file), `the release has no ${file}`);
+        files.set(`/mirror${asset}`, release.get(file)!);
+      }
+    }
+    files.set("/install.sh", await Deno.readFile(INSTALL_SH));
+    await using server = await serveLocally((request) => {
+      const body = files.get(new URL(request.url).pathname);
+      return body ? new Response(body) : new Response("Not Found", { status: 404 });
+    });
+    const home = await fakeMachine(LINUX);
+    try {
+      const env = {
+        HOME: home,
+        PATH: `${home}/fakebin:${Deno.env.get("PATH")}`,
+        MCP_PROXY_RELEASES_URL: `${server.origin}/mirror`,
+        MCP_PROXY_INSTALL: `${home}/root`,
+      };
+      const bin = `${home}/root/bin/mcp-proxy`;
+      const latest = await install(server.origin, home, env);
+      assert.equal(latest.code, 0, latest.stderr);
+      assert.equal((await run(bin, ["--version"])).stdout, "mcp-proxy 1.2.3\n");
+
+      // The README's command, as written, from the mirror's copy of install.sh.
+      const pinned = await run("sh", [
+        "-c",
+        command.replace(/https:\/\/\S+\/install\.sh/, `${server.origin}/install.sh`),
+      ], { env });
+      assert.equal(pinned.code, 0, pinned.stderr);
+      assert.equal((await run(bin, ["--version"])).stdout, `mcp-proxy ${tag.replace(/^v/, "")}\n`);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
   },
 });
