@@ -7,7 +7,7 @@
 #   docker build -t mcp-proxy .
 #   docker build -t mcp-proxy:node --target node .
 #
-# Stages: `plain` (the default, last), `node` (+ Node.js, npm, npx), `uv` (+ Python 3, uv, uvx);
+# Stages: `plain` (the default, last), `node` (+ Node.js 22, npm, npx), `uv` (+ Python 3, uv, uvx);
 # pick one with --target. Each variant's packages sit below the executable, so rebuilding the
 # executable reuses the cached package layer.
 
@@ -30,19 +30,45 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["mcp
 ENTRYPOINT ["mcp-proxy"]
 CMD ["--help"]
 
-FROM base AS npm-download
-# npm from the npm registry: Debian's own npm package pulls in node-gyp and a compiler (+300 MB).
+FROM base AS node-download
+# Node.js 22 (LTS) from the npm registry, where Node.js's Linux builds are published as
+# node-linux-<arch> (Debian bookworm's nodejs is 18, past its end of life), and npm from there
+# too; each tarball is checked against the registry's sha512. Laid out as Node.js's own tarball
+# is: bin/node, lib/node_modules/npm, and bin/npm and bin/npx pointing into npm.
+ARG TARGETARCH
+ARG NODE_VERSION=22.23.5
+ARG NODE_SHA512_AMD64=3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
+ARG NODE_SHA512_ARM64=e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==
 ARG NPM_VERSION=10.9.9
+ARG NPM_SHA512=1g+6jLQvaIuB4zwvHL7yrXuXcWZwDsCtBX8bbWDqbvJSSr9nPiDDWTHNgwXR27iIcTTW7v3A57hDW9RYv2W4Yg==
 RUN apt-get update \
-  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
-  && npm install --global --prefix /opt/npm --no-audit --no-fund --loglevel=error "npm@${NPM_VERSION}"
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl ca-certificates
+RUN set -eu; \
+  case "$TARGETARCH" in \
+    amd64) arch=x64; node_sha512="$NODE_SHA512_AMD64" ;; \
+    arm64) arch=arm64; node_sha512="$NODE_SHA512_ARM64" ;; \
+    *) echo "no Node.js build for TARGETARCH=$TARGETARCH" >&2; exit 1 ;; \
+  esac; \
+  fetch() { \
+    curl -fsSL --retry 3 -o "$1" "https://registry.npmjs.org/$2"; \
+    test "$(openssl dgst -sha512 -binary "$1" | base64 -w0)" = "$3" \
+      || { echo "$2: sha512 mismatch" >&2; exit 1; }; \
+  }; \
+  fetch /tmp/node.tgz "node-linux-$arch/-/node-linux-$arch-$NODE_VERSION.tgz" "$node_sha512"; \
+  fetch /tmp/npm.tgz "npm/-/npm-$NPM_VERSION.tgz" "$NPM_SHA512"; \
+  mkdir -p /opt/node/bin /opt/node/lib/node_modules/npm; \
+  tar -xzf /tmp/node.tgz -C /opt/node/bin --strip-components=2 package/bin/node; \
+  tar -xzf /tmp/npm.tgz -C /opt/node/lib/node_modules/npm --strip-components=1; \
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js /opt/node/bin/npm; \
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js /opt/node/bin/npx; \
+  rm /tmp/node.tgz /tmp/npm.tgz
 
 FROM base AS node-packages
-# Debian's Node.js 18 with that npm, for `npx -y <package>` servers.
+# ca-certificates: npx reaches the npm registry over TLS.
 RUN apt-get update \
-  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs ca-certificates \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
   && rm -rf /var/lib/apt/lists/*
-COPY --from=npm-download /opt/npm /usr/local
+COPY --from=node-download /opt/node /usr/local
 
 FROM base AS uv-packages
 # Debian's Python 3.11 and uv from PyPI, for `uvx <package>` servers.

@@ -1,10 +1,11 @@
 /**
  * The container image, built from the real Dockerfile with podman and run as users run it:
  * the `plain` stage (the default image) and the `node` stage serving the real server-everything
- * as the default server and as a named server from a mounted config file, with the API key from
- * an environment file (compose.yaml's second example). An SDK client on the host reaches it
+ * as the default server and as a named server from a mounted config file, with the API key in
+ * its environment (compose.yaml's second example). An SDK client on the host reaches it
  * through a published port over `/mcp` and `/sse`. Podman must be installed (.ci/run does it):
- * without it this test fails, it is not skipped.
+ * without it this test fails, it is not skipped. It runs on a podman store of its own in
+ * .tools/podman/, removed at the end with every image and container in it.
  */
 import assert from "node:assert/strict";
 import denoConfig from "../../deno.json" with { type: "json" };
@@ -12,11 +13,13 @@ import { EVERYTHING_SERVER } from "../support/paths.ts";
 import { connectClient } from "../support/mcp_client.ts";
 import { survivors } from "../support/pids.ts";
 import {
-  buildExecutable,
   buildImage,
   ensureBaseImage,
+  placeExecutable,
   podman,
   podmanOk,
+  progress,
+  removePodmanStore,
 } from "../support/container.ts";
 
 const PLAIN_IMAGE = "localhost/mcp-proxy-test:plain";
@@ -66,10 +69,23 @@ interface ImageInspection {
 }
 
 Deno.test("container image: podman build of the Dockerfile, served over /mcp and /sse", async (t) => {
+  // An earlier run that was killed may have left its store behind.
+  await removePodmanStore();
+  try {
+    await testImages(t);
+  } finally {
+    await removePodmanStore();
+  }
+});
+
+/** Builds both images and runs them (see the module's description). */
+async function testImages(t: Deno.TestContext): Promise<void> {
   await ensureBaseImage();
-  await buildExecutable();
+  progress("building the executable (deno task build)");
+  await placeExecutable();
   await buildImage("plain", PLAIN_IMAGE);
   await buildImage("node", NODE_IMAGE);
+  progress("images built; running them");
 
   await t.step(
     "both images: mcp-proxy entry point, non-root user, health check, labels",
@@ -100,6 +116,14 @@ Deno.test("container image: podman build of the Dockerfile, served over /mcp and
       }
     },
   );
+
+  await t.step("the node image has Node.js 22 (LTS), npm and npx", async () => {
+    const run = (command: string, ...args: string[]) =>
+      podmanOk(["run", "--rm", "--no-healthcheck", "--entrypoint", command, NODE_IMAGE, ...args]);
+    assert.match(await run("node", "--version"), /^v22\.\d+\.\d+$/);
+    assert.match(await run("npm", "--version"), /^\d+\.\d+\.\d+$/);
+    assert.match(await run("npx", "--version"), /^\d+\.\d+\.\d+$/);
+  });
 
   await t.step("the node image serves server-everything to a client on the host", async (t) => {
     const dir = await Deno.makeTempDir();
@@ -211,4 +235,4 @@ Deno.test("container image: podman build of the Dockerfile, served over /mcp and
       await Deno.remove(dir, { recursive: true });
     }
   });
-});
+}

@@ -2,10 +2,15 @@
  * Building and running the project's container image with podman (Linux, as root): the
  * Debian base image the Dockerfile starts `FROM` is made locally with debootstrap, since no
  * container registry is reachable, and cached as a tarball under .tools/container/.
+ *
+ * Podman runs on a store of the test's own, inside the checkout (.tools/podman/: image store,
+ * run state and libpod's tmp dir), never the machine's: the test neither sees nor leaves images
+ * there, and another podman running on the machine does not share its state files.
+ * {@linkcode removePodmanStore} deletes that store; the base tarball stays for the next run.
  * @module
  */
 import { ROOT } from "./paths.ts";
-import { run } from "../fixtures/distribution/http.ts";
+import { buildExecutable } from "./executable.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 
 /** The name the Dockerfile's first `FROM` uses; the local stand-in is tagged with it. */
@@ -20,31 +25,96 @@ const EXTRA_CA_DIR = "/usr/local/share/ca-certificates";
 /** Podman's settings: the caller's CONTAINERS_CONF, else the project's own (see .ci/run). */
 const CONTAINERS_CONF = Deno.env.get("CONTAINERS_CONF") ?? `${ROOT}.ci/containers.conf`;
 
+/** The test's podman store: images and containers, run state, tmp files. */
+const PODMAN_DIR = `${ROOT}.tools/podman`;
+
+/** Podman's global options that put all of its state into {@linkcode PODMAN_DIR}. */
+const PODMAN_STORE_ARGS = [
+  "--root",
+  `${PODMAN_DIR}/root`,
+  "--runroot",
+  `${PODMAN_DIR}/runroot`,
+  // libpod's state files (`alive`, locks, events): the machine's /run/libpod belongs to the
+  // machine's podman.
+  "--tmpdir",
+  `${PODMAN_DIR}/tmp`,
+];
+
 /** Docker's name for this host's architecture, as in `dist/linux-<arch>/` and TARGETARCH. */
 export const TARGET_ARCH = Deno.build.arch === "aarch64" ? "arm64" : "amd64";
 
-/** Runs `podman args`; resolves to its exit code and output. */
-export function podman(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run("podman", args, { env: { CONTAINERS_CONF } });
+const started = performance.now();
+
+/** One line on stderr: what the container test is doing, and the seconds since it started. */
+export function progress(message: string): void {
+  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(3);
+  console.error(`[container ${seconds} s] ${message}`);
 }
 
-/** Runs `podman args` and returns its trimmed stdout; throws with its stderr when it fails. */
-export async function podmanOk(args: string[]): Promise<string> {
-  const result = await podman(args);
+/** The result of a finished command. */
+interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How to run a command: extra environment, and who reads its stdout line by line. */
+interface RunOptions {
+  env?: Record<string, string>;
+  onLine?: (line: string) => void;
+}
+
+/** Runs `command args` to completion, handing each line of its stdout to `onLine` as it comes. */
+async function run(command: string, args: string[], options: RunOptions = {}): Promise<Finished> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  let pending = "";
+  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+    stdout += text;
+    const lines = (pending + text).split("\n");
+    pending = lines.pop()!;
+    lines.forEach((line) => options.onLine?.(line));
+  }
+  if (pending) options.onLine?.(pending);
+  const { code } = await child.status;
+  return { code, stdout, stderr: await stderr };
+}
+
+/** Runs a command to completion and returns its trimmed stdout; throws when it fails. */
+async function exec(command: string, args: string[], options: RunOptions = {}): Promise<string> {
+  const result = await run(command, args, options);
   if (result.code !== 0) {
-    throw new Error(`podman ${args.join(" ")} exited with ${result.code}:\n${result.stderr}`);
+    const output = (result.stdout + result.stderr).slice(-8_000);
+    throw new Error(`${command} ${args.join(" ")} exited with ${result.code}:\n${output}`);
   }
   return result.stdout.trim();
 }
 
-/** Runs a command to completion; throws with its output when it fails. */
-async function exec(command: string, args: string[]): Promise<void> {
-  const result = await run(command, args, { cwd: ROOT });
-  if (result.code !== 0) {
-    throw new Error(
-      `${command} ${args.join(" ")} exited with ${result.code}:\n${result.stdout}${result.stderr}`,
-    );
-  }
+/**
+ * The options that run podman on the test's store; TMPDIR is where podman stages image layers
+ * (default /var/tmp).
+ */
+async function podmanOptions(onLine?: (line: string) => void): Promise<RunOptions> {
+  await Deno.mkdir(`${PODMAN_DIR}/tmp`, { recursive: true });
+  return { env: { CONTAINERS_CONF, TMPDIR: `${PODMAN_DIR}/tmp` }, onLine };
+}
+
+/** Runs `podman args` on the test's store; resolves to its exit code and output. */
+export async function podman(args: string[]): Promise<Finished> {
+  return run("podman", [...PODMAN_STORE_ARGS, ...args], await podmanOptions());
+}
+
+/** Runs `podman args` on the test's store and returns its trimmed stdout; throws when it fails. */
+export async function podmanOk(args: string[]): Promise<string> {
+  return exec("podman", [...PODMAN_STORE_ARGS, ...args], await podmanOptions());
 }
 
 /** The names in `dir`, none when it does not exist. */
@@ -75,6 +145,9 @@ async function hasExtraCertificates(): Promise<boolean> {
   return (await fileNames(EXTRA_CA_DIR)).some((name) => name.endsWith(".crt"));
 }
 
+/** debootstrap's phase lines: those that name no package (it writes three for each one). */
+const DEBOOTSTRAP_PHASE = /^I: (?!Retrieving |Validating |Extracting |Unpacking |Configuring )/;
+
 /**
  * Makes the base image's tarball: a minimal Debian bookworm from debootstrap, trimmed the way
  * Debian's slim images are (no apt lists or caches, docs, man pages or translations), with this
@@ -84,7 +157,13 @@ async function hasExtraCertificates(): Promise<boolean> {
 async function makeBaseTarball(): Promise<void> {
   const rootfs = await Deno.makeTempDir({ prefix: "mcp-proxy-rootfs-" });
   try {
-    await exec("debootstrap", ["--variant=minbase", "bookworm", rootfs, await debianMirror()]);
+    const mirror = await debianMirror();
+    progress(`debootstrap: a minimal Debian bookworm from ${mirror}`);
+    await exec("debootstrap", ["--variant=minbase", "bookworm", rootfs, mirror], {
+      onLine: (line) => {
+        if (DEBOOTSTRAP_PHASE.test(line)) progress(`debootstrap: ${line.slice(3)}`);
+      },
+    });
     await exec("sh", [
       "-c",
       'cd "$1" && rm -rf var/cache/apt/*.bin var/cache/apt/archives/*.deb var/lib/apt/lists/* ' +
@@ -112,39 +191,49 @@ async function makeBaseTarball(): Promise<void> {
 
 /**
  * Makes sure podman has {@linkcode BASE_IMAGE}: already there, imported from the cached
- * tarball, or made with debootstrap first (about 30 s). With extra CAs, `PIP_CERT` points pip
- * at the system bundle (pip otherwise trusts only its own copy of certifi).
+ * tarball, or made with debootstrap first (about 40 s). With extra CAs, `PIP_CERT` and
+ * `NODE_EXTRA_CA_CERTS` point pip and Node.js at the system bundle (each otherwise trusts only
+ * its own copy of Mozilla's list).
  */
 export async function ensureBaseImage(): Promise<void> {
   if ((await podman(["image", "exists", BASE_IMAGE])).code === 0) return;
   const cached = await Deno.stat(BASE_TARBALL).then(() => true, () => false);
   if (!cached) await makeBaseTarball();
+  const bundle = "/etc/ssl/certs/ca-certificates.crt";
   const changes = await hasExtraCertificates()
-    ? ["--change", "ENV=PIP_CERT=/etc/ssl/certs/ca-certificates.crt"]
+    ? ["--change", `ENV=PIP_CERT=${bundle}`, "--change", `ENV=NODE_EXTRA_CA_CERTS=${bundle}`]
     : [];
+  progress(`importing ${cached ? "the cached" : "the new"} base image`);
   await podmanOk(["import", ...changes, BASE_TARBALL, BASE_IMAGE]);
 }
 
-/** Builds the executable the Dockerfile copies: dist/linux-<arch>/mcp-proxy for this host. */
-export async function buildExecutable(): Promise<void> {
-  const bunArch = TARGET_ARCH === "arm64" ? "arm64" : "x64";
-  await exec(Deno.execPath(), [
-    "task",
-    "build",
-    "--target",
-    `bun-linux-${bunArch}`,
-    "--outfile",
-    `dist/linux-${TARGET_ARCH}/mcp-proxy`,
-  ]);
+/**
+ * Puts the executable the Dockerfile copies, dist/linux-<arch>/mcp-proxy, in place: the one
+ * `deno task build` makes for this host (shared with binary_test, see ./executable.ts).
+ */
+export async function placeExecutable(): Promise<void> {
+  const executable = await buildExecutable();
+  const dir = `${ROOT}dist/linux-${TARGET_ARCH}`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.copyFile(executable, `${dir}/mcp-proxy`);
 }
 
 /**
  * Builds the Dockerfile's `target` stage as `tag`, with the layer cache, the local base image
- * and the host's network (the package stages reach the Debian mirror and the npm registry).
- * Podman does not set TARGETARCH itself, as Docker's BuildKit does: it is passed here.
+ * and the host's network (the package stages reach the Debian mirror and the npm registry),
+ * logging each step as it starts. Podman does not set TARGETARCH itself, as Docker's BuildKit
+ * does: it is passed here.
  */
 export async function buildImage(target: string, tag: string): Promise<void> {
-  await podmanOk([
+  progress(`podman build --target ${target}`);
+  // The steps that take time; a multi-stage build's read "[2/5] STEP 3/4: RUN ...".
+  const onLine = (line: string) => {
+    if (/^(\[\d+\/\d+\] )?STEP \d+\/\d+: (FROM|RUN|COPY) /.test(line)) {
+      progress(`${target}: ${line.slice(0, 110)}`);
+    }
+  };
+  await exec("podman", [
+    ...PODMAN_STORE_ARGS,
     "build",
     "--format",
     "docker", // the OCI image format has no HEALTHCHECK
@@ -160,5 +249,28 @@ export async function buildImage(target: string, tag: string): Promise<void> {
     "--tag",
     tag,
     ROOT,
-  ]);
+  ], await podmanOptions(onLine));
+}
+
+/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
+async function mountsBelow(dir: string): Promise<string[]> {
+  const info = await Deno.readTextFile("/proc/self/mountinfo").catch(() => "");
+  return info.split("\n")
+    .map((line) => line.split(" ")[4]?.replace(/\\040/g, " "))
+    .filter((point): point is string => point === dir || point?.startsWith(`${dir}/`) === true)
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Deletes the test's podman store and everything in it: its containers (stopped first), its
+ * images, whatever a killed earlier run left mounted, and the directory. Run before building
+ * (an earlier run may have been killed) and at the end.
+ */
+export async function removePodmanStore(): Promise<void> {
+  if (!(await Deno.stat(PODMAN_DIR).then(() => true, () => false))) return;
+  await podman(["rm", "--all", "--force", "--time", "0"]);
+  await podman(["rmi", "--all", "--force"]);
+  for (const point of await mountsBelow(PODMAN_DIR)) await run("umount", ["--lazy", point]);
+  await Deno.remove(PODMAN_DIR, { recursive: true });
+  progress("removed the test's podman store (.tools/podman)");
 }
