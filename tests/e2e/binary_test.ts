@@ -1,19 +1,20 @@
 /**
  * The standalone executable that `deno task build` makes (the bundle compiled by Bun) must behave
- * like `deno run main.ts`. This builds it, smoke-tests it (scripts/smoke_test.ts, as the release
+ * like `deno run main.ts`. This builds it (or takes the build container_test made in the same
+ * run, see tests/support/executable.ts), smoke-tests it (scripts/smoke_test.ts, as the release
  * workflow does), installs it with install.sh from a local release laid out like release.yml's,
  * then reruns every test file that starts the proxy as a process with `MCP_PROXY_BIN` pointing
- * at the executable.
+ * at the executable, those files in parallel (DENO_JOBS at a time, as for the outer run), each
+ * test's result line shown as it ends.
  *
  * Not on Windows: the Bun build is checked on Linux and macOS; Windows releases use `deno compile`.
  */
 import assert from "node:assert/strict";
 import { EVERYTHING_SERVER, ROOT } from "../support/paths.ts";
+import { buildExecutable, EXECUTABLE } from "../support/executable.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { run } from "../fixtures/distribution/http.ts";
 import { makeRelease, serveReleases } from "../fixtures/distribution/release.ts";
-
-const EXECUTABLE = `${ROOT}dist/mcp-proxy`;
 
 /** Marks the tests/support modules that start the proxy as a process. */
 const LAUNCHES_PROXY = /\bproxyCommand\(/;
@@ -56,13 +57,42 @@ function tail(text: string): string {
   return text.length > 12_000 ? `…${text.slice(-12_000)}` : text;
 }
 
+/** A line of `deno test --parallel` that ends a test: "./file => name ... ok (12ms)". */
+const RESULT_LINE = / => .* \.\.\. (ok|FAILED|ignored)\b/;
+
+/**
+ * Runs `files` with `deno test --parallel` against the executable, writing each test's result
+ * line to stderr as it comes (a nested run takes minutes), marked so that no one reads them as
+ * the outer run's summary. Resolves to its exit code and whole output.
+ */
+async function testAgainstExecutable(files: string[]): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--no-check", "--parallel", ...files],
+    cwd: ROOT,
+    env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  let pending = "";
+  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+    stdout += text;
+    const lines = (pending + text).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) if (RESULT_LINE.test(line)) console.error(`[executable] ${line}`);
+  }
+  const { code } = await child.status;
+  return { code, output: stdout + pending + (await stderr) };
+}
+
 Deno.test({
   name: "the Bun-compiled executable: build, smoke test, install.sh, process-level tests",
   ignore: Deno.build.os === "windows",
   async fn(t) {
     await t.step("deno task build makes dist/mcp-proxy", async () => {
-      const build = await run(Deno.execPath(), ["task", "build"], { cwd: ROOT });
-      assert.equal(build.code, 0, tail(build.stderr));
+      await buildExecutable();
       assert.ok((await Deno.stat(EXECUTABLE)).mode! & 0o111, "not executable");
     });
 
@@ -98,12 +128,8 @@ Deno.test({
 
     const files = await processLevelTestFiles();
     await t.step(`against the executable: ${files.join(" ")}`, async () => {
-      const nested = await run(
-        Deno.execPath(),
-        ["test", "-A", "--no-check", ...files],
-        { cwd: ROOT, env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" } },
-      );
-      assert.equal(nested.code, 0, tail(nested.stdout + nested.stderr));
+      const nested = await testAgainstExecutable(files);
+      assert.equal(nested.code, 0, tail(nested.output));
     });
   },
 });

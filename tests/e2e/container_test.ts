@@ -35,14 +35,6 @@ const HOST_NODE_MODULES = EVERYTHING_SERVER.slice(
   EVERYTHING_SERVER.indexOf("/@modelcontextprotocol/"),
 );
 
-/** A TCP port free on the host's loopback right now. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /** Polls `GET /status` until every server in `names` reports `running`. */
 async function waitUntilRunning(base: string, names: string[]): Promise<void> {
   let last = "";
@@ -128,8 +120,6 @@ async function testImages(t: Deno.TestContext): Promise<void> {
   await t.step("the node image serves server-everything to a client on the host", async (t) => {
     const dir = await Deno.makeTempDir();
     const name = `mcp-proxy-test-${Deno.pid}`;
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
     try {
       await Deno.writeTextFile(
         `${dir}/servers.json`,
@@ -145,8 +135,9 @@ async function testImages(t: Deno.TestContext): Promise<void> {
         "--detach",
         "--name",
         name,
+        // A host port podman picks: one free now could be taken by a test running beside this.
         "--publish",
-        `127.0.0.1:${port}:8096`,
+        "127.0.0.1::8096",
         "--env-file",
         `${dir}/proxy.env`,
         "--volume",
@@ -165,6 +156,7 @@ async function testImages(t: Deno.TestContext): Promise<void> {
         IN_CONTAINER_EVERYTHING,
         "stdio",
       ]);
+      const base = `http://${await podmanOk(["port", name, "8096/tcp"])}`;
       await waitUntilRunning(base, ["default", "everything"]);
 
       await t.step("without the API key from the env file: 401", async () => {
