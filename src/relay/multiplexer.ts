@@ -126,10 +126,10 @@ export interface MultiplexerOptions {
 
 /**
  * How long a session's turn waits while all its calls wait on its client's answers (a person
- * reading a question): then the next session's calls go too, and a question that then cannot
- * be attributed is refused rather than holding every other client back.
+ * reading a question, or a client that went away): then, other sessions' calls waiting, its
+ * calls are cancelled rather than holding every other client back.
  */
-export const TURN_PATIENCE_MS = 10_000;
+export const TURN_PATIENCE_MS = 5_000;
 
 /** How often requests are checked against their deadline: a tenth of the limit, 10 ms to 1 s. */
 function sweepIntervalMs(requestTimeoutMs: number): number {
@@ -390,10 +390,15 @@ export class Multiplexer {
     if (!next) return;
     if (this.#asking.size > 0) {
       const now = performance.now();
-      const patient = [...this.#asking].every((session) =>
+      const holders = [...this.#asking];
+      const patient = holders.every((session) =>
         session.openQuestions > 0 && now - session.questionsOpenSince >= this.#turnPatienceMs
       );
       if (!patient) return this.#armPatience();
+      // Cancelling their calls empties #asking, which passes the turn (see #release).
+      for (const session of holders) this.#cancelWaitingCalls(session);
+      if (this.#asking.size > 0) this.#armPatience();
+      return;
     }
     const mine = order.held.filter((held) => held.session === next);
     const others = order.held.filter((held) => held.session !== next);
@@ -403,6 +408,45 @@ export class Multiplexer {
     }
     if (others.length > 0) this.#armPatience();
     else this.#disarmPatience();
+  }
+
+  /**
+   * Cancels the calls of a session that held the turn while waiting on its client's answers
+   * for {@linkcode TURN_PATIENCE_MS}, other sessions' calls waiting: its open questions are
+   * withdrawn (the server gets an error for each, the client a cancellation), its calls that
+   * may ask are cancelled (the server gets a cancellation, the client an error).
+   */
+  #cancelWaitingCalls(session: Session): void {
+    const seconds = this.#turnPatienceMs / 1000;
+    const reason = `mcp-proxy cancelled the call: it waited ${seconds} s for this client's ` +
+      `answer to a question of MCP server '${this.#name}' while other clients waited for it`;
+    this.#log.warning(
+      `Cancelled a call to '${this.#name}' that waited ${seconds} s on its client's answer ` +
+        "while other clients' calls waited for their turn",
+    );
+    for (const [id, request] of this.#serverRequests) {
+      if (request.session !== session) continue;
+      this.#serverRequests.delete(id);
+      const refusal = errorResponse(request.upstreamId, ProtocolErrorCode.InternalError, reason);
+      this.#link.upstream?.send(refusal);
+      const cancelled = { requestId: id, reason };
+      this.#deliver(session, {
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: cancelled,
+      });
+    }
+    session.openQuestions = 0;
+    for (const [clientId, upstreamId] of [...session.inFlight]) {
+      if (!this.#pending.get(upstreamId)?.asks) continue;
+      this.notify("notifications/cancelled", { requestId: upstreamId, reason });
+      this.#deliver(
+        session,
+        errorResponse(clientId, ProtocolErrorCode.RequestTimeout, reason),
+        clientId,
+      );
+      this.#release(upstreamId)?.onSettled?.(undefined);
+    }
   }
 
   /** Looks at the turn again after {@linkcode TURN_PATIENCE_MS}, while calls wait for it. */

@@ -248,39 +248,48 @@ Deno.test("a server request never goes to a guess: one still waiting on its clie
   assert.equal(a.received.filter((r) => r.message.method === "roots/list").length, 0);
 });
 
-Deno.test("a turn held by a client that does not answer its question passes on after the patience; questions then are refused", async () => {
+Deno.test("a turn held by a client that does not answer its question: past the patience its call is cancelled and the turn passes", async () => {
   const { mux, upstream } = await opened(0, 30);
   const a = client(mux);
   const b = client(mux);
   a.send({ id: 1, method: "tools/call", params: { name: "ask" } });
+  const aCall = upstream.last("tools/call").message;
   mux.fromUpstream(
     incoming({ jsonrpc: "2.0", id: "s1", method: "elicitation/create", params: {} }),
   );
+  const question = a.received.at(-1)!.message;
   b.send({ id: 1, method: "tools/call", params: { name: "other" } });
   assert.equal(upstream.sent.filter((s) => s.message.method === "tools/call").length, 1);
   await new Promise((resolve) => setTimeout(resolve, 80));
-  // a still has not answered: b's call went on.
+  // a did not answer: its question is withdrawn, its call cancelled, and b's call went on.
+  assert.equal(a.response(1)?.error?.code, -32001);
+  assert.match(a.response(1)!.error!.message, /waited 0.03 s for this client's answer/);
+  const withdrawn = a.received.find((r) => r.message.method === "notifications/cancelled");
+  assert.equal((withdrawn?.message.params as { requestId: unknown }).requestId, question.id);
+  const toChild = upstream.sent.find((s) => s.message.id === "s1")!.message;
+  assert.equal(toChild.error?.code, -32603);
+  const cancel = upstream.last("notifications/cancelled").message;
+  assert.equal((cancel.params as { requestId: unknown }).requestId, aCall.id);
   assert.equal(upstream.last("tools/call").session?.id, 2);
+  // The next question can only be b's.
   mux.fromUpstream(
     incoming({ jsonrpc: "2.0", id: "s2", method: "sampling/createMessage", params: {} }),
   );
-  assert.match(upstream.sent.at(-1)!.message.error!.message, /2 client sessions/);
-  assert.equal(b.received.length, 0);
-  assert.equal(a.received.filter((r) => r.message.method === "sampling/createMessage").length, 0);
-  // A turn whose holder answers in time is not passed on.
-  const c = client(mux);
+  assert.equal(b.received.at(-1)?.message.method, "sampling/createMessage");
+  const bQuestion = b.received.at(-1)!.message;
+  b.send({ id: bQuestion.id, result: { role: "assistant" } });
   const bCall = upstream.last("tools/call").message;
   mux.fromUpstream(incoming({ jsonrpc: "2.0", id: bCall.id, result: {} }));
-  const aCall = upstream.sent.find((s) => s.message.method === "tools/call")!.message;
-  mux.fromUpstream(incoming({ jsonrpc: "2.0", id: aCall.id, result: {} }));
+  // A turn whose holder answers in time is not passed on.
+  const c = client(mux);
   c.send({ id: 3, method: "tools/call", params: { name: "ask" } });
   mux.fromUpstream(
     incoming({ jsonrpc: "2.0", id: "s3", method: "elicitation/create", params: {} }),
   );
-  const question = c.received.at(-1)!.message;
+  const cQuestion = c.received.at(-1)!.message;
   b.send({ id: 4, method: "tools/call", params: { name: "held" } });
   await new Promise((resolve) => setTimeout(resolve, 10));
-  c.send({ jsonrpc: "2.0", id: question.id, result: { action: "decline" } });
+  c.send({ jsonrpc: "2.0", id: cQuestion.id, result: { action: "decline" } });
   await new Promise((resolve) => setTimeout(resolve, 60));
   assert.equal(upstream.last("tools/call").session?.id, 3, "b still waits for c's call");
   c.session.close();
