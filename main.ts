@@ -4,7 +4,7 @@
  * Entry point only; the program lives in `src/`.
  * @module
  */
-import { flushStderr } from "./src/log.ts";
+import { flushStderr } from "./src/io/log.ts";
 import { main } from "./src/main.ts";
 import { runtime } from "./src/runtime/mod.ts";
 

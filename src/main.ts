@@ -5,7 +5,7 @@
 import denoConfig from "../deno.json" with { type: "json" };
 import { parseCommandLine } from "./cli/parser.ts";
 import { buildSettings, SettingsError } from "./cli/settings.ts";
-import { getLogger, setLogLevel } from "./log.ts";
+import { getLogger, setLogLevel } from "./io/log.ts";
 import { runtime } from "./runtime/mod.ts";
 
 /** The version, from deno.json. */

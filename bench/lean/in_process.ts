@@ -13,11 +13,11 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_SERVING_LIMITS } from "../../src/cli/server_config.ts";
-import { getLogger } from "../../src/log.ts";
-import { Multiplexer } from "../../src/relay/multiplexer.ts";
-import type { SharedServer } from "../../src/relay/types.ts";
+import { getLogger } from "../../src/io/log.ts";
+import { Multiplexer } from "../../src/core/multiplexer.ts";
+import type { SharedServer } from "../../src/core/types.ts";
 import { createProxyApp, type ProxyApp } from "../../src/server/app.ts";
-import { classify } from "../../src/shared/jsonrpc.ts";
+import { classify } from "../../src/protocol/jsonrpc.ts";
 import {
   checkAnswer,
   ECHO_PARAMS,

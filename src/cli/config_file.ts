@@ -2,9 +2,9 @@
  * Reads named servers from a Claude-Desktop-style JSON file (CLI.md, "Named-server config file").
  * @module
  */
-import { isObject } from "../shared/jsonrpc.ts";
+import { isObject } from "../protocol/jsonrpc.ts";
 import { jsonErrorOffset, positionOf } from "./json_error.ts";
-import { type Logger, maskCommandLine } from "../log.ts";
+import { type Logger, maskCommandLine } from "../io/log.ts";
 import {
   isValidServerName,
   namedServerPathPrefix,

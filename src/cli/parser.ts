@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "../deps.ts";
-import { LOG_LEVELS } from "../log.ts";
+import { LOG_LEVELS } from "../io/log.ts";
 
 /** The parsed arguments, with argparse's destination names. */
 export interface ParsedArgs {

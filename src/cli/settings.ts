@@ -3,7 +3,7 @@
  * mode, with every rule of CLI.md applied.
  * @module
  */
-import { type Logger, type LogLevel, maskCommandLine } from "../log.ts";
+import { type Logger, type LogLevel, maskCommandLine } from "../io/log.ts";
 import type { HttpLimits, OsFamily } from "../runtime/mod.ts";
 import { baseEnvironment } from "./child_environment.ts";
 import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
@@ -24,7 +24,7 @@ import {
   type ServingLimits,
   type StdioServerConfig,
 } from "./server_config.ts";
-import { ShellWordsError, splitShellWords } from "./shell_words.ts";
+import { ShellWordsError, splitShellWords } from "../io/shell_words.ts";
 
 export type { ServedServerConfig, StdioServerConfig };
 

@@ -8,12 +8,12 @@
  * that takes a request and never answers it must not keep the client's requests waiting for ever.
  * @module
  */
-import { type Logger, sessionIdForLog } from "../log.ts";
-import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../shared/jsonrpc.ts";
-import { formatDuration } from "../shared/async.ts";
-import type { JsonObject } from "../era/envelope.ts";
-import { discoverParams, eraOfDiscoverAnswer } from "../era/probe.ts";
-import { readEventData } from "../era/sse_events.ts";
+import { type Logger, sessionIdForLog } from "../io/log.ts";
+import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../protocol/jsonrpc.ts";
+import { formatDuration } from "../io/async.ts";
+import type { JsonObject } from "../protocol/envelope.ts";
+import { discoverParams, eraOfDiscoverAnswer } from "../protocol/probe.ts";
+import { readEventData } from "./sse_events.ts";
 import { CrossOriginRedirectError, fetchWithinOrigin, type RemoteFetch } from "./redirects.ts";
 
 /** What the remote speaks. */
@@ -26,6 +26,20 @@ export type RemoteKind =
 export class DetectionError extends Error {
   /** The error's name, as `Error` subclasses set it. */
   override name = "DetectionError";
+}
+
+/**
+ * Every probe was refused with HTTP 401 or 403 (`statuses`, in order): the remote wants
+ * credentials it was not given, or refused those given; what it speaks cannot be found out.
+ */
+export class DetectionRefused extends DetectionError {
+  /** The error's name, as `Error` subclasses set it. */
+  override name = "DetectionRefused";
+
+  /** `tried`: what each probe got; `statuses`: the refusals' HTTP statuses. */
+  constructor(tried: string, readonly statuses: readonly number[]) {
+    super(tried);
+  }
 }
 
 /**
@@ -55,6 +69,9 @@ export const DETECTION_TIMEOUT_MS = 30_000;
 
 /** How many times the modern probe is sent to a server that names our version as supported. */
 const MAX_PROBES = 3;
+
+/** The HTTP statuses of a refusal for want of credentials (or of the right ones). */
+const REFUSED_STATUSES = new Set([401, 403]);
 
 /** JSON-RPC codes only a modern server answers with. */
 const MODERN_ERROR_CODES = new Set([-32020, -32021, -32022]);
@@ -86,6 +103,8 @@ interface Probing {
   readonly fetch: RemoteFetch;
   /** What each probe got, for the error when none finds a server. */
   readonly tried: string[];
+  /** The HTTP status of each probe that got an answer and found no server. */
+  readonly statuses: number[];
   /** Aborted when the whole detection runs out of time. */
   readonly expired: AbortSignal;
   /** Whether a probe got no answer in time. */
@@ -95,8 +114,8 @@ interface Probing {
 }
 
 /**
- * Probes the remote. Rejects with {@linkcode DetectionError} when the remote answered and none
- * of it is an MCP server, with {@linkcode DetectionTimeout} when some probe got no answer in
+ * Probes the remote. Rejects with {@linkcode DetectionRefused} when every probe got 401 or 403,
+ * with {@linkcode DetectionError} when the remote answered and none of it is an MCP server, with {@linkcode DetectionTimeout} when some probe got no answer in
  * time; both name what each probe got.
  */
 export async function detectRemote(options: DetectOptions): Promise<RemoteKind> {
@@ -109,6 +128,7 @@ export async function detectRemote(options: DetectOptions): Promise<RemoteKind> 
     options,
     fetch: fetchWithinOrigin(options.fetch),
     tried: [],
+    statuses: [],
     expired: expiry.signal,
     timedOut: false,
     sent: 0,
@@ -119,8 +139,14 @@ export async function detectRemote(options: DetectOptions): Promise<RemoteKind> 
   } finally {
     clearTimeout(timer);
   }
-  const tried = probing.tried.join("; ");
-  throw probing.timedOut ? new DetectionTimeout(tried) : new DetectionError(tried);
+  const { tried, statuses, timedOut } = probing;
+  if (timedOut) throw new DetectionTimeout(tried.join("; "));
+  const everyOneRefused = statuses.length > 0 && statuses.length === tried.length &&
+    statuses.every((status) => REFUSED_STATUSES.has(status));
+  if (everyOneRefused) {
+    throw new DetectionRefused(tried.join("; "), statuses);
+  }
+  throw new DetectionError(tried.join("; "));
 }
 
 /** The verdict of the probes, or `undefined` when none found a server. */
@@ -133,8 +159,10 @@ async function probeAll(probing: Probing): Promise<RemoteKind | undefined> {
     }
     // A JSON-RPC refusal that no modern server sends is a legacy Streamable HTTP server (a
     // request without a session), and a forced transport needs only the era: no session is
-    // opened to find out, unless the remote did not answer at all.
-    if (modern === "legacy" || (transport === "streamablehttp" && !probing.timedOut)) {
+    // opened to find out, unless the remote did not answer at all or refused the credentials.
+    if (modern === "legacy") return { transport: "streamablehttp", era: "legacy" };
+    if (modern === "refused" && transport === "streamablehttp") return undefined;
+    if (transport === "streamablehttp" && !probing.timedOut) {
       return { transport: "streamablehttp", era: "legacy" };
     }
     if (transport === "streamablehttp") return undefined;
@@ -148,6 +176,12 @@ async function probeAll(probing: Probing): Promise<RemoteKind | undefined> {
 function note(probing: Probing, outcome: string): void {
   probing.tried.push(outcome);
   probing.options.log?.debug(`Detection: ${outcome}.`);
+}
+
+/** Notes the HTTP status of a probe `what` whose answer found no server. */
+function noteStatus(probing: Probing, what: string, status: number): void {
+  probing.statuses.push(status);
+  note(probing, `${what} got HTTP ${status}`);
 }
 
 /** A promise that rejects when `signal` aborts. */
@@ -241,12 +275,13 @@ async function answerOf(response: Response): Promise<JsonObject | undefined> {
 /**
  * The discover result of a modern remote; `legacy` when a JSON-RPC error that no modern
  * server sends came back (a legacy Streamable HTTP server refusing a request without a
- * session); `undefined` when the answer says neither, or none came in time.
+ * session); `refused` on a 401 or 403, which says nothing of the era, whatever its body;
+ * `undefined` when the answer says neither, or none came in time.
  */
 async function probeModern(
   probing: Probing,
   attempt = 1,
-): Promise<JsonObject | "legacy" | undefined> {
+): Promise<JsonObject | "legacy" | "refused" | undefined> {
   const what = "a 2026-07-28 server/discover";
   const got = await withDeadline(probing, what, async (signal) => {
     const response = await post(
@@ -285,7 +320,8 @@ async function probeModern(
         JSON.stringify(answer?.error),
     );
   }
-  note(probing, `${what} got HTTP ${response.status}`);
+  noteStatus(probing, what, response.status);
+  if (REFUSED_STATUSES.has(response.status)) return "refused";
   return code === undefined ? undefined : "legacy";
 }
 
@@ -325,7 +361,7 @@ async function probeLegacyHttp(probing: Probing): Promise<boolean> {
     probing.options.log?.debug(`Detection: ${what} got a result.`);
     return true;
   }
-  note(probing, `${what} got HTTP ${response.status}`);
+  noteStatus(probing, what, response.status);
   return false;
 }
 
@@ -342,7 +378,7 @@ async function probeSse(probing: Probing): Promise<boolean> {
   if (response === undefined) return false;
   const ok = response.ok &&
     (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
-  if (!ok) note(probing, `${what} got HTTP ${response.status}`);
+  if (!ok) noteStatus(probing, what, response.status);
   else probing.options.log?.debug(`Detection: ${what} opened an event stream.`);
   return ok;
 }

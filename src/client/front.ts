@@ -11,9 +11,9 @@
  * | modern | legacy | {@linkcode ModernClientOverLegacyRemote} |
  * @module
  */
-import { hasEnvelopeClaim } from "../era/envelope.ts";
-import { isLogged, type Logger, urlForLog, withUrlForLog } from "../log.ts";
-import { Backoff, type BackoffOptions, formatDuration, sleep } from "../shared/async.ts";
+import { hasEnvelopeClaim } from "../protocol/envelope.ts";
+import { isLogged, type Logger, urlForLog, withUrlForLog } from "../io/log.ts";
+import { Backoff, type BackoffOptions, formatDuration, sleep } from "../io/async.ts";
 import {
   errorResponse,
   type Incoming,
@@ -21,8 +21,15 @@ import {
   type RequestId,
   requestKey,
   type WireMessage,
-} from "../shared/jsonrpc.ts";
-import { DetectionError, DetectionTimeout, detectRemote, type RemoteKind } from "./detect.ts";
+} from "../protocol/jsonrpc.ts";
+import { HEADER_EXAMPLES } from "./auth/oauth_fetch.ts";
+import {
+  DetectionError,
+  DetectionRefused,
+  DetectionTimeout,
+  detectRemote,
+  type RemoteKind,
+} from "./detect.ts";
 import { LegacyClientOverModernRemote } from "./legacy_over_modern.ts";
 import { ModernRemote } from "./modern_remote.ts";
 import { ModernClientOverLegacyRemote } from "./modern_over_legacy.ts";
@@ -87,14 +94,20 @@ type ReadyRemote =
   | Extract<RemoteKind, { era: "modern" }>
   | { readonly era: "legacy"; readonly newTransport: () => RemoteTransport };
 
+/** A relay and the era of the stdio client it serves. */
+interface ChosenRelay {
+  readonly relay: ClientRelay;
+  readonly modernClient: boolean;
+}
+
 /**
  * Where the front is: finding out what the remote speaks (the client's messages wait),
- * refusing (the URL answers as no MCP server does), or relaying.
+ * refusing (the URL answers as no MCP server does, or refuses every request), or relaying.
  */
 type FrontState =
   | { readonly kind: "detecting"; readonly queue: { incoming: Incoming; since: number }[] }
   | { readonly kind: "refusing"; readonly reason: string }
-  | { readonly kind: "ready"; readonly remote: ReadyRemote; relay: ClientRelay | undefined }
+  | { readonly kind: "ready"; readonly remote: ReadyRemote; chosen: ChosenRelay | undefined }
   | { readonly kind: "closed"; readonly reached: boolean };
 
 /** Relays between the stdio client and the remote, whatever era each speaks. */
@@ -115,6 +128,15 @@ export class ClientFront {
   #abandoned = false;
   /** Whether each message's summary is logged (built only then). */
   readonly #tracing = isLogged("DEBUG");
+  /** The key of the client's `server/discover` still unanswered, if one is. */
+  #discoverKey: string | undefined;
+  /**
+   * Whether the client's `server/discover` got an error: a dual-era client then falls back to
+   * a legacy `initialize`, to be served as from a legacy client.
+   */
+  #discoverFailed = false;
+  /** The close of a relay left for another (a client that fell back to `initialize`). */
+  #retired: Promise<void> = Promise.resolve();
 
   /** A front that starts probing the remote at once. */
   constructor(options: FrontOptions) {
@@ -123,7 +145,9 @@ export class ClientFront {
       ...options,
       deliver: (message) => {
         if (this.#abandoned) return;
-        if (message.method === undefined && message.id != null) this.#settle(message.id);
+        if (message.method === undefined && message.id != null) {
+          this.#settle(message.id, message.error !== undefined);
+        }
         if (this.#tracing) options.log.debug(`To stdout: ${summarize(message)}.`);
         deliver(message);
       },
@@ -144,7 +168,9 @@ export class ClientFront {
     if (this.#abandoned) return;
     if (this.#tracing) this.#options.log.debug(`From stdin: ${summarize(incoming.message)}.`);
     if (incoming.kind === "request") {
-      this.#owed.set(requestKey(incoming.message.id), incoming.message.id);
+      const key = requestKey(incoming.message.id);
+      this.#owed.set(key, incoming.message.id);
+      if (incoming.message.method === "server/discover") this.#discoverKey = key;
     }
     this.#route(incoming);
   }
@@ -182,8 +208,15 @@ export class ClientFront {
       case "refusing":
         return this.#refuse(incoming, ProtocolErrorCode.InternalError, state.reason);
       case "ready":
-        state.relay ??= this.#relayFor(state.remote, incoming);
-        return state.relay.receive(incoming);
+        if (state.chosen !== undefined && this.#fallsBackToLegacy(state.chosen, incoming)) {
+          this.#options.log.info(
+            "The stdio client's server/discover failed and it falls back to initialize.",
+          );
+          this.#retired = Promise.all([this.#retired, state.chosen.relay.close()]).then(() => {});
+          state.chosen = undefined;
+        }
+        state.chosen ??= this.#relayFor(state.remote, incoming);
+        return state.chosen.relay.receive(incoming);
     }
   }
 
@@ -209,7 +242,18 @@ export class ClientFront {
     this.#state = { kind: "closed", reached: this.reached };
     this.#stop.abort();
     clearTimeout(this.#expiryTimer);
-    if (state.kind === "ready") await state.relay?.close();
+    if (state.kind === "ready") await state.chosen?.relay.close();
+    await this.#retired;
+  }
+
+  /**
+   * Whether `incoming` is the legacy `initialize` of a dual-era client whose `server/discover`
+   * got an error (the 2026-07-28 backward-compatibility fallback): the relay chosen for a
+   * modern client is to give way to one for a legacy client.
+   */
+  #fallsBackToLegacy(chosen: ChosenRelay, incoming: Incoming): boolean {
+    return chosen.modernClient && this.#discoverFailed && incoming.kind === "request" &&
+      incoming.message.method === "initialize" && !hasEnvelopeClaim(incoming.message.params);
   }
 
   /**
@@ -236,7 +280,7 @@ export class ClientFront {
         };
         if (this.#state.kind !== "detecting") return;
         log.info(`The remote server speaks ${describeRemote(found)}.`);
-        return this.#become({ kind: "ready", remote, relay: undefined });
+        return this.#become({ kind: "ready", remote, chosen: undefined });
       } catch (error) {
         if (this.#state.kind !== "detecting") return;
         const refusal = await this.#refusalOf(error, transport);
@@ -280,6 +324,11 @@ export class ClientFront {
     if (isCertificateFailure(error)) {
       return `the remote server's certificate was refused: ${describeCause(error)}`;
     }
+    if (error instanceof DetectionRefused) {
+      const statuses = [...new Set(error.statuses)].join(" or ");
+      return `it refused every request (HTTP ${statuses}): it wants credentials this proxy was ` +
+        `not given (or refused those given); pass them with -H (${HEADER_EXAMPLES})`;
+    }
     if (error instanceof DetectionError) {
       return `${url} answers as no MCP server does (${error.message}); ` +
         (transport === undefined
@@ -298,17 +347,29 @@ export class ClientFront {
     for (const { incoming } of state.queue) this.#route(incoming);
   }
 
-  /** An answer went to the client: one request less is owed. */
-  #settle(id: RequestId): void {
-    this.#owed.delete(requestKey(id));
+  /** An answer (an error if `failed`) went to the client: one request less is owed. */
+  #settle(id: RequestId, failed: boolean): void {
+    const key = requestKey(id);
+    if (key === this.#discoverKey) {
+      this.#discoverKey = undefined;
+      this.#discoverFailed = failed;
+    }
+    this.#owed.delete(key);
     if (this.#owed.size === 0) this.#drained?.();
   }
 
   /** The relay for this remote and the client whose first message is `first`. */
-  #relayFor(remote: ReadyRemote, first: Incoming): ClientRelay {
-    const { url, headers, fetch, log, deliver, clientInfo } = this.#options;
+  #relayFor(remote: ReadyRemote, first: Incoming): ChosenRelay {
     const modernClient = first.kind !== "response" && hasEnvelopeClaim(first.message.params);
-    log.info(`The stdio client speaks ${modernClient ? "2026-07-28" : "a legacy revision"}.`);
+    this.#options.log.info(
+      `The stdio client speaks ${modernClient ? "2026-07-28" : "a legacy revision"}.`,
+    );
+    return { relay: this.#newRelay(remote, modernClient), modernClient };
+  }
+
+  /** The relay between this remote and a stdio client of the era `modernClient` says. */
+  #newRelay(remote: ReadyRemote, modernClient: boolean): ClientRelay {
+    const { url, headers, fetch, log, deliver, clientInfo } = this.#options;
     if (remote.era === "modern") {
       if (!modernClient) {
         return new LegacyClientOverModernRemote({

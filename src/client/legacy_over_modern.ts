@@ -8,17 +8,21 @@
  * on stdout, and the original request is retried with its answers.
  * @module
  */
-import { ModernChild } from "../era/modern_child.ts";
-import { initializeFromDiscover } from "../era/results.ts";
-import type { Logger } from "../log.ts";
-import { type ClientHandshake, clientHandshake, type SessionContext } from "../relay/handshake.ts";
+import { ModernChild } from "../core/modern_adapter.ts";
+import { initializeFromDiscover } from "../protocol/results.ts";
+import type { Logger } from "../io/log.ts";
+import {
+  type ClientHandshake,
+  clientHandshake,
+  type SessionContext,
+} from "../protocol/handshake.ts";
 import {
   type Incoming,
   LATEST_LEGACY_PROTOCOL_VERSION,
   LEGACY_PROTOCOL_VERSIONS,
   resultResponse,
   type WireMessage,
-} from "../shared/jsonrpc.ts";
+} from "../protocol/jsonrpc.ts";
 import type { ClientRelay } from "./front.ts";
 import { ModernRemote } from "./modern_remote.ts";
 

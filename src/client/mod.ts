@@ -3,14 +3,14 @@
  * @module
  */
 import type { ClientSettings } from "../cli/settings.ts";
-import { flushStderr, getLogger, type Logger, urlForLog, withUrlForLog } from "../log.ts";
+import { flushStderr, getLogger, type Logger, urlForLog, withUrlForLog } from "../io/log.ts";
 import { runtime } from "../runtime/mod.ts";
 import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { fetchWithHttpAuth } from "./auth/http_auth.ts";
 import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
-import { PROXY_CLIENT_INFO } from "../relay/handshake.ts";
+import { PROXY_CLIENT_INFO } from "../protocol/handshake.ts";
 import { ClientFront } from "./front.ts";
-import { MessageWriter } from "../shared/message_writer.ts";
+import { MessageWriter } from "../io/message_writer.ts";
 import { readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
 

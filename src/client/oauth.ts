@@ -4,7 +4,7 @@
  * @module
  */
 import type { OAuthClientCredentials } from "../cli/settings.ts";
-import { type Logger, urlForLog } from "../log.ts";
+import { type Logger, urlForLog } from "../io/log.ts";
 
 /** The token endpoint refused or answered something unusable. */
 export class TokenError extends Error {

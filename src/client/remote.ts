@@ -3,8 +3,8 @@
  * @module
  */
 import { type ClientModule, type JSONRPCMessage, loadClient, type Transport } from "../deps.ts";
-import type { Logger } from "../log.ts";
-import type { ErrorObject, WireMessage } from "../shared/jsonrpc.ts";
+import type { Logger } from "../io/log.ts";
+import type { ErrorObject, WireMessage } from "../protocol/jsonrpc.ts";
 
 /** One connection (one session) to the remote server. */
 export interface RemoteTransport extends Transport {

@@ -3,7 +3,7 @@
  * go out through the shared `MessageWriter`).
  * @module
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../io/log.ts";
 import {
   classify,
   errorResponse,
@@ -11,8 +11,8 @@ import {
   invalidResponse,
   ProtocolErrorCode,
   type ResponseMessage,
-} from "../shared/jsonrpc.ts";
-import { readLines } from "../shared/lines.ts";
+} from "../protocol/jsonrpc.ts";
+import { readLines } from "../io/lines.ts";
 
 /** Where {@linkcode readMessages} hands what it read. */
 export interface MessageHandlers {

@@ -2,7 +2,7 @@
  * The `fetch` that honours `--verify-ssl` / `--no-verify-ssl`.
  * @module
  */
-import { type Logger, urlForLog } from "../log.ts";
+import { type Logger, urlForLog } from "../io/log.ts";
 import type { Runtime, TlsOptions } from "../runtime/mod.ts";
 import { describeCause } from "./remote.ts";
 

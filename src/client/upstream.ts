@@ -7,8 +7,8 @@
  * with a connection get an error instead of hanging).
  * @module
  */
-import { type Logger, sessionIdForLog } from "../log.ts";
-import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../shared/async.ts";
+import { type Logger, sessionIdForLog } from "../io/log.ts";
+import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../io/async.ts";
 import {
   classify,
   describeMessage,
@@ -19,7 +19,7 @@ import {
   type RequestId,
   requestKey,
   type WireMessage,
-} from "../shared/jsonrpc.ts";
+} from "../protocol/jsonrpc.ts";
 import {
   classifySendError,
   classifyStreamError,

@@ -5,19 +5,19 @@
  * @module
  */
 import { Hono } from "../deps.ts";
-import { getLogger } from "../log.ts";
-import type { SharedServer } from "../relay/types.ts";
-import { SseSessions } from "../transports/sse_server.ts";
-import { StreamableHttpSessions } from "../transports/streamable_http.ts";
-import { apiKeyCheck } from "./api_key.ts";
-import { corsMiddleware } from "./cors.ts";
+import { getLogger } from "../io/log.ts";
+import type { SharedServer } from "../core/types.ts";
+import { SseSessions } from "./http/sse_server.ts";
+import { StreamableHttpSessions } from "./http/streamable_http.ts";
+import { apiKeyCheck } from "./guards/api_key.ts";
+import { corsMiddleware } from "./guards/cors.ts";
 import {
   checkMiddleware,
   hostCheck,
   isLoopbackHost,
   originCheck,
   type RequestCheck,
-} from "./origin_guard.ts";
+} from "./guards/origin.ts";
 import { ActivityStatus } from "./status.ts";
 
 const log = getLogger("mcp_proxy.server");

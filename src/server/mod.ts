@@ -4,13 +4,13 @@
  * @module
  */
 import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
-import { settlesWithin } from "../shared/async.ts";
-import { getLogger, maskCommandLine, writeStderr } from "../log.ts";
-import { createSharedServer } from "../relay/shared_server.ts";
-import type { SharedServer } from "../relay/types.ts";
+import { settlesWithin } from "../io/async.ts";
+import { getLogger, maskCommandLine, writeStderr } from "../io/log.ts";
+import { createSharedServer } from "./child/shared_server.ts";
+import type { SharedServer } from "../core/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp } from "./app.ts";
-import { isLoopbackHost } from "./origin_guard.ts";
+import { isLoopbackHost } from "./guards/origin.ts";
 
 const log = getLogger("mcp_proxy.server");
 

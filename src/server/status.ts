@@ -2,7 +2,7 @@
  * The `/status` document: when the API was last used and the state of every server.
  * @module
  */
-import type { ServerState, SharedServer } from "../relay/types.ts";
+import type { ServerState, SharedServer } from "../core/types.ts";
 
 /** The body of `GET /status`. */
 export interface StatusBody {

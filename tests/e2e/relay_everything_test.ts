@@ -3,7 +3,7 @@
  * The shared server with the real `server-everything` over stdio, and in-test client sessions.
  */
 import assert from "node:assert/strict";
-import { setLogLevel, setLogSink } from "../../src/log.ts";
+import { setLogLevel, setLogSink } from "../../src/io/log.ts";
 import { TestClient } from "../support/relay_client.ts";
 import { everythingConfig, testOptions, withServer } from "../support/relay_servers.ts";
 

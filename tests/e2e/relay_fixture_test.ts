@@ -4,10 +4,10 @@
  * mapping, routing of server-to-client requests, notifications, subscriptions, log levels.
  */
 import assert from "node:assert/strict";
-import { setLogSink } from "../../src/log.ts";
+import { setLogSink } from "../../src/io/log.ts";
 import { TestClient } from "../support/relay_client.ts";
 import { fixtureConfig, testOptions, withServer } from "../support/relay_servers.ts";
-import type { SharedServer } from "../../src/relay/types.ts";
+import type { SharedServer } from "../../src/core/types.ts";
 
 /** The JSON a fixture tool returned as its text content. */
 function toolJson(result: any): any {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { eventually } from "../support/eventually.ts";
-import { createSharedServer } from "../../src/relay/shared_server.ts";
+import { createSharedServer } from "../../src/server/child/shared_server.ts";
 import { TestClient } from "../support/relay_client.ts";
 import {
   childEnv,

@@ -7,8 +7,8 @@ import {
   MAX_LISTEN_URIS,
   MAX_PARKED_CALLS,
   MAX_PARKED_CALLS_PER_CLIENT,
-} from "../../src/era/modern_bridge.ts";
-import { MAX_CHILD_SUBSCRIPTIONS } from "../../src/era/modern_child.ts";
+} from "../../src/core/modern_bridge.ts";
+import { MAX_CHILD_SUBSCRIPTIONS } from "../../src/core/modern_adapter.ts";
 import { envelope, modernHeaders, modernPost } from "../support/modern_client.ts";
 import { ROOT } from "../support/paths.ts";
 import { post, SseReader } from "../support/raw_http.ts";

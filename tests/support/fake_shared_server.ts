@@ -5,8 +5,8 @@
  * @module
  */
 import { DEFAULT_SERVING_LIMITS, type ServingLimits } from "../../src/cli/server_config.ts";
-import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
-import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../src/relay/types.ts";
+import type { RequestId, WireMessage } from "../../src/protocol/jsonrpc.ts";
+import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../src/core/types.ts";
 
 interface Message {
   id?: RequestId;

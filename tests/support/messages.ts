@@ -2,7 +2,7 @@
  * Messages as the program's edges hand them on: sorted by the shared classifier.
  * @module
  */
-import { classify, type Incoming } from "../../src/shared/jsonrpc.ts";
+import { classify, type Incoming } from "../../src/protocol/jsonrpc.ts";
 
 /** `value` sorted by `classify`; throws when a test builds an invalid message by mistake. */
 export function incoming(value: unknown): Incoming {

@@ -4,9 +4,9 @@
  * records what it receives and lets a test send requests and await their responses.
  * @module
  */
-import type { RequestId, WireMessage } from "../../src/shared/jsonrpc.ts";
+import type { RequestId, WireMessage } from "../../src/protocol/jsonrpc.ts";
 import { incoming } from "./messages.ts";
-import type { ClientSink, MuxSession, SharedServer } from "../../src/relay/types.ts";
+import type { ClientSink, MuxSession, SharedServer } from "../../src/core/types.ts";
 
 /** A message the client received, with the request id the relay related it to. */
 export interface Received {

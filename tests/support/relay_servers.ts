@@ -4,8 +4,11 @@
  * @module
  */
 import type { StdioServerConfig } from "../../src/cli/server_config.ts";
-import { createSharedServer, type SharedServerOptions } from "../../src/relay/shared_server.ts";
-import type { SharedServer } from "../../src/relay/types.ts";
+import {
+  createSharedServer,
+  type SharedServerOptions,
+} from "../../src/server/child/shared_server.ts";
+import type { SharedServer } from "../../src/core/types.ts";
 import { EVERYTHING_SERVER, ROOT } from "./paths.ts";
 
 /** The fixture server's script. */

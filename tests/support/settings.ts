@@ -5,7 +5,7 @@
  */
 import { parseCommandLine } from "../../src/cli/parser.ts";
 import { buildSettings, type Settings, SettingsError } from "../../src/cli/settings.ts";
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../src/io/log.ts";
 import type { OsFamily } from "../../src/runtime/mod.ts";
 
 /** One logged line, as `LEVEL message`. */

@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { readMessages } from "../../src/client/stdio.ts";
-import type { Logger } from "../../src/log.ts";
-import type { Incoming, ResponseMessage } from "../../src/shared/jsonrpc.ts";
+import type { Logger } from "../../src/io/log.ts";
+import type { Incoming, ResponseMessage } from "../../src/protocol/jsonrpc.ts";
 
 function streamOf(chunks: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

@@ -14,7 +14,7 @@ import {
   MODERN_PROTOCOL_VERSION,
   ProtocolErrorCode,
   resultResponse,
-} from "../../src/shared/jsonrpc.ts";
+} from "../../src/protocol/jsonrpc.ts";
 import { mcpTypes } from "../support/sdk.ts";
 
 Deno.test("classify: requests, notifications and responses, params always an object", () => {

@@ -7,7 +7,7 @@ import {
   ClientCredentialsTokens,
   fetchWithBearerToken,
 } from "../../src/client/oauth.ts";
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../src/io/log.ts";
 
 const log: Logger = { debug() {}, info() {}, warning() {}, error() {} };
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_BODY_BYTES } from "../../src/cli/settings.ts";
-import { setLogSink } from "../../src/log.ts";
+import { setLogSink } from "../../src/io/log.ts";
 import { createProxyApp } from "../../src/server/app.ts";
 import { FakeSharedServer } from "../support/fake_shared_server.ts";
 

@@ -12,7 +12,7 @@ import {
   type MountedServer,
   type ProxyApp,
 } from "../../src/server/app.ts";
-import { SseSessions } from "../../src/transports/sse_server.ts";
+import { SseSessions } from "../../src/server/http/sse_server.ts";
 import { FakeSharedServer } from "../support/fake_shared_server.ts";
 import { type ClientTransportKind, connectClient } from "../support/mcp_client.ts";
 import { INITIALIZE, post, SseReader } from "../support/raw_http.ts";

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_SERVING_LIMITS } from "../../src/cli/server_config.ts";
-import type { Incoming, WireMessage } from "../../src/shared/jsonrpc.ts";
-import type { ClientSink, SharedServer } from "../../src/relay/types.ts";
-import { StreamableHttpSessions } from "../../src/transports/streamable_http.ts";
-import { SseStream } from "../../src/transports/sse_stream.ts";
+import type { Incoming, WireMessage } from "../../src/protocol/jsonrpc.ts";
+import type { ClientSink, SharedServer } from "../../src/core/types.ts";
+import { StreamableHttpSessions } from "../../src/server/http/streamable_http.ts";
+import { SseStream } from "../../src/server/http/sse_stream.ts";
 import { FakeSharedServer } from "../support/fake_shared_server.ts";
 import { INITIALIZE, MCP_HEADERS, post, SseReader } from "../support/raw_http.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Runtime } from "../../runtime/mod.ts";
-import { splitShellWords } from "../../cli/shell_words.ts";
+import { splitShellWords } from "../../io/shell_words.ts";
 
 /** The commands to try for `url`, as argument vectors, in order. */
 export function browserCommands(

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { HttpCredentials } from "../../cli/settings.ts";
-import type { Logger } from "../../log.ts";
+import type { Logger } from "../../io/log.ts";
 
 /** One challenge of a `WWW-Authenticate` header: its scheme and parameters. */
 export interface Challenge {

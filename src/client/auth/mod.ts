@@ -4,7 +4,7 @@
  */
 import process from "node:process";
 import type { ClientSettings } from "../../cli/settings.ts";
-import type { Logger } from "../../log.ts";
+import type { Logger } from "../../io/log.ts";
 import type { Runtime } from "../../runtime/mod.ts";
 import { fetchWithOAuthSignIn } from "./oauth_fetch.ts";
 import { remoteKey } from "./session.ts";

@@ -24,7 +24,7 @@ function hasAuthorization(headers: HeadersInit | undefined): boolean {
 }
 
 /** Where credentials for a remote without OAuth go, as examples. */
-const HEADER_EXAMPLES = "e.g. -H Authorization 'Bearer …' or -H X-API-Key …";
+export const HEADER_EXAMPLES = "e.g. -H Authorization 'Bearer …' or -H X-API-Key …";
 
 /**
  * What to do about a 401 that no sign-in answers: check the `Authorization` the request carried,

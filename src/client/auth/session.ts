@@ -7,7 +7,7 @@
 import process from "node:process";
 import { loadClient } from "../../deps.ts";
 import type { OAuth } from "../../deps.ts";
-import type { Logger } from "../../log.ts";
+import type { Logger } from "../../io/log.ts";
 import type { Runtime } from "../../runtime/mod.ts";
 import { openBrowser } from "./browser.ts";
 import { CallbackListener } from "./callback_listener.ts";

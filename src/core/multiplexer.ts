@@ -14,7 +14,7 @@
  * reach it from one session at a time, and the session holding that turn is the one asked.
  * @module
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../io/log.ts";
 import {
   errorResponse,
   type Incoming,
@@ -27,16 +27,16 @@ import {
   type RequestMessage,
   resultResponse,
   type WireMessage,
-} from "../shared/jsonrpc.ts";
-import { readsOneWay, withId } from "../shared/wire_text.ts";
-import { mayAskClient } from "./ask_order.ts";
+} from "../protocol/jsonrpc.ts";
+import { readsOneWay, withId } from "../protocol/wire_text.ts";
+import { mayAskClient } from "../protocol/ask_order.ts";
 import {
   ChildHandshake,
   type ClientHandshake,
   clientHandshake,
   type SessionContext,
-} from "./handshake.ts";
-import { admits, levelRank, UpstreamLogLevel } from "./log_levels.ts";
+} from "../protocol/handshake.ts";
+import { admits, levelRank, UpstreamLogLevel } from "../protocol/log_levels.ts";
 import { SESSION_SUBSCRIPTIONS_FULL, Subscriptions } from "./subscriptions.ts";
 import type { ClientSink, MuxSession } from "./types.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import denoConfig from "../../deno.json" with { type: "json" };
-import { LEGACY_PROTOCOL_VERSIONS, type Params } from "../shared/jsonrpc.ts";
+import { LEGACY_PROTOCOL_VERSIONS, type Params } from "./jsonrpc.ts";
 
 /** The proxy's identity towards the servers it speaks to (children and remotes). */
 export const PROXY_CLIENT_INFO: Readonly<Record<string, unknown>> = {

@@ -3,8 +3,8 @@
  * alike: a slow-reader limit, and a keep-alive ticker shared by many streams.
  * @module
  */
-import type { WireMessage } from "../shared/jsonrpc.ts";
-import { runtime } from "../runtime/mod.ts";
+import type { WireMessage } from "../../protocol/jsonrpc.ts";
+import { runtime } from "../../runtime/mod.ts";
 
 /** Interval between keep-alive comments on idle streams (as the original's 15 s ping). */
 export const SSE_KEEP_ALIVE_MS = 15_000;

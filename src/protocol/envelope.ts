@@ -3,8 +3,8 @@
  * instead of the legacy `initialize` handshake, and how the proxy reads, strips and builds it.
  * @module
  */
-import { levelRank, LOG_LEVELS } from "../relay/log_levels.ts";
-import { isObject, MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
+import { levelRank, LOG_LEVELS } from "./log_levels.ts";
+import { isObject, MODERN_PROTOCOL_VERSION } from "./jsonrpc.ts";
 
 /** `_meta` key of the protocol version a modern request speaks (required). */
 export const PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion";

@@ -10,8 +10,8 @@ import {
   type Incoming,
   LEGACY_PROTOCOL_VERSIONS,
   ProtocolErrorCode,
-} from "../shared/jsonrpc.ts";
-import { getLogger } from "../log.ts";
+} from "../../protocol/jsonrpc.ts";
+import { getLogger } from "../../io/log.ts";
 import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 
 const log = getLogger("mcp_proxy.http");

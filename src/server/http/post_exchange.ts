@@ -9,7 +9,7 @@
  * response is sent.
  * @module
  */
-import { errorResponse, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
+import { errorResponse, type RequestId, type WireMessage } from "../../protocol/jsonrpc.ts";
 import type { Abandonable, AbandonWatch } from "./abandon_watch.ts";
 import { responseWith } from "./response.ts";
 import { type KeepAliveTicker, SSE_HEADERS, SseStream } from "./sse_stream.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ChildExit } from "../runtime/mod.ts";
-import { MODERN_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
+import { MODERN_PROTOCOL_VERSION } from "./jsonrpc.ts";
 import {
   CLIENT_CAPABILITIES_KEY,
   CLIENT_INFO_KEY,

@@ -18,8 +18,8 @@
  *   in a multi round-trip is capped per client and for the whole process.
  * @module
  */
-import type { Logger } from "../log.ts";
-import type { ClientSink, MuxSession } from "../relay/types.ts";
+import type { Logger } from "../io/log.ts";
+import type { ClientSink, MuxSession } from "./types.ts";
 import {
   classify,
   type ErrorObject,
@@ -30,7 +30,7 @@ import {
   type RequestId,
   type RequestMessage,
   type WireMessage,
-} from "../shared/jsonrpc.ts";
+} from "../protocol/jsonrpc.ts";
 import {
   type Envelope,
   type JsonObject,
@@ -39,16 +39,16 @@ import {
   metaOf,
   stripEnvelope,
   SUBSCRIPTION_ID_KEY,
-} from "./envelope.ts";
+} from "../protocol/envelope.ts";
 import {
   discoverFromInitialize,
   INPUT_REQUIRED_METHODS,
   modernError,
   modernResult,
   serverInfoOf,
-} from "./results.ts";
-import type { ModernPost } from "./http_classify.ts";
-import { credentialOf, type ParkedRef, RequestStateSealer } from "./request_state.ts";
+} from "../protocol/results.ts";
+import type { ModernPost } from "../protocol/http_classify.ts";
+import { credentialOf, type ParkedRef, RequestStateSealer } from "../protocol/request_state.ts";
 
 /** Opens client sessions on a shared server (what {@linkcode ModernBridge} needs of it). */
 export interface SessionOpener {

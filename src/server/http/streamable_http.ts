@@ -9,12 +9,12 @@
  * (see post_exchange.ts), and messages only get a structure test (see mcp_request.ts).
  * @module
  */
-import { isModernVersion } from "../era/envelope.ts";
-import { classifyPost, type LadderRefusal, type ModernPost } from "../era/http_classify.ts";
-import { ModernBridge, type ModernCall } from "../era/modern_bridge.ts";
-import { listerThrough, ParamHeaderGuard } from "../era/param_guard.ts";
-import { getLogger, sessionIdForLog } from "../log.ts";
-import type { SharedServer } from "../relay/types.ts";
+import { isModernVersion } from "../../protocol/envelope.ts";
+import { classifyPost, type LadderRefusal, type ModernPost } from "../../protocol/http_classify.ts";
+import { ModernBridge, type ModernCall } from "../../core/modern_bridge.ts";
+import { listerThrough, ParamHeaderGuard } from "./param_guard.ts";
+import { getLogger, sessionIdForLog } from "../../io/log.ts";
+import type { SharedServer } from "../../core/types.ts";
 import { HttpSession } from "./http_session.ts";
 import {
   isObject,
@@ -22,7 +22,7 @@ import {
   LEGACY_PROTOCOL_VERSIONS,
   MODERN_PROTOCOL_VERSION,
   ProtocolErrorCode,
-} from "../shared/jsonrpc.ts";
+} from "../../protocol/jsonrpc.ts";
 import { PostExchange } from "./post_exchange.ts";
 import { AbandonWatch } from "./abandon_watch.ts";
 import { checkAccept, checkProtocolVersion, type PostBody, withPost } from "./mcp_request.ts";

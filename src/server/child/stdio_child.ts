@@ -3,15 +3,20 @@
  * and a shutdown that leaves nothing of its process tree behind.
  * @module
  */
-import type { StdioServerConfig } from "../cli/server_config.ts";
-import type { Logger } from "../log.ts";
-import type { ChildExit, ChildProcess } from "../runtime/mod.ts";
-import { runtime } from "../runtime/mod.ts";
-import { settlesWithin } from "../shared/async.ts";
-import { classify, type Incoming, invalidResponse, type WireMessage } from "../shared/jsonrpc.ts";
-import { type LineReader, readLines } from "../shared/lines.ts";
-import { MessageWriter } from "../shared/message_writer.ts";
-import type { SessionContext } from "./handshake.ts";
+import type { StdioServerConfig } from "../../cli/server_config.ts";
+import type { Logger } from "../../io/log.ts";
+import type { ChildExit, ChildProcess } from "../../runtime/mod.ts";
+import { runtime } from "../../runtime/mod.ts";
+import { settlesWithin } from "../../io/async.ts";
+import {
+  classify,
+  type Incoming,
+  invalidResponse,
+  type WireMessage,
+} from "../../protocol/jsonrpc.ts";
+import { type LineReader, readLines } from "../../io/lines.ts";
+import { MessageWriter } from "../../io/message_writer.ts";
+import type { SessionContext } from "../../protocol/handshake.ts";
 
 /**
  * Beyond how many other requests in hand, even a write that finds stdin idle waits for the end of

@@ -3,7 +3,7 @@
  * from the body as well as the status.
  * @module
  */
-import { errorResponse, ProtocolErrorCode, type RequestId } from "../shared/jsonrpc.ts";
+import { errorResponse, ProtocolErrorCode, type RequestId } from "../../protocol/jsonrpc.ts";
 import { responseWith } from "./response.ts";
 
 /**

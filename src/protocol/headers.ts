@@ -5,7 +5,7 @@
  * in the `=?base64?…?=` sentinel form.
  * @module
  */
-import { isObject } from "../shared/jsonrpc.ts";
+import { isObject } from "./jsonrpc.ts";
 import { type JsonObject, metaOf, PROTOCOL_VERSION_KEY } from "./envelope.ts";
 
 /** The body field each method's `Mcp-Name` header mirrors. */

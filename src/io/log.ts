@@ -3,7 +3,7 @@
  * with secrets masked. stdout is never written here: in client mode it carries MCP traffic.
  * @module
  */
-import { runtime } from "./runtime/mod.ts";
+import { runtime } from "../runtime/mod.ts";
 import { StderrQueue } from "./stderr_queue.ts";
 
 /** Log levels, as the command line names them. */

@@ -20,7 +20,7 @@
  *   (bounded).
  * @module
  */
-import type { SessionContext } from "../relay/handshake.ts";
+import type { SessionContext } from "../protocol/handshake.ts";
 import {
   errorResponse,
   isObject,
@@ -28,7 +28,7 @@ import {
   ProtocolErrorCode,
   type RequestId,
   type WireMessage,
-} from "../shared/jsonrpc.ts";
+} from "../protocol/jsonrpc.ts";
 import {
   type Envelope,
   hasEnvelopeClaim,
@@ -37,8 +37,8 @@ import {
   metaOf,
   SUBSCRIPTION_ID_KEY,
   withEnvelope,
-} from "./envelope.ts";
-import { legacyResult } from "./results.ts";
+} from "../protocol/envelope.ts";
+import { legacyResult } from "../protocol/results.ts";
 
 /** Where a {@linkcode ModernChild} sends what it translated. */
 export interface ModernChildHandlers {

@@ -4,7 +4,7 @@
  * @module
  */
 import { runtime } from "../runtime/mod.ts";
-import type { WireMessage } from "./jsonrpc.ts";
+import type { WireMessage } from "../protocol/jsonrpc.ts";
 
 /**
  * Most characters of waiting lines joined into one write: past it they go out in several

@@ -5,12 +5,16 @@
  * mirrors is read from the server's own `tools/list`.
  * @module
  */
-import { PROXY_CLIENT_INFO } from "../relay/handshake.ts";
-import { isObject, MODERN_PROTOCOL_VERSION, type RequestMessage } from "../shared/jsonrpc.ts";
-import { type Envelope, type JsonObject, withEnvelope } from "./envelope.ts";
-import { checkParamHeaders, type LadderRefusal, type PostHeaders } from "./http_classify.ts";
-import { ToolHeaderTable } from "./headers.ts";
-import type { ModernBridge } from "./modern_bridge.ts";
+import { PROXY_CLIENT_INFO } from "../../protocol/handshake.ts";
+import { isObject, MODERN_PROTOCOL_VERSION, type RequestMessage } from "../../protocol/jsonrpc.ts";
+import { type Envelope, type JsonObject, withEnvelope } from "../../protocol/envelope.ts";
+import {
+  checkParamHeaders,
+  type LadderRefusal,
+  type PostHeaders,
+} from "../../protocol/http_classify.ts";
+import { ToolHeaderTable } from "../../protocol/headers.ts";
+import type { ModernBridge } from "../../core/modern_bridge.ts";
 
 /** Lists one page of the server's tools (from `cursor`); rejects when the server cannot. */
 export type ToolLister = (cursor: string | undefined) => Promise<JsonObject>;

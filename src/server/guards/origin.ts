@@ -4,7 +4,7 @@
  * `Origin`) and, cross-origin, with its own `Origin`; both are refused with 403.
  * @module
  */
-import type { MiddlewareHandler } from "../deps.ts";
+import type { MiddlewareHandler } from "../../deps.ts";
 import { isAllowedOrigin } from "./cors.ts";
 
 const LOOPBACK_NAMES = new Set(["localhost", "[::1]", "::1"]);

@@ -4,8 +4,8 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { refuse } from "../transports/http_error.ts";
-import type { RequestCheck } from "./origin_guard.ts";
+import { refuse } from "../http/http_error.ts";
+import type { RequestCheck } from "./origin.ts";
 
 // Keys are compared as SHA-256 digests: equal lengths, so the comparison time says nothing
 // about a key's length or how much of it a guess got right.

@@ -3,7 +3,7 @@
  * requested headers reflected, max-age 600, and a disallowed preflight origin answered 400.
  * @module
  */
-import { cors, type MiddlewareHandler } from "../deps.ts";
+import { cors, type MiddlewareHandler } from "../../deps.ts";
 
 /** Methods allowed in preflight answers (Starlette's `allow_methods=["*"]`). */
 export const CORS_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];

@@ -5,9 +5,9 @@
  * @module
  */
 import type { AbandonWatch } from "./abandon_watch.ts";
-import { getLogger } from "../log.ts";
-import type { MuxSession, SharedServer } from "../relay/types.ts";
-import { ProtocolErrorCode, type RequestId, type WireMessage } from "../shared/jsonrpc.ts";
+import { getLogger } from "../../io/log.ts";
+import type { MuxSession, SharedServer } from "../../core/types.ts";
+import { ProtocolErrorCode, type RequestId, type WireMessage } from "../../protocol/jsonrpc.ts";
 import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 import type { PostBody } from "./mcp_request.ts";
 import { PostExchange } from "./post_exchange.ts";

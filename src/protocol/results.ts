@@ -3,7 +3,7 @@
  * server identity, cache hints), `server/discover` made from an `initialize` result, and back.
  * @module
  */
-import { type ErrorObject, ProtocolErrorCode } from "../shared/jsonrpc.ts";
+import { type ErrorObject, ProtocolErrorCode } from "./jsonrpc.ts";
 import { type JsonObject, metaOf, SERVER_INFO_KEY } from "./envelope.ts";
 
 /** Methods whose modern results must carry `ttlMs` and `cacheScope` (CacheableResult). */

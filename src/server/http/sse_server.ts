@@ -6,8 +6,8 @@
  * The SDK's `SSEServerTransport` needs Node's http objects, hence this small implementation.
  * @module
  */
-import { getLogger, sessionIdForLog } from "../log.ts";
-import type { MuxSession, SharedServer } from "../relay/types.ts";
+import { getLogger, sessionIdForLog } from "../../io/log.ts";
+import type { MuxSession, SharedServer } from "../../core/types.ts";
 import { refuse, sessionNotFound } from "./http_error.ts";
 import { classifyPosted, withJsonBody } from "./mcp_request.ts";
 import type { SessionTableOptions } from "./options.ts";

@@ -7,24 +7,24 @@ import {
   DEFAULT_SERVING_LIMITS,
   type ServingLimits,
   type StdioServerConfig,
-} from "../cli/server_config.ts";
-import { getLogger, type Logger } from "../log.ts";
-import type { ChildExit } from "../runtime/mod.ts";
-import { runtime } from "../runtime/mod.ts";
-import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../shared/async.ts";
-import { ModernChild } from "../era/modern_child.ts";
+} from "../../cli/server_config.ts";
+import { getLogger, type Logger } from "../../io/log.ts";
+import type { ChildExit } from "../../runtime/mod.ts";
+import { runtime } from "../../runtime/mod.ts";
+import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../../io/async.ts";
+import { ModernChild } from "../../core/modern_adapter.ts";
 import {
   CHILD_START_TIMEOUT_MS,
   type ChildEra,
   type ChildProbe,
   probeChild,
-} from "../era/probe.ts";
-import { initializeFromDiscover } from "../era/results.ts";
-import { classify, type Incoming, LATEST_LEGACY_PROTOCOL_VERSION } from "../shared/jsonrpc.ts";
-import { PROXY_CLIENT_INFO, RELAYED_CLIENT_CAPABILITIES } from "./handshake.ts";
-import { Multiplexer } from "./multiplexer.ts";
+} from "../../protocol/probe.ts";
+import { initializeFromDiscover } from "../../protocol/results.ts";
+import { classify, type Incoming, LATEST_LEGACY_PROTOCOL_VERSION } from "../../protocol/jsonrpc.ts";
+import { PROXY_CLIENT_INFO, RELAYED_CLIENT_CAPABILITIES } from "../../protocol/handshake.ts";
+import { Multiplexer } from "../../core/multiplexer.ts";
 import { StdioChild, STOP_GRACE_MS } from "./stdio_child.ts";
-import type { ClientSink, MuxSession, ServerState, SharedServer } from "./types.ts";
+import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../core/types.ts";
 
 /** Default restart delays: 200 ms doubling up to 30 s; reset after 10 s of uptime. */
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 30_000, stableMs: 10_000 };

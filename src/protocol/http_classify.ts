@@ -13,7 +13,7 @@ import {
   ProtocolErrorCode,
   type RequestMessage,
   type ResponseMessage,
-} from "../shared/jsonrpc.ts";
+} from "./jsonrpc.ts";
 import {
   type Envelope,
   hasEnvelopeClaim,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ServingLimits } from "../cli/server_config.ts";
-import type { Incoming, RequestId, WireMessage } from "../shared/jsonrpc.ts";
+import type { Incoming, RequestId, WireMessage } from "../protocol/jsonrpc.ts";
 
 /** The life-cycle state of one stdio server, as `/status` reports it. */
 export type ServerState = "starting" | "running" | "restarting" | "failed" | "stopped";
