@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_SERVING_LIMITS } from "../../src/cli/server_config.ts";
+import { DEFAULT_SERVING_LIMITS } from "../../src/config.ts";
 import { getLogger } from "../../src/io/log.ts";
 import { Multiplexer } from "../../src/core/multiplexer.ts";
 import type { SharedServer } from "../../src/core/types.ts";

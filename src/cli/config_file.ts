@@ -5,12 +5,8 @@
 import { isObject } from "../protocol/jsonrpc.ts";
 import { jsonErrorOffset, positionOf } from "./json_error.ts";
 import { type Logger, maskCommandLine } from "../io/log.ts";
-import {
-  isValidServerName,
-  namedServerPathPrefix,
-  type ServedServerConfig,
-  SERVER_NAME_RULE,
-} from "./server_config.ts";
+import { type ServedServerConfig } from "../config.ts";
+import { isValidServerName, namedServerPathPrefix, SERVER_NAME_RULE } from "./server_config.ts";
 
 /** Thrown when the file as a whole cannot be used; its cause has already been logged. */
 export class ConfigFileError extends Error {

@@ -3,27 +3,8 @@
  * asks for OAuth.
  * @module
  */
+import type { OAuthSignInSettings } from "../config.ts";
 import type { ParsedArgs } from "./parser.ts";
-
-/** How client mode signs in with the authorization-code flow. */
-export interface OAuthSignInSettings {
-  /** A pre-registered client (`--oauth-client-id`), instead of dynamic registration. */
-  clientId?: string;
-  /** Its secret (`--oauth-client-secret`), for a confidential client. */
-  clientSecret?: string;
-  /** A client ID metadata document URL (`--oauth-client-metadata-url`). */
-  clientMetadataUrl?: string;
-  /** Scopes to ask for, space-separated. */
-  scope?: string;
-  /** Whether the RFC 8707 `resource` parameter is sent. */
-  resourceIndicator: boolean;
-  /** A fixed loopback callback port; free when absent. */
-  callbackPort?: number;
-  /** The token file (`--oauth-token-file`, `MCP_PROXY_OAUTH_FILE`); the default when absent. */
-  tokenFile?: string;
-  /** Delete the stored tokens for the URL and exit instead of relaying. */
-  signOut: boolean;
-}
 
 /** A problem with the options: the message and exit code 2, as argparse's own errors. */
 export class OAuthOptionsError extends Error {

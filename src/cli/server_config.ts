@@ -1,52 +1,8 @@
 /**
- * Stdio server definitions: what to start, with which environment, and where.
+ * Server names: which are valid, where each is mounted, and labels distinct in `/status`.
  * @module
  */
-
-/** One stdio MCP server to spawn. */
-export interface StdioServerConfig {
-  /**
-   * Its label in `/status` and in logs, distinct among the servers of a run: `"default"` for
-   * the server at the root, else the NAME of `/servers/NAME/` (see {@linkcode distinctNames}).
-   */
-  name: string;
-  /** Executable, used verbatim. */
-  command: string;
-  /** Its arguments. */
-  args: string[];
-  /** The child's complete environment. */
-  env: Record<string, string>;
-  /** Working directory; the proxy's own when absent. */
-  cwd?: string;
-  /** What its clients may hold; {@linkcode DEFAULT_SERVING_LIMITS} when absent. */
-  limits?: ServingLimits;
-}
-
-/** Bounds on what the clients of one server may hold (mcp-proxy additions). */
-export interface ServingLimits {
-  /** Longest a forwarded request waits for its answer, in ms (`--request-timeout`; 0: ever). */
-  readonly requestTimeoutMs: number;
-  /** Longest a Streamable HTTP session may stay unused, in ms (`--session-timeout`; 0: ever). */
-  readonly sessionIdleMs: number;
-}
-
-/** Five minutes per request, thirty per idle session. */
-export const DEFAULT_SERVING_LIMITS: ServingLimits = {
-  requestTimeoutMs: 300_000,
-  sessionIdleMs: 1_800_000,
-};
-
-/** A stdio server as server mode serves it: what to start and where to mount it. */
-export interface ServedServerConfig extends StdioServerConfig {
-  /**
-   * The URL path prefix it is served under, decided when settings are built: `""` (the root)
-   * for the default server, `/servers/NAME` for a named one, whatever NAME is.
-   */
-  pathPrefix: string;
-}
-
-/** Name under which the server given by `command_or_url` is known (in `/status`, in logs). */
-export const DEFAULT_SERVER_NAME = "default";
+import type { ServedServerConfig } from "../config.ts";
 
 /** The URL path prefix of the named server NAME. */
 export function namedServerPathPrefix(name: string): string {

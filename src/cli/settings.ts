@@ -7,99 +7,29 @@ import { type Logger, type LogLevel, maskCommandLine } from "../io/log.ts";
 import type { HttpLimits, OsFamily } from "../runtime/mod.ts";
 import { baseEnvironment } from "./child_environment.ts";
 import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
-import {
-  OAuthOptionsError,
-  type OAuthSignInSettings,
-  oauthSignInSettings,
-} from "./oauth_settings.ts";
+import { OAuthOptionsError, oauthSignInSettings } from "./oauth_settings.ts";
 import type { ParsedArgs } from "./parser.ts";
 import {
+  type ClientSettings,
+  DEFAULT_EXPOSE_HEADERS,
+  DEFAULT_MAX_BODY_BYTES,
   DEFAULT_SERVER_NAME,
   DEFAULT_SERVING_LIMITS,
+  type HttpCredentials,
+  type OAuthSignInSettings,
+  type ServedServerConfig,
+  type ServerSettings,
+  type ServingLimits,
+  type Settings,
+  type StdioServerConfig,
+} from "../config.ts";
+import {
   distinctNames,
   isValidServerName,
   namedServerPathPrefix,
-  type ServedServerConfig,
   SERVER_NAME_RULE,
-  type ServingLimits,
-  type StdioServerConfig,
 } from "./server_config.ts";
 import { ShellWordsError, splitShellWords } from "../io/shell_words.ts";
-
-export type { ServedServerConfig, StdioServerConfig };
-
-/** OAuth2 client-credentials grant for the remote server. */
-export interface OAuthClientCredentials {
-  /** `--client-id`. */
-  clientId: string;
-  /** `--client-secret`. */
-  clientSecret: string;
-  /** `--token-url`, where tokens are requested. */
-  tokenUrl: string;
-}
-
-/** HTTP authentication to the remote server with `--username` and `--password`. */
-export interface HttpCredentials {
-  /** `basic`, or `digest` with `--digest`. */
-  scheme: "basic" | "digest";
-  /** `--username`. */
-  username: string;
-  /** `--password`. */
-  password: string;
-}
-
-/** Client mode: a remote SSE or Streamable HTTP server exposed on stdio. */
-export interface ClientSettings {
-  /** Which mode: client. */
-  mode: "client";
-  /** The remote server's URL. */
-  url: string;
-  /** Remote transport: forced by `--transport`, or `auto` (probed at start-up). */
-  transport: "sse" | "streamablehttp" | "auto";
-  /** Headers sent with every request, `API_ACCESS_TOKEN` already applied. */
-  headers: Record<string, string>;
-  /** OAuth2 client credentials, when all three options were given. */
-  oauth?: OAuthClientCredentials;
-  /** HTTP Basic or Digest credentials, when both were given and `oauth` is not set. */
-  httpAuth?: HttpCredentials;
-  /** The authorization-code sign-in run when the remote answers 401. */
-  signIn: OAuthSignInSettings;
-  /** `true` to verify certificates, `false` not to, or a path to a PEM CA bundle. */
-  verifySsl: boolean | string;
-  /** The lowest level logged. */
-  logLevel: LogLevel;
-}
-
-/** Server mode: stdio servers exposed over SSE and Streamable HTTP. */
-export interface ServerSettings {
-  /** Which mode: server. */
-  mode: "server";
-  /** The server at the root, from `command_or_url`. */
-  defaultServer?: ServedServerConfig;
-  /** Servers under `/servers/NAME/`. */
-  namedServers: ServedServerConfig[];
-  /** The interface to listen on. */
-  host: string;
-  /** 0 picks a free port. */
-  port: number;
-  /** Streamable HTTP without sessions. */
-  stateless: boolean;
-  /** CORS origins; empty disables CORS. */
-  allowOrigins: string[];
-  /** Access-Control-Expose-Headers. */
-  exposeHeaders: string[];
-  /** Keys required on the MCP endpoints (`--api-key`, `MCP_PROXY_API_KEY`); empty: none. */
-  apiKeys: string[];
-  /** Largest accepted request body, in bytes. */
-  maxBodyBytes: number;
-  /** Connection timeouts and cap (`--header-timeout` and the like). */
-  httpLimits: HttpLimits;
-  /** The lowest level logged. */
-  logLevel: LogLevel;
-}
-
-/** Everything a run needs. */
-export type Settings = ClientSettings | ServerSettings;
 
 /** A start-up failure: what to print and the exit code. */
 export class SettingsError extends Error {
@@ -122,12 +52,6 @@ export interface SettingsContext {
   /** Where warnings about the arguments go. */
   log: Logger;
 }
-
-/** The default Access-Control-Expose-Headers. */
-export const DEFAULT_EXPOSE_HEADERS = ["mcp-session-id"];
-
-/** The default largest request body (the MCP SDK's default): 4 MiB. */
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Whether `value` selects client mode (case-sensitive, as in the original). */
 export function isUrl(value: string): boolean {

@@ -2,7 +2,7 @@
  * Client mode: a remote SSE or Streamable HTTP server exposed on stdio.
  * @module
  */
-import type { ClientSettings } from "../cli/settings.ts";
+import type { ClientSettings } from "../config.ts";
 import { flushStderr, getLogger, type Logger, urlForLog, withUrlForLog } from "../io/log.ts";
 import { runtime } from "../runtime/mod.ts";
 import { fetchWithSignIn, signOut } from "./auth/mod.ts";

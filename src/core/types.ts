@@ -3,7 +3,7 @@
  * or Streamable HTTP session) and the multiplexer that shares one stdio child among them.
  * @module
  */
-import type { ServingLimits } from "../cli/server_config.ts";
+import type { ServingLimits } from "../config.ts";
 import type { Incoming, RequestId, WireMessage } from "../protocol/jsonrpc.ts";
 
 /** The life-cycle state of one stdio server, as `/status` reports it. */

@@ -3,7 +3,7 @@
  * parallel, listens, prints where each is served, and shuts down on SIGINT or SIGTERM.
  * @module
  */
-import type { ServerSettings, StdioServerConfig } from "../cli/settings.ts";
+import type { ServerSettings, StdioServerConfig } from "../config.ts";
 import { settlesWithin } from "../io/async.ts";
 import { getLogger, maskCommandLine, writeStderr } from "../io/log.ts";
 import { createSharedServer } from "./child/shared_server.ts";

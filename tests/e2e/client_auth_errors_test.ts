@@ -237,3 +237,41 @@ Deno.test("server mode: a named mcp-proxy whose remote refuses it is failed, nev
     assert.ok(!remote.requests.some((r) => r.path === "/register"));
   });
 });
+
+/** What client mode says, on stderr and to waiting requests, when every probe is refused. */
+const refusedEveryRequest = (statuses: string) =>
+  `it refused every request (HTTP ${statuses}): it wants credentials this proxy was not given ` +
+  `(or refused those given); pass them with -H (${EXAMPLES})`;
+
+Deno.test("a remote that refuses every request: the credentials are named, not the URL, and exit 1", async (t) => {
+  await withTokenDir(async (env) => {
+    // Each was "answers as no MCP server does (…); check the URL"; the forced transport took
+    // the 401 for a legacy server and exited 0.
+    for (const flags of [[], ["--transport", "streamablehttp"], ["--transport", "sse"]]) {
+      await t.step(flags.join(" ") || "detected transport", async () => {
+        await using remote = apiKeyRemote();
+        const run = await initializeThrough(`${remote.origin}/mcp`, flags, env);
+        assert.ok(
+          run.errors.includes(`Cannot use the remote server: ${refusedEveryRequest("401")}.`),
+          run.stderr,
+        );
+        assert.ok(!run.stderr.includes("check the URL"), run.stderr);
+        const answer = JSON.parse(run.stdout.trim().split("\n")[0]);
+        assert.equal(answer.id, 1);
+        assert.equal(answer.error?.message, `mcp-proxy: ${refusedEveryRequest("401")}`);
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, /Exiting with status 1: no MCP server was ever reached at /);
+      });
+    }
+
+    await t.step("403 to every probe", async () => {
+      await using remote = new ScriptedRemote(() => new Response("Forbidden", { status: 403 }));
+      const run = await initializeThrough(`${remote.origin}/mcp`, [], env);
+      assert.ok(
+        run.errors.includes(`Cannot use the remote server: ${refusedEveryRequest("403")}.`),
+        run.stderr,
+      );
+      assert.equal(run.code, 1, run.stderr);
+    });
+  });
+});

@@ -10,6 +10,7 @@ import { eventually } from "../support/eventually.ts";
 import { freePort } from "../support/everything_server.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 import { INITIALIZE } from "../support/raw_http.ts";
+import { envelope } from "../support/modern_client.ts";
 import {
   jsonResult,
   modernAnswer,
@@ -306,4 +307,71 @@ Deno.test("client mode: --debug tells each message's direction, method, id and s
   }
   assert.ok(!proxy.stderr.includes(SESSION), "a whole session id was logged");
   assert.ok(!proxy.stderr.includes(secret), "a message body was logged");
+});
+
+/** A 2026-07-28 client's first request, as a dual-era client sends it to find out the era. */
+const discover = (id: number) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "server/discover",
+  params: { _meta: envelope() },
+});
+
+/** What an API that wants a key answers without one. */
+const MISSING_KEY = JSON.stringify({ detail: "Missing API key" });
+
+Deno.test("client mode: a dual-era client whose server/discover failed falls back to initialize, served as a legacy client's", async (t) => {
+  await t.step("the remote refuses every request: initialize gets the same refusal", async () => {
+    await using remote = new ScriptedRemote((request) =>
+      request.path.startsWith("/.well-known/")
+        ? new Response(null, { status: 404 })
+        : new Response(MISSING_KEY, { status: 401 })
+    );
+    // A token file of its own: the 401 looks for stored tokens.
+    const directory = await Deno.makeTempDir();
+    const proxy = new ProxyStdio(["--transport", "streamablehttp", `${remote.origin}/mcp`], {
+      MCP_PROXY_OAUTH_FILE: `${directory}/tokens.json`,
+    });
+    await proxy.start();
+    try {
+      const refused = await ask(proxy, discover(7));
+      assert.match(refused.error?.message, /^mcp-proxy: it refused every request \(HTTP 401\)/);
+      // Was "Invalid _meta envelope: _meta: missing".
+      const answer = await ask(proxy, INITIALIZE);
+      assert.deepEqual(answer.error, refused.error, JSON.stringify(answer));
+    } finally {
+      await proxy.close();
+      await Deno.remove(directory, { recursive: true });
+    }
+    assert.equal((await proxy.status).code, 1, proxy.stderr);
+  });
+
+  await t.step("the remote refused only the first session: initialize opens one", async () => {
+    // A legacy server detected from its refusal of server/discover, which refuses the first
+    // initialize (its key store was still loading) and takes the next.
+    let initializes = 0;
+    const legacy = legacyRemote((request) =>
+      jsonResult(request, { content: [{ type: "text", text: "ok" }] })
+    );
+    await using remote = new ScriptedRemote((request, self) =>
+      request.body?.method === "initialize" && ++initializes === 1
+        ? new Response("Service starting", { status: 503 })
+        : legacy(request, self)
+    );
+    const proxy = await startProxy([`${remote.origin}/mcp`]);
+    try {
+      const failed = await ask(proxy, discover(7));
+      assert.ok(failed.error, JSON.stringify(failed));
+      // Was "Invalid _meta envelope: _meta: missing".
+      const answer = await ask(proxy, INITIALIZE);
+      assert.equal(answer.result?.protocolVersion, "2025-06-18", JSON.stringify(answer));
+      await proxy.send(INITIALIZED as never);
+      const called = await ask(proxy, callTool(3, "hi"));
+      assert.equal(called.result?.content?.[0]?.text, "ok", JSON.stringify(called));
+      assert.match(proxy.stderr, /server\/discover failed and it falls back to initialize/);
+    } finally {
+      await proxy.close();
+    }
+    assert.equal((await proxy.status).code, 0, proxy.stderr);
+  });
 });

@@ -4,7 +4,7 @@
  * logs while it runs, as the multiplexer would (replies carry the client's own request id).
  * @module
  */
-import { DEFAULT_SERVING_LIMITS, type ServingLimits } from "../../src/cli/server_config.ts";
+import { DEFAULT_SERVING_LIMITS, type ServingLimits } from "../../src/config.ts";
 import type { RequestId, WireMessage } from "../../src/protocol/jsonrpc.ts";
 import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../src/core/types.ts";
 

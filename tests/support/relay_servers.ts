@@ -3,7 +3,7 @@
  * started {@linkcode SharedServer} and always stops it.
  * @module
  */
-import type { StdioServerConfig } from "../../src/cli/server_config.ts";
+import type { StdioServerConfig } from "../../src/config.ts";
 import {
   createSharedServer,
   type SharedServerOptions,

@@ -3,7 +3,7 @@
  * the browser commands, the token file's place, and the token store.
  */
 import assert from "node:assert/strict";
-import type { ClientSettings } from "../../src/cli/settings.ts";
+import type { ClientSettings } from "../../src/config.ts";
 import { browserCommands } from "../../src/client/auth/browser.ts";
 import { defaultTokenFilePath } from "../../src/client/auth/token_file.ts";
 import { TokenStore } from "../../src/client/auth/token_store.ts";

@@ -4,7 +4,7 @@
  * some thousands of characters, outside of the router's error handler).
  */
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_BODY_BYTES } from "../../src/cli/settings.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "../../src/config.ts";
 import { setLogSink } from "../../src/io/log.ts";
 import { createProxyApp } from "../../src/server/app.ts";
 import { FakeSharedServer } from "../support/fake_shared_server.ts";

@@ -5,7 +5,7 @@
  * server_routes_test.ts and server_named_test.ts.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_BODY_BYTES } from "../../src/cli/settings.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "../../src/config.ts";
 import {
   type AppOptions,
   createProxyApp,

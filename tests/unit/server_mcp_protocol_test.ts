@@ -4,7 +4,7 @@
  * stream, session ends and stateless mode.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_SERVING_LIMITS } from "../../src/cli/server_config.ts";
+import { DEFAULT_SERVING_LIMITS } from "../../src/config.ts";
 import type { Incoming, WireMessage } from "../../src/protocol/jsonrpc.ts";
 import type { ClientSink, SharedServer } from "../../src/core/types.ts";
 import { StreamableHttpSessions } from "../../src/server/http/streamable_http.ts";

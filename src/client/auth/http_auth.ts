@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { HttpCredentials } from "../../cli/settings.ts";
+import type { HttpCredentials } from "../../config.ts";
 import type { Logger } from "../../io/log.ts";
 
 /** One challenge of a `WWW-Authenticate` header: its scheme and parameters. */

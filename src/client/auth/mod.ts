@@ -3,7 +3,7 @@
  * @module
  */
 import process from "node:process";
-import type { ClientSettings } from "../../cli/settings.ts";
+import type { ClientSettings } from "../../config.ts";
 import type { Logger } from "../../io/log.ts";
 import type { Runtime } from "../../runtime/mod.ts";
 import { fetchWithOAuthSignIn } from "./oauth_fetch.ts";

@@ -7,7 +7,7 @@ import {
   DEFAULT_SERVING_LIMITS,
   type ServingLimits,
   type StdioServerConfig,
-} from "../../cli/server_config.ts";
+} from "../../config.ts";
 import { getLogger, type Logger } from "../../io/log.ts";
 import type { ChildExit } from "../../runtime/mod.ts";
 import { runtime } from "../../runtime/mod.ts";

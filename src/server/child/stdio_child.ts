@@ -3,7 +3,7 @@
  * and a shutdown that leaves nothing of its process tree behind.
  * @module
  */
-import type { StdioServerConfig } from "../../cli/server_config.ts";
+import type { StdioServerConfig } from "../../config.ts";
 import type { Logger } from "../../io/log.ts";
 import type { ChildExit, ChildProcess } from "../../runtime/mod.ts";
 import { runtime } from "../../runtime/mod.ts";
