@@ -29,7 +29,6 @@ import {
   type WireMessage,
 } from "../protocol/jsonrpc.ts";
 import { readsOneWay, withId } from "../protocol/wire_text.ts";
-import { mayAskClient } from "../protocol/ask_order.ts";
 import {
   ChildHandshake,
   type ClientHandshake,
@@ -38,6 +37,7 @@ import {
 } from "../protocol/handshake.ts";
 import { admits, levelRank, UpstreamLogLevel } from "../protocol/log_levels.ts";
 import { SESSION_SUBSCRIPTIONS_FULL, Subscriptions } from "./subscriptions.ts";
+import { Turns } from "./turns.ts";
 import type { ClientSink, MuxSession } from "./types.ts";
 
 /** Where the multiplexer writes messages for the upstream server. */
@@ -78,12 +78,6 @@ class Session implements SessionContext {
   logLevel: string | undefined;
   /** Whether its `initialize` was answered: before that, no broadcast may reach it. */
   initialized = false;
-  /** How many of its requests in flight may ask the client something ({@linkcode mayAskClient}). */
-  askingInFlight = 0;
-  /** How many server-to-client requests it was sent and has not answered. */
-  openQuestions = 0;
-  /** Since when (`performance.now()`) it has had open questions. */
-  questionsOpenSince = 0;
   closed = false;
 
   constructor(id: number, sink: ClientSink) {
@@ -106,7 +100,7 @@ interface PendingRequest {
    * {@linkcode MultiplexerOptions}); `Infinity` for requests without a limit.
    */
   deadline: number;
-  /** Whether its handler may ask the client something ({@linkcode mayAskClient}). */
+  /** Whether its handler may ask the client something (see {@linkcode Turns}). */
   asks: boolean;
 }
 
@@ -119,17 +113,10 @@ export interface MultiplexerOptions {
   readonly requestTimeoutMs?: number;
   /**
    * How long a session's turn waits while all its calls wait on its client's answers, in ms
-   * (default {@linkcode TURN_PATIENCE_MS}); see {@linkcode Multiplexer}.
+   * (default `TURN_PATIENCE_MS`); see {@linkcode Turns}.
    */
   readonly turnPatienceMs?: number;
 }
-
-/**
- * How long a session's turn waits while all its calls wait on its client's answers (a person
- * reading a question, or a client that went away): then, other sessions' calls waiting, its
- * calls are cancelled rather than holding every other client back.
- */
-export const TURN_PATIENCE_MS = 5_000;
 
 /** How often requests are checked against their deadline: a tenth of the limit, 10 ms to 1 s. */
 function sweepIntervalMs(requestTimeoutMs: number): number {
@@ -142,22 +129,11 @@ interface ServerRequest {
   session: Session;
 }
 
-/**
- * In which order client requests that may ask the client something reach the upstream:
- * `concurrent` while the upstream has never asked a client anything (most servers never do);
- * `serial` once it has, so that a question can always be told apart: such requests of one
- * session at a time, the others `held` in arrival order until that session's are answered.
- */
-type AskOrder =
-  | { readonly kind: "concurrent" }
-  | { readonly kind: "serial"; readonly held: Queued[] };
-
 /** Routes messages between client sessions and one upstream server. */
 export class Multiplexer {
   readonly #name: string;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
-  readonly #turnPatienceMs: number;
   #link: Link = { kind: "waiting", upstream: undefined, queue: [] };
   #nextId = 0;
   #nextSession = 0;
@@ -173,11 +149,8 @@ export class Multiplexer {
   readonly #sessions = new Set<Session>();
   /** Sessions with requests in flight. */
   readonly #busy = new Set<Session>();
-  /** Sessions with requests in flight that may ask: the candidates for a server request. */
-  readonly #asking = new Set<Session>();
-  #askOrder: AskOrder = { kind: "concurrent" };
-  /** Passes the turn on once its holder has waited {@linkcode TURN_PATIENCE_MS} on its client. */
-  #patience: ReturnType<typeof setTimeout> | undefined;
+  /** Whose turn it is to send calls that may ask, once the upstream has asked a client. */
+  readonly #turns: Turns<Session>;
   readonly #subscriptions = new Subscriptions<Session>();
   readonly #logLevel = new UpstreamLogLevel();
 
@@ -186,7 +159,14 @@ export class Multiplexer {
     this.#name = name;
     this.#log = log;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 0;
-    this.#turnPatienceMs = options.turnPatienceMs ?? TURN_PATIENCE_MS;
+    this.#turns = new Turns<Session>({
+      admit: (session, incoming) => {
+        const link = this.#link;
+        if (link.kind === "open") this.#forward(session, incoming, link.upstream);
+        else this.#holdOrRefuse(session, incoming);
+      },
+      cancelWaiting: (session, waitedMs) => this.#cancelWaitingCalls(session, waitedMs),
+    }, options.turnPatienceMs);
   }
 
   /** Opens a client session that delivers to `sink`. */
@@ -269,12 +249,8 @@ export class Multiplexer {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#busy.clear();
-    this.#asking.clear();
-    for (const session of this.#sessions) {
-      session.inFlight.clear();
-      session.askingInFlight = 0;
-      session.openQuestions = 0;
-    }
+    const held = this.#turns.reset();
+    for (const session of this.#sessions) session.inFlight.clear();
     for (const { session, clientId, onSettled } of pending) {
       onSettled?.(undefined);
       if (session) {
@@ -291,13 +267,7 @@ export class Multiplexer {
     }
     this.#serverRequests.clear();
     // Requests held for their turn wait for the next upstream with the rest of the traffic.
-    const order = this.#askOrder;
-    if (order.kind === "serial") {
-      for (const { session, incoming } of order.held.splice(0)) {
-        this.#holdOrRefuse(session, incoming);
-      }
-      this.#disarmPatience();
-    }
+    for (const { session, incoming } of held) this.#holdOrRefuse(session, incoming);
   }
 
   /** Answers queued and further client requests with an error saying `reason`, until reopened. */
@@ -325,7 +295,7 @@ export class Multiplexer {
     if (incoming.kind === "notification") return this.#clientNotification(session, incoming);
     const { message, params } = incoming;
     const id = message.id;
-    if (session.inFlight.has(id) || this.#heldIndex(session, id) >= 0) {
+    if (session.inFlight.has(id) || this.#turns.isHeld(session, id)) {
       // Its answer could not be told from the first one's: the first would be lost.
       const reason = `Invalid Request: request id ${JSON.stringify(id)} is already in flight`;
       return this.#deliver(session, errorResponse(id, ProtocolErrorCode.InvalidRequest, reason));
@@ -349,75 +319,18 @@ export class Multiplexer {
       case "resources/unsubscribe":
         return this.#unsubscribe(session, incoming, link.upstream);
     }
-    if (this.#mustWaitTurn(session, message.method)) {
-      (this.#askOrder as Extract<AskOrder, { kind: "serial" }>).held.push({ session, incoming });
-      this.#armPatience();
-      return;
-    }
+    if (this.#turns.holds(session, incoming)) return;
     this.#forward(session, incoming, link.upstream);
   }
 
   /**
-   * Whether a request must wait for its turn: the upstream asks clients, the request may
-   * ask too, and another session's such requests are in flight or waiting before it.
+   * Cancels the calls of a session that kept the turn while its client left a question
+   * unanswered for `waitedMs`, other sessions' calls waiting: its open questions are withdrawn
+   * (the server gets an error for each, the client a cancellation), its calls that may ask are
+   * cancelled (the server gets a cancellation, the client an error).
    */
-  #mustWaitTurn(session: Session, method: string): boolean {
-    const order = this.#askOrder;
-    if (order.kind === "concurrent" || !mayAskClient(method)) return false;
-    if (order.held.length > 0) return true;
-    return this.#asking.size > 0 && !this.#asking.has(session);
-  }
-
-  /** Where a request of `session` with the client's `id` waits for its turn, or -1. */
-  #heldIndex(session: Session, id: RequestId | undefined): number {
-    const order = this.#askOrder;
-    if (order.kind === "concurrent") return -1;
-    return order.held.findIndex((held) =>
-      held.session === session && held.incoming.kind === "request" &&
-      held.incoming.message.id === id
-    );
-  }
-
-  /**
-   * Gives the turn to the session whose request waited longest, once no session's requests
-   * that may ask are in flight: all its waiting requests go, the others keep waiting.
-   */
-  #passTurn(): void {
-    const order = this.#askOrder;
-    const link = this.#link;
-    if (order.kind === "concurrent" || link.kind !== "open") return;
-    const next = order.held[0]?.session;
-    if (!next) return;
-    if (this.#asking.size > 0) {
-      const now = performance.now();
-      const holders = [...this.#asking];
-      const patient = holders.every((session) =>
-        session.openQuestions > 0 && now - session.questionsOpenSince >= this.#turnPatienceMs
-      );
-      if (!patient) return this.#armPatience();
-      // Cancelling their calls empties #asking, which passes the turn (see #release).
-      for (const session of holders) this.#cancelWaitingCalls(session);
-      if (this.#asking.size > 0) this.#armPatience();
-      return;
-    }
-    const mine = order.held.filter((held) => held.session === next);
-    const others = order.held.filter((held) => held.session !== next);
-    order.held.splice(0, order.held.length, ...others);
-    for (const { incoming } of mine) {
-      if (incoming.kind === "request") this.#forward(next, incoming, link.upstream);
-    }
-    if (others.length > 0) this.#armPatience();
-    else this.#disarmPatience();
-  }
-
-  /**
-   * Cancels the calls of a session that held the turn while waiting on its client's answers
-   * for {@linkcode TURN_PATIENCE_MS}, other sessions' calls waiting: its open questions are
-   * withdrawn (the server gets an error for each, the client a cancellation), its calls that
-   * may ask are cancelled (the server gets a cancellation, the client an error).
-   */
-  #cancelWaitingCalls(session: Session): void {
-    const seconds = this.#turnPatienceMs / 1000;
+  #cancelWaitingCalls(session: Session, waitedMs: number): void {
+    const seconds = waitedMs / 1000;
     const reason = `mcp-proxy cancelled the call: it waited ${seconds} s for this client's ` +
       `answer to a question of MCP server '${this.#name}' while other clients waited for it`;
     this.#log.warning(
@@ -436,7 +349,6 @@ export class Multiplexer {
         params: cancelled,
       });
     }
-    session.openQuestions = 0;
     for (const [clientId, upstreamId] of [...session.inFlight]) {
       if (!this.#pending.get(upstreamId)?.asks) continue;
       this.notify("notifications/cancelled", { requestId: upstreamId, reason });
@@ -447,28 +359,6 @@ export class Multiplexer {
       );
       this.#release(upstreamId)?.onSettled?.(undefined);
     }
-  }
-
-  /** Looks at the turn again after {@linkcode TURN_PATIENCE_MS}, while calls wait for it. */
-  #armPatience(): void {
-    if (this.#patience !== undefined) return;
-    this.#patience = setTimeout(() => {
-      this.#patience = undefined;
-      this.#passTurn();
-    }, this.#turnPatienceMs);
-  }
-
-  /** Stops looking at the turn once no call waits for it. */
-  #disarmPatience(): void {
-    const order = this.#askOrder;
-    if (order.kind === "serial" && order.held.length > 0) return;
-    clearTimeout(this.#patience);
-    this.#patience = undefined;
-  }
-
-  /** A server-to-client request of `session`'s is answered, cancelled or dropped. */
-  #questionClosed(session: Session): void {
-    if (session.openQuestions > 0) session.openQuestions--;
   }
 
   #holdOrRefuse(session: Session, incoming: IncomingRequest | IncomingNotification): void {
@@ -509,7 +399,7 @@ export class Multiplexer {
     }
     const timeoutMs = this.#requestTimeoutMs;
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
-    const asks = mayAskClient(message.method);
+    const asks = this.#turns.callStarted(session, message.method);
     this.#pending.set(id, {
       session,
       clientId: message.id,
@@ -518,10 +408,6 @@ export class Multiplexer {
       deadline,
       asks,
     });
-    if (asks) {
-      session.askingInFlight++;
-      this.#asking.add(session);
-    }
     if (deadline !== Infinity) {
       this.#deadlineSweep ??= setInterval(
         () => this.#sweepDeadlines(),
@@ -543,11 +429,7 @@ export class Multiplexer {
       const upstreamId = session.inFlight.get(clientId);
       if (upstreamId === undefined) {
         // A request still waiting for its turn never reached the upstream: forget it.
-        const held = this.#heldIndex(session, clientId);
-        if (held >= 0) {
-          (this.#askOrder as Extract<AskOrder, { kind: "serial" }>).held.splice(held, 1);
-        }
-        this.#disarmPatience();
+        this.#turns.dropHeld(session, clientId);
         return;
       }
       // The client wants no answer any more: the request no longer holds its session busy.
@@ -566,7 +448,7 @@ export class Multiplexer {
       return;
     }
     this.#serverRequests.delete(id);
-    this.#questionClosed(session);
+    this.#turns.questionClosed(session);
     this.#link.upstream?.send({ ...message, id: request.upstreamId }, session);
   }
 
@@ -621,14 +503,6 @@ export class Multiplexer {
     session.closed = true;
     this.#sessions.delete(session);
     this.#busy.delete(session);
-    this.#asking.delete(session);
-    session.askingInFlight = 0;
-    const order = this.#askOrder;
-    if (order.kind === "serial") {
-      const others = order.held.filter((held) => held.session !== session);
-      order.held.splice(0, order.held.length, ...others);
-      this.#disarmPatience();
-    }
     for (const id of session.inFlight.values()) {
       this.#pending.delete(id);
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
@@ -650,7 +524,7 @@ export class Multiplexer {
     if (link.kind === "waiting") {
       this.#link = { ...link, queue: link.queue.filter((queued) => queued.session !== session) };
     }
-    this.#passTurn();
+    this.#turns.forget(session);
   }
 
   #upstreamResponse({ message, text }: IncomingResponse): void {
@@ -712,10 +586,7 @@ export class Multiplexer {
     if (session) {
       session.inFlight.delete(request.clientId);
       if (session.inFlight.size === 0) this.#busy.delete(session);
-      if (request.asks && --session.askingInFlight === 0) {
-        this.#asking.delete(session);
-        this.#passTurn();
-      }
+      if (request.asks) this.#turns.callEnded(session);
     }
     return request;
   }
@@ -809,7 +680,7 @@ export class Multiplexer {
     for (const [id, request] of this.#serverRequests) {
       if (request.upstreamId !== params.requestId) continue;
       this.#serverRequests.delete(id);
-      this.#questionClosed(request.session);
+      this.#turns.questionClosed(request.session);
       const cancelled = { ...message, params: { ...params, requestId: id } };
       return this.#deliver(request.session, cancelled);
     }
@@ -833,7 +704,13 @@ export class Multiplexer {
       this.#log.debug(`Answered roots/list from '${this.#name}' with no roots: no client asked`);
       return upstream?.send(resultResponse(upstreamId, { roots: [] }));
     }
-    this.#learnThatUpstreamAsks(message.method);
+    if (this.#turns.learnThatServerAsks()) {
+      this.#log.info(
+        `MCP server '${this.#name}' asks its clients (${message.method}): from now on it gets ` +
+          "the calls of one client session at a time, so that each question reaches the client " +
+          "that caused it",
+      );
+    }
     const session = this.#sessionForServerRequest(message.params ?? {}, relatedTo);
     if (typeof session === "string") return this.#refuseServerRequest(message, session);
     if (session.sink.answersRequests === false) {
@@ -844,7 +721,7 @@ export class Multiplexer {
     }
     const id = ++this.#nextId;
     this.#serverRequests.set(id, { upstreamId, session });
-    if (session.openQuestions++ === 0) session.questionsOpenSince = performance.now();
+    this.#turns.questionAsked(session);
     this.#deliver(session, { ...message, id }, this.#oldestClientId(session));
   }
 
@@ -854,19 +731,6 @@ export class Multiplexer {
     const reason = `mcp-proxy cannot route ${message.method}: ${why}`;
     const error = errorResponse(message.id, ProtocolErrorCode.InternalError, reason);
     this.#link.upstream?.send(error);
-  }
-
-  /**
-   * The upstream asks clients things: from now on, requests that may ask reach it from one
-   * session at a time (see {@linkcode AskOrder}), so that every question can be attributed.
-   */
-  #learnThatUpstreamAsks(method: string): void {
-    if (this.#askOrder.kind === "serial") return;
-    this.#askOrder = { kind: "serial", held: [] };
-    this.#log.info(
-      `MCP server '${this.#name}' asks its clients (${method}): from now on it gets the calls ` +
-        "of one client session at a time, so that each question reaches the client that caused it",
-    );
   }
 
   /**
@@ -883,12 +747,13 @@ export class Multiplexer {
     }
     if (this.#busy.size === 0) return "no client request is in flight";
     if (this.#busy.size === 1) return this.#busy.values().next().value!;
-    if (this.#asking.size === 1) return this.#asking.values().next().value!;
-    if (this.#asking.size === 0) {
+    const asker = this.#turns.onlyAsker();
+    if (asker) return asker;
+    if (this.#turns.askers === 0) {
       return `none of the ${this.#busy.size} client sessions with requests in flight made a call ` +
         "that may ask";
     }
-    return `${this.#asking.size} client sessions have calls in flight that may have caused it ` +
+    return `${this.#turns.askers} client sessions have calls in flight that may have caused it ` +
       "(from now on their calls reach the server one session at a time)";
   }
 
