@@ -3,7 +3,7 @@
  * does not), and as a line and column.
  */
 import assert from "node:assert/strict";
-import { jsonErrorOffset, positionOf } from "../../src/cli/json_error.ts";
+import { jsonErrorOffset, positionOf } from "../../../src/cli/json_error.ts";
 
 /** The offset V8's JSON.parse names for `text`. */
 function v8Offset(text: string): number | undefined {

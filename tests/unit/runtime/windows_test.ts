@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveWindowsCommand } from "../../src/runtime/windows.ts";
+import { resolveWindowsCommand } from "../../../src/runtime/windows.ts";
 
 const env = { PATH: "C:\\node;C:\\tools\\", PATHEXT: ".COM;.EXE;.BAT;.CMD" };
 const files = new Set([

@@ -2,7 +2,7 @@
  * Line framing of byte streams (child stdout and stderr, client stdin).
  */
 import assert from "node:assert/strict";
-import { LineDecoder, readLines } from "../../src/io/lines.ts";
+import { LineDecoder, readLines } from "../../../src/io/lines.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -14,8 +14,8 @@ import {
   MODERN_PROTOCOL_VERSION,
   ProtocolErrorCode,
   resultResponse,
-} from "../../src/protocol/jsonrpc.ts";
-import { mcpTypes } from "../support/sdk.ts";
+} from "../../../src/protocol/jsonrpc.ts";
+import { mcpTypes } from "../../support/sdk.ts";
 
 Deno.test("classify: requests, notifications and responses, params always an object", () => {
   const request = classify({ jsonrpc: "2.0", id: 1, method: "tools/list" });

@@ -5,17 +5,17 @@
  * server_routes_test.ts and server_named_test.ts.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_BODY_BYTES } from "../../src/config.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "../../../src/config.ts";
 import {
   type AppOptions,
   createProxyApp,
   type MountedServer,
   type ProxyApp,
-} from "../../src/server/app.ts";
-import { SseSessions } from "../../src/server/http/sse_server.ts";
-import { FakeSharedServer } from "../support/fake_shared_server.ts";
-import { type ClientTransportKind, connectClient } from "../support/mcp_client.ts";
-import { INITIALIZE, post, SseReader } from "../support/raw_http.ts";
+} from "../../../src/server/app.ts";
+import { SseSessions } from "../../../src/server/http/sse_server.ts";
+import { FakeSharedServer } from "../../support/fake_shared_server.ts";
+import { type ClientTransportKind, connectClient } from "../../support/mcp_client.ts";
+import { INITIALIZE, post, SseReader } from "../../support/raw_http.ts";
 
 interface Served {
   base: string;

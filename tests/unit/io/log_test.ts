@@ -6,7 +6,7 @@ import {
   maskSecrets,
   setLogLevel,
   setLogSink,
-} from "../../src/io/log.ts";
+} from "../../../src/io/log.ts";
 
 Deno.test("maskSecrets hides Authorization, X-API-Key and Cookie values and bearer tokens", async (t) => {
   const cases: [string, string][] = [

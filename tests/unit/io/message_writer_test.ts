@@ -3,7 +3,7 @@
  * under load.
  */
 import assert from "node:assert/strict";
-import { MAX_WRITE_CHARS, MessageWriter } from "../../src/io/message_writer.ts";
+import { MAX_WRITE_CHARS, MessageWriter } from "../../../src/io/message_writer.ts";
 
 /** A stream that records each write it is given, as text, and whether it was closed. */
 function recordingStream() {

@@ -3,7 +3,7 @@
  * answer is done is let go, and a client that left before then is still noticed.
  */
 import assert from "node:assert/strict";
-import { AbandonWatch, WATCH_DELAY_MS } from "../../src/server/http/abandon_watch.ts";
+import { AbandonWatch, WATCH_DELAY_MS } from "../../../../src/server/http/abandon_watch.ts";
 
 /** An answer that records whether it was abandoned. */
 function answer() {

@@ -3,7 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { MAX_SUBSCRIPTIONS_PER_SESSION, Subscriptions } from "../../src/core/subscriptions.ts";
+import { MAX_SUBSCRIPTIONS_PER_SESSION, Subscriptions } from "../../../src/core/subscriptions.ts";
 
 Deno.test("a session is admitted up to MAX_SUBSCRIPTIONS_PER_SESSION URIs, and again once it let some go", () => {
   const subscriptions = new Subscriptions<string>();

@@ -4,13 +4,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { getLogger } from "../../src/io/log.ts";
-import type { ClientSink, MuxSession } from "../../src/core/types.ts";
-import { ModernBridge, ParkedCalls } from "../../src/core/modern_bridge.ts";
-import type { ModernPost } from "../../src/protocol/http_classify.ts";
-import { credentialOf, RequestStateSealer } from "../../src/protocol/request_state.ts";
-import { readEnvelope, stripEnvelope, withEnvelope } from "../../src/protocol/envelope.ts";
-import { legacyResult, modernError, modernResult } from "../../src/protocol/results.ts";
+import { getLogger } from "../../../src/io/log.ts";
+import type { ClientSink, MuxSession } from "../../../src/core/types.ts";
+import { ModernBridge, ParkedCalls } from "../../../src/core/modern_bridge.ts";
+import type { ModernPost } from "../../../src/protocol/http_classify.ts";
+import { credentialOf, RequestStateSealer } from "../../../src/protocol/request_state.ts";
+import { readEnvelope, stripEnvelope, withEnvelope } from "../../../src/protocol/envelope.ts";
+import { legacyResult, modernError, modernResult } from "../../../src/protocol/results.ts";
 
 type Message = Record<string, unknown>;
 // deno-lint-ignore no-explicit-any -- the tests read fields of loosely typed messages

@@ -3,8 +3,8 @@
  * given outside TypeScript: `deno task start` and the release workflow's compile step.
  */
 import assert from "node:assert/strict";
-import { V8_FLAGS_ARGUMENT } from "../../scripts/v8_flags.ts";
-import { ROOT } from "../support/paths.ts";
+import { V8_FLAGS_ARGUMENT } from "../../../scripts/v8_flags.ts";
+import { ROOT } from "../../support/paths.ts";
 
 Deno.test("deno task start carries the V8 flags of the releases", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));

@@ -4,13 +4,13 @@
  * stream, session ends and stateless mode.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_SERVING_LIMITS } from "../../src/config.ts";
-import type { Incoming, WireMessage } from "../../src/protocol/jsonrpc.ts";
-import type { ClientSink, SharedServer } from "../../src/core/types.ts";
-import { StreamableHttpSessions } from "../../src/server/http/streamable_http.ts";
-import { SseStream } from "../../src/server/http/sse_stream.ts";
-import { FakeSharedServer } from "../support/fake_shared_server.ts";
-import { INITIALIZE, MCP_HEADERS, post, SseReader } from "../support/raw_http.ts";
+import { DEFAULT_SERVING_LIMITS } from "../../../../src/config.ts";
+import type { Incoming, WireMessage } from "../../../../src/protocol/jsonrpc.ts";
+import type { ClientSink, SharedServer } from "../../../../src/core/types.ts";
+import { StreamableHttpSessions } from "../../../../src/server/http/streamable_http.ts";
+import { SseStream } from "../../../../src/server/http/sse_stream.ts";
+import { FakeSharedServer } from "../../../support/fake_shared_server.ts";
+import { INITIALIZE, MCP_HEADERS, post, SseReader } from "../../../support/raw_http.ts";
 
 const MAX_BODY_BYTES = 1024;
 

@@ -4,13 +4,13 @@
  * forwarded request carries, and odd messages from the upstream.
  */
 import assert from "node:assert/strict";
-import type { Logger } from "../../src/io/log.ts";
-import type { SessionContext } from "../../src/protocol/handshake.ts";
-import { Multiplexer, type Upstream } from "../../src/core/multiplexer.ts";
-import type { MuxSession } from "../../src/core/types.ts";
-import type { RequestId, WireMessage } from "../../src/protocol/jsonrpc.ts";
-import { classify, type Incoming } from "../../src/protocol/jsonrpc.ts";
-import { incoming } from "../support/messages.ts";
+import type { Logger } from "../../../src/io/log.ts";
+import type { SessionContext } from "../../../src/protocol/handshake.ts";
+import { Multiplexer, type Upstream } from "../../../src/core/multiplexer.ts";
+import type { MuxSession } from "../../../src/core/types.ts";
+import type { RequestId, WireMessage } from "../../../src/protocol/jsonrpc.ts";
+import { classify, type Incoming } from "../../../src/protocol/jsonrpc.ts";
+import { incoming } from "../../support/messages.ts";
 
 /** What the fake upstream was sent: a message, the session it was sent for, its text if kept. */
 interface Sent {

@@ -8,16 +8,16 @@ import {
   MAX_CHILD_SUBSCRIPTIONS,
   ModernChild,
   URIS_PER_LISTEN_STREAM,
-} from "../../src/core/modern_adapter.ts";
-import type { SessionContext } from "../../src/protocol/handshake.ts";
-import { eraOfDiscoverAnswer } from "../../src/protocol/probe.ts";
+} from "../../../src/core/modern_adapter.ts";
+import type { SessionContext } from "../../../src/protocol/handshake.ts";
+import { eraOfDiscoverAnswer } from "../../../src/protocol/probe.ts";
 import {
   decodeHeaderValue,
   encodeHeaderValue,
   requestHeaders,
   scanParamHeaders,
   ToolHeaderTable,
-} from "../../src/protocol/headers.ts";
+} from "../../../src/protocol/headers.ts";
 
 // deno-lint-ignore no-explicit-any -- the tests read fields of loosely typed messages
 type Message = any;

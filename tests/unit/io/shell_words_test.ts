@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ShellWordsError, splitShellWords } from "../../src/io/shell_words.ts";
+import { ShellWordsError, splitShellWords } from "../../../src/io/shell_words.ts";
 
 Deno.test("splitShellWords matches Python's shlex.split", async (t) => {
   // Expected values are what Python 3.13's shlex.split returns for each input.

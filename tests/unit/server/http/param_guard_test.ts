@@ -3,9 +3,9 @@
  * arguments, and the guard that learns which parameters each tool mirrors from `tools/list`.
  */
 import assert from "node:assert/strict";
-import { checkParamHeaders } from "../../src/protocol/http_classify.ts";
-import { decodeHeaderValue } from "../../src/protocol/headers.ts";
-import { ParamHeaderGuard, type ToolLister } from "../../src/server/http/param_guard.ts";
+import { checkParamHeaders } from "../../../../src/protocol/http_classify.ts";
+import { decodeHeaderValue } from "../../../../src/protocol/headers.ts";
+import { ParamHeaderGuard, type ToolLister } from "../../../../src/server/http/param_guard.ts";
 
 /** A tool list page: `whoami` mirrors `tenant` as `header`. */
 function whoamiPage(header: string, nextCursor?: string) {

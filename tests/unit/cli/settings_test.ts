@@ -2,9 +2,9 @@
  * Table-driven tests of every row and rule of CLI.md, parsed in-process.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_SERVING_LIMITS } from "../../src/config.ts";
-import type { ClientSettings, ServerSettings } from "../../src/config.ts";
-import { type FakeWorld, settingsFor, type SettingsOutcome } from "../support/settings.ts";
+import { DEFAULT_SERVING_LIMITS } from "../../../src/config.ts";
+import type { ClientSettings, ServerSettings } from "../../../src/config.ts";
+import { type FakeWorld, settingsFor, type SettingsOutcome } from "../../support/settings.ts";
 
 async function client(argv: string[], world?: FakeWorld): Promise<ClientSettings> {
   const outcome = await settingsFor(argv, world);

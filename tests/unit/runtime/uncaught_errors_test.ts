@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 
-const RUNTIME = new URL("../../src/runtime/mod.ts", import.meta.url).href;
+const RUNTIME = new URL("../../../src/runtime/mod.ts", import.meta.url).href;
 
 const SCRIPT = `
 import { runtime } from "${RUNTIME}";

@@ -2,7 +2,7 @@
  * withId: a message's own JSON with only its id changed, or nothing when unsure.
  */
 import assert from "node:assert/strict";
-import { readsOneWay, withId } from "../../src/protocol/wire_text.ts";
+import { readsOneWay, withId } from "../../../src/protocol/wire_text.ts";
 
 /** What a parser makes of `text`, to compare with the message the proxy would have sent. */
 const parsed = (text: string | undefined) => text === undefined ? undefined : JSON.parse(text);

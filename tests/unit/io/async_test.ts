@@ -2,7 +2,7 @@
  * The async toolkit: deadline, settlesWithin, the cancellable sleep and the backoff.
  */
 import assert from "node:assert/strict";
-import { Backoff, deadline, DeadlineError, settlesWithin, sleep } from "../../src/io/async.ts";
+import { Backoff, deadline, DeadlineError, settlesWithin, sleep } from "../../../src/io/async.ts";
 
 const never = new Promise<never>(() => {});
 

@@ -3,7 +3,7 @@
  * delivers what was written before it.
  */
 import assert from "node:assert/strict";
-import { SseStream } from "../../src/server/http/sse_stream.ts";
+import { SseStream } from "../../../../src/server/http/sse_stream.ts";
 
 const decoder = new TextDecoder();
 

@@ -4,10 +4,10 @@
  * some thousands of characters, outside of the router's error handler).
  */
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_BODY_BYTES } from "../../src/config.ts";
-import { setLogSink } from "../../src/io/log.ts";
-import { createProxyApp } from "../../src/server/app.ts";
-import { FakeSharedServer } from "../support/fake_shared_server.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "../../../src/config.ts";
+import { setLogSink } from "../../../src/io/log.ts";
+import { createProxyApp } from "../../../src/server/app.ts";
+import { FakeSharedServer } from "../../support/fake_shared_server.ts";
 
 const OPTIONS = {
   stateless: false,
