@@ -11,6 +11,7 @@
  * | modern | legacy | {@linkcode ModernClientOverLegacyRemote} |
  * @module
  */
+import type { ClientRelay } from "./relays/relay.ts";
 import { hasEnvelopeClaim } from "../protocol/envelope.ts";
 import { isLogged, type Logger, urlForLog, withUrlForLog } from "../io/log.ts";
 import { Backoff, type BackoffOptions, formatDuration, sleep } from "../io/async.ts";
@@ -29,19 +30,19 @@ import {
   DetectionTimeout,
   detectRemote,
   type RemoteKind,
-} from "./detect.ts";
-import { LegacyClientOverModernRemote } from "./legacy_over_modern.ts";
-import { ModernRemote } from "./modern_remote.ts";
-import { ModernClientOverLegacyRemote } from "./modern_over_legacy.ts";
+} from "./remote/detect.ts";
+import { LegacyClientOverModernRemote } from "./relays/legacy_over_modern.ts";
+import { ModernRemote } from "./remote/modern_remote.ts";
+import { ModernClientOverLegacyRemote } from "./relays/modern_over_legacy.ts";
 import {
   describeCause,
   isCertificateFailure,
   ReachabilityReport,
   type RemoteTransport,
   remoteTransportFactory,
-} from "./remote.ts";
+} from "./remote/legacy_session.ts";
 import { plainHttpInsteadOfTls } from "./tls.ts";
-import { Upstream } from "./upstream.ts";
+import { Upstream } from "./remote/upstream.ts";
 
 /**
  * How long a request waits for a remote that has never been reached (connection refused, no
@@ -59,14 +60,6 @@ const DETECTION_BACKOFF: BackoffOptions = {
 
 /** Longest wait at the end of stdin for the answers still owed. */
 const DRAIN_MS = 10_000;
-
-/** One relay between the stdio client and the remote. */
-export interface ClientRelay {
-  /** A message from the stdio client. */
-  receive(incoming: Incoming): void;
-  /** Ends the relay (and the remote session, where there is one). */
-  close(): Promise<void>;
-}
 
 /** What the front needs. */
 export interface FrontOptions {

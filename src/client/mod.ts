@@ -7,7 +7,11 @@ import { flushStderr, getLogger, type Logger, urlForLog, withUrlForLog } from ".
 import { runtime } from "../runtime/mod.ts";
 import { fetchWithSignIn, signOut } from "./auth/mod.ts";
 import { fetchWithHttpAuth } from "./auth/http_auth.ts";
-import { ClientCredentialsTokens, fetchWithBearerToken, TokenError } from "./oauth.ts";
+import {
+  ClientCredentialsTokens,
+  fetchWithBearerToken,
+  TokenError,
+} from "./auth/client_credentials.ts";
 import { PROXY_CLIENT_INFO } from "../protocol/handshake.ts";
 import { ClientFront } from "./front.ts";
 import { MessageWriter } from "../io/message_writer.ts";

@@ -4,7 +4,7 @@
  */
 import { type Logger, urlForLog } from "../io/log.ts";
 import type { Runtime, TlsOptions } from "../runtime/mod.ts";
-import { describeCause } from "./remote.ts";
+import { describeCause } from "./remote/legacy_session.ts";
 
 /** A TLS option that cannot be honoured; client mode stops at start-up with this message. */
 export class TlsSetupError extends Error {

@@ -4,7 +4,6 @@
  * @module
  */
 import { runtime } from "../runtime/mod.ts";
-import type { WireMessage } from "../protocol/jsonrpc.ts";
 
 /**
  * Most characters of waiting lines joined into one write: past it they go out in several
@@ -53,10 +52,10 @@ export class MessageWriter {
   }
 
   /**
-   * Writes `message` as one line, now or at the end of the turn; `text` is `message` as
-   * one line of JSON, when the caller has it.
+   * Writes `message` (a JSON-RPC message, or any JSON value) as one line, now or at the end
+   * of the turn; `text` is `message` as one line of JSON, when the caller has it.
    */
-  write(message: WireMessage, text?: string): void {
+  write(message: unknown, text?: string): void {
     this.#waiting.push((text ?? JSON.stringify(message)) + "\n");
     if (this.#endOfTurnAsked) return;
     if (this.#writesUnderWay === 0 && !this.#busy()) return this.#writeWaiting();

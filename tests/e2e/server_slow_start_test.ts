@@ -243,7 +243,7 @@ Deno.test("slow starts (7 s and 20 s) of every era: server mode waits for the pr
         slowDefaultServer(server, seconds, through);
     }
   }
-  // Client mode's first probe waits 25 s (src/client/detect.ts): the longer start fits too.
+  // Client mode's first probe waits 25 s (src/client/remote/detect.ts): the longer start fits too.
   cases[`${SERVERS[0].name}, ${DELAYS[1]} s, client mode`] = () =>
     slowDefaultServer(SERVERS[0], DELAYS[1], "client mode");
   cases["named servers"] = slowNamedServers;

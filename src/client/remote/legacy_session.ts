@@ -2,9 +2,9 @@
  * The SDK's client transports to the remote server, and what their errors mean for the relay.
  * @module
  */
-import { type ClientModule, type JSONRPCMessage, loadClient, type Transport } from "../deps.ts";
-import type { Logger } from "../io/log.ts";
-import type { ErrorObject, WireMessage } from "../protocol/jsonrpc.ts";
+import { type ClientModule, type JSONRPCMessage, loadClient, type Transport } from "../../deps.ts";
+import type { Logger } from "../../io/log.ts";
+import type { ErrorObject, WireMessage } from "../../protocol/jsonrpc.ts";
 
 /** One connection (one session) to the remote server. */
 export interface RemoteTransport extends Transport {

@@ -6,20 +6,20 @@
  * balancer with an idle timeout, closed it) is opened again with backoff.
  * @module
  */
-import type { Logger } from "../io/log.ts";
-import type { JsonObject } from "../protocol/envelope.ts";
+import type { Logger } from "../../io/log.ts";
+import type { JsonObject } from "../../protocol/envelope.ts";
 import {
   errorResponse,
   isObject,
   ProtocolErrorCode,
   type RequestId,
   type WireMessage,
-} from "../protocol/jsonrpc.ts";
-import { requestHeaders, ToolHeaderTable } from "../protocol/headers.ts";
+} from "../../protocol/jsonrpc.ts";
+import { requestHeaders, ToolHeaderTable } from "../../protocol/headers.ts";
 import { EventTooLargeError, readEventData } from "./sse_events.ts";
-import { Backoff, type BackoffOptions, formatDuration, sleep } from "../io/async.ts";
+import { Backoff, type BackoffOptions, formatDuration, sleep } from "../../io/async.ts";
 import { CrossOriginRedirectError, fetchWithinOrigin, type RemoteFetch } from "./redirects.ts";
-import { classifySendError, describeCause, ReachabilityReport } from "./remote.ts";
+import { classifySendError, describeCause, ReachabilityReport } from "./legacy_session.ts";
 
 /** Where and how to reach the remote. */
 export interface ModernRemoteOptions {

@@ -8,23 +8,23 @@
  * on stdout, and the original request is retried with its answers.
  * @module
  */
-import { ModernChild } from "../core/modern_adapter.ts";
-import { initializeFromDiscover } from "../protocol/results.ts";
-import type { Logger } from "../io/log.ts";
+import { ModernChild } from "../../core/modern_adapter.ts";
+import { initializeFromDiscover } from "../../protocol/results.ts";
+import type { Logger } from "../../io/log.ts";
 import {
   type ClientHandshake,
   clientHandshake,
   type SessionContext,
-} from "../protocol/handshake.ts";
+} from "../../protocol/handshake.ts";
 import {
   type Incoming,
   LATEST_LEGACY_PROTOCOL_VERSION,
   LEGACY_PROTOCOL_VERSIONS,
   resultResponse,
   type WireMessage,
-} from "../protocol/jsonrpc.ts";
-import type { ClientRelay } from "./front.ts";
-import { ModernRemote } from "./modern_remote.ts";
+} from "../../protocol/jsonrpc.ts";
+import type { ClientRelay } from "./relay.ts";
+import { ModernRemote } from "../remote/modern_remote.ts";
 
 /** What the relay needs. */
 export interface LegacyOverModernOptions {

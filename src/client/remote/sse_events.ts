@@ -3,7 +3,7 @@
  * the era probes of client mode.
  * @module
  */
-import { DEFAULT_MAX_BODY_BYTES } from "../config.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "../../config.ts";
 
 /**
  * Largest event a remote may send, counted over its data lines (and any one line of the

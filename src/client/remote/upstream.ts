@@ -7,8 +7,8 @@
  * with a connection get an error instead of hanging).
  * @module
  */
-import { type Logger, sessionIdForLog } from "../io/log.ts";
-import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../io/async.ts";
+import { type Logger, sessionIdForLog } from "../../io/log.ts";
+import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../../io/async.ts";
 import {
   classify,
   describeMessage,
@@ -19,7 +19,7 @@ import {
   type RequestId,
   requestKey,
   type WireMessage,
-} from "../protocol/jsonrpc.ts";
+} from "../../protocol/jsonrpc.ts";
 import {
   classifySendError,
   classifyStreamError,
@@ -28,7 +28,7 @@ import {
   remoteErrorOf,
   type RemoteTransport,
   sendToRemote,
-} from "./remote.ts";
+} from "./legacy_session.ts";
 import { SessionState } from "./session_state.ts";
 
 /** Timings of the upstream, in milliseconds. */

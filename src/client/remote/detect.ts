@@ -8,11 +8,11 @@
  * that takes a request and never answers it must not keep the client's requests waiting for ever.
  * @module
  */
-import { type Logger, sessionIdForLog } from "../io/log.ts";
-import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../protocol/jsonrpc.ts";
-import { formatDuration } from "../io/async.ts";
-import type { JsonObject } from "../protocol/envelope.ts";
-import { discoverParams, eraOfDiscoverAnswer } from "../protocol/probe.ts";
+import { type Logger, sessionIdForLog } from "../../io/log.ts";
+import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../../protocol/jsonrpc.ts";
+import { formatDuration } from "../../io/async.ts";
+import type { JsonObject } from "../../protocol/envelope.ts";
+import { discoverParams, eraOfDiscoverAnswer } from "../../protocol/probe.ts";
 import { readEventData } from "./sse_events.ts";
 import { CrossOriginRedirectError, fetchWithinOrigin, type RemoteFetch } from "./redirects.ts";
 

@@ -3,7 +3,10 @@
  * kept, refused to any other origin before anything is sent there.
  */
 import assert from "node:assert/strict";
-import { CrossOriginRedirectError, fetchWithinOrigin } from "../../src/client/redirects.ts";
+import {
+  CrossOriginRedirectError,
+  fetchWithinOrigin,
+} from "../../../../src/client/remote/redirects.ts";
 
 /** A fetch answering each URL from `routes` (status, location), recording what it was asked. */
 function fakeFetch(routes: Record<string, [number, string?]>) {

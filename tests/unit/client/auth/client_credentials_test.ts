@@ -6,8 +6,8 @@ import {
   basicClientAuthorization,
   ClientCredentialsTokens,
   fetchWithBearerToken,
-} from "../../src/client/oauth.ts";
-import type { Logger } from "../../src/io/log.ts";
+} from "../../../../src/client/auth/client_credentials.ts";
+import type { Logger } from "../../../../src/io/log.ts";
 
 const log: Logger = { debug() {}, info() {}, warning() {}, error() {} };
 

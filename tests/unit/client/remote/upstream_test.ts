@@ -4,12 +4,12 @@
  * connection, and the handshake replayed on the next one.
  */
 import assert from "node:assert/strict";
-import type { RemoteTransport } from "../../src/client/remote.ts";
-import { Upstream } from "../../src/client/upstream.ts";
-import type { JSONRPCMessage } from "../../src/deps.ts";
-import type { Logger } from "../../src/io/log.ts";
-import type { WireMessage } from "../../src/protocol/jsonrpc.ts";
-import { incoming } from "../support/messages.ts";
+import type { RemoteTransport } from "../../../../src/client/remote/legacy_session.ts";
+import { Upstream } from "../../../../src/client/remote/upstream.ts";
+import type { JSONRPCMessage } from "../../../../src/deps.ts";
+import type { Logger } from "../../../../src/io/log.ts";
+import type { WireMessage } from "../../../../src/protocol/jsonrpc.ts";
+import { incoming } from "../../../support/messages.ts";
 
 /** A transport that records what it is sent and answers the proxy's own requests itself. */
 class FakeTransport implements RemoteTransport {

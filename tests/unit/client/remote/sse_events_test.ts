@@ -3,7 +3,7 @@
  * events as data lines joined, and the bound on one event.
  */
 import assert from "node:assert/strict";
-import { EventTooLargeError, readEventData } from "../../src/client/sse_events.ts";
+import { EventTooLargeError, readEventData } from "../../../../src/client/remote/sse_events.ts";
 
 const encoder = new TextEncoder();
 

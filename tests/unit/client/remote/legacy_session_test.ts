@@ -7,8 +7,8 @@ import {
   classifyStreamError,
   remoteErrorOf,
   remoteTransportFactory,
-} from "../../src/client/remote.ts";
-import { loadClient } from "../../src/deps.ts";
+} from "../../../../src/client/remote/legacy_session.ts";
+import { loadClient } from "../../../../src/deps.ts";
 
 // The SDK's transports load with the first factory, as in client mode: their errors come after.
 await remoteTransportFactory({

@@ -2,9 +2,9 @@
  * Client mode's stdin framing: lines to sorted messages, bad lines answered, reading goes on.
  */
 import assert from "node:assert/strict";
-import { readMessages } from "../../src/client/stdio.ts";
-import type { Logger } from "../../src/io/log.ts";
-import type { Incoming, ResponseMessage } from "../../src/protocol/jsonrpc.ts";
+import { readMessages } from "../../../src/client/stdio.ts";
+import type { Logger } from "../../../src/io/log.ts";
+import type { Incoming, ResponseMessage } from "../../../src/protocol/jsonrpc.ts";
 
 function streamOf(chunks: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

@@ -3,7 +3,7 @@
  * subscriptions and the logging level. A new session starts without it, so it is replayed.
  * @module
  */
-import type { RequestId } from "../protocol/jsonrpc.ts";
+import type { RequestId } from "../../protocol/jsonrpc.ts";
 
 /** A request to send again on a new session. */
 export interface ReplayedRequest {

@@ -9,11 +9,11 @@
  * the `initialize` result, the remote's requests to the client turned into `input_required`).
  * @module
  */
-import { ModernBridge, type ModernCall } from "../core/modern_bridge.ts";
-import { isEnvelopeIssue, readEnvelope } from "../protocol/envelope.ts";
-import type { Logger } from "../io/log.ts";
-import { RELAYED_CLIENT_CAPABILITIES } from "../protocol/handshake.ts";
-import { Multiplexer } from "../core/multiplexer.ts";
+import { ModernBridge, type ModernCall } from "../../core/modern_bridge.ts";
+import { isEnvelopeIssue, readEnvelope } from "../../protocol/envelope.ts";
+import type { Logger } from "../../io/log.ts";
+import { RELAYED_CLIENT_CAPABILITIES } from "../../protocol/handshake.ts";
+import { Multiplexer } from "../../core/multiplexer.ts";
 import {
   classify,
   errorResponse,
@@ -24,10 +24,10 @@ import {
   ProtocolErrorCode,
   type RequestId,
   type WireMessage,
-} from "../protocol/jsonrpc.ts";
-import type { ClientRelay } from "./front.ts";
-import { Upstream } from "./upstream.ts";
-import type { RemoteTransport } from "./remote.ts";
+} from "../../protocol/jsonrpc.ts";
+import type { ClientRelay } from "./relay.ts";
+import { Upstream } from "../remote/upstream.ts";
+import type { RemoteTransport } from "../remote/legacy_session.ts";
 
 /** What the relay needs. */
 export interface ModernOverLegacyOptions {

@@ -3,8 +3,8 @@
  * is fetched once, reused until it expires, and renewed early or after a 401.
  * @module
  */
-import type { OAuthClientCredentials } from "../config.ts";
-import { type Logger, urlForLog } from "../io/log.ts";
+import type { OAuthClientCredentials } from "../../config.ts";
+import { type Logger, urlForLog } from "../../io/log.ts";
 
 /** The token endpoint refused or answered something unusable. */
 export class TokenError extends Error {

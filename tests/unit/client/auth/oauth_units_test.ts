@@ -3,12 +3,12 @@
  * the browser commands, the token file's place, and the token store.
  */
 import assert from "node:assert/strict";
-import type { ClientSettings } from "../../src/config.ts";
-import { browserCommands } from "../../src/client/auth/browser.ts";
-import { defaultTokenFilePath } from "../../src/client/auth/token_file.ts";
-import { TokenStore } from "../../src/client/auth/token_store.ts";
-import { runProxy } from "../support/process.ts";
-import { settingsFor } from "../support/settings.ts";
+import type { ClientSettings } from "../../../../src/config.ts";
+import { browserCommands } from "../../../../src/client/auth/browser.ts";
+import { defaultTokenFilePath } from "../../../../src/client/auth/token_file.ts";
+import { TokenStore } from "../../../../src/client/auth/token_store.ts";
+import { runProxy } from "../../../support/process.ts";
+import { settingsFor } from "../../../support/settings.ts";
 
 async function signInOf(argv: string[], env: Record<string, string> = {}) {
   const outcome = await settingsFor([...argv, "https://h/mcp"], {

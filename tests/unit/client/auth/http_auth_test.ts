@@ -9,7 +9,7 @@ import {
   type DigestChallenge,
   digestChallenge,
   parseChallenges,
-} from "../../src/client/auth/http_auth.ts";
+} from "../../../../src/client/auth/http_auth.ts";
 
 /** The parameters of an `Authorization: Digest` value. */
 function digestFields(header: string): Record<string, string> {

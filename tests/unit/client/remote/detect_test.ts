@@ -8,7 +8,7 @@ import {
   DetectionTimeout,
   type DetectOptions,
   detectRemote,
-} from "../../src/client/detect.ts";
+} from "../../../../src/client/remote/detect.ts";
 
 type Answer = (url: string, init: RequestInit) => Promise<Response>;
 
