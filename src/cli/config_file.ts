@@ -5,7 +5,7 @@
 import { isObject } from "../protocol/jsonrpc.ts";
 import { jsonErrorOffset, positionOf } from "./json_error.ts";
 import { type Logger, maskCommandLine } from "../io/log.ts";
-import { type ServedServerConfig } from "../config.ts";
+import type { ServedServerConfig } from "../config.ts";
 import { isValidServerName, namedServerPathPrefix, SERVER_NAME_RULE } from "./server_config.ts";
 
 /** Thrown when the file as a whole cannot be used; its cause has already been logged. */

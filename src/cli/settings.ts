@@ -21,7 +21,6 @@ import {
   type ServerSettings,
   type ServingLimits,
   type Settings,
-  type StdioServerConfig,
 } from "../config.ts";
 import {
   distinctNames,

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseCommandLine } from "../../src/cli/parser.ts";
-import { type Settings } from "../../src/config.ts";
+import type { Settings } from "../../src/config.ts";
 import { buildSettings, SettingsError } from "../../src/cli/settings.ts";
 import type { Logger } from "../../src/io/log.ts";
 import type { OsFamily } from "../../src/runtime/mod.ts";
