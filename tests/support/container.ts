@@ -145,8 +145,9 @@ async function hasExtraCertificates(): Promise<boolean> {
   return (await fileNames(EXTRA_CA_DIR)).some((name) => name.endsWith(".crt"));
 }
 
-/** debootstrap's phase lines: those that name no package (it writes three for each one). */
-const DEBOOTSTRAP_PHASE = /^I: (?!Retrieving |Validating |Extracting |Unpacking |Configuring )/;
+/** debootstrap's lines about one package ("I: Retrieving libc6 2.36-9", "I: Unpacking libc6..."). */
+const DEBOOTSTRAP_PACKAGE_LINE =
+  /^I: ((Retrieving|Validating) \S+ \S+|(Extracting|Unpacking|Configuring) \S+\.\.\.)$/;
 
 /**
  * Makes the base image's tarball: a minimal Debian bookworm from debootstrap, trimmed the way
@@ -161,7 +162,10 @@ async function makeBaseTarball(): Promise<void> {
     progress(`debootstrap: a minimal Debian bookworm from ${mirror}`);
     await exec("debootstrap", ["--variant=minbase", "bookworm", rootfs, mirror], {
       onLine: (line) => {
-        if (DEBOOTSTRAP_PHASE.test(line)) progress(`debootstrap: ${line.slice(3)}`);
+        const text = line.trimEnd();
+        if (text.startsWith("I: ") && !DEBOOTSTRAP_PACKAGE_LINE.test(text)) {
+          progress(`debootstrap: ${text.slice(3)}`);
+        }
       },
     });
     await exec("sh", [
