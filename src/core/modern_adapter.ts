@@ -40,8 +40,8 @@ import {
 } from "../protocol/envelope.ts";
 import { legacyResult } from "../protocol/results.ts";
 
-/** Where a {@linkcode ModernChild} sends what it translated. */
-export interface ModernChildHandlers {
+/** Where a {@linkcode ModernAdapter} sends what it translated. */
+export interface ModernAdapterHandlers {
   /** Writes one message to the child process. */
   toChild(message: WireMessage): void;
   /**
@@ -80,9 +80,12 @@ interface InFlight {
   rounds: number;
 }
 
-/** Translates between the multiplexer (legacy) and one modern child. */
-export class ModernChild {
-  readonly #handlers: ModernChildHandlers;
+/**
+ * Translates between the multiplexer (legacy sessions) and one 2026-07-28 upstream: a stdio
+ * child in server mode, or a remote in client mode.
+ */
+export class ModernAdapter {
+  readonly #handlers: ModernAdapterHandlers;
   readonly #clientInfo: JsonObject;
   readonly #capabilities: JsonObject;
   /** Requests at the child, by the id the child sees (a retry gets a new one). */
@@ -105,7 +108,7 @@ export class ModernChild {
    * A child whose `server/discover` answered `discover`; `clientInfo` names the proxy on its
    * own requests.
    */
-  constructor(discover: JsonObject, clientInfo: JsonObject, handlers: ModernChildHandlers) {
+  constructor(discover: JsonObject, clientInfo: JsonObject, handlers: ModernAdapterHandlers) {
     this.#handlers = handlers;
     this.#clientInfo = clientInfo;
     this.#capabilities = isObject(discover.capabilities) ? discover.capabilities : {};

@@ -3,12 +3,12 @@
  *
  * The handshake is answered here from the remote's `server/discover` result, in a version the
  * client offered; every request then goes out with the per-request envelope built from the
- * client's `initialize` and its `logging/setLevel` (see {@linkcode ModernChild}, which does the
+ * client's `initialize` and its `logging/setLevel` (see {@linkcode ModernAdapter}, which does the
  * same for a modern stdio child); `input_required` results become real requests to the client
  * on stdout, and the original request is retried with its answers.
  * @module
  */
-import { ModernChild } from "../../core/modern_adapter.ts";
+import { ModernAdapter } from "../../core/modern_adapter.ts";
 import { initializeFromDiscover } from "../../protocol/results.ts";
 import type { Logger } from "../../io/log.ts";
 import {
@@ -55,13 +55,13 @@ class StdioSession implements SessionContext {
 export class LegacyClientOverModernRemote implements ClientRelay {
   readonly #options: LegacyOverModernOptions;
   readonly #remote: ModernRemote;
-  readonly #translation: ModernChild;
+  readonly #translation: ModernAdapter;
   readonly #session = new StdioSession();
 
   /** A relay to the remote of `options.discover`; opens its listen stream. */
   constructor(options: LegacyOverModernOptions) {
     this.#options = options;
-    this.#translation = new ModernChild(options.discover, options.clientInfo, {
+    this.#translation = new ModernAdapter(options.discover, options.clientInfo, {
       toChild: (message) => void this.#remote.send(message),
       // Requests for input carry ids of the translation's own: the client answers them.
       toMux: (message) => options.deliver(message),

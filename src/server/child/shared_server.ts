@@ -12,7 +12,7 @@ import { getLogger, type Logger } from "../../io/log.ts";
 import type { ChildExit } from "../../runtime/mod.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { Backoff, type BackoffOptions, deadline, formatDuration, sleep } from "../../io/async.ts";
-import { ModernChild } from "../../core/modern_adapter.ts";
+import { ModernAdapter } from "../../core/modern_adapter.ts";
 import {
   CHILD_START_TIMEOUT_MS,
   type ChildEra,
@@ -87,7 +87,7 @@ class StdioSharedServer implements SharedServer {
   /** What the child speaks, once probed; kept across restarts. */
   #era: ChildEra | undefined;
   /** The translation in front of a modern child (none for a legacy one). */
-  #modern: ModernChild | undefined;
+  #modern: ModernAdapter | undefined;
   #stopped = false;
   /** Aborted by stop(): ends a restart delay early. */
   readonly #stopping = new AbortController();
@@ -282,7 +282,7 @@ class StdioSharedServer implements SharedServer {
 
   /** Puts the modern translation between the multiplexer and the child, and opens it. */
   #openModern(child: StdioChild, discover: Record<string, unknown>): void {
-    const modern = new ModernChild(discover, PROXY_CLIENT_INFO, {
+    const modern = new ModernAdapter(discover, PROXY_CLIENT_INFO, {
       toChild: (message) => child.send(message),
       toMux: (message, relatedTo) => {
         const incoming = classify(message);

@@ -1,12 +1,12 @@
 /**
- * A modern child behind the legacy multiplexer (ModernChild), and the modern HTTP headers,
+ * A modern child behind the legacy multiplexer (ModernAdapter), and the modern HTTP headers,
  * in process: what reaches the child, what reaches the multiplexer, MRTR rounds.
  * @module
  */
 import assert from "node:assert/strict";
 import {
   MAX_CHILD_SUBSCRIPTIONS,
-  ModernChild,
+  ModernAdapter,
   URIS_PER_LISTEN_STREAM,
 } from "../../../src/core/modern_adapter.ts";
 import type { SessionContext } from "../../../src/protocol/handshake.ts";
@@ -32,7 +32,7 @@ function harness() {
   const toChild: Message[] = [];
   const toMux: Message[] = [];
   const asked: [unknown, string][] = [];
-  const child: ModernChild = new ModernChild(DISCOVER, { name: "mcp-proxy", version: "0" }, {
+  const child: ModernAdapter = new ModernAdapter(DISCOVER, { name: "mcp-proxy", version: "0" }, {
     toChild: (m) => toChild.push(m),
     toMux: (m, relatedTo) => {
       if (m.method === undefined || m.id === undefined) return toMux.push(m);
