@@ -76,7 +76,10 @@ export async function runSuite(
     "--requirements",
     requirements,
     "--timeout",
-    String(options.scenarioTimeoutMs ?? 15_000),
+    // A 2026-07-28 scenario through a legacy child may wait 5 s for each call the scenario
+    // before it dropped while its question was open (see core/turns.ts): 15 s was too short
+    // for two of them on a loaded machine.
+    String(options.scenarioTimeoutMs ?? 30_000),
   ]);
   return parseSummary(requirements, output);
 }
