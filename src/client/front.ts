@@ -13,7 +13,7 @@
  */
 import type { ClientRelay } from "./relays/relay.ts";
 import { hasEnvelopeClaim } from "../protocol/envelope.ts";
-import { isLogged, type Logger, urlForLog, withUrlForLog } from "../io/log.ts";
+import { isLogged, urlForLog, withUrlForLog } from "../io/log.ts";
 import { Backoff, type BackoffOptions, formatDuration, sleep } from "../io/async.ts";
 import {
   errorResponse,
@@ -43,6 +43,7 @@ import {
 } from "./remote/legacy_session.ts";
 import { plainHttpInsteadOfTls } from "./tls.ts";
 import { Upstream } from "./remote/upstream.ts";
+import type { RemoteOptions } from "./remote/options.ts";
 
 /**
  * How long a request waits for a remote that has never been reached (connection refused, no
@@ -62,17 +63,9 @@ const DETECTION_BACKOFF: BackoffOptions = {
 const DRAIN_MS = 10_000;
 
 /** What the front needs. */
-export interface FrontOptions {
-  /** The remote MCP server's URL. */
-  readonly url: string;
+export interface FrontOptions extends RemoteOptions {
   /** Forced by `--transport`, or `auto`. */
   readonly transport: "sse" | "streamablehttp" | "auto";
-  /** Sent with every request to the remote (the user's `--headers`). */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
-  readonly fetch: typeof fetch;
-  /** Where the relay reports detection, reconnections and dropped messages. */
-  readonly log: Logger;
   /** The proxy's identity towards the remote. */
   readonly clientInfo: Record<string, unknown>;
   /** Writes a message to the stdio client. */

@@ -10,7 +10,6 @@
  */
 import { ModernAdapter } from "../../core/modern_adapter.ts";
 import { initializeFromDiscover } from "../../protocol/results.ts";
-import type { Logger } from "../../io/log.ts";
 import {
   type ClientHandshake,
   clientHandshake,
@@ -25,21 +24,14 @@ import {
 } from "../../protocol/jsonrpc.ts";
 import type { ClientRelay } from "./relay.ts";
 import { ModernRemote } from "../remote/modern_remote.ts";
+import type { RemoteOptions } from "../remote/options.ts";
 
 /** What the relay needs. */
-export interface LegacyOverModernOptions {
+export interface LegacyOverModernOptions extends RemoteOptions {
   /** The remote's `server/discover` result. */
   readonly discover: Record<string, unknown>;
   /** The proxy's identity, for its own requests (the listen stream). */
   readonly clientInfo: Record<string, unknown>;
-  /** The remote MCP server's URL. */
-  readonly url: string;
-  /** Sent with every request to the remote (the user's `--headers`). */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
-  readonly fetch: typeof fetch;
-  /** Where failed sends, retries and left-out tools are reported. */
-  readonly log: Logger;
   /** Writes a message to the stdio client. */
   readonly deliver: (message: WireMessage) => void;
 }

@@ -8,13 +8,18 @@
  * that takes a request and never answers it must not keep the client's requests waiting for ever.
  * @module
  */
-import { type Logger, sessionIdForLog } from "../../io/log.ts";
-import { MODERN_PROTOCOL_VERSION, ProtocolErrorCode } from "../../protocol/jsonrpc.ts";
+import { sessionIdForLog } from "../../io/log.ts";
+import {
+  LATEST_LEGACY_PROTOCOL_VERSION,
+  MODERN_PROTOCOL_VERSION,
+  ProtocolErrorCode,
+} from "../../protocol/jsonrpc.ts";
 import { formatDuration } from "../../io/async.ts";
 import type { JsonObject } from "../../protocol/envelope.ts";
 import { discoverParams, eraOfDiscoverAnswer } from "../../protocol/probe.ts";
 import { readEventData } from "./sse_events.ts";
 import { CrossOriginRedirectError, fetchWithinOrigin, type RemoteFetch } from "./redirects.ts";
+import type { RemoteOptions } from "./options.ts";
 
 /** What the remote speaks. */
 export type RemoteKind =
@@ -74,22 +79,18 @@ const MAX_PROBES = 3;
 const REFUSED_STATUSES = new Set([401, 403]);
 
 /** JSON-RPC codes only a modern server answers with. */
-const MODERN_ERROR_CODES = new Set([-32020, -32021, -32022]);
+const MODERN_ERROR_CODES = new Set<number>([
+  ProtocolErrorCode.HeaderMismatch,
+  ProtocolErrorCode.MissingRequiredClientCapability,
+  ProtocolErrorCode.UnsupportedProtocolVersion,
+]);
 
 /** Options of {@linkcode detectRemote}. */
-export interface DetectOptions {
-  /** The remote MCP server's URL. */
-  readonly url: string;
-  /** Sent with every probe (the user's `--headers`). */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
-  readonly fetch: RemoteFetch;
+export interface DetectOptions extends RemoteOptions {
   /** Limit the probes to one transport (`--transport` given): only the era is found. */
   readonly transport?: "sse" | "streamablehttp";
   /** The proxy's identity in the probes' `clientInfo`. */
   readonly clientInfo: JsonObject;
-  /** Where each probe's outcome is told, at DEBUG. */
-  readonly log?: Logger;
   /** Overrides {@linkcode PROBE_TIMEOUT_MS}. */
   readonly probeTimeoutMs?: number;
   /** Overrides {@linkcode DETECTION_TIMEOUT_MS}. */
@@ -175,7 +176,7 @@ async function probeAll(probing: Probing): Promise<RemoteKind | undefined> {
 /** Notes what a probe got: for the error if none finds a server, and at DEBUG. */
 function note(probing: Probing, outcome: string): void {
   probing.tried.push(outcome);
-  probing.options.log?.debug(`Detection: ${outcome}.`);
+  probing.options.log.debug(`Detection: ${outcome}.`);
 }
 
 /** Notes the HTTP status of a probe `what` whose answer found no server. */
@@ -229,23 +230,32 @@ async function withDeadline<T>(
   }
 }
 
-function post(
+/**
+ * POSTs the probe `what`, a request `method` with `params` (and the extra `headers`), within its
+ * deadline; its answer and the JSON-RPC message in it, or `undefined` when none came in time.
+ */
+function postProbe(
   probing: Probing,
-  body: JsonObject,
+  what: string,
+  method: string,
+  params: JsonObject,
   headers: Record<string, string>,
-  signal: AbortSignal,
-) {
+): Promise<{ response: Response; answer: JsonObject | undefined } | undefined> {
   const { url, headers: userHeaders } = probing.options;
-  return probing.fetch(url, {
-    method: "POST",
-    headers: {
-      ...userHeaders,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      ...headers,
-    },
-    body: JSON.stringify(body),
-    signal,
+  const body = { jsonrpc: "2.0", id: "mcp-proxy-probe", method, params };
+  return withDeadline(probing, what, async (signal) => {
+    const response = await probing.fetch(url, {
+      method: "POST",
+      headers: {
+        ...userHeaders,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...headers,
+      },
+      body: JSON.stringify(body),
+      signal,
+    });
+    return { response, answer: await answerOf(response) };
   });
 }
 
@@ -283,25 +293,18 @@ async function probeModern(
   attempt = 1,
 ): Promise<JsonObject | "legacy" | "refused" | undefined> {
   const what = "a 2026-07-28 server/discover";
-  const got = await withDeadline(probing, what, async (signal) => {
-    const response = await post(
-      probing,
-      {
-        jsonrpc: "2.0",
-        id: "mcp-proxy-probe",
-        method: "server/discover",
-        params: discoverParams(probing.options.clientInfo),
-      },
-      { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": "server/discover" },
-      signal,
-    );
-    return { response, answer: await answerOf(response) };
-  });
+  const got = await postProbe(
+    probing,
+    what,
+    "server/discover",
+    discoverParams(probing.options.clientInfo),
+    { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": "server/discover" },
+  );
   if (got === undefined) return undefined;
   const { response, answer } = got;
   const verdict = eraOfDiscoverAnswer(answer ?? {});
   if (response.ok && verdict.era === "modern") {
-    probing.options.log?.debug(`Detection: ${what} got a 2026-07-28 discover result.`);
+    probing.options.log.debug(`Detection: ${what} got a 2026-07-28 discover result.`);
     return verdict.discover;
   }
   const error = answer?.error as { code?: number; data?: { supported?: unknown } } | undefined;
@@ -329,25 +332,18 @@ async function probeModern(
 async function probeLegacyHttp(probing: Probing): Promise<boolean> {
   const what = "a legacy Streamable HTTP initialize";
   const { url, headers, clientInfo } = probing.options;
-  const got = await withDeadline(probing, what, async (signal) => {
-    const response = await post(
-      probing,
-      {
-        jsonrpc: "2.0",
-        id: "mcp-proxy-probe",
-        method: "initialize",
-        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo },
-      },
-      {},
-      signal,
-    );
-    return { response, answer: await answerOf(response) };
-  });
+  const got = await postProbe(
+    probing,
+    what,
+    "initialize",
+    { protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION, capabilities: {}, clientInfo },
+    {},
+  );
   if (got === undefined) return false;
   const { response, answer } = got;
   const session = response.headers.get("mcp-session-id");
   if (session !== null) {
-    probing.options.log?.debug(
+    probing.options.log.debug(
       `Detection: ${what} opened session ${sessionIdForLog(session)}; ending it.`,
     );
     // Not waited for: the verdict does not depend on it.
@@ -358,7 +354,7 @@ async function probeLegacyHttp(probing: Probing): Promise<boolean> {
     }).then((r) => r.body?.cancel()).catch(() => {});
   }
   if (response.ok && answer?.result !== undefined) {
-    probing.options.log?.debug(`Detection: ${what} got a result.`);
+    probing.options.log.debug(`Detection: ${what} got a result.`);
     return true;
   }
   noteStatus(probing, what, response.status);
@@ -379,6 +375,6 @@ async function probeSse(probing: Probing): Promise<boolean> {
   const ok = response.ok &&
     (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
   if (!ok) noteStatus(probing, what, response.status);
-  else probing.options.log?.debug(`Detection: ${what} opened an event stream.`);
+  else probing.options.log.debug(`Detection: ${what} opened an event stream.`);
   return ok;
 }

@@ -5,6 +5,7 @@
 import { type ClientModule, type JSONRPCMessage, loadClient, type Transport } from "../../deps.ts";
 import type { Logger } from "../../io/log.ts";
 import type { ErrorObject, WireMessage } from "../../protocol/jsonrpc.ts";
+import type { RemoteOptions } from "./options.ts";
 
 /** One connection (one session) to the remote server. */
 export interface RemoteTransport extends Transport {
@@ -22,16 +23,10 @@ export function sendToRemote(transport: RemoteTransport, message: WireMessage): 
   return transport.send(message as JSONRPCMessage);
 }
 
-/** Where and how to reach the remote server. */
-export interface RemoteOptions {
-  /** The remote server's URL. */
-  url: string;
+/** Where to reach a legacy remote server, and which transport it speaks. */
+export interface LegacyTransportOptions extends Omit<RemoteOptions, "log"> {
   /** Which transport it speaks. */
-  transport: "sse" | "streamablehttp";
-  /** Sent with every request. */
-  headers: Record<string, string>;
-  /** Carries TLS settings and the OAuth token. */
-  fetch: typeof fetch;
+  readonly transport: "sse" | "streamablehttp";
 }
 
 /** The SDK's client once loaded: no error of its transports can exist before. */
@@ -42,7 +37,7 @@ let sdk: ClientModule | undefined;
  * unstarted transport for each new session.
  */
 export async function remoteTransportFactory(
-  options: RemoteOptions,
+  options: LegacyTransportOptions,
 ): Promise<() => RemoteTransport> {
   sdk ??= await loadClient();
   const { SSEClientTransport, StreamableHTTPClientTransport } = sdk;

@@ -6,7 +6,6 @@
  * balancer with an idle timeout, closed it) is opened again with backoff.
  * @module
  */
-import type { Logger } from "../../io/log.ts";
 import type { JsonObject } from "../../protocol/envelope.ts";
 import {
   errorResponse,
@@ -20,18 +19,7 @@ import { EventTooLargeError, readEventData } from "./sse_events.ts";
 import { Backoff, type BackoffOptions, formatDuration, sleep } from "../../io/async.ts";
 import { CrossOriginRedirectError, fetchWithinOrigin, type RemoteFetch } from "./redirects.ts";
 import { classifySendError, describeCause, ReachabilityReport } from "./legacy_session.ts";
-
-/** Where and how to reach the remote. */
-export interface ModernRemoteOptions {
-  /** The remote MCP server's URL. */
-  readonly url: string;
-  /** Sent with every request (the user's `--headers`, a token). */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The `fetch` for the remote: TLS options applied, OAuth token attached. */
-  readonly fetch: RemoteFetch;
-  /** Where failed sends, retries, listen streams and left-out tools are reported. */
-  readonly log: Logger;
-}
+import type { RemoteOptions } from "./options.ts";
 
 /** How long a request waits for an unreachable remote to come back. */
 const RETRY_WINDOW_MS = 30_000;
@@ -68,7 +56,7 @@ interface PostOptions {
 
 /** Sends messages to a modern remote; everything it answers goes to `onMessage`. */
 export class ModernRemote {
-  readonly #options: ModernRemoteOptions;
+  readonly #options: RemoteOptions;
   readonly #fetch: RemoteFetch;
   readonly #onMessage: (message: WireMessage) => void;
   readonly #tools = new ToolHeaderTable();
@@ -78,7 +66,7 @@ export class ModernRemote {
   readonly #reachability: ReachabilityReport;
 
   /** A remote at `options.url` whose messages go to `onMessage`. */
-  constructor(options: ModernRemoteOptions, onMessage: (message: WireMessage) => void) {
+  constructor(options: RemoteOptions, onMessage: (message: WireMessage) => void) {
     this.#options = options;
     this.#fetch = fetchWithinOrigin(options.fetch);
     this.#onMessage = onMessage;

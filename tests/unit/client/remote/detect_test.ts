@@ -17,6 +17,7 @@ const options = (answer: Answer, more: Partial<DetectOptions> = {}): DetectOptio
   headers: {},
   clientInfo: { name: "test", version: "1" },
   fetch: (url, init) => answer(String(url), init ?? {}),
+  log: { debug() {}, info() {}, warning() {}, error() {} },
   probeTimeoutMs: 100,
   detectionTimeoutMs: 1_000,
   ...more,
