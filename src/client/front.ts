@@ -5,7 +5,7 @@
  *
  * | stdio client | remote | relay |
  * |---|---|---|
- * | legacy | legacy | {@linkcode Upstream}: the messages as they are, one self-healing session |
+ * | legacy | legacy | {@linkcode ReconnectingRemote}: the messages as they are, one self-healing session |
  * | legacy | modern | {@linkcode LegacyClientOverModernRemote} |
  * | modern | modern | {@linkcode ModernRemote}: the messages as they are, headers mirrored |
  * | modern | legacy | {@linkcode ModernClientOverLegacyRemote} |
@@ -42,7 +42,7 @@ import {
   remoteTransportFactory,
 } from "./remote/legacy_session.ts";
 import { plainHttpInsteadOfTls } from "./tls.ts";
-import { Upstream } from "./remote/upstream.ts";
+import { ReconnectingRemote } from "./remote/reconnecting_remote.ts";
 import type { RemoteOptions } from "./remote/options.ts";
 
 /**
@@ -378,9 +378,9 @@ export class ClientFront {
     if (modernClient) {
       return new ModernClientOverLegacyRemote({ newTransport, clientInfo, log, deliver });
     }
-    const upstream = new Upstream({ newTransport, deliver, log });
-    upstream.start();
-    return { receive: (incoming) => upstream.send(incoming), close: () => upstream.close() };
+    const legacy = new ReconnectingRemote({ newTransport, deliver, log });
+    legacy.start();
+    return { receive: (incoming) => legacy.send(incoming), close: () => legacy.close() };
   }
 
   #refuse(incoming: Incoming, code: number, reason: string): void {

@@ -2,7 +2,7 @@
  * A modern (2026-07-28) stdio client in front of a legacy remote.
  *
  * The proxy holds the legacy session itself (its own `initialize`, made from the client's
- * envelope, replayed by the {@linkcode Upstream} on every reconnection) and serves the
+ * envelope, replayed by the {@linkcode ReconnectingRemote} on every reconnection) and serves the
  * client's requests through the same bridge server mode uses for modern HTTP clients in front
  * of a legacy child: a {@linkcode Multiplexer} over the one remote session, and the
  * {@linkcode ModernBridge} (envelopes stripped and applied, `server/discover` answered from
@@ -26,7 +26,7 @@ import {
   type WireMessage,
 } from "../../protocol/jsonrpc.ts";
 import type { ClientRelay } from "./relay.ts";
-import { Upstream } from "../remote/upstream.ts";
+import { ReconnectingRemote } from "../remote/reconnecting_remote.ts";
 import type { RemoteTransport } from "../remote/legacy_session.ts";
 
 /** What the relay needs. */
@@ -35,7 +35,7 @@ export interface ModernOverLegacyOptions {
   readonly newTransport: () => RemoteTransport;
   /** The proxy's identity, when the client's envelope names none. */
   readonly clientInfo: Record<string, unknown>;
-  /** Where the multiplexer, the upstream connection and the bridge report. */
+  /** Where the multiplexer, the reconnecting remote and the bridge report. */
   readonly log: Logger;
   /** Writes a message to the stdio client. */
   readonly deliver: (message: WireMessage) => void;
@@ -45,7 +45,7 @@ export interface ModernOverLegacyOptions {
 export class ModernClientOverLegacyRemote implements ClientRelay {
   readonly #options: ModernOverLegacyOptions;
   readonly #mux: Multiplexer;
-  readonly #upstream: Upstream;
+  readonly #remote: ReconnectingRemote;
   readonly #bridge: ModernBridge;
   /** The client's requests being served, by id (a cancellation ends one). */
   readonly #calls = new Map<RequestId, ModernCall>();
@@ -55,7 +55,7 @@ export class ModernClientOverLegacyRemote implements ClientRelay {
   constructor(options: ModernOverLegacyOptions) {
     this.#options = options;
     this.#mux = new Multiplexer("remote", options.log);
-    this.#upstream = new Upstream({
+    this.#remote = new ReconnectingRemote({
       newTransport: options.newTransport,
       log: options.log,
       deliver: (message) => {
@@ -63,7 +63,7 @@ export class ModernClientOverLegacyRemote implements ClientRelay {
         if (incoming.kind !== "invalid") this.#mux.fromUpstream(incoming);
       },
     });
-    this.#mux.attach({ send: (message) => this.#upstream.send(classify(message) as Incoming) });
+    this.#mux.attach({ send: (message) => this.#remote.send(classify(message) as Incoming) });
     this.#bridge = new ModernBridge(this.#mux, {
       log: options.log,
       legacyVersion: LATEST_LEGACY_PROTOCOL_VERSION,
@@ -100,12 +100,12 @@ export class ModernClientOverLegacyRemote implements ClientRelay {
   async close(): Promise<void> {
     for (const call of this.#calls.values()) call.close();
     this.#mux.refuse("mcp-proxy is shutting down");
-    await this.#upstream.close();
+    await this.#remote.close();
   }
 
   /** Opens the legacy session: the proxy's `initialize`, in the client's name. */
   async #open(clientInfo: Record<string, unknown> | undefined): Promise<void> {
-    this.#upstream.start();
+    this.#remote.start();
     try {
       const result = await this.#mux.request("initialize", {
         protocolVersion: LATEST_LEGACY_PROTOCOL_VERSION,

@@ -1,11 +1,11 @@
 /**
- * Client mode's upstream in-process, against fake remote transports that record what they are
- * sent: its connection state machine (connecting, open, closed), the requests lost with a
+ * Client mode's reconnecting legacy remote in-process, against fake remote transports that
+ * record what they are sent: its connection state machine (connecting, open, closed), the requests lost with a
  * connection, and the handshake replayed on the next one.
  */
 import assert from "node:assert/strict";
 import type { RemoteTransport } from "../../../../src/client/remote/legacy_session.ts";
-import { Upstream } from "../../../../src/client/remote/upstream.ts";
+import { ReconnectingRemote } from "../../../../src/client/remote/reconnecting_remote.ts";
 import type { JSONRPCMessage } from "../../../../src/deps.ts";
 import type { Logger } from "../../../../src/io/log.ts";
 import type { WireMessage } from "../../../../src/protocol/jsonrpc.ts";
@@ -51,11 +51,11 @@ async function until(test: () => boolean): Promise<void> {
   while (!test()) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
-/** An upstream on fake transports (each new session makes one) that records what it delivers. */
+/** A remote on fake transports (each new session makes one) that records what it delivers. */
 function fakeRemote() {
   const transports: FakeTransport[] = [];
   const delivered: WireMessage[] = [];
-  const upstream = new Upstream({
+  const remote = new ReconnectingRemote({
     newTransport: () => {
       const transport = new FakeTransport();
       transports.push(transport);
@@ -65,27 +65,27 @@ function fakeRemote() {
     log,
     timings: { backoff: { initialMs: 1, maxMs: 5, stableMs: 60_000 } },
   });
-  return { upstream, transports, delivered };
+  return { remote, transports, delivered };
 }
 
 Deno.test("requests lost with a connection get -32000; the next session replays the handshake", async () => {
-  const { upstream, transports, delivered } = fakeRemote();
+  const { remote, transports, delivered } = fakeRemote();
   const params = {
     protocolVersion: "2025-06-18",
     capabilities: { roots: {} },
     clientInfo: { name: "c" },
   };
   // Sent before any connection: queued, then sent once the first connection opens.
-  upstream.send(incoming({ jsonrpc: "2.0", id: 1, method: "initialize", params }));
-  upstream.send(incoming({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
-  upstream.start();
+  remote.send(incoming({ jsonrpc: "2.0", id: 1, method: "initialize", params }));
+  remote.send(incoming({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
+  remote.start();
   await until(() => transports[0]?.sent.length === 1);
   const first = transports[0];
   assert.deepEqual(first.sent[0].method, "initialize", "the rest waits for initialize's answer");
   first.reply({ jsonrpc: "2.0", id: 1, result: { protocolVersion: "2025-06-18" } });
   assert.equal(first.protocolVersion, "2025-06-18");
-  upstream.send(incoming({ jsonrpc: "2.0", method: "notifications/initialized" }));
-  upstream.send(
+  remote.send(incoming({ jsonrpc: "2.0", method: "notifications/initialized" }));
+  remote.send(
     incoming({ jsonrpc: "2.0", id: 3, method: "logging/setLevel", params: { level: "error" } }),
   );
   await until(() => first.sent.length === 4);
@@ -105,7 +105,7 @@ Deno.test("requests lost with a connection get -32000; the next session replays 
     "tools/list was in flight",
   );
 
-  upstream.send(incoming({ jsonrpc: "2.0", id: 4, method: "tools/list" }));
+  remote.send(incoming({ jsonrpc: "2.0", id: 4, method: "tools/list" }));
   await until(() => transports[1]?.sent.some((m) => m.id === 4) ?? false);
   const second = transports[1];
   assert.deepEqual(second.sent.map((m) => m.method), [
@@ -118,13 +118,13 @@ Deno.test("requests lost with a connection get -32000; the next session replays 
   assert.equal(second.protocolVersion, "2025-11-25");
   const relayed = delivered.map((m) => m.id);
   assert.deepEqual(relayed.filter((id) => typeof id === "string"), [], "replay answers are kept");
-  await upstream.close();
+  await remote.close();
   assert.ok(second.closed);
 });
 
 Deno.test("a response from the remote with a malformed shape is dropped, not relayed", async () => {
-  const { upstream, transports, delivered } = fakeRemote();
-  upstream.start();
+  const { remote, transports, delivered } = fakeRemote();
+  remote.start();
   await until(() => transports.length === 1);
   await until(() => transports[0].onmessage !== undefined);
   transports[0].reply({ jsonrpc: "2.0", method: "x", params: "no" as never });
@@ -134,5 +134,5 @@ Deno.test("a response from the remote with a malformed shape is dropped, not rel
     params: { level: "info" },
   });
   assert.deepEqual(delivered.map((m) => m.method), ["notifications/message"]);
-  await upstream.close();
+  await remote.close();
 });

@@ -1,10 +1,10 @@
 /**
  * The remote side of client mode: one logical MCP session that outlives its connections.
  *
- * Messages are relayed untouched. The upstream only watches a few of them: the client's
+ * Messages are relayed untouched. The remote only watches a few of them: the client's
  * `initialize` (its params are replayed to a new session), `notifications/initialized`,
  * subscriptions and the logging level (replayed too), and request ids (so that requests lost
- * with a connection get an error instead of hanging).
+ * with a connection get an error instead of hanging); {@linkcode HandshakeReplay} replays them.
  * @module
  */
 import { type Logger, sessionIdForLog } from "../../io/log.ts";
@@ -20,6 +20,8 @@ import {
   requestKey,
   type WireMessage,
 } from "../../protocol/jsonrpc.ts";
+import { HandshakeReplay } from "./handshake_replay.ts";
+import { WaitingQueue } from "./waiting_queue.ts";
 import {
   classifySendError,
   classifyStreamError,
@@ -29,10 +31,9 @@ import {
   type RemoteTransport,
   sendToRemote,
 } from "./legacy_session.ts";
-import { SessionState } from "./session_state.ts";
 
-/** Timings of the upstream, in milliseconds. */
-export interface UpstreamTimings {
+/** Timings of the {@linkcode ReconnectingRemote}, in milliseconds. */
+export interface ReconnectTimings {
   /** Reconnection delays: doubled after each failed attempt, reset by a stable connection. */
   backoff: BackoffOptions;
   /** Longest wait for a connection before a queued request gets an error. */
@@ -44,23 +45,23 @@ export interface UpstreamTimings {
 }
 
 /** Default timings. */
-export const DEFAULT_TIMINGS: UpstreamTimings = {
+export const DEFAULT_TIMINGS: ReconnectTimings = {
   backoff: { initialMs: 200, maxMs: 5_000, stableMs: 10_000 },
   queueTimeoutMs: 30_000,
   openTimeoutMs: 10_000,
   shutdownMs: 2_000,
 };
 
-/** What the upstream needs. */
-export interface UpstreamOptions {
+/** What the {@linkcode ReconnectingRemote} needs. */
+export interface ReconnectingRemoteOptions {
   /** Makes a new, unstarted transport; called once per session. */
   newTransport: () => RemoteTransport;
   /** Hands a message from the remote server (or an error made here) to the local client. */
   deliver: (message: WireMessage) => void;
-  /** Where the upstream reports connection changes and dropped messages. */
+  /** Where the remote reports connection changes and dropped messages. */
   log: Logger;
   /** Overrides of {@linkcode DEFAULT_TIMINGS}. */
-  timings?: Partial<UpstreamTimings>;
+  timings?: Partial<ReconnectTimings>;
 }
 
 /**
@@ -72,26 +73,8 @@ type Connection =
   | { readonly kind: "open"; readonly transport: RemoteTransport; readonly since: number }
   | { readonly kind: "closed" };
 
-/** The client's handshake with the remote server, replayed on every new session. */
-interface Handshake {
-  /** Params of the client's `initialize` that succeeded. */
-  params: Params | undefined;
-  /** The protocol version the remote server answered it with. */
-  protocolVersion: string | undefined;
-  /** Whether the client sent `notifications/initialized`. */
-  initialized: boolean;
-  /** Subscriptions and logging level, replayed after `initialize`. */
-  readonly state: SessionState;
-}
-
-/** A client message waiting for a connection (or for the client's `initialize` answer). */
-interface Queued {
-  readonly incoming: Incoming;
-  readonly since: number;
-}
-
 /**
- * A self-healing connection to the remote server.
+ * A legacy remote server reached through a self-healing connection.
  *
  * While no connection is open, messages from the client wait in a queue (requests for at most
  * `queueTimeoutMs`). When a connection is lost, the requests sent on it get a JSON-RPC error at
@@ -99,42 +82,36 @@ interface Queued {
  * initialised, its `initialize` params, `notifications/initialized`, resource subscriptions and
  * logging level are replayed first, and the answers are kept from the client.
  */
-export class Upstream {
+export class ReconnectingRemote {
   readonly #newTransport: () => RemoteTransport;
   readonly #deliver: (message: WireMessage) => void;
   readonly #log: Logger;
-  readonly #timings: UpstreamTimings;
+  readonly #timings: ReconnectTimings;
   readonly #backoff: Backoff;
   /** Why no session could be opened, told once per change rather than once per attempt. */
   readonly #reachability: ReachabilityReport;
 
   #connection: Connection = { kind: "connecting", transport: undefined };
-  #queue: Queued[] = [];
+  /** Client messages waiting for a connection (or for the client's `initialize` answer). */
+  readonly #queue = new WaitingQueue();
   /** Requests sent on the current transport and not answered yet. */
   readonly #inFlight = new Map<string, WireMessage & { id: RequestId }>();
   /** The client's `initialize` requests in flight, by id: their params. */
   readonly #initializing = new Map<string, Params>();
-  readonly #handshake: Handshake = {
-    params: undefined,
-    protocolVersion: undefined,
-    initialized: false,
-    state: new SessionState(),
-  };
-  /** Requests made here (re-initialisation), by id: their resolvers. */
-  readonly #own = new Map<string, PromiseWithResolvers<WireMessage>>();
-  #ownIds = 0;
+  readonly #handshake: HandshakeReplay;
   readonly #sends = new Set<Promise<void>>();
   /** Aborted to cut a reconnection delay short (someone is waiting, or close()). */
   #wake = new AbortController();
 
-  /** An upstream that is not connected yet: see {@linkcode start}. */
-  constructor(options: UpstreamOptions) {
+  /** A remote that is not connected yet: see {@linkcode start}. */
+  constructor(options: ReconnectingRemoteOptions) {
     this.#newTransport = options.newTransport;
     this.#deliver = options.deliver;
     this.#log = options.log;
     this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.#backoff = new Backoff(this.#timings.backoff);
     this.#reachability = new ReachabilityReport(options.log);
+    this.#handshake = new HandshakeReplay(options.log, this.#timings.openTimeoutMs);
   }
 
   /** Starts connecting in the background. */
@@ -156,7 +133,7 @@ export class Upstream {
       this.#log.warning(`Dropped ${what}: the remote session it belongs to is gone.`);
       return;
     }
-    this.#queue.push({ incoming, since: Date.now() });
+    this.#queue.push(incoming);
     // Someone is waiting: try now rather than at the end of the backoff delay.
     this.#wake.abort();
   }
@@ -223,7 +200,7 @@ export class Upstream {
     transport.onmessage = (message) => this.#onRemoteMessage(transport, message);
     transport.onerror = (error) => this.#onRemoteError(transport, error);
     this.#connection = { kind: "connecting", transport };
-    const replay = this.#handshake.params !== undefined;
+    const replay = this.#handshake.recorded;
     const { openTimeoutMs } = this.#timings;
     try {
       await deadline(
@@ -231,7 +208,7 @@ export class Upstream {
         openTimeoutMs,
         `Connecting took longer than ${openTimeoutMs} ms`,
       );
-      if (replay) await this.#reinitialize(transport);
+      if (replay) await this.#handshake.replay(transport);
     } catch (error) {
       if (this.#current() === transport) {
         this.#connection = { kind: "connecting", transport: undefined };
@@ -258,46 +235,8 @@ export class Upstream {
     while (this.#connection.kind === "open" && this.#initializing.size === 0) {
       const next = this.#queue.shift();
       if (!next) return;
-      this.#forward(this.#connection.transport, next.incoming);
+      this.#forward(this.#connection.transport, next);
     }
-  }
-
-  async #reinitialize(transport: RemoteTransport): Promise<void> {
-    const handshake = this.#handshake;
-    const response = await this.#request(transport, "initialize", handshake.params);
-    const result = response.result as Record<string, unknown> | undefined;
-    if (!result) {
-      throw new Error(`the remote server refused to initialise: ${response.error?.message}`);
-    }
-    const version = result.protocolVersion;
-    if (typeof version === "string") {
-      if (version !== handshake.protocolVersion) {
-        this.#log.warning(
-          `The new session speaks protocol ${version}; the client negotiated ${handshake.protocolVersion}.`,
-        );
-      }
-      transport.setProtocolVersion(version);
-    }
-    if (handshake.initialized) {
-      await sendToRemote(transport, { jsonrpc: "2.0", method: "notifications/initialized" });
-    }
-    for (const { method, params } of handshake.state.replay()) {
-      const answer = await this.#request(transport, method, params);
-      if (answer.error) {
-        this.#log.warning(`The new session refused ${method}: ${answer.error.message}`);
-      }
-    }
-  }
-
-  /** Sends a request of the proxy's own; its answer is not relayed. */
-  #request(transport: RemoteTransport, method: string, params?: Params): Promise<WireMessage> {
-    const id = `mcp-proxy-${++this.#ownIds}`;
-    const answer = Promise.withResolvers<WireMessage>();
-    this.#own.set(requestKey(id), answer);
-    sendToRemote(transport, { jsonrpc: "2.0", id, method, params }).catch(answer.reject);
-    const { openTimeoutMs } = this.#timings;
-    return deadline(answer.promise, openTimeoutMs, `${method} took longer than ${openTimeoutMs} ms`)
-      .finally(() => this.#own.delete(requestKey(id)));
   }
 
   #forward(transport: RemoteTransport, incoming: Incoming): void {
@@ -308,7 +247,7 @@ export class Upstream {
       this.#handshake.state.request(id, method, incoming.params);
       if (method === "initialize") this.#initializing.set(requestKey(id), incoming.params);
     } else if (message.method === "notifications/initialized") {
-      this.#handshake.initialized = true;
+      this.#handshake.noteInitialized();
     }
     const sending = sendToRemote(transport, message).catch((error) =>
       this.#sendFailed(transport, incoming, error)
@@ -329,7 +268,7 @@ export class Upstream {
     const failure = classifySendError(error);
     if (failure !== "failed" && this.#connection.kind !== "closed") {
       // The server never processed it: send it again on the next session.
-      this.#queue.unshift({ incoming, since: Date.now() });
+      this.#queue.unshift(incoming);
       this.#lose(
         transport,
         failure === "session-gone" ? "the remote session is gone" : describeCause(error),
@@ -364,8 +303,7 @@ export class Upstream {
     const id = incoming.kind === "response" ? incoming.message.id : null;
     if (id === null) return this.#deliver(message);
     const key = requestKey(id);
-    const own = this.#own.get(key);
-    if (own) return own.resolve(message);
+    if (this.#handshake.answer(key, message)) return;
     this.#inFlight.delete(key);
     this.#handshake.state.response(id, message.result !== undefined);
     this.#deliver(message);
@@ -374,8 +312,7 @@ export class Upstream {
     this.#initializing.delete(key);
     const version = (message.result as Record<string, unknown> | undefined)?.protocolVersion;
     if (typeof version === "string") {
-      this.#handshake.params = params;
-      this.#handshake.protocolVersion = version;
+      this.#handshake.recordInitialize(params, version);
       transport.setProtocolVersion(version);
       this.#log.debug(`The remote server initialised the session${sessionOf(transport)}.`);
     }
@@ -395,7 +332,7 @@ export class Upstream {
     if (connection.kind === "closed" || connection.transport !== transport) return;
     this.#connection = { kind: "connecting", transport: undefined };
     this.#discard(transport);
-    for (const own of this.#own.values()) own.reject(new Error(reason));
+    this.#handshake.abandon(reason);
     const lost = [...this.#inFlight.values()];
     this.#inFlight.clear();
     this.#handshake.state.dropPending();
@@ -426,13 +363,11 @@ export class Upstream {
 
   /** Requests that waited too long for a connection get an error; notifications are dropped. */
   #expireQueue(): void {
-    const cutoff = Date.now() - this.#timings.queueTimeoutMs;
-    const expired = this.#queue.filter((entry) => entry.since <= cutoff);
+    const expired = this.#queue.expire(this.#timings.queueTimeoutMs);
     if (expired.length === 0) return;
-    this.#queue = this.#queue.filter((entry) => entry.since > cutoff);
     const seconds = Math.round(this.#timings.queueTimeoutMs / 1000);
     this.#log.warning(`${expired.length} message(s) waited ${seconds} s for the remote server.`);
-    for (const { incoming } of expired) {
+    for (const incoming of expired) {
       if (incoming.kind !== "request") continue;
       this.#deliver(errorResponse(
         incoming.message.id,
