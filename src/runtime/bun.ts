@@ -8,6 +8,7 @@
  * @module
  */
 import { statSync, write, writeSync } from "node:fs";
+import { chmod, mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
 import process from "node:process";
 import { rootCertificates } from "node:tls";
 import { isatty } from "node:tty";
@@ -23,6 +24,7 @@ import {
   type SpawnOptions,
 } from "./types.ts";
 import { withParentDeathSignal } from "./parent_death.ts";
+import { processExists } from "./process_exists.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
 /** Bun's incremental writer (a child's piped stdin, or stdout). */
@@ -85,6 +87,7 @@ const DENO_ERROR_NAMES: Record<string, string> = {
   EPERM: "PermissionDenied",
   EISDIR: "IsADirectory",
   ENOTDIR: "NotADirectory",
+  EEXIST: "AlreadyExists",
 };
 
 /** Renames a Bun error the way Deno names it, so that callers can test `error.name`. */
@@ -199,6 +202,25 @@ function spawn(options: SpawnOptions): ChildProcess {
   };
 }
 
+/** Runs a file operation, its errors named the way Deno names them. */
+async function withDenoNames<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw withDenoName(error);
+  }
+}
+
+async function writeTextFile(
+  path: string,
+  text: string,
+  options: { mode: number; createNew?: boolean },
+): Promise<void> {
+  await writeFile(path, text, { mode: options.mode, flag: options.createNew ? "wx" : "w" });
+  // The mode given when creating is filtered by the umask.
+  await chmod(path, options.mode);
+}
+
 /** Bun's largest idle timeout, in seconds. */
 const BUN_MAX_IDLE_SECONDS = 255;
 
@@ -223,7 +245,7 @@ function serve(options: ServeOptions): Promise<HttpServer> {
     // (Bun's EADDRINUSE: "Failed to start server. Is port N in use?").
     reusePort: false,
     fetch: async (request, srv) => {
-      const response = await options.handler(request);
+      const response = await options.handler({ request });
       if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
         srv.timeout(request, 0);
       }
@@ -241,6 +263,9 @@ export const bunRuntime: Runtime = {
   get os() {
     return hostOs();
   },
+  platform: process.platform,
+  pid: process.pid,
+  processExists,
   // argv is [bun, script, ...args], also in a compiled executable.
   args: () => process.argv.slice(2),
   getEnv: (name) => process.env[name],
@@ -258,10 +283,13 @@ export const bunRuntime: Runtime = {
     ),
   stdin: once(() => bun().stdin.stream()),
   stdout: once(() => sinkStream(bun().stdout.writer())),
-  readTextFile: (path) =>
-    bun().file(path).text().catch((error) => {
-      throw withDenoName(error);
-    }),
+  readTextFile: (path) => withDenoNames(bun().file(path).text()),
+  writeTextFile: (path, text, options) => withDenoNames(writeTextFile(path, text, options)),
+  makeDirectory: (path, mode) =>
+    withDenoNames(mkdir(path, { recursive: true, mode }).then(() => {})),
+  rename: (from, to) => withDenoNames(rename(from, to)),
+  removeFile: (path) => withDenoNames(unlink(path)),
+  modifiedAt: (path) => withDenoNames(stat(path).then((info) => info.mtimeMs)),
   spawn,
   serve,
   onSignal(signal, handler) {

@@ -6,6 +6,7 @@ import type { ChildExit, ChildProcess, OsFamily, Runtime, Signal, SpawnOptions }
 import { serveGuarded } from "./deno_http.ts";
 import { insecureFetch } from "./insecure_fetch.ts";
 import { withParentDeathSignal } from "./parent_death.ts";
+import { processExists } from "./process_exists.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 
 // A function, not a constant: Bun loads this module too, and has no `Deno` global.
@@ -109,11 +110,28 @@ function releaseFreedMemory(): void {
   releaseTimer = timer;
 }
 
+async function writeTextFile(
+  path: string,
+  text: string,
+  options: { mode: number; createNew?: boolean },
+): Promise<void> {
+  await Deno.writeTextFile(path, text, options);
+  // The mode given when creating is filtered by the umask; Windows has no mode to set.
+  if (hostOs() === "posix") await Deno.chmod(path, options.mode);
+}
+
 /** The Deno implementation of {@linkcode Runtime}. */
 export const denoRuntime: Runtime = {
   get os() {
     return hostOs();
   },
+  get platform() {
+    return Deno.build.os === "windows" ? "win32" : Deno.build.os;
+  },
+  get pid() {
+    return Deno.pid;
+  },
+  processExists,
   args: () => [...Deno.args],
   getEnv: (name) => Deno.env.get(name),
   envObject: () => Deno.env.toObject(),
@@ -128,6 +146,11 @@ export const denoRuntime: Runtime = {
   stdin: () => Deno.stdin.readable,
   stdout: () => Deno.stdout.writable,
   readTextFile: (path) => Deno.readTextFile(path),
+  writeTextFile,
+  makeDirectory: (path, mode) => Deno.mkdir(path, { recursive: true, mode }),
+  rename: (from, to) => Deno.rename(from, to),
+  removeFile: (path) => Deno.remove(path),
+  modifiedAt: async (path) => (await Deno.stat(path)).mtime?.getTime() ?? Date.now(),
   spawn,
   serve: serveGuarded,
   onSignal(signal, handler) {

@@ -244,17 +244,17 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     info.completed.then(ended, ended);
     // Not `request.body`: touching it turns a body the engine already holds into a stream,
     // which costs about half of what a whole small exchange does.
-    if (request.method === "GET" || request.method === "HEAD") return options.handler(request);
+    if (request.method === "GET" || request.method === "HEAD") return options.handler({ request });
     connection.deadline = sweepsAfter(limits.bodyTimeoutMs);
     const length = Number(request.headers.get("content-length") ?? NaN);
     if (!(length <= PREREAD_MAX_BYTES)) {
-      return options.handler(passThroughBody(request, connection));
+      return options.handler({ request: passThroughBody(request, connection) });
     }
     // As text: Deno takes a body it holds whole straight to a string (no bytes, no decoder).
     return request.text().then(
       (bodyText) => {
         connection.deadline = Infinity;
-        return options.handler(request, bodyText);
+        return options.handler({ request, bodyText });
       },
       // Cut off by the body timeout: the connection is gone, nobody reads this.
       () => new Response(null, { status: 408 }),

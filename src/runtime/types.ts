@@ -1,8 +1,14 @@
 /**
  * The runtime boundary: everything mcp-proxy needs from Deno (or Bun), and nothing more.
  *
- * The rest of the program is plain web-standard TypeScript that talks to the host only
- * through a {@linkcode Runtime}.
+ * The rest of the program is web-standard TypeScript that reaches the host only through the
+ * {@linkcode Runtime} that `runtime/mod.ts` exports as `runtime`: code imports that one value
+ * (functions handed a `Runtime` parameter are handed it), so that there is one way in. Outside
+ * `src/runtime/`, no code names `Deno`, `Bun` or `process`, and the only `node:` modules are two
+ * that do no I/O and that Deno and Bun both implement alike: `node:crypto` for `createHash`,
+ * `timingSafeEqual` and `randomBytes` (synchronous, where Web Crypto's digest is asynchronous),
+ * and `node:path` for `dirname` and `join` (string functions). Everything that touches files,
+ * processes, the environment or the network goes through {@linkcode Runtime}.
  * @module
  */
 
@@ -76,17 +82,25 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxConnections: 4096,
 };
 
+/**
+ * A request as the HTTP server hands it on, with its body when the server has read it ahead
+ * (then `request.body` is used up): handing the text on costs less than a new `Request`.
+ */
+export interface ReceivedRequest {
+  /** The request, its body used up when `bodyText` is given. */
+  readonly request: Request;
+  /** The body the server read ahead: small bodies of a declared length. */
+  readonly bodyText?: string;
+}
+
 /** How to start an HTTP server. */
 export interface ServeOptions {
   /** Interface to bind. */
   hostname: string;
   /** Port to bind; 0 picks a free one. */
   port: number;
-  /**
-   * Handles every request. `bodyText` is its body when the server has read it already (then
-   * `request.body` is used up): handing the text on costs less than a new `Request`.
-   */
-  handler: (request: Request, bodyText?: string) => Response | Promise<Response>;
+  /** Handles every request. */
+  handler: (received: ReceivedRequest) => Response | Promise<Response>;
   /** Timeouts and the connection cap ({@linkcode DEFAULT_HTTP_LIMITS} when not given). */
   limits?: HttpLimits;
   /** Told when connections are shed (rate-limited: one line per burst). */
@@ -110,6 +124,12 @@ export interface TlsOptions {
 export interface Runtime {
   /** Operating-system family. */
   readonly os: OsFamily;
+  /** The operating system as Node's `process.platform` names it: `linux`, `darwin`, `win32`, ... */
+  readonly platform: string;
+  /** This process's id. */
+  readonly pid: number;
+  /** Whether a process with id `pid` exists (one of another user's included). */
+  processExists(pid: number): boolean;
   /** Command-line arguments after the program name. */
   args(): string[];
   /** Reads one environment variable. */
@@ -130,6 +150,23 @@ export interface Runtime {
   stdout(): WritableStream<Uint8Array>;
   /** Reads a UTF-8 text file. */
   readTextFile(path: string): Promise<string>;
+  /**
+   * Writes a UTF-8 text file that ends with exactly `mode`, whatever the umask. With
+   * `createNew`, fails (`AlreadyExists`) when the file exists, as one atomic step.
+   */
+  writeTextFile(
+    path: string,
+    text: string,
+    options: { mode: number; createNew?: boolean },
+  ): Promise<void>;
+  /** Creates directory `path` and any missing parents, new ones with `mode` (less the umask). */
+  makeDirectory(path: string, mode: number): Promise<void>;
+  /** Renames `from` to `to`, replacing `to` atomically when it exists. */
+  rename(from: string, to: string): Promise<void>;
+  /** Deletes the file at `path`. */
+  removeFile(path: string): Promise<void>;
+  /** When the file at `path` was last modified, in ms since the epoch (now, where not kept). */
+  modifiedAt(path: string): Promise<number>;
   /** Starts a child process in a process group of its own. */
   spawn(options: SpawnOptions): ChildProcess;
   /** Starts an HTTP server; resolves once it listens. */

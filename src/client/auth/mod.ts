@@ -2,7 +2,6 @@
  * OAuth sign-in for client mode, from its settings: the `fetch` wrapper and `--oauth-sign-out`.
  * @module
  */
-import process from "node:process";
 import type { ClientSettings } from "../../config.ts";
 import type { Logger } from "../../io/log.ts";
 import type { Runtime } from "../../runtime/mod.ts";
@@ -13,7 +12,7 @@ import { TokenStore } from "./token_store.ts";
 
 function tokenFile(settings: ClientSettings, runtime: Runtime): string {
   return settings.signIn.tokenFile ??
-    defaultTokenFilePath(runtime.envObject(), process.platform);
+    defaultTokenFilePath(runtime.envObject(), runtime.platform);
 }
 
 /** `fetchImpl` with OAuth sign-in on 401, as the settings ask. */

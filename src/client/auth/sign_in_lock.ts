@@ -4,9 +4,8 @@
  * The token file's own lock, held while it is rewritten, is one too.
  * @module
  */
-import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import process from "node:process";
+import { runtime } from "../../runtime/mod.ts";
 
 /** A lock older than this is taken to be left behind by a proxy that hung. */
 const STALE_AFTER_MS = 10 * 60_000;
@@ -19,23 +18,16 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as { code?: string }).code === "EPERM";
-  }
-}
-
 /** Whether the lock at `path` was left by a process that is gone, or is too old to trust. */
 async function isStale(path: string): Promise<boolean> {
   try {
-    const [text, info] = await Promise.all([readFile(path, "utf8"), stat(path)]);
+    const [text, modifiedAt] = await Promise.all([
+      runtime.readTextFile(path),
+      runtime.modifiedAt(path),
+    ]);
     const pid = Number.parseInt(text, 10);
-    if (Date.now() - info.mtimeMs > STALE_AFTER_MS) return true;
-    return Number.isInteger(pid) && pid > 0 && !isAlive(pid);
+    if (Date.now() - modifiedAt > STALE_AFTER_MS) return true;
+    return Number.isInteger(pid) && pid > 0 && !runtime.processExists(pid);
   } catch {
     // Gone already, or unreadable while being written: not stale, try again.
     return false;
@@ -52,18 +44,17 @@ export async function acquireSignInLock(
   pollMs = POLL_MS,
 ): Promise<HeldLock> {
   let waited = false;
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await runtime.makeDirectory(dirname(path), 0o700);
+  const remove = () => runtime.removeFile(path).catch(() => {});
   while (true) {
     try {
-      const file = await open(path, "wx", 0o600);
-      await file.writeFile(String(process.pid));
-      await file.close();
-      return { release: () => unlink(path).catch(() => {}) };
+      await runtime.writeTextFile(path, String(runtime.pid), { mode: 0o600, createNew: true });
+      return { release: remove };
     } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error;
+      if ((error as Error).name !== "AlreadyExists") throw error;
     }
     if (await isStale(path)) {
-      await unlink(path).catch(() => {});
+      await remove();
       continue;
     }
     if (!waited) onWait();

@@ -6,9 +6,9 @@
  * each under its own sign-in lock) do not undo each other's writes.
  * @module
  */
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { OAuth } from "../../deps.ts";
+import { runtime } from "../../runtime/mod.ts";
 import { acquireSignInLock } from "./sign_in_lock.ts";
 
 /** How often a proxy waiting to change the token file looks at its lock again: held for ms. */
@@ -90,9 +90,9 @@ export class TokenStore {
   async #load(): Promise<TokenFileContent> {
     let text: string;
     try {
-      text = await readFile(this.path, "utf8");
+      text = await runtime.readTextFile(this.path);
     } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") return { version: 1, remotes: {} };
+      if ((error as Error).name === "NotFound") return { version: 1, remotes: {} };
       throw error;
     }
     try {
@@ -105,12 +105,12 @@ export class TokenStore {
   }
 
   async #save(content: TokenFileContent): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await runtime.makeDirectory(dirname(this.path), 0o700);
     // A unique temporary name, then rename: readers never see half a file.
     const temporary = `${this.path}.${crypto.randomUUID()}.tmp`;
-    await writeFile(temporary, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
-    // The mode given to writeFile is filtered by the umask; 0600 is the contract.
-    await chmod(temporary, 0o600);
-    await rename(temporary, this.path);
+    await runtime.writeTextFile(temporary, JSON.stringify(content, null, 2) + "\n", {
+      mode: 0o600,
+    });
+    await runtime.rename(temporary, this.path);
   }
 }
