@@ -5,7 +5,7 @@
  * was handed for, and only under the credential it was handed to.
  */
 import assert from "node:assert/strict";
-import { MAX_LISTEN_URIS } from "../../src/core/modern_bridge.ts";
+import { MAX_LISTEN_URIS } from "../../src/core/listen_stream.ts";
 import { MAX_SUBSCRIPTIONS_PER_SESSION } from "../../src/core/subscriptions.ts";
 import { MAX_CHILD_SUBSCRIPTIONS, URIS_PER_LISTEN_STREAM } from "../../src/core/modern_adapter.ts";
 import { envelope, modernHeaders, modernPost } from "../support/modern_client.ts";

@@ -3,11 +3,8 @@
  * the proxy sets them (see README, Limits under hostile load). Used by `deno task load`.
  * @module
  */
-import {
-  MAX_LISTEN_URIS,
-  MAX_PARKED_CALLS,
-  MAX_PARKED_CALLS_PER_CLIENT,
-} from "../../src/core/modern_bridge.ts";
+import { MAX_LISTEN_URIS } from "../../src/core/listen_stream.ts";
+import { MAX_PARKED_CALLS, MAX_PARKED_CALLS_PER_CLIENT } from "../../src/core/parked_calls.ts";
 import { MAX_CHILD_SUBSCRIPTIONS } from "../../src/core/modern_adapter.ts";
 import { envelope, modernHeaders, modernPost } from "../support/modern_client.ts";
 import { ROOT } from "../support/paths.ts";

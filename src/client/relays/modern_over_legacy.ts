@@ -9,7 +9,8 @@
  * the `initialize` result, the remote's requests to the client turned into `input_required`).
  * @module
  */
-import { ModernBridge, type ModernCall } from "../../core/modern_bridge.ts";
+import { ModernBridge } from "../../core/modern_bridge.ts";
+import type { ModernCall } from "../../core/bridge_session.ts";
 import { isEnvelopeIssue, readEnvelope } from "../../protocol/envelope.ts";
 import type { Logger } from "../../io/log.ts";
 import { RELAYED_CLIENT_CAPABILITIES } from "../../protocol/handshake.ts";

@@ -11,7 +11,8 @@
  */
 import { isModernVersion } from "../../protocol/envelope.ts";
 import { classifyPost, type LadderRefusal, type ModernPost } from "../../protocol/http_classify.ts";
-import { ModernBridge, type ModernCall } from "../../core/modern_bridge.ts";
+import { ModernBridge } from "../../core/modern_bridge.ts";
+import type { ModernCall } from "../../core/bridge_session.ts";
 import { listerThrough, ParamHeaderGuard } from "./param_guard.ts";
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
 import type { SharedServer } from "../../core/types.ts";

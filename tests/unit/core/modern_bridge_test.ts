@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { getLogger } from "../../../src/io/log.ts";
 import type { ClientSink, MuxSession } from "../../../src/core/types.ts";
-import { ModernBridge, ParkedCalls } from "../../../src/core/modern_bridge.ts";
+import { ModernBridge } from "../../../src/core/modern_bridge.ts";
+import { ParkedCalls } from "../../../src/core/parked_calls.ts";
 import type { ModernPost } from "../../../src/protocol/http_classify.ts";
 import { credentialOf, RequestStateSealer } from "../../../src/protocol/request_state.ts";
 import { readEnvelope, stripEnvelope, withEnvelope } from "../../../src/protocol/envelope.ts";
