@@ -1,20 +1,13 @@
 /**
  * The stdio side of client mode, era-aware: what the remote speaks is probed once (unless
- * `--transport` forces SSE), what the stdio client speaks is read from its first request, and
- * the pair picks the relay:
- *
- * | stdio client | remote | relay |
- * |---|---|---|
- * | legacy | legacy | {@linkcode ReconnectingRemote}: the messages as they are, one self-healing session |
- * | legacy | modern | {@linkcode LegacyClientOverModernRemote} |
- * | modern | modern | {@linkcode ModernRemote}: the messages as they are, headers mirrored |
- * | modern | legacy | {@linkcode ModernClientOverLegacyRemote} |
+ * `--transport` forces SSE, see {@linkcode DetectionLoop}), what the stdio client speaks is read
+ * from its first request, and the pair picks the relay ({@linkcode chooseRelay}). The front also
+ * keeps count of the requests it owes the client, to answer them all before it stops.
  * @module
  */
-import type { ClientRelay } from "./relays/relay.ts";
 import { hasEnvelopeClaim } from "../protocol/envelope.ts";
-import { isLogged, urlForLog, withUrlForLog } from "../io/log.ts";
-import { Backoff, type BackoffOptions, formatDuration, sleep } from "../io/async.ts";
+import { isLogged, withUrlForLog } from "../io/log.ts";
+import { formatDuration, sleep } from "../io/async.ts";
 import {
   errorResponse,
   type Incoming,
@@ -23,62 +16,18 @@ import {
   requestKey,
   type WireMessage,
 } from "../protocol/jsonrpc.ts";
-import { HEADER_EXAMPLES } from "./auth/oauth_fetch.ts";
-import {
-  DetectionError,
-  DetectionRefused,
-  DetectionTimeout,
-  detectRemote,
-  type RemoteKind,
-} from "./remote/detect.ts";
-import { LegacyClientOverModernRemote } from "./relays/legacy_over_modern.ts";
-import { ModernRemote } from "./remote/modern_remote.ts";
-import { ModernClientOverLegacyRemote } from "./relays/modern_over_legacy.ts";
-import {
-  describeCause,
-  isCertificateFailure,
-  ReachabilityReport,
-  type RemoteTransport,
-  remoteTransportFactory,
-} from "./remote/legacy_session.ts";
-import { plainHttpInsteadOfTls } from "./tls.ts";
-import { ReconnectingRemote } from "./remote/reconnecting_remote.ts";
-import type { RemoteOptions } from "./remote/options.ts";
-
-/**
- * How long a request waits for a remote that has never been reached (connection refused, no
- * such host) before it gets an error naming why; detection goes on in the background.
- */
-export const UNREACHED_ANSWER_MS = 5_000;
-
-/** Delays between detections of a remote that cannot be reached: 200 ms doubling to 30 s. */
-const DETECTION_BACKOFF: BackoffOptions = {
-  initialMs: 200,
-  maxMs: 30_000,
-  // A failed detection never ran: nothing resets the delays.
-  stableMs: Number.POSITIVE_INFINITY,
-};
+import { DetectionLoop, type DetectionOutcome } from "./detection_loop.ts";
+import { chooseRelay, type ReadyRemote, type RelayOptions } from "./relays/choose.ts";
+import type { ClientRelay } from "./relays/relay.ts";
 
 /** Longest wait at the end of stdin for the answers still owed. */
 const DRAIN_MS = 10_000;
 
 /** What the front needs. */
-export interface FrontOptions extends RemoteOptions {
+export interface FrontOptions extends RelayOptions {
   /** Forced by `--transport`, or `auto`. */
   readonly transport: "sse" | "streamablehttp" | "auto";
-  /** The proxy's identity towards the remote. */
-  readonly clientInfo: Record<string, unknown>;
-  /** Writes a message to the stdio client. */
-  readonly deliver: (message: WireMessage) => void;
 }
-
-/**
- * A remote whose kind is known; a legacy one with the SDK transport that reaches it (loaded
- * only once it is known to be needed).
- */
-type ReadyRemote =
-  | Extract<RemoteKind, { era: "modern" }>
-  | { readonly era: "legacy"; readonly newTransport: () => RemoteTransport };
 
 /** A relay and the era of the stdio client it serves. */
 interface ChosenRelay {
@@ -91,7 +40,7 @@ interface ChosenRelay {
  * refusing (the URL answers as no MCP server does, or refuses every request), or relaying.
  */
 type FrontState =
-  | { readonly kind: "detecting"; readonly queue: { incoming: Incoming; since: number }[] }
+  | { readonly kind: "detecting"; readonly detection: DetectionLoop }
   | { readonly kind: "refusing"; readonly reason: string }
   | { readonly kind: "ready"; readonly remote: ReadyRemote; chosen: ChosenRelay | undefined }
   | { readonly kind: "closed"; readonly reached: boolean };
@@ -99,14 +48,7 @@ type FrontState =
 /** Relays between the stdio client and the remote, whatever era each speaks. */
 export class ClientFront {
   readonly #options: FrontOptions;
-  #state: FrontState = { kind: "detecting", queue: [] };
-  readonly #stop = new AbortController();
-  /** Aborted to cut a detection's backoff delay short: a request is waiting. */
-  #wake = new AbortController();
-  /** Why the remote could not be reached while detecting, told once per change. */
-  readonly #reachability: ReachabilityReport;
-  /** When the oldest request waiting for a never-reached remote is to get its error. */
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #state: FrontState;
   /** The client's requests not answered yet, by key (ids 1 and "1" apart): owed before closing. */
   readonly #owed = new Map<string, RequestId>();
   #drained: (() => void) | undefined;
@@ -138,8 +80,14 @@ export class ClientFront {
         deliver(message);
       },
     };
-    this.#reachability = new ReachabilityReport(options.log);
-    this.#detect();
+    const detection = new DetectionLoop(
+      {
+        ...this.#options,
+        refuse: (incoming, code, reason) => this.#refuse(incoming, code, reason),
+      },
+      (outcome, waited) => this.#detected(outcome, waited),
+    );
+    this.#state = { kind: "detecting", detection };
   }
 
   /** Whether the remote was ever found to be an MCP server (client mode exits 1 otherwise). */
@@ -186,11 +134,7 @@ export class ClientFront {
     const state = this.#state;
     switch (state.kind) {
       case "detecting":
-        state.queue.push({ incoming, since: Date.now() });
-        if (incoming.kind !== "request") return;
-        // Someone is waiting: try now rather than at the end of the backoff delay.
-        this.#wake.abort();
-        return this.#scheduleExpiry();
+        return state.detection.hold(incoming);
       case "refusing":
         return this.#refuse(incoming, ProtocolErrorCode.InternalError, state.reason);
       case "ready":
@@ -226,8 +170,7 @@ export class ClientFront {
     this.abandon(`no answer came within ${drainFor} of the end of stdin`);
     const state = this.#state;
     this.#state = { kind: "closed", reached: this.reached };
-    this.#stop.abort();
-    clearTimeout(this.#expiryTimer);
+    if (state.kind === "detecting") state.detection.stop();
     if (state.kind === "ready") await state.chosen?.relay.close();
     await this.#retired;
   }
@@ -242,95 +185,12 @@ export class ClientFront {
       incoming.message.method === "initialize" && !hasEnvelopeClaim(incoming.message.params);
   }
 
-  /**
-   * Probes the remote, again with backoff while it cannot be reached or does not answer in
-   * time; a remote that answers as no MCP server does, or that cannot work (its certificate is
-   * refused, its port speaks plain HTTP), is refused for the rest of the run.
-   */
-  async #detect(): Promise<void> {
-    const { url, headers, fetch, clientInfo, log } = this.#options;
-    const backoff = new Backoff(DETECTION_BACKOFF);
-    const transport = this.#options.transport === "auto" ? undefined : this.#options.transport;
-    for (let attempt = 1; this.#state.kind === "detecting"; attempt++) {
-      log.debug(`Detecting what ${url} speaks (attempt ${attempt}).`);
-      try {
-        const found = await detectRemote({ url, headers, fetch, clientInfo, transport, log });
-        const remote: ReadyRemote = found.era === "modern" ? found : {
-          era: "legacy",
-          newTransport: await remoteTransportFactory({
-            url,
-            headers,
-            fetch,
-            transport: found.transport,
-          }),
-        };
-        if (this.#state.kind !== "detecting") return;
-        log.info(`The remote server speaks ${describeRemote(found)}.`);
-        return this.#become({ kind: "ready", remote, chosen: undefined });
-      } catch (error) {
-        if (this.#state.kind !== "detecting") return;
-        const refusal = await this.#refusalOf(error, transport);
-        if (this.#state.kind !== "detecting") return;
-        if (refusal !== undefined) {
-          log.error(`Cannot use the remote server: ${refusal}.`);
-          return this.#become({ kind: "refusing", reason: refusal });
-        }
-        const delay = backoff.next();
-        if (error instanceof DetectionTimeout) {
-          // Every request waiting now waited for this detection: it is told what was tried.
-          const reason = `${url} did not answer in time (${error.message})`;
-          log.warning(
-            `Cannot use the remote server yet: ${reason}; next attempt in ${
-              formatDuration(delay)
-            }.`,
-          );
-          this.#reachability.clear();
-          this.#expireQueue(0, ProtocolErrorCode.RequestTimeout, reason);
-        } else {
-          this.#reachability.failed(
-            describeCause(error),
-            `next attempt in ${formatDuration(delay)}`,
-            `then less often, up to every ${formatDuration(DETECTION_BACKOFF.maxMs)}; ` +
-              `requests get an error after ${formatDuration(UNREACHED_ANSWER_MS)}`,
-          );
-          this.#expireUnreached();
-        }
-        this.#wake = new AbortController();
-        await sleep(delay, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
-      }
-    }
-  }
-
-  /** Why the remote is refused for good after `error`, if it is. */
-  async #refusalOf(
-    error: unknown,
-    transport: "sse" | "streamablehttp" | undefined,
-  ): Promise<string | undefined> {
-    const { url } = this.#options;
-    if (isCertificateFailure(error)) {
-      return `the remote server's certificate was refused: ${describeCause(error)}`;
-    }
-    if (error instanceof DetectionRefused) {
-      const statuses = [...new Set(error.statuses)].join(" or ");
-      return `it refused every request (HTTP ${statuses}): it wants credentials this proxy was ` +
-        `not given (or refused those given); pass them with -H (${HEADER_EXAMPLES})`;
-    }
-    if (error instanceof DetectionError) {
-      return `${url} answers as no MCP server does (${error.message}); ` +
-        (transport === undefined
-          ? "check the URL (it names the server's MCP endpoint, such as /mcp or /sse)"
-          : `check the URL, or drop --transport ${transport} to let mcp-proxy find the transport`);
-    }
-    return await plainHttpInsteadOfTls(url, error);
-  }
-
   /** Leaves detection: what waited is handed on (or refused). */
-  #become(next: FrontState): void {
-    const state = this.#state;
-    this.#state = next;
-    clearTimeout(this.#expiryTimer);
-    if (state.kind !== "detecting") return;
-    for (const { incoming } of state.queue) this.#route(incoming);
+  #detected(outcome: DetectionOutcome, waited: Incoming[]): void {
+    this.#state = outcome.kind === "ready"
+      ? { kind: "ready", remote: outcome.remote, chosen: undefined }
+      : outcome;
+    for (const incoming of waited) this.#route(incoming);
   }
 
   /** An answer (an error if `failed`) went to the client: one request less is owed. */
@@ -350,37 +210,7 @@ export class ClientFront {
     this.#options.log.info(
       `The stdio client speaks ${modernClient ? "2026-07-28" : "a legacy revision"}.`,
     );
-    return { relay: this.#newRelay(remote, modernClient), modernClient };
-  }
-
-  /** The relay between this remote and a stdio client of the era `modernClient` says. */
-  #newRelay(remote: ReadyRemote, modernClient: boolean): ClientRelay {
-    const { url, headers, fetch, log, deliver, clientInfo } = this.#options;
-    if (remote.era === "modern") {
-      if (!modernClient) {
-        return new LegacyClientOverModernRemote({
-          discover: remote.discover,
-          clientInfo,
-          url,
-          headers,
-          fetch,
-          log,
-          deliver,
-        });
-      }
-      const modern = new ModernRemote({ url, headers, fetch, log }, deliver);
-      return {
-        receive: (incoming) => void modern.send(incoming.message),
-        close: () => Promise.resolve(modern.close()),
-      };
-    }
-    const { newTransport } = remote;
-    if (modernClient) {
-      return new ModernClientOverLegacyRemote({ newTransport, clientInfo, log, deliver });
-    }
-    const legacy = new ReconnectingRemote({ newTransport, deliver, log });
-    legacy.start();
-    return { receive: (incoming) => legacy.send(incoming), close: () => legacy.close() };
+    return { relay: chooseRelay(remote, modernClient, this.#options), modernClient };
   }
 
   #refuse(incoming: Incoming, code: number, reason: string): void {
@@ -391,45 +221,6 @@ export class ClientFront {
   /** An error message of the proxy's own: the URL in it as logs show it (its query may hold a key). */
   #errorText(reason: string): string {
     return `mcp-proxy: ${withUrlForLog(reason, this.#options.url)}`;
-  }
-
-  /**
-   * Requests that waited at least `waitedMs` for the remote get an error (`code`, saying
-   * `reason`); notifications are dropped.
-   */
-  #expireQueue(waitedMs: number, code: number, reason: string): void {
-    const state = this.#state;
-    if (state.kind !== "detecting") return;
-    const cutoff = Date.now() - waitedMs;
-    const expired = state.queue.filter(({ since }) => since <= cutoff);
-    if (expired.length === 0) return;
-    state.queue.splice(0, state.queue.length, ...state.queue.filter(({ since }) => since > cutoff));
-    for (const { incoming } of expired) this.#refuse(incoming, code, reason);
-  }
-
-  /**
-   * While the remote cannot be reached, requests that waited {@linkcode UNREACHED_ANSWER_MS}
-   * get an error naming why; the next one to wait that long is scheduled.
-   */
-  #expireUnreached(): void {
-    const cause = this.#reachability.cause;
-    if (cause === undefined) return;
-    this.#expireQueue(
-      UNREACHED_ANSWER_MS,
-      ProtocolErrorCode.ConnectionClosed,
-      `cannot reach the remote server ${urlForLog(this.#options.url)}: ${cause}`,
-    );
-    this.#scheduleExpiry();
-  }
-
-  /** Arms the timer of {@linkcode #expireUnreached} for the oldest request still waiting. */
-  #scheduleExpiry(): void {
-    clearTimeout(this.#expiryTimer);
-    const state = this.#state;
-    const oldest = state.kind === "detecting" ? state.queue[0] : undefined;
-    if (oldest === undefined || this.#reachability.cause === undefined) return;
-    const due = oldest.since + UNREACHED_ANSWER_MS - Date.now();
-    this.#expiryTimer = setTimeout(() => this.#expireUnreached(), Math.max(0, due));
   }
 }
 
@@ -443,11 +234,4 @@ function summarize(message: WireMessage): string {
     ? `error ${(message.error as { code?: unknown }).code}`
     : "result";
   return `${kind} (${id}${bytes} bytes)`;
-}
-
-function describeRemote(remote: RemoteKind): string {
-  if (remote.era === "modern") return "2026-07-28 over Streamable HTTP";
-  return remote.transport === "sse"
-    ? "a legacy revision over HTTP+SSE"
-    : "a legacy revision over Streamable HTTP";
 }
