@@ -7,7 +7,9 @@ import type { Incoming } from "../../protocol/jsonrpc.ts";
 
 /** A client message waiting for the remote, and since when (epoch milliseconds). */
 export interface Waiting {
+  /** The message. */
   readonly incoming: Incoming;
+  /** When it began to wait. */
   readonly since: number;
 }
 
