@@ -9,9 +9,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import denoConfig from "../deno.json" with { type: "json" };
 import { connectClient } from "../tests/support/mcp_client.ts";
 import { RunningProcess } from "../tests/support/process.ts";
+import { PROXY_VERSION } from "../src/protocol/handshake.ts";
 
 const DEFAULT_SERVER = ["npx", "-y", "@modelcontextprotocol/server-everything"];
 
@@ -19,7 +19,7 @@ const DEFAULT_SERVER = ["npx", "-y", "@modelcontextprotocol/server-everything"];
 async function checkVersion(executable: string): Promise<void> {
   const { code, stdout } = await new Deno.Command(executable, { args: ["--version"] }).output();
   assert.equal(code, 0, "--version failed");
-  assert.equal(new TextDecoder().decode(stdout).trim(), `mcp-proxy ${denoConfig.version}`);
+  assert.equal(new TextDecoder().decode(stdout).trim(), `mcp-proxy ${PROXY_VERSION}`);
 }
 
 /** Calls the `echo` tool through `url` and checks the answer. */

@@ -2,19 +2,16 @@
  * The program: parse the command line, build the settings, run the chosen mode.
  * @module
  */
-import denoConfig from "../deno.json" with { type: "json" };
 import { parseCommandLine } from "./cli/parser.ts";
 import { buildSettings, SettingsError } from "./cli/settings.ts";
 import { getLogger, setLogLevel } from "./io/log.ts";
+import { PROXY_VERSION } from "./protocol/handshake.ts";
 import { runtime } from "./runtime/mod.ts";
-
-/** The version, from deno.json. */
-export const VERSION: string = denoConfig.version;
 
 /** Runs mcp-proxy with `argv` (arguments after the program name); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const outcome = parseCommandLine(argv, {
-    version: VERSION,
+    version: PROXY_VERSION,
     color: runtime.stdoutIsTerminal() && !runtime.getEnv("NO_COLOR"),
     defaultCommandOrUrl: runtime.getEnv("SSE_URL"),
   });

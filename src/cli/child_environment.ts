@@ -1,5 +1,6 @@
 /**
- * The environment a stdio server is started with (CLI.md, "Child environment").
+ * The environment a stdio server is started with, as the original's command line builds it: a
+ * safe set of the proxy's variables, or all of them with `--pass-environment`.
  * @module
  */
 import type { OsFamily } from "../runtime/mod.ts";

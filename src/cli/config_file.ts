@@ -1,5 +1,6 @@
 /**
- * Reads named servers from a Claude-Desktop-style JSON file (CLI.md, "Named-server config file").
+ * Reads named servers from a Claude-Desktop-style JSON file (`--named-server-config`; the README's
+ * "Named-server config file" shows the format).
  * @module
  */
 import { isObject } from "../protocol/jsonrpc.ts";

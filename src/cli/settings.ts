@@ -1,6 +1,7 @@
 /**
  * Turns parsed arguments into one typed {@linkcode Settings} value: client mode or server
- * mode, with every rule of CLI.md applied.
+ * mode, with every rule of the original's command line applied (which options each mode takes,
+ * their defaults, the environment variables it reads).
  * @module
  */
 import { type Logger, type LogLevel, maskCommandLine } from "../io/log.ts";

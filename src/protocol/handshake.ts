@@ -9,10 +9,13 @@
 import denoConfig from "../../deno.json" with { type: "json" };
 import { LEGACY_PROTOCOL_VERSIONS, type Params } from "./jsonrpc.ts";
 
+/** The proxy's version: deno.json's, read here only (`--version` prints it too). */
+export const PROXY_VERSION: string = denoConfig.version;
+
 /** The proxy's identity towards the servers it speaks to (children and remotes). */
 export const PROXY_CLIENT_INFO: Readonly<Record<string, unknown>> = {
   name: "mcp-proxy",
-  version: denoConfig.version,
+  version: PROXY_VERSION,
 };
 
 /** What the proxy declares to a server it holds a session with: it relays these to clients. */

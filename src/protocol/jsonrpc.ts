@@ -121,8 +121,9 @@ export interface InvalidMessage {
 
 /**
  * Error codes, named as the MCP SDK names them: v2's `ProtocolErrorCode`, plus 1.x's
- * `ConnectionClosed` and `RequestTimeout`, which its transports also use for transport-level
- * refusals (-32000) and unknown sessions (-32001).
+ * `ConnectionClosed` and `RequestTimeout`, and the names of the same two numbers in the SDK's
+ * HTTP transports, which answer transport-level refusals with -32000 and unknown sessions with
+ * -32001.
  */
 export const ProtocolErrorCode = {
   /** The text is not JSON. */
@@ -143,10 +144,14 @@ export const ProtocolErrorCode = {
   UnsupportedProtocolVersion: -32022,
   /** HTTP headers disagree with the body (2026-07-28). */
   HeaderMismatch: -32020,
-  /** The connection (or the server behind it) is gone; also transport-level refusals. */
+  /** The connection (or the server behind it) is gone. */
   ConnectionClosed: -32000,
-  /** The request took too long; also an unknown session on the HTTP transports. */
+  /** The request took too long. */
   RequestTimeout: -32001,
+  /** An HTTP transport refuses a request for its own reasons (ConnectionClosed's number). */
+  TransportRefused: -32000,
+  /** An HTTP transport knows no such session (RequestTimeout's number). */
+  SessionNotFound: -32001,
 } as const;
 
 /** Legacy protocol versions (the `initialize` era) this program speaks, newest first. */

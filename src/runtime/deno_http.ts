@@ -122,7 +122,7 @@ class ReserveDescriptor {
 }
 
 /** One open connection and the time by which it must have made progress. */
-interface Connection {
+interface OpenConnection {
   /** The sweep after which the connection is closed; `Infinity` while busy. */
   deadline: number;
   /** Exchanges begun and not yet completed. */
@@ -151,7 +151,7 @@ function rateLimitedWarning(warn: (message: string) => void) {
  * `request` with its body passed through, so that the connection's body deadline ends once the
  * body has been read to the end. Costs ~100 µs per request more than reading it in one go.
  */
-function passThroughBody(request: Request, connection: Connection): Request {
+function passThroughBody(request: Request, connection: OpenConnection): Request {
   if (!request.body) {
     connection.deadline = Infinity;
     return request;
@@ -200,7 +200,7 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
   const addr = listener.addr as Deno.NetAddr;
   const reserve = new ReserveDescriptor();
-  const connections = new Set<Connection>();
+  const connections = new Set<OpenConnection>();
   const finished = new Set<Promise<void>>();
   let closing = false;
   /** Exchanges in flight on all connections; at most `limits.maxConnections`. */
@@ -218,7 +218,7 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     }
   }, sweepMs);
 
-  const handle = (connection: Connection) =>
+  const handle = (connection: OpenConnection) =>
   (
     request: Request,
     info: ConnectionRequestInfo,
@@ -299,7 +299,7 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
       }
       // As Deno.serve does: small writes (an SSE event, a JSON answer) go out at once.
       (conn as Deno.TcpConn).setNoDelay(true);
-      const connection: Connection = {
+      const connection: OpenConnection = {
         deadline: sweepsAfter(limits.headersTimeoutMs),
         inFlight: 0,
         close: new AbortController(),

@@ -5,9 +5,9 @@
  * {@linkcode Runtime} that `runtime/mod.ts` exports as `runtime`: code imports that one value
  * (functions handed a `Runtime` parameter are handed it), so that there is one way in. Outside
  * `src/runtime/`, no code names `Deno`, `Bun` or `process`, and the only `node:` modules are two
- * that do no I/O and that Deno and Bun both implement alike: `node:crypto` for `createHash`,
- * `timingSafeEqual` and `randomBytes` (synchronous, where Web Crypto's digest is asynchronous),
- * and `node:path` for `dirname` and `join` (string functions). Everything that touches files,
+ * that do no I/O and that Deno and Bun both implement alike: `node:crypto` for `createHash` and
+ * `timingSafeEqual` (synchronous, where Web Crypto's digest is not) and `randomBytes`, and
+ * `node:path` for `dirname` and `join` (string functions). Everything that touches files,
  * processes, the environment or the network goes through {@linkcode Runtime}.
  * @module
  */

@@ -30,10 +30,10 @@ export function refuse(
   message: string,
   headers?: Record<string, string>,
 ): Response {
-  return jsonRpcErrorResponse(status, ProtocolErrorCode.ConnectionClosed, message, headers);
+  return jsonRpcErrorResponse(status, ProtocolErrorCode.TransportRefused, message, headers);
 }
 
 /** 404 for an unknown or ended session (the SDK transports' code, -32001). */
 export function sessionNotFound(): Response {
-  return jsonRpcErrorResponse(404, ProtocolErrorCode.RequestTimeout, "Session not found");
+  return jsonRpcErrorResponse(404, ProtocolErrorCode.SessionNotFound, "Session not found");
 }

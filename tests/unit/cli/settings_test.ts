@@ -1,5 +1,6 @@
 /**
- * Table-driven tests of every row and rule of CLI.md, parsed in-process.
+ * Table-driven tests of every option and rule of the command line (the original's and ours),
+ * parsed in-process.
  */
 import assert from "node:assert/strict";
 import { DEFAULT_SERVING_LIMITS } from "../../../src/config.ts";

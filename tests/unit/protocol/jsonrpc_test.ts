@@ -81,7 +81,7 @@ Deno.test("builders", () => {
   });
 });
 
-Deno.test("error codes are the SDK's: v2 ProtocolErrorCode, 1.x ConnectionClosed and RequestTimeout", () => {
+Deno.test("error codes are the SDK's: v2 ProtocolErrorCode, 1.x ConnectionClosed and RequestTimeout, the HTTP transports' two", () => {
   const v2 = sdk.ProtocolErrorCode as unknown as Record<string, number>;
   const shared = Object.keys(ProtocolErrorCode).filter((name) => name in v2);
   for (const name of shared) {
@@ -90,10 +90,13 @@ Deno.test("error codes are the SDK's: v2 ProtocolErrorCode, 1.x ConnectionClosed
   // HeaderMismatch is internal to SDK v2 2.4.0 (not exported); the rest must all be there.
   assert.deepEqual(
     Object.keys(ProtocolErrorCode).filter((name) => !shared.includes(name)).sort(),
-    ["ConnectionClosed", "HeaderMismatch", "RequestTimeout"],
+    ["ConnectionClosed", "HeaderMismatch", "RequestTimeout", "SessionNotFound", "TransportRefused"],
   );
   assert.equal(ProtocolErrorCode.ConnectionClosed, mcpTypes.ErrorCode.ConnectionClosed);
   assert.equal(ProtocolErrorCode.RequestTimeout, mcpTypes.ErrorCode.RequestTimeout);
+  // The SDK's HTTP transports answer with these numbers, unnamed: a refusal, an unknown session.
+  assert.equal(ProtocolErrorCode.TransportRefused, -32000);
+  assert.equal(ProtocolErrorCode.SessionNotFound, -32001);
 });
 
 Deno.test("protocol versions are the SDK's: legacy list and latest, and the modern one it probes with", async () => {
