@@ -7,10 +7,6 @@
 
 export { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "npm:argparse@3.0.4";
 
-export { Hono } from "npm:hono@4.13.19";
-export type { MiddlewareHandler } from "npm:hono@4.13.19";
-export { cors } from "npm:hono@4.13.19/cors";
-
 // The SDK v2 client: client mode's transports to a legacy remote (SSE, Streamable HTTP) and its
 // OAuth (discovery, PKCE, registration, refresh). Loaded when client mode needs it: server mode
 // never does, and importing it adds about 30 MiB of RSS and 70 ms to a bare Deno process.

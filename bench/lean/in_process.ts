@@ -81,7 +81,7 @@ export function heapMiB(): number {
 export async function initialize(app: ProxyApp): Promise<Headers> {
   const body = requestLine(0, "initialize", INITIALIZE_PARAMS);
   const request = new Request(URL, { method: "POST", headers: { ...HOST, ...POST_HEADERS } });
-  const response = await app.handle(request, body);
+  const response = await app.handle({ request, bodyText: body });
   checkAnswer(await response.json(), 0, "initialize");
   return new Headers({
     ...HOST,
@@ -101,7 +101,7 @@ function inProcessFetch(app: ProxyApp): typeof fetch {
     const headers = new Headers({ ...HOST, ...Object.fromEntries(new Headers(init?.headers)) });
     const body = init?.body as string | undefined;
     const request = new Request(input, { ...init, headers, body: undefined });
-    const response = await app.handle(request, body);
+    const response = await app.handle({ request, bodyText: body });
     if (!init?.signal || !response.body) return response;
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     response.body.pipeTo(writable, { signal: init.signal }).catch(() => {});
@@ -143,7 +143,10 @@ async function measure(
     const request = new Request(URL, { method: "POST", headers });
     while (next < calls) {
       const id = ++next;
-      const response = await app.handle(request, requestLine(id, "tools/call", params));
+      const response = await app.handle({
+        request,
+        bodyText: requestLine(id, "tools/call", params),
+      });
       checkAnswer(await response.json(), id, "tools/call");
       // Calls chain through microtasks only: let timers run now and then, as I/O would.
       if (id % 256 === 0) await new Promise((resolve) => setTimeout(resolve, 0));

@@ -27,7 +27,7 @@ function heapBytes(): number {
 
 /** Opens an `/sse` session and returns its stream's reader (the endpoint event read). */
 async function openSse(app: ProxyApp): Promise<ReadableStreamDefaultReader<Uint8Array>> {
-  const response = await app.handle(new Request(`${BASE}/sse`, { headers: HOST }));
+  const response = await app.handle({ request: new Request(`${BASE}/sse`, { headers: HOST }) });
   const reader = response.body!.getReader();
   await reader.read();
   return reader;
@@ -51,7 +51,7 @@ function sessionHeaders(id: string): Headers {
 /** Ends the Streamable HTTP session `id` with DELETE. */
 async function deleteSession(app: ProxyApp, id: string): Promise<void> {
   const request = new Request(`${BASE}/mcp`, { method: "DELETE", headers: sessionHeaders(id) });
-  await (await app.handle(request)).body?.cancel();
+  await (await app.handle({ request })).body?.cancel();
 }
 
 /** Heap bytes per item of `open` (called `count` times, the items kept). */
@@ -114,7 +114,10 @@ if (import.meta.main) {
   const [exchange] = await perItem(sessions, () => {
     const call = requestLine(++id, "tools/call", ECHO_PARAMS);
     // Not awaited: the answer never comes; the exchange is what is measured.
-    silent.handle(new Request(`${BASE}/mcp`, { method: "POST", headers: session }), call);
+    silent.handle({
+      request: new Request(`${BASE}/mcp`, { method: "POST", headers: session }),
+      bodyText: call,
+    });
     return Promise.resolve();
   });
   console.log(`call in flight on /mcp: ${kib(exchange)} each (${sessions} waiting)`);

@@ -2,22 +2,19 @@
  * The HTTP application of server mode: per server `/sse`, `/messages/` and `/mcp` (the default
  * server at the root, named ones under `/servers/NAME`), `/status`, CORS, DNS-rebinding checks
  * (Host and Origin) and API-key authentication.
+ *
+ * One table of routes by exact path, not a general router: every path is a fixed string, and a
+ * router with its middleware chain cost more per call than the relay itself.
  * @module
  */
-import { Hono } from "../deps.ts";
 import { getLogger } from "../io/log.ts";
 import type { SharedServer } from "../core/types.ts";
+import type { ReceivedRequest } from "../runtime/types.ts";
 import { SseSessions } from "./http/sse_server.ts";
 import { StreamableHttpSessions } from "./http/streamable_http.ts";
 import { apiKeyCheck } from "./guards/api_key.ts";
-import { corsMiddleware } from "./guards/cors.ts";
-import {
-  checkMiddleware,
-  hostCheck,
-  isLoopbackHost,
-  originCheck,
-  type RequestCheck,
-} from "./guards/origin.ts";
+import { corsPolicy } from "./guards/cors.ts";
+import { hostCheck, isLoopbackHost, originCheck, type RequestCheck } from "./guards/origin.ts";
 import { ActivityStatus } from "./status.ts";
 
 const log = getLogger("mcp_proxy.server");
@@ -42,11 +39,8 @@ export interface AppOptions {
 
 /** The running application. */
 export interface ProxyApp {
-  /**
-   * Answers one HTTP request; `bodyText` is its body if the server read it already. (Not named
-   * `fetch`: `Deno.serve` would pass its connection info as the second argument.)
-   */
-  handle(request: Request, bodyText?: string): Response | Promise<Response>;
+  /** Answers one HTTP request. */
+  handle(received: ReceivedRequest): Response | Promise<Response>;
   /** Ends every client session and closes open streams; later requests get 503. */
   close(): Promise<void>;
 }
@@ -59,6 +53,16 @@ export interface MountedServer {
   pathPrefix: string;
 }
 
+/** How one path is served. */
+interface Route {
+  /** The methods it serves (HEAD by the GET route, the body dropped); every method when absent. */
+  methods?: readonly string[];
+  /** Whether the API key is asked for: on the MCP endpoints, not on `/status`. */
+  authenticated: boolean;
+  /** Answers a request that passed the checks. */
+  serve(received: ReceivedRequest): Response | Promise<Response>;
+}
+
 /** Builds the application serving each of `mounts` under its prefix. */
 export function createProxyApp(mounts: readonly MountedServer[], options: AppOptions): ProxyApp {
   const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
@@ -66,23 +70,13 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     mounts.map(({ server }) => server),
     () => tables.reduce((open, { sse }) => open + sse.openStreams, 0),
   );
-  const app = new Hono();
   let closing = false;
-
-  const cors = options.allowOrigins.length > 0;
-  if (cors) app.use(corsMiddleware(options.allowOrigins, options.exposeHeaders));
-  // The checks of every request, in order: DNS-rebinding (loopback binds), then the API key.
-  const guards: RequestCheck[] = isLoopbackHost(options.host)
-    ? [hostCheck(options.allowOrigins), originCheck(options.allowOrigins)]
-    : [];
-  for (const guard of guards) app.use(checkMiddleware(guard));
-
-  app.get("/status", (c) => c.json(status.snapshot()));
-
-  const auth = options.apiKeys.length > 0 ? apiKeyCheck(options.apiKeys) : undefined;
-  const authMiddleware = auth && checkMiddleware(auth);
-  /** The hot routes by exact path, served before the router with the same checks. */
-  const direct = new Map<string, DirectRoute>();
+  const routes = new Map<string, Route>();
+  routes.set("/status", {
+    methods: ["GET"],
+    authenticated: false,
+    serve: () => Response.json(status.snapshot()),
+  });
   for (const { server, pathPrefix: prefix } of mounts) {
     const tableOptions = {
       maxBodyBytes: options.maxBodyBytes,
@@ -93,53 +87,63 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     const http = new StreamableHttpSessions(server, tableOptions);
     tables.push({ sse, http });
     const messagesPath = `${prefix}/messages/`;
-    const mcpPaths = [`${prefix}/mcp`, `${prefix}/mcp/`];
-    // Before the routes: Hono runs handlers in the order they were added.
-    if (authMiddleware) {
-      for (const path of [`${prefix}/sse`, messagesPath, ...mcpPaths]) {
-        app.use(path, authMiddleware);
-      }
-    }
-
-    app.get(`${prefix}/sse`, (c) => {
-      // Hono answers HEAD with the GET route and drops the body unread: open no session.
-      if (c.req.method === "HEAD") return sse.head();
-      status.touch();
-      return sse.open(messagesPath);
+    routes.set(`${prefix}/sse`, {
+      methods: ["GET"],
+      authenticated: true,
+      serve({ request }) {
+        // A HEAD answer has no body: open no session.
+        if (request.method === "HEAD") return sse.head();
+        status.touch();
+        return sse.open(messagesPath);
+      },
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    const postMessage = (request: Request, query: string | undefined, bodyText?: string) =>
-      sse.post(sessionIdOf(query), request, bodyText);
-    app.post(messagesPath, (c) => postMessage(c.req.raw, queryOf(c.req.url)));
-    direct.set(messagesPath, { methods: ["POST"], handle: postMessage });
-    const mcp = (request: Request, bodyText?: string) => {
-      status.touch();
-      return http.handle(request, bodyText);
+    routes.set(messagesPath, {
+      methods: ["POST"],
+      authenticated: true,
+      serve: (received) => sse.post(sessionIdOf(received.request.url), received),
+    });
+    const mcp: Route = {
+      authenticated: true,
+      serve(received) {
+        status.touch();
+        return http.handle(received);
+      },
     };
-    // Both spellings, without a redirect (Hono is strict about trailing slashes).
-    for (const path of mcpPaths) {
-      app.all(path, (c) => mcp(c.req.raw));
-      direct.set(path, { handle: (request, _query, bodyText) => mcp(request, bodyText) });
-    }
+    // Both spellings, without a redirect.
+    routes.set(`${prefix}/mcp`, mcp);
+    routes.set(`${prefix}/mcp/`, mcp);
   }
-  app.notFound((c) => c.text("Not Found", 404));
-  app.onError((error, c) => failed(c.req.raw, error));
 
-  const directChecks = auth ? [...guards, auth] : guards;
-  const serveDirect = (
-    route: DirectRoute,
-    request: Request,
-    query: string | undefined,
-    bodyText: string | undefined,
-  ) => {
-    for (const check of directChecks) {
+  // The checks of every request, in order: DNS-rebinding (loopback binds), then the API key on
+  // the routes that ask for it.
+  const checks: RequestCheck[] = isLoopbackHost(options.host)
+    ? [hostCheck(options.allowOrigins), originCheck(options.allowOrigins)]
+    : [];
+  const auth = options.apiKeys.length > 0 ? apiKeyCheck(options.apiKeys) : undefined;
+  const cors = options.allowOrigins.length > 0
+    ? corsPolicy(options.allowOrigins, options.exposeHeaders)
+    : undefined;
+
+  // Not an async function: with the body read ahead, the checks and the hand-over to the
+  // transport run without a promise of their own.
+  const serve = (received: ReceivedRequest): Response | Promise<Response> => {
+    const { request } = received;
+    for (const check of checks) {
       const refusal = check(request);
       if (refusal) return refusal;
     }
-    // Not an async function: with the body read ahead, the checks and the hand-over to the
-    // transport run without a promise of their own.
+    const route = routeOf(routes, request.url);
+    if (route?.authenticated && auth) {
+      const refusal = auth(request);
+      if (refusal) return refusal;
+    }
+    const method = request.method === "HEAD" ? "GET" : request.method;
+    if (!route || (route.methods && !route.methods.includes(method))) {
+      return new Response("Not Found", { status: 404, headers: PLAIN_TEXT });
+    }
     try {
-      const answer = route.handle(request, query, bodyText);
+      const answer = route.serve(received);
       return answer instanceof Promise ? answer.catch((error) => failed(request, error)) : answer;
     } catch (error) {
       return failed(request, error);
@@ -147,29 +151,12 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   };
 
   return {
-    handle(request, bodyText) {
+    handle(received) {
       if (closing) return new Response("Shutting down", { status: 503 });
-      // Without CORS (whose headers go on every answer), the hot routes skip the router: it
-      // and its middleware chain cost more per call than the relay itself.
-      // HEAD goes to the router too: it answers with the GET route and drops the body.
-      if (!cors && request.method !== "HEAD") {
-        const { url } = request;
-        const path = pathOf(url);
-        const route = direct.get(path);
-        if (route && (!route.methods || route.methods.includes(request.method))) {
-          return serveDirect(route, request, queryOf(url), bodyText);
-        }
-      }
-      // The router's routes read the body themselves: it goes back into a request. The router
-      // itself can throw (its matcher is built on the first request), outside of onError.
-      try {
-        const answer = app.fetch(
-          bodyText === undefined ? request : new Request(request, { body: bodyText }),
-        );
-        return answer instanceof Promise ? answer.catch((error) => failed(request, error)) : answer;
-      } catch (error) {
-        return failed(request, error);
-      }
+      const { request } = received;
+      const answer = cors ? cors(request, () => serve(received)) : serve(received);
+      if (request.method !== "HEAD") return answer;
+      return answer instanceof Promise ? answer.then(withoutBody) : withoutBody(answer);
     },
     async close() {
       closing = true;
@@ -179,27 +166,20 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   };
 }
 
+/** The content type of the plain-text answers. */
+const PLAIN_TEXT = { "content-type": "text/plain; charset=UTF-8" };
+
+/** The answer to a HEAD request: the GET answer's status and headers, its body unread. */
+function withoutBody(response: Response): Response {
+  return new Response(null, response);
+}
+
 /** The answer to a request whose handler (or the router) failed: 500, logged. */
 function failed(request: Request, error: unknown): Response {
   const path = pathOf(request.url);
   const shown = path.length > 200 ? `${path.slice(0, 200)}… (${path.length} characters)` : path;
   log.error(`${request.method} ${shown} answered 500: ${(error as Error).stack ?? error}`);
-  return new Response("Internal Server Error", {
-    status: 500,
-    headers: { "content-type": "text/plain; charset=UTF-8" },
-  });
-}
-
-/** A route served before the router. */
-interface DirectRoute {
-  /** The methods it serves (others go to the router); all when absent. */
-  methods?: readonly string[];
-  /** Answers the request; `query` is the URL's query without `?`, `bodyText` the read body. */
-  handle(
-    request: Request,
-    query: string | undefined,
-    bodyText?: string,
-  ): Response | Promise<Response>;
+  return new Response("Internal Server Error", { status: 500, headers: PLAIN_TEXT });
 }
 
 /** The path of a request URL (`http://host/path?query`), as sent: no parse, no decoding. */
@@ -211,16 +191,26 @@ function pathOf(url: string): string {
   return url.slice(start, end === -1 ? url.length : end);
 }
 
-/** The query of a request URL without `?`, if it has one. */
-function queryOf(url: string): string | undefined {
+/**
+ * The route of a request URL. An escape of an unreserved character names the same path
+ * (`/m%63p` is `/mcp`, RFC 3986 section 6.2.2.2), so those are decoded; no other escape can spell
+ * a route, whose paths hold unreserved characters and `/` only.
+ */
+function routeOf(routes: ReadonlyMap<string, Route>, url: string): Route | undefined {
+  const path = pathOf(url);
+  const route = routes.get(path);
+  if (route || !path.includes("%")) return route;
+  return routes.get(path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const character = String.fromCharCode(parseInt(hex, 16));
+    return /^[A-Za-z0-9._~-]$/.test(character) ? character : escape;
+  }));
+}
+
+/** The `session_id` query parameter of a request URL (the first, decoded), if any. */
+function sessionIdOf(url: string): string | undefined {
   const start = url.indexOf("?");
   if (start === -1) return undefined;
   const end = url.indexOf("#", start);
-  return url.slice(start + 1, end === -1 ? url.length : end);
-}
-
-/** The `session_id` query parameter (the first, decoded), if any. */
-function sessionIdOf(query: string | undefined): string | undefined {
-  if (query === undefined) return undefined;
+  const query = url.slice(start + 1, end === -1 ? url.length : end);
   return new URLSearchParams(query).get("session_id") ?? undefined;
 }

@@ -3,7 +3,7 @@
  * `http://127.0.0.1:PORT/callback?code=…&state=…`.
  * @module
  */
-import type { HttpServer, Runtime } from "../../runtime/mod.ts";
+import type { HttpServer, ReceivedRequest, Runtime } from "../../runtime/mod.ts";
 
 /** What the redirect carried on success. */
 export interface AuthorizationResponse {
@@ -45,7 +45,7 @@ export class CallbackListener {
   ): Promise<CallbackListener> {
     // The handler needs the listener, which needs the server: bound once both exist.
     const bound: { listener?: CallbackListener } = {};
-    const handler = (request: Request) => bound.listener!.#handle(request);
+    const handler = ({ request }: ReceivedRequest) => bound.listener!.#handle(request);
     let server: HttpServer;
     try {
       server = await runtime.serve({ hostname: "127.0.0.1", port, handler });

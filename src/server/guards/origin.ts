@@ -4,7 +4,6 @@
  * `Origin`) and, cross-origin, with its own `Origin`; both are refused with 403.
  * @module
  */
-import type { MiddlewareHandler } from "../../deps.ts";
 import { isAllowedOrigin } from "./cors.ts";
 
 const LOOPBACK_NAMES = new Set(["localhost", "[::1]", "::1"]);
@@ -89,14 +88,5 @@ export function hostCheck(allowOrigins: readonly string[]): RequestCheck {
     const host = request.headers.get("host");
     if (host === null || allowed(host)) return undefined;
     return forbidden(`Forbidden host: ${host}`);
-  };
-}
-
-/** `check` as a Hono middleware. */
-export function checkMiddleware(check: RequestCheck): MiddlewareHandler {
-  return async (c, next) => {
-    const refusal = check(c.req.raw);
-    if (refusal) return refusal;
-    await next();
   };
 }

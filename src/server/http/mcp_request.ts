@@ -12,6 +12,7 @@ import {
   ProtocolErrorCode,
 } from "../../protocol/jsonrpc.ts";
 import { getLogger } from "../../io/log.ts";
+import type { ReceivedRequest } from "../../runtime/types.ts";
 import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 
 const log = getLogger("mcp_proxy.http");
@@ -87,15 +88,13 @@ function tooLarge(maxBytes: number): Response {
 }
 
 /**
- * The body text of `request` within `maxBytes`, then `use` of it; or the answer refusing it
- * (413 when too large, 400 when the client hung up). `bodyText` is the body when the server has
- * read it already: then `use` runs at once, with no promise in between. The transports'
- * one body-size check.
+ * The body text of `received` within `maxBytes`, then `use` of it; or the answer refusing it
+ * (413 when too large, 400 when the client hung up). A body the server read ahead is used at
+ * once, with no promise in between. The transports' one body-size check.
  */
 function withBodyText(
-  request: Request,
+  { request, bodyText }: ReceivedRequest,
   maxBytes: number,
-  bodyText: string | undefined,
   use: (text: string) => Response | Promise<Response>,
 ): Response | Promise<Response> {
   if (bodyText !== undefined) {
@@ -121,16 +120,15 @@ function parseJson(text: string): { value: unknown } | Response {
 }
 
 /**
- * Reads a JSON body of at most `maxBytes` and calls `use` with its value and text; or answers
- * with the error (413 when too large, 400 -32700 when not JSON). `bodyText` as for the body text.
+ * Reads the JSON body of `received`, at most `maxBytes`, and calls `use` with its value and
+ * text; or answers with the error (413 when too large, 400 -32700 when not JSON).
  */
 export function withJsonBody(
-  request: Request,
+  received: ReceivedRequest,
   maxBytes: number,
-  bodyText: string | undefined,
   use: (value: unknown, text: string) => Response | Promise<Response>,
 ): Response | Promise<Response> {
-  return withBodyText(request, maxBytes, bodyText, (text) => {
+  return withBodyText(received, maxBytes, (text) => {
     const parsed = parseJson(text);
     return parsed instanceof Response ? parsed : use(parsed.value, text);
   });
@@ -172,21 +170,21 @@ function postBodyOf(value: unknown, text: string): PostBody | Response {
 
 /**
  * Checks a POST, parses its body and calls `use` with the messages; or answers with the error
- * status (406, 415, 413, 400 for bad JSON or a message of the wrong shape). `bodyText` is the
- * body when the server has read it already: then everything runs at once.
+ * status (406, 415, 413, 400 for bad JSON or a message of the wrong shape). With a body the
+ * server read ahead, everything runs at once.
  */
 export function withPost(
-  request: Request,
+  received: ReceivedRequest,
   maxBodyBytes: number,
-  bodyText: string | undefined,
   use: (body: PostBody) => Response | Promise<Response>,
 ): Response | Promise<Response> {
+  const { request } = received;
   const refusal = checkAccept(request, POST_ACCEPTS);
   if (refusal) return refusal;
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return refuse(415, "Unsupported Media Type: Content-Type must be application/json");
   }
-  return withJsonBody(request, maxBodyBytes, bodyText, (value, text) => {
+  return withJsonBody(received, maxBodyBytes, (value, text) => {
     const body = postBodyOf(value, text);
     return body instanceof Response ? body : use(body);
   });

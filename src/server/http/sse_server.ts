@@ -8,6 +8,7 @@
  */
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
 import type { MuxSession, SharedServer } from "../../core/types.ts";
+import type { ReceivedRequest } from "../../runtime/types.ts";
 import { refuse, sessionNotFound } from "./http_error.ts";
 import { classifyPosted, withJsonBody } from "./mcp_request.ts";
 import type { SessionTableOptions } from "./options.ts";
@@ -76,22 +77,15 @@ export class SseSessions {
     return new Response(null, { headers: SSE_HEADERS });
   }
 
-  /**
-   * Handles `POST /messages/?session_id=<sessionId>` with `request`'s body (`bodyText`,
-   * when the server has read it already).
-   */
-  post(
-    sessionId: string | undefined,
-    request: Request,
-    bodyText?: string,
-  ): Response | Promise<Response> {
+  /** Handles `POST /messages/?session_id=<sessionId>`, the request `received`. */
+  post(sessionId: string | undefined, received: ReceivedRequest): Response | Promise<Response> {
     if (!sessionId) return refuse(400, "Bad Request: session_id is required");
     // The id as this proxy wrote it is the common case: looked up before any normalising.
     const id = this.#sessions.has(sessionId) ? sessionId : normaliseSessionId(sessionId);
     if (!id) return refuse(400, "Bad Request: invalid session_id");
     const session = this.#sessions.get(id);
     if (!session) return sessionNotFound();
-    return withJsonBody(request, this.#maxBodyBytes, bodyText, (value, text) => {
+    return withJsonBody(received, this.#maxBodyBytes, (value, text) => {
       const incoming = classifyPosted(value, text);
       if (incoming instanceof Response) return incoming;
       // The stream may have closed while the body was read.

@@ -16,6 +16,7 @@ import type { ModernCall } from "../../core/bridge_session.ts";
 import { listerThrough, ParamHeaderGuard } from "./param_guard.ts";
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
 import type { SharedServer } from "../../core/types.ts";
+import type { ReceivedRequest } from "../../runtime/types.ts";
 import { HttpSession } from "./http_session.ts";
 import {
   isObject,
@@ -94,13 +95,12 @@ export class StreamableHttpSessions {
     this.#paramHeaders = new ParamHeaderGuard(listerThrough(this.#bridge));
   }
 
-  /** Handles one request to the endpoint; `bodyText` is its body if the server read it already. */
-  handle(request: Request, bodyText?: string): Promise<Response> | Response {
-    if (this.#stateless) return this.#handleStateless(request, bodyText);
+  /** Handles one request to the endpoint. */
+  handle(received: ReceivedRequest): Promise<Response> | Response {
+    if (this.#stateless) return this.#handleStateless(received);
+    const { request } = received;
     const sessionId = request.headers.get("mcp-session-id");
-    if (request.method === "POST" && sessionId === null) {
-      return this.#sessionless(request, bodyText);
-    }
+    if (request.method === "POST" && sessionId === null) return this.#sessionless(received);
     if (request.method !== "POST" && request.method !== "GET" && request.method !== "DELETE") {
       return refuse(405, "Method not allowed.", { allow: "GET, POST, DELETE" });
     }
@@ -115,7 +115,7 @@ export class StreamableHttpSessions {
     if (refusal) return refusal;
     switch (request.method) {
       case "POST":
-        return this.#post(sessionId, session, request, bodyText);
+        return this.#post(sessionId, session, received);
       case "GET":
         return checkAccept(request, ["text/event-stream"]) ?? session.openStream();
       default:
@@ -134,17 +134,18 @@ export class StreamableHttpSessions {
   #post(
     sessionId: string,
     session: HttpSession,
-    request: Request,
-    bodyText: string | undefined,
+    received: ReceivedRequest,
   ): Response | Promise<Response> {
-    return withPost(request, this.#maxBodyBytes, bodyText, (body) =>
+    return withPost(received, this.#maxBodyBytes, (body) =>
       // The session may have ended while the body was read.
-      this.#sessions.get(sessionId) === session ? session.post(body, request) : sessionNotFound());
+      this.#sessions.get(sessionId) === session
+        ? session.post(body, received.request)
+        : sessionNotFound());
   }
 
   /** A POST without a session id: parsed, then served by {@linkcode #open}. */
-  #sessionless(request: Request, bodyText: string | undefined): Response | Promise<Response> {
-    return withPost(request, this.#maxBodyBytes, bodyText, (body) => this.#open(request, body));
+  #sessionless(received: ReceivedRequest): Response | Promise<Response> {
+    return withPost(received, this.#maxBodyBytes, (body) => this.#open(received.request, body));
   }
 
   /**
@@ -248,14 +249,10 @@ export class StreamableHttpSessions {
    * answered. Without sessions there is no stream for server-initiated messages, so GET and
    * DELETE are refused with 405, as the specification allows.
    */
-  #handleStateless(request: Request, bodyText: string | undefined): Response | Promise<Response> {
+  #handleStateless(received: ReceivedRequest): Response | Promise<Response> {
+    const { request } = received;
     if (request.method !== "POST") return refuse(405, "Method not allowed.", { allow: "POST" });
-    return withPost(
-      request,
-      this.#maxBodyBytes,
-      bodyText,
-      (body) => this.#serveOnce(request, body),
-    );
+    return withPost(received, this.#maxBodyBytes, (body) => this.#serveOnce(request, body));
   }
 
   /** A modern request, or a legacy POST on a session of its own. */

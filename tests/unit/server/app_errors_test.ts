@@ -1,7 +1,6 @@
 /**
- * Every 500 the HTTP application answers is logged, in one line: a failing handler, and the
- * router itself failing (it overflowed its stack building the matcher for a path segment of
- * some thousands of characters, outside of the router's error handler).
+ * Every 500 the HTTP application answers is logged, in one line; a long path segment is no
+ * failure (a general router once overflowed its stack building its matcher for one).
  */
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_BODY_BYTES } from "../../../src/config.ts";
@@ -30,19 +29,17 @@ async function logged(body: () => Promise<void>): Promise<string[]> {
   return lines;
 }
 
-Deno.test("a router that throws is answered 500 and logged in one line naming the request", async () => {
+Deno.test("a server under a path segment of thousands of characters is served", async () => {
   const longPrefix = `/servers/${"a".repeat(3_000)}`;
   const app = createProxyApp([{ server: new FakeSharedServer(), pathPrefix: longPrefix }], OPTIONS);
-  let status = 0;
   const lines = await logged(async () => {
-    const response = await app.handle(new Request("http://127.0.0.1/status"));
-    await response.body?.cancel();
-    status = response.status;
+    for (const path of ["/status", `${longPrefix}/sse`]) {
+      const response = await app.handle({ request: new Request(`http://127.0.0.1${path}`) });
+      await response.body?.cancel();
+      assert.equal(response.status, 200, path);
+    }
   });
-  assert.equal(status, 500);
-  assert.equal(lines.length, 1, lines.join(""));
-  assert.match(lines[0], /^\[E [^\]]+ mcp_proxy\.server\] GET \/status answered 500: RangeError/);
-  assert.equal(lines[0].trimEnd().includes("\n"), false);
+  assert.deepEqual(lines, []);
   await app.close();
 });
 
@@ -54,7 +51,7 @@ Deno.test("a route whose handler throws is answered 500 and logged once", async 
   const app = createProxyApp([{ server, pathPrefix: "" }], OPTIONS);
   let status = 0;
   const lines = await logged(async () => {
-    const response = await app.handle(new Request("http://127.0.0.1/sse"));
+    const response = await app.handle({ request: new Request("http://127.0.0.1/sse") });
     await response.body?.cancel();
     status = response.status;
   });

@@ -43,7 +43,7 @@ async function serve(
   const { promise, resolve } = Promise.withResolvers<number>();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: ({ port }) => resolve(port) },
-    (request) => app.handle(request),
+    (request) => app.handle({ request }),
   );
   const base = `http://127.0.0.1:${await promise}`;
   return {

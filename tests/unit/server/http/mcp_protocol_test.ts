@@ -33,7 +33,7 @@ async function serve(
   const { promise, resolve } = Promise.withResolvers<number>();
   const http = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: ({ port }) => resolve(port) },
-    (request) => table.handle(request),
+    (request) => table.handle({ request }),
   );
   const url = `http://127.0.0.1:${await promise}/mcp`;
   return {
