@@ -4,7 +4,6 @@
  * at a time in this process, and, through the lock file, across proxies.
  * @module
  */
-import process from "node:process";
 import { loadClient } from "../../deps.ts";
 import type { OAuth } from "../../deps.ts";
 import type { Logger } from "../../io/log.ts";
@@ -266,7 +265,7 @@ export class OAuthSession {
     runtime.writeStderr(
       `Sign in to ${this.#key} by opening this URL in a browser: ${url.href}\n`,
     );
-    openBrowser(runtime, url.href, process.platform).then((opened) => {
+    openBrowser(runtime, url.href, runtime.platform).then((opened) => {
       if (opened) log.debug("Browser opened for the sign-in.");
       else {
         log.warning(
