@@ -3,19 +3,10 @@
  * failure (a general router once overflowed its stack building its matcher for one).
  */
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_BODY_BYTES } from "../../../src/config.ts";
 import { setLogSink } from "../../../src/io/log.ts";
 import { createProxyApp } from "../../../src/server/app.ts";
+import { DEFAULT_APP_OPTIONS as OPTIONS } from "../../support/app_options.ts";
 import { FakeSharedServer } from "../../support/fake_shared_server.ts";
-
-const OPTIONS = {
-  stateless: false,
-  allowOrigins: [],
-  exposeHeaders: [],
-  host: "127.0.0.1",
-  apiKeys: [],
-  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-};
 
 /** The log lines written while `body` runs. */
 async function logged(body: () => Promise<void>): Promise<string[]> {

@@ -5,18 +5,9 @@
  * tests/e2e/server_routes_test.ts and server_security_test.ts.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_BODY_BYTES } from "../../../src/config.ts";
 import { type AppOptions, createProxyApp } from "../../../src/server/app.ts";
+import { DEFAULT_APP_OPTIONS as OPTIONS } from "../../support/app_options.ts";
 import { FakeSharedServer } from "../../support/fake_shared_server.ts";
-
-const OPTIONS: AppOptions = {
-  stateless: false,
-  allowOrigins: [],
-  exposeHeaders: [],
-  host: "127.0.0.1",
-  apiKeys: [],
-  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-};
 
 /** Status and chosen headers of each request to an app built with `options`. */
 async function answers(
