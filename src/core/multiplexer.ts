@@ -4,10 +4,12 @@
  * Client request ids (and progress tokens) are replaced by proxy-unique numbers on the way
  * up and restored on the way back, so sessions that reuse the same ids never see each other's
  * traffic. The upstream's `initialize` result is cached and answers every client's
- * `initialize`. Its other jobs have modules of their own: what sessions set upstream
- * ({@linkcode SessionSettings}), the upstream's questions to clients ({@linkcode Questions}),
- * the order of calls that may cause them ({@linkcode Turns}), its notifications
- * ({@linkcode UpstreamNotifications}) and the deadline of requests ({@linkcode DeadlineSweep}).
+ * `initialize`. This file is that path, per message; the rest has modules of their own: the
+ * records (`mux_session.ts`), the state of the link to the upstream (`link.ts`), what sessions
+ * set upstream ({@linkcode SessionSettings}), the upstream's questions to clients
+ * ({@linkcode Questions}), the order of calls that may cause them ({@linkcode Turns}), its
+ * notifications ({@linkcode UpstreamNotifications}) and the deadline of requests
+ * ({@linkcode DeadlineSweep}).
  * @module
  */
 import type { Logger } from "../io/log.ts";

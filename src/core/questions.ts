@@ -4,7 +4,8 @@
  * upstream; it never goes to a guess. A legacy stdio server does not say which request caused
  * it, so the multiplexer makes that knowable: once the upstream has asked a client anything,
  * requests that may ask reach it from one session at a time (see {@linkcode Turns}), and the
- * session holding that turn is the one asked.
+ * session holding that turn is the one asked; one whose client leaves a question unanswered
+ * too long while others wait has its calls cancelled.
  * @module
  */
 import {
