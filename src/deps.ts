@@ -7,6 +7,13 @@
 
 export { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "npm:argparse@3.0.4";
 
+export { Hono } from "npm:hono@4.13.19";
+export type { Context, MiddlewareHandler } from "npm:hono@4.13.19";
+export { cors } from "npm:hono@4.13.19/cors";
+// Not Hono's default router: its RegExpRouter overflows the stack building its matcher when a
+// path segment runs to thousands of characters (a long server name).
+export { TrieRouter } from "npm:hono@4.13.19/router/trie-router";
+
 // The SDK v2 client: client mode's transports to a legacy remote (SSE, Streamable HTTP) and its
 // OAuth (discovery, PKCE, registration, refresh). Loaded when client mode needs it: server mode
 // never does, and importing it adds about 30 MiB of RSS and 70 ms to a bare Deno process.

@@ -3,18 +3,23 @@
  * server at the root, named ones under `/servers/NAME`), `/status`, CORS, DNS-rebinding checks
  * (Host and Origin) and API-key authentication.
  *
- * One table of routes by exact path, not a general router: every path is a fixed string, and a
- * router with its middleware chain cost more per call than the relay itself.
+ * One Hono app: its routes are the table of exact paths, the guards of src/server/guards/ its
+ * middleware, each applied once per request. The request as the HTTP server received it (with
+ * the body it read ahead) reaches the handlers in Hono's bindings, so no second `Request` is
+ * built for them.
  * @module
  */
+import { type Context, Hono, TrieRouter } from "../deps.ts";
 import { getLogger } from "../io/log.ts";
 import type { SharedServer } from "../core/types.ts";
 import type { ReceivedRequest } from "../runtime/types.ts";
 import { SseSessions } from "./http/sse_server.ts";
 import { StreamableHttpSessions } from "./http/streamable_http.ts";
-import { apiKeyCheck } from "./guards/api_key.ts";
-import { corsPolicy } from "./guards/cors.ts";
-import { hostCheck, isLoopbackHost, originCheck, type RequestCheck } from "./guards/origin.ts";
+import { apiKeyGuard } from "./guards/api_key.ts";
+import { corsGuard } from "./guards/cors.ts";
+import { hostGuard } from "./guards/host.ts";
+import { isLoopbackHost } from "./guards/loopback.ts";
+import { originGuard } from "./guards/origin.ts";
 import { ActivityStatus } from "./status.ts";
 
 const log = getLogger("mcp_proxy.server");
@@ -53,15 +58,8 @@ export interface MountedServer {
   pathPrefix: string;
 }
 
-/** How one path is served. */
-interface Route {
-  /** The methods it serves (HEAD by the GET route, the body dropped); every method when absent. */
-  methods?: readonly string[];
-  /** Whether the API key is asked for: on the MCP endpoints, not on `/status`. */
-  authenticated: boolean;
-  /** Answers a request that passed the checks. */
-  serve(received: ReceivedRequest): Response | Promise<Response>;
-}
+/** What the app is handed with each request: the request as received, its body read ahead. */
+type ProxyEnv = { Bindings: ReceivedRequest };
 
 /** Builds the application serving each of `mounts` under its prefix. */
 export function createProxyApp(mounts: readonly MountedServer[], options: AppOptions): ProxyApp {
@@ -71,12 +69,22 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     () => tables.reduce((open, { sse }) => open + sse.openStreams, 0),
   );
   let closing = false;
-  const routes = new Map<string, Route>();
-  routes.set("/status", {
-    methods: ["GET"],
-    authenticated: false,
-    serve: () => Response.json(status.snapshot()),
-  });
+  // Exact paths only, and a path segment may run to thousands of characters: see deps.ts.
+  const app = new Hono<ProxyEnv>({ router: new TrieRouter() });
+
+  // In order: CORS (its headers on every answer; preflights answered before any check), then
+  // DNS-rebinding (loopback binds), then the API key on the MCP routes.
+  if (options.allowOrigins.length > 0) {
+    app.use(corsGuard(options.allowOrigins, options.exposeHeaders));
+  }
+  if (isLoopbackHost(options.host)) {
+    const host = hostGuard(options.allowOrigins);
+    if (host) app.use(host);
+    app.use(originGuard(options.allowOrigins));
+  }
+  const auth = options.apiKeys.length > 0 ? apiKeyGuard(options.apiKeys) : undefined;
+
+  app.get("/status", (c) => c.json(status.snapshot()));
   for (const { server, pathPrefix: prefix } of mounts) {
     const tableOptions = {
       maxBodyBytes: options.maxBodyBytes,
@@ -86,77 +94,42 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     const sse = new SseSessions(server, tableOptions);
     const http = new StreamableHttpSessions(server, tableOptions);
     tables.push({ sse, http });
+    const ssePath = `${prefix}/sse`;
     const messagesPath = `${prefix}/messages/`;
-    routes.set(`${prefix}/sse`, {
-      methods: ["GET"],
-      authenticated: true,
-      serve({ request }) {
-        // A HEAD answer has no body: open no session.
-        if (request.method === "HEAD") return sse.head();
-        status.touch();
-        return sse.open(messagesPath);
-      },
+    // Both spellings, without a redirect (Hono is strict about trailing slashes).
+    const mcpPaths = [`${prefix}/mcp`, `${prefix}/mcp/`];
+    // On every method of these paths, before the routes (Hono runs handlers in the order they
+    // were added): a method not served is 404 only with the key.
+    if (auth) {
+      for (const path of [ssePath, messagesPath, ...mcpPaths]) app.use(path, auth);
+    }
+
+    app.get(ssePath, (c) => {
+      // Hono answers HEAD with the GET route and drops the body unread: open no session.
+      if (c.req.method === "HEAD") return sse.head();
+      status.touch();
+      return sse.open(messagesPath);
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    routes.set(messagesPath, {
-      methods: ["POST"],
-      authenticated: true,
-      serve: (received) => sse.post(sessionIdOf(received.request.url), received),
-    });
-    const mcp: Route = {
-      authenticated: true,
-      serve(received) {
-        status.touch();
-        return http.handle(received);
-      },
+    app.post(messagesPath, (c) => sse.post(c.req.query("session_id"), c.env));
+    const mcp = (c: Context<ProxyEnv>) => {
+      status.touch();
+      return http.handle(c.env);
     };
-    // Both spellings, without a redirect.
-    routes.set(`${prefix}/mcp`, mcp);
-    routes.set(`${prefix}/mcp/`, mcp);
+    for (const path of mcpPaths) app.all(path, mcp);
   }
-
-  // The checks of every request, in order: DNS-rebinding (loopback binds), then the API key on
-  // the routes that ask for it.
-  const checks: RequestCheck[] = isLoopbackHost(options.host)
-    ? [hostCheck(options.allowOrigins), originCheck(options.allowOrigins)]
-    : [];
-  const auth = options.apiKeys.length > 0 ? apiKeyCheck(options.apiKeys) : undefined;
-  const cors = options.allowOrigins.length > 0
-    ? corsPolicy(options.allowOrigins, options.exposeHeaders)
-    : undefined;
-
-  // Not an async function: with the body read ahead, the checks and the hand-over to the
-  // transport run without a promise of their own.
-  const serve = (received: ReceivedRequest): Response | Promise<Response> => {
-    const { request } = received;
-    for (const check of checks) {
-      const refusal = check(request);
-      if (refusal) return refusal;
-    }
-    const route = routeOf(routes, request.url);
-    if (route?.authenticated && auth) {
-      const refusal = auth(request);
-      if (refusal) return refusal;
-    }
-    const method = request.method === "HEAD" ? "GET" : request.method;
-    if (!route || (route.methods && !route.methods.includes(method))) {
-      return new Response("Not Found", { status: 404, headers: PLAIN_TEXT });
-    }
-    try {
-      const answer = route.serve(received);
-      return answer instanceof Promise ? answer.catch((error) => failed(request, error)) : answer;
-    } catch (error) {
-      return failed(request, error);
-    }
-  };
+  app.notFound((c) => c.text("Not Found", 404));
+  app.onError((error, c) => {
+    const path = c.req.path;
+    const shown = path.length > 200 ? `${path.slice(0, 200)}… (${path.length} characters)` : path;
+    log.error(`${c.req.method} ${shown} answered 500: ${error.stack ?? error}`);
+    return c.text("Internal Server Error", 500);
+  });
 
   return {
     handle(received) {
       if (closing) return new Response("Shutting down", { status: 503 });
-      const { request } = received;
-      const answer = cors ? cors(request, () => serve(received)) : serve(received);
-      if (request.method !== "HEAD") return answer;
-      return answer instanceof Promise ? answer.then(withoutBody) : withoutBody(answer);
+      return app.fetch(received.request, received);
     },
     async close() {
       closing = true;
@@ -164,53 +137,4 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       await Promise.all(tables.map(({ http }) => http.closeAll()));
     },
   };
-}
-
-/** The content type of the plain-text answers. */
-const PLAIN_TEXT = { "content-type": "text/plain; charset=UTF-8" };
-
-/** The answer to a HEAD request: the GET answer's status and headers, its body unread. */
-function withoutBody(response: Response): Response {
-  return new Response(null, response);
-}
-
-/** The answer to a request whose handler (or the router) failed: 500, logged. */
-function failed(request: Request, error: unknown): Response {
-  const path = pathOf(request.url);
-  const shown = path.length > 200 ? `${path.slice(0, 200)}… (${path.length} characters)` : path;
-  log.error(`${request.method} ${shown} answered 500: ${(error as Error).stack ?? error}`);
-  return new Response("Internal Server Error", { status: 500, headers: PLAIN_TEXT });
-}
-
-/** The path of a request URL (`http://host/path?query`), as sent: no parse, no decoding. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("://") + 3);
-  if (start === -1) return "/";
-  let end = url.indexOf("?", start);
-  if (end === -1) end = url.indexOf("#", start);
-  return url.slice(start, end === -1 ? url.length : end);
-}
-
-/**
- * The route of a request URL. An escape of an unreserved character names the same path
- * (`/m%63p` is `/mcp`, RFC 3986 section 6.2.2.2), so those are decoded; no other escape can spell
- * a route, whose paths hold unreserved characters and `/` only.
- */
-function routeOf(routes: ReadonlyMap<string, Route>, url: string): Route | undefined {
-  const path = pathOf(url);
-  const route = routes.get(path);
-  if (route || !path.includes("%")) return route;
-  return routes.get(path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
-    const character = String.fromCharCode(parseInt(hex, 16));
-    return /^[A-Za-z0-9._~-]$/.test(character) ? character : escape;
-  }));
-}
-
-/** The `session_id` query parameter of a request URL (the first, decoded), if any. */
-function sessionIdOf(url: string): string | undefined {
-  const start = url.indexOf("?");
-  if (start === -1) return undefined;
-  const end = url.indexOf("#", start);
-  const query = url.slice(start + 1, end === -1 ? url.length : end);
-  return new URLSearchParams(query).get("session_id") ?? undefined;
 }

@@ -10,7 +10,7 @@ import { createSharedServer } from "./child/shared_server.ts";
 import type { SharedServer } from "../core/types.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp } from "./app.ts";
-import { isLoopbackHost } from "./guards/origin.ts";
+import { isLoopbackHost } from "./guards/loopback.ts";
 
 const log = getLogger("mcp_proxy.server");
 

@@ -4,8 +4,8 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "../../deps.ts";
 import { refuse } from "../http/http_error.ts";
-import type { RequestCheck } from "./origin.ts";
 
 // Keys are compared as SHA-256 digests: equal lengths, so the comparison time says nothing
 // about a key's length or how much of it a guess got right.
@@ -26,10 +26,10 @@ function isPreflight(request: Request): boolean {
 }
 
 /**
- * Answers 401 with `WWW-Authenticate: Bearer` unless the request presents one of `keys`
- * (non-empty). CORS preflights pass.
+ * The middleware answering 401 with `WWW-Authenticate: Bearer` unless the request presents one
+ * of `keys` (non-empty). CORS preflights pass.
  */
-export function apiKeyCheck(keys: readonly string[]): RequestCheck {
+export function apiKeyGuard(keys: readonly string[]): MiddlewareHandler {
   const digests = keys.map(digest);
   const known = (key: string) => {
     const candidate = digest(key);
@@ -39,10 +39,12 @@ export function apiKeyCheck(keys: readonly string[]): RequestCheck {
       false,
     );
   };
-  return (request) => {
-    if (isPreflight(request) || presentedKeys(request.headers).some(known)) return undefined;
-    return refuse(401, "Unauthorized: API key required", {
-      "www-authenticate": "Bearer",
-    });
+  // Not an async function: one promise less on every call (Hono awaits what it returns).
+  return (c, next) => {
+    const request = c.req.raw;
+    if (isPreflight(request) || presentedKeys(request.headers).some(known)) return next();
+    return Promise.resolve(
+      refuse(401, "Unauthorized: API key required", { "www-authenticate": "Bearer" }),
+    );
   };
 }
