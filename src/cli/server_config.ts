@@ -27,8 +27,9 @@ export function distinctNames(
 }
 
 /**
- * The longest server name. The router fails (it overflows its stack) on a path segment of some
- * thousands of characters; a name is a label, and this leaves a wide margin.
+ * The longest server name: a name is a label in URLs, logs and `/status`. Hono's default router
+ * overflows its stack on a path segment of some thousands of characters (ours is a trie router,
+ * which does not); the bound keeps every route far from such lengths.
  */
 export const MAX_SERVER_NAME_LENGTH = 128;
 
