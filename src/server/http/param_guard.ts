@@ -31,18 +31,28 @@ const MAX_PAGES = 100;
 const PARAM_HEADER_PREFIX = "mcp-param-";
 
 /**
+ * How long a listing of the server's tools is taken as the truth: calls are judged on it, and
+ * the tools are not listed again before then. Without it, every call of a tool the server does
+ * not list (or with headers that fail) cost the server one more `tools/list`.
+ */
+export const TOOL_LISTING_FRESH_MS = 30_000;
+
+/**
  * Checks modern `tools/call` requests against the `x-mcp-header` declarations of their tools.
  *
  * The declarations are learnt from every `tools/list` answer the proxy passes on, and listed
  * afresh from the server (every page, one listing at a time however many calls wait for it)
  * before a call is refused or let through unchecked on what may be stale knowledge: when the
  * call names a tool not known yet, fails the check, or carries an `Mcp-Param-*` header its tool
- * does not declare (the tool may have gained the declaration since).
+ * does not declare (the tool may have gained the declaration since). A listing is taken as the
+ * truth for {@linkcode TOOL_LISTING_FRESH_MS}: a tool it does not name declares nothing.
  */
 export class ParamHeaderGuard {
   readonly #list: ToolLister;
   #table = new ToolHeaderTable();
   #refreshing: Promise<void> | undefined;
+  /** When the server's tools were last listed in full (`performance.now()`). */
+  #listedAt = -Infinity;
 
   /** A guard that lists the server's tools with `list`. */
   constructor(list: ToolLister) {
@@ -83,7 +93,8 @@ export class ParamHeaderGuard {
       const declaredName = name.slice(PARAM_HEADER_PREFIX.length);
       undeclared ||= !declared.some((header) => header.name.toLowerCase() === declaredName);
     }
-    return { refusal, settled: this.#table.knows(tool) && !refusal && !undeclared };
+    const fresh = performance.now() - this.#listedAt < TOOL_LISTING_FRESH_MS;
+    return { refusal, settled: fresh || (this.#table.knows(tool) && !refusal && !undeclared) };
   }
 
   /** Lists the server's tools again, unless a listing is under way already. */
@@ -107,6 +118,7 @@ export class ParamHeaderGuard {
       return;
     }
     this.#table = table;
+    this.#listedAt = performance.now();
   }
 }
 

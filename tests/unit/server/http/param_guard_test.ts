@@ -97,9 +97,20 @@ Deno.test("the guard lists again when a call fails the check, or names a header 
   header = "Org";
   assert.equal(await guard.check(new Headers({ "mcp-param-org": "acme" }), 1, call), undefined);
   assert.equal(list.listings, 1);
+  // A fresh listing is the truth: the old header is refused on it, with no listing more.
   const stale = await guard.check(new Headers({ "mcp-param-tenant": "acme" }), 2, call);
   assert.equal(stale?.body.error?.code, -32020);
-  assert.equal(list.listings, 2);
+  assert.equal(list.listings, 1);
+});
+
+Deno.test("calls of a tool the server does not list cost it one listing, not one each", async () => {
+  const list = lister(() => [whoamiPage("Tenant")]);
+  const guard = new ParamHeaderGuard(list);
+  for (let id = 0; id < 20; id++) {
+    const call = { name: "hidden", arguments: {} };
+    assert.equal(await guard.check(new Headers({}), id, call), undefined);
+  }
+  assert.equal(list.listings, 1);
 });
 
 Deno.test("a server that cannot list leaves the guard with what it knew", async () => {
