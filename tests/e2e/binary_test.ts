@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { EVERYTHING_SERVER, ROOT } from "../support/paths.ts";
 import { buildExecutable, EXECUTABLE } from "../support/executable.ts";
+import { runReadingLines } from "../support/process.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { run } from "../fixtures/distribution/http.ts";
 import { makeRelease, serveReleases } from "../fixtures/distribution/release.ts";
@@ -66,25 +67,17 @@ const RESULT_LINE = / => .* \.\.\. (ok|FAILED|ignored)\b/;
  * the outer run's summary. Resolves to its exit code and whole output.
  */
 async function testAgainstExecutable(files: string[]): Promise<{ code: number; output: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", "--no-check", "--parallel", ...files],
-    cwd: ROOT,
-    env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  let stdout = "";
-  let pending = "";
-  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
-    stdout += text;
-    const lines = (pending + text).split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) if (RESULT_LINE.test(line)) console.error(`[executable] ${line}`);
-  }
-  const { code } = await child.status;
-  return { code, output: stdout + pending + (await stderr) };
+  const { code, stdout, stderr } = await runReadingLines(
+    Deno.execPath(),
+    ["test", "-A", "--no-check", "--parallel", ...files],
+    {
+      env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" },
+      onLine: (line) => {
+        if (RESULT_LINE.test(line)) console.error(`[executable] ${line}`);
+      },
+    },
+  );
+  return { code, output: stdout + stderr };
 }
 
 Deno.test({

@@ -10,6 +10,7 @@
  * @module
  */
 import { ROOT } from "./paths.ts";
+import { type Finished, type RunOptions, runReadingLines } from "./process.ts";
 import { buildExecutable } from "./executable.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 
@@ -51,46 +52,9 @@ export function progress(message: string): void {
   console.error(`[container ${seconds} s] ${message}`);
 }
 
-/** The result of a finished command. */
-interface Finished {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** How to run a command: extra environment, and who reads its stdout line by line. */
-interface RunOptions {
-  env?: Record<string, string>;
-  onLine?: (line: string) => void;
-}
-
-/** Runs `command args` to completion, handing each line of its stdout to `onLine` as it comes. */
-async function run(command: string, args: string[], options: RunOptions = {}): Promise<Finished> {
-  const child = new Deno.Command(command, {
-    args,
-    cwd: ROOT,
-    env: options.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  let stdout = "";
-  let pending = "";
-  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
-    stdout += text;
-    const lines = (pending + text).split("\n");
-    pending = lines.pop()!;
-    lines.forEach((line) => options.onLine?.(line));
-  }
-  if (pending) options.onLine?.(pending);
-  const { code } = await child.status;
-  return { code, stdout, stderr: await stderr };
-}
-
 /** Runs a command to completion and returns its trimmed stdout; throws when it fails. */
 async function exec(command: string, args: string[], options: RunOptions = {}): Promise<string> {
-  const result = await run(command, args, options);
+  const result = await runReadingLines(command, args, options);
   if (result.code !== 0) {
     const output = (result.stdout + result.stderr).slice(-8_000);
     throw new Error(`${command} ${args.join(" ")} exited with ${result.code}:\n${output}`);
@@ -109,7 +73,7 @@ async function podmanOptions(onLine?: (line: string) => void): Promise<RunOption
 
 /** Runs `podman args` on the test's store; resolves to its exit code and output. */
 export async function podman(args: string[]): Promise<Finished> {
-  return run("podman", [...PODMAN_STORE_ARGS, ...args], await podmanOptions());
+  return runReadingLines("podman", [...PODMAN_STORE_ARGS, ...args], await podmanOptions());
 }
 
 /** Runs `podman args` on the test's store and returns its trimmed stdout; throws when it fails. */
@@ -274,7 +238,9 @@ export async function removePodmanStore(): Promise<void> {
   if (!(await Deno.stat(PODMAN_DIR).then(() => true, () => false))) return;
   await podman(["rm", "--all", "--force", "--time", "0"]);
   await podman(["rmi", "--all", "--force"]);
-  for (const point of await mountsBelow(PODMAN_DIR)) await run("umount", ["--lazy", point]);
+  for (const point of await mountsBelow(PODMAN_DIR)) {
+    await runReadingLines("umount", ["--lazy", point]);
+  }
   await Deno.remove(PODMAN_DIR, { recursive: true });
   progress("removed the test's podman store (.tools/podman)");
 }

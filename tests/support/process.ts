@@ -2,7 +2,7 @@
  * Starting mcp-proxy (or any command) as a real child process in tests, and reading its output.
  * @module
  */
-import { proxyCommand } from "./paths.ts";
+import { proxyCommand, ROOT } from "./paths.ts";
 
 /** The finished result of a command. */
 export interface RunResult {
@@ -131,4 +131,45 @@ export function startProxy(args: string[], options: StartOptions = {}): RunningP
     ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, command, ...prefix, ...args],
     { ...commandOptions, env },
   );
+}
+
+/** The result of a finished command. */
+export interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How to run a command: extra environment, and who reads its stdout line by line. */
+export interface RunOptions {
+  env?: Record<string, string>;
+  onLine?: (line: string) => void;
+}
+
+/** Runs `command args` to completion, handing each line of its stdout to `onLine` as it comes. */
+export async function runReadingLines(
+  command: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<Finished> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  let pending = "";
+  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+    stdout += text;
+    const lines = (pending + text).split("\n");
+    pending = lines.pop()!;
+    lines.forEach((line) => options.onLine?.(line));
+  }
+  if (pending) options.onLine?.(pending);
+  const { code } = await child.status;
+  return { code, stdout, stderr: await stderr };
 }
