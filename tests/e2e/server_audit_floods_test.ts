@@ -16,7 +16,7 @@ import { startServerProxy } from "../support/server_proxy.ts";
 /** A modern child that counts what its listen streams cost it. */
 const MODERN_ARGS = ["--", "node", `${ROOT}tests/fixtures/modern_listen_server.mjs`];
 /** A legacy child whose `ask` tool asks the client, naming the call by its progress token. */
-const ASKING_ARGS = ["--", "node", `${ROOT}tests/fixtures/asking_legacy_server.mjs`];
+const ASKING_ARGS = ["--", "node", `${ROOT}tests/fixtures/era_legacy_server.mjs`];
 
 type Json = Record<string, unknown>;
 // deno-lint-ignore no-explicit-any -- the tests read fields of loosely typed messages

@@ -23,7 +23,7 @@ export const MODERN_LISTEN_ARGS: readonly string[] = [
 export const ASKING_ARGS: readonly string[] = [
   "--",
   "node",
-  `${ROOT}tests/fixtures/asking_legacy_server.mjs`,
+  `${ROOT}tests/fixtures/era_legacy_server.mjs`,
 ];
 
 /** CPU time process `pid` has used so far (user and system), in ms (Linux `/proc`). */
