@@ -5,25 +5,15 @@
  * `/status` with an open `/sse` stream.
  */
 import assert from "node:assert/strict";
-import { RunningProcess, runProxy } from "../support/process.ts";
+import { RunningProcess, runProxy, runReadingLines, type RunResult } from "../support/process.ts";
 import { ORIGINAL_MCP_PROXY } from "../support/python.ts";
 import { ROOT } from "../support/paths.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
 
 /** Runs the original with `args` to completion. */
-async function runOriginal(args: string[]) {
-  const output = await new Deno.Command(ORIGINAL_MCP_PROXY, {
-    args,
-    // A fixed width, as our tests run with: argparse wraps the usage to COLUMNS.
-    env: { COLUMNS: "80", NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runOriginal(args: string[]): Promise<RunResult> {
+  // A fixed width, as our tests run with: argparse wraps the usage to COLUMNS.
+  return runReadingLines(ORIGINAL_MCP_PROXY, args, { env: { COLUMNS: "80", NO_COLOR: "1" } });
 }
 
 /** Our options that the original does not have (README, Options: "additions"). */
@@ -188,19 +178,8 @@ Deno.test("--username without --password (and the like): the original's error an
 });
 
 /** Runs `deno` with `args` to completion. */
-async function runDeno(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runDeno(args: string[]): Promise<RunResult> {
+  return runReadingLines(Deno.execPath(), args, { env: { NO_COLOR: "1" } });
 }
 
 /** The integer options the original has too, and those only we have. */

@@ -10,7 +10,7 @@
  * @module
  */
 import { ROOT } from "./paths.ts";
-import { type Finished, type RunOptions, runReadingLines } from "./process.ts";
+import { type RunOptions, runReadingLines, type RunResult } from "./process.ts";
 import { buildExecutable } from "./executable.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 
@@ -72,7 +72,7 @@ async function podmanOptions(onLine?: (line: string) => void): Promise<RunOption
 }
 
 /** Runs `podman args` on the test's store; resolves to its exit code and output. */
-export async function podman(args: string[]): Promise<Finished> {
+export async function podman(args: string[]): Promise<RunResult> {
   return runReadingLines("podman", [...PODMAN_STORE_ARGS, ...args], await podmanOptions());
 }
 

@@ -133,13 +133,6 @@ export function startProxy(args: string[], options: StartOptions = {}): RunningP
   );
 }
 
-/** The result of a finished command. */
-export interface Finished {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** How to run a command: extra environment, and who reads its stdout line by line. */
 export interface RunOptions {
   env?: Record<string, string>;
@@ -151,7 +144,7 @@ export async function runReadingLines(
   command: string,
   args: string[],
   options: RunOptions = {},
-): Promise<Finished> {
+): Promise<RunResult> {
   const child = new Deno.Command(command, {
     args,
     cwd: ROOT,
