@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { RunningProcess, runProxy, runReadingLines, type RunResult } from "../support/process.ts";
 import { ORIGINAL_MCP_PROXY } from "../support/python.ts";
-import { ROOT } from "../support/paths.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
 
 /** Runs the original with `args` to completion. */
