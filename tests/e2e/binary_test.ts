@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { EVERYTHING_SERVER, ROOT } from "../support/paths.ts";
 import { buildExecutable, EXECUTABLE } from "../support/executable.ts";
-import { runReadingLines } from "../support/process.ts";
+import { runReadingLines } from "../support/run.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { run } from "../fixtures/distribution/http.ts";
 import { makeRelease, serveReleases } from "../fixtures/distribution/release.ts";
@@ -28,6 +28,19 @@ async function moduleGraph(file: string): Promise<string[]> {
   return modules.flatMap((module) => module.local ? [module.local] : []);
 }
 
+/** The `*_test.ts` files below `folders` (relative to the checkout), subfolders included. */
+async function testFiles(...folders: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const folder of folders) {
+    for await (const entry of Deno.readDir(`${ROOT}${folder}`)) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isDirectory) found.push(...await testFiles(path));
+      else if (entry.isFile && entry.name.endsWith("_test.ts")) found.push(path);
+    }
+  }
+  return found;
+}
+
 /** Test files (relative to the checkout) that start the proxy, directly or through helpers. */
 async function processLevelTestFiles(): Promise<string[]> {
   const launches = new Map<string, Promise<boolean>>();
@@ -39,16 +52,12 @@ async function processLevelTestFiles(): Promise<string[]> {
     return launches.get(path)!;
   };
   const files: string[] = [];
-  // Every directory of tests: a process-level test outside tests/e2e/ must run here too.
-  for (const folder of ["unit", "e2e"]) {
-    for await (const entry of Deno.readDir(`${ROOT}tests/${folder}`)) {
-      if (!entry.isFile || !entry.name.endsWith("_test.ts") || entry.name === "binary_test.ts") {
-        continue;
-      }
-      const file = `tests/${folder}/${entry.name}`;
-      const graph = await moduleGraph(file);
-      if ((await Promise.all(graph.map(isLauncher))).some(Boolean)) files.push(file);
-    }
+  // Every test file, however deep (tests/unit/ mirrors src/): a process-level test outside
+  // tests/e2e/ must run here too.
+  for (const file of await testFiles("tests/unit", "tests/e2e")) {
+    if (file === "tests/e2e/binary_test.ts") continue;
+    const graph = await moduleGraph(file);
+    if ((await Promise.all(graph.map(isLauncher))).some(Boolean)) files.push(file);
   }
   return files.sort();
 }

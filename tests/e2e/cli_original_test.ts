@@ -5,7 +5,8 @@
  * `/status` with an open `/sse` stream.
  */
 import assert from "node:assert/strict";
-import { RunningProcess, runProxy, runReadingLines, type RunResult } from "../support/process.ts";
+import { RunningProcess, runProxy } from "../support/process.ts";
+import { runReadingLines, type RunResult } from "../support/run.ts";
 import { ORIGINAL_MCP_PROXY } from "../support/python.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
 

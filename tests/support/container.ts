@@ -10,7 +10,7 @@
  * @module
  */
 import { ROOT } from "./paths.ts";
-import { type RunOptions, runReadingLines, type RunResult } from "./process.ts";
+import { type RunOptions, runReadingLines, type RunResult } from "./run.ts";
 import { buildExecutable } from "./executable.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 

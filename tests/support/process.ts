@@ -2,14 +2,8 @@
  * Starting mcp-proxy (or any command) as a real child process in tests, and reading its output.
  * @module
  */
-import { proxyCommand, ROOT } from "./paths.ts";
-
-/** The finished result of a command. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { proxyCommand } from "./paths.ts";
+import type { RunResult } from "./run.ts";
 
 /** Runs mcp-proxy with `args` to completion and returns its exit code and output. */
 export async function runProxy(
@@ -131,38 +125,4 @@ export function startProxy(args: string[], options: StartOptions = {}): RunningP
     ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, command, ...prefix, ...args],
     { ...commandOptions, env },
   );
-}
-
-/** How to run a command: extra environment, and who reads its stdout line by line. */
-export interface RunOptions {
-  env?: Record<string, string>;
-  onLine?: (line: string) => void;
-}
-
-/** Runs `command args` to completion, handing each line of its stdout to `onLine` as it comes. */
-export async function runReadingLines(
-  command: string,
-  args: string[],
-  options: RunOptions = {},
-): Promise<RunResult> {
-  const child = new Deno.Command(command, {
-    args,
-    cwd: ROOT,
-    env: options.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  let stdout = "";
-  let pending = "";
-  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
-    stdout += text;
-    const lines = (pending + text).split("\n");
-    pending = lines.pop()!;
-    lines.forEach((line) => options.onLine?.(line));
-  }
-  if (pending) options.onLine?.(pending);
-  const { code } = await child.status;
-  return { code, stdout, stderr: await stderr };
 }
