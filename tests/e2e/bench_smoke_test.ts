@@ -84,7 +84,9 @@ Deno.test("lean clients reject an answer with another id or an error", () => {
 });
 
 Deno.test("lean bench: one short round of every system and shape", async () => {
-  const options = { rounds: 1, inFlight: [1, 3], sessions: 2, warmupMs: 50, durationMs: 200 };
+  // Windows long enough that a loaded machine (the tests run in parallel) completes a call in
+  // each: 200 ms once saw none from the minimal relay.
+  const options = { rounds: 1, inFlight: [1, 3], sessions: 2, warmupMs: 100, durationMs: 600 };
   const results = await runLean({ proxy: proxyCommand() }, options);
   assert.deepEqual(results.map((r) => `${r.system}-${r.shape}`), LEAN_RUNS.map(runId));
   for (const result of results) {
