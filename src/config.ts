@@ -26,6 +26,63 @@ export interface StdioServerConfig {
   limits?: ServingLimits;
 }
 
+/**
+ * Which names pass: those matching some `allow` glob (every name when `allow` is absent) and
+ * no `deny` glob. In a glob `*` stands for any run of characters and `?` for one; nothing
+ * else is special.
+ */
+export interface NameFilter {
+  /** Globs of the names kept; absent: all. */
+  readonly allow?: readonly string[];
+  /** Globs of the names dropped, even if allowed. */
+  readonly deny?: readonly string[];
+}
+
+/**
+ * What a server shows its clients (mcp-proxy addition). A tool, prompt or resource filtered
+ * out is absent from every list and unknown to calls, on every endpoint that serves it.
+ */
+export interface ServerFilters {
+  /** Tools, by name. */
+  readonly tools?: NameFilter;
+  /** Prompts, by name. */
+  readonly prompts?: NameFilter;
+  /** Resources by URI, and resource templates by URI template. */
+  readonly resources?: NameFilter;
+  /** Keep only the tools whose annotations say `readOnlyHint: true`. */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * Which clients share one child (mcp-proxy addition): all of them (`shared`), each legacy
+ * session its own (`session`), or each distinct value of one request header (`header`).
+ */
+export type Isolation =
+  | { readonly kind: "shared" }
+  | { readonly kind: "session" }
+  | { readonly kind: "header"; /** The header's name, lower case. */ readonly header: string };
+
+/** How a server with a child per user runs those children. */
+export interface IsolationSettings {
+  /** Who shares a child; never `shared` here. */
+  readonly isolation: Exclude<Isolation, { kind: "shared" }>;
+  /** Most children at once; a client past it gets 503. */
+  readonly maxChildren: number;
+  /** A child without clients for this long is stopped, in ms (0: only when its last session ends). */
+  readonly idleTimeoutMs: number;
+  /**
+   * Request headers (names lower case) whose values become the child's environment
+   * variables (the values): one user's credential reaches that user's child only.
+   */
+  readonly headerEnv: Readonly<Record<string, string>>;
+}
+
+/** Default most children per isolated server. */
+export const DEFAULT_MAX_CHILDREN = 100;
+
+/** Default idle time of an isolated child: ten minutes. */
+export const DEFAULT_CHILD_IDLE_MS = 600_000;
+
 /** Bounds on what the clients of one server may hold (mcp-proxy additions). */
 export interface ServingLimits {
   /** Longest a forwarded request waits for its answer, in ms (`--request-timeout`; 0: ever). */
@@ -47,6 +104,50 @@ export interface ServedServerConfig extends StdioServerConfig {
    * for the default server, `/servers/NAME` for a named one, whatever NAME is.
    */
   pathPrefix: string;
+  /** What it shows its clients; everything when absent. */
+  filters?: ServerFilters;
+  /** A child per user; one child shared by every client when absent. */
+  isolation?: IsolationSettings;
+  /**
+   * What its tool and prompt names start with in the aggregate (then the separator): its
+   * name, made a valid tool name, unless the config file sets `prefix`.
+   */
+  prefix: string;
+}
+
+/**
+ * Many named servers served as one MCP server at `/mcp` and `/sse` (mcp-proxy addition):
+ * their tools and prompts named `PREFIX` + separator + name, resources routed by who listed them.
+ */
+export interface AggregateSettings {
+  /** The names of its servers, in order (the first configured wins a resource URI listed twice). */
+  readonly servers: readonly string[];
+  /** Between a server's prefix and a tool or prompt name. */
+  readonly separator: string;
+}
+
+/** The default separator of the aggregate's names: allowed in tool names by every client. */
+export const DEFAULT_AGGREGATE_SEPARATOR = "__";
+
+/** Where server mode re-reads its named servers from, on SIGHUP or when the file changes. */
+export interface ConfigSource {
+  /** The config file's path, for logs and for watching. */
+  readonly path: string;
+  /** Whether changes to the file are picked up without SIGHUP (`--watch-config`). */
+  readonly watch: boolean;
+  /**
+   * Reads the file again: its named servers and aggregate, built as at start-up. Rejects
+   * (having logged why) when the file cannot be used, and then nothing changes.
+   */
+  load(): Promise<ServedConfiguration>;
+}
+
+/** What the config file gives server mode: the named servers and how they are aggregated. */
+export interface ServedConfiguration {
+  /** Servers under `/servers/NAME/`. */
+  readonly namedServers: readonly ServedServerConfig[];
+  /** The aggregate at `/mcp` and `/sse`, when asked for. */
+  readonly aggregate?: AggregateSettings;
 }
 
 /** Name under which the server given by `command_or_url` is known (in `/status`, in logs). */
@@ -122,6 +223,10 @@ export interface ServerSettings {
   defaultServer?: ServedServerConfig;
   /** Servers under `/servers/NAME/`. */
   namedServers: ServedServerConfig[];
+  /** The aggregate of named servers at `/mcp` and `/sse` (`--aggregate` or the config file). */
+  aggregate?: AggregateSettings;
+  /** The config file, when named servers came from one: SIGHUP re-reads it. */
+  configSource?: ConfigSource;
   /** The interface to listen on. */
   host: string;
   /** 0 picks a free port. */

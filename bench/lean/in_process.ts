@@ -64,6 +64,7 @@ export function echoServer(answers = true): SharedServer {
     limits: DEFAULT_SERVING_LIMITS,
     start: () => Promise.resolve(),
     stop: () => Promise.resolve(),
+    onStateChange: () => () => {},
     openSession: (sink) => mux.openSession(sink),
   };
 }

@@ -6,8 +6,14 @@
 import { isObject } from "../protocol/jsonrpc.ts";
 import { jsonErrorOffset, positionOf } from "./json_error.ts";
 import { type Logger, maskCommandLine } from "../io/log.ts";
-import type { ServedServerConfig } from "../config.ts";
+import type { ServedConfiguration, ServedServerConfig } from "../config.ts";
 import { isValidServerName, namedServerPathPrefix, SERVER_NAME_RULE } from "./server_config.ts";
+import {
+  aggregateKey,
+  checkAggregatePrefixes,
+  GatewayConfigError,
+  gatewayKeys,
+} from "./gateway_config.ts";
 
 /** Thrown when the file as a whole cannot be used; its cause has already been logged. */
 export class ConfigFileError extends Error {
@@ -36,15 +42,17 @@ function isStringRecord(value: unknown): value is Record<string, string> {
 }
 
 /**
- * Parses the text of a config file into server definitions. Entries that cannot be used are
- * logged and skipped; a file that cannot be used at all throws {@linkcode ConfigFileError}.
+ * Parses the text of a config file into server definitions and their aggregate. Entries that
+ * cannot be used are logged and skipped, as in the original; a file that cannot be used at
+ * all, or whose gateway keys (filters, isolation, aggregate) have a mistake, throws
+ * {@linkcode ConfigFileError}.
  */
 export function parseServerConfigFile(
   text: string,
   path: string,
   baseEnv: Record<string, string>,
   log: Logger,
-): ServedServerConfig[] {
+): ServedConfiguration {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -99,6 +107,7 @@ export function parseServerConfigFile(
         args,
         env: { ...baseEnv, ...env },
         cwd,
+        ...gatewayOf(name, entry, path, log),
       });
       log.info(
         `Configured named server '${name}' from config: ${
@@ -107,5 +116,27 @@ export function parseServerConfigFile(
       );
     }
   }
-  return servers;
+  const aggregate = gatewayCheck(path, log, () => {
+    const settings = aggregateKey(data.aggregate, servers.map((server) => server.name));
+    if (settings) checkAggregatePrefixes(settings, servers);
+    return settings;
+  });
+  return { namedServers: servers, aggregate };
+}
+
+/** The gateway keys of one entry; a mistake in them makes the whole file unusable. */
+function gatewayOf(name: string, entry: Record<string, unknown>, path: string, log: Logger) {
+  return gatewayCheck(path, log, () => gatewayKeys(name, entry));
+}
+
+/** Runs `read`, turning a {@linkcode GatewayConfigError} into a logged {@linkcode ConfigFileError}. */
+function gatewayCheck<T>(path: string, log: Logger, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof GatewayConfigError)) throw error;
+    const message = `Invalid config file ${path}: ${error.message}.`;
+    log.error(message);
+    throw new ConfigFileError(message);
+  }
 }

@@ -223,6 +223,19 @@ export function addOptions(
       "If provided, this will be the exclusive source for named server definitions, " +
       "and any --named-server CLI arguments will be ignored.",
   });
+  stdio.add_argument("--watch-config", {
+    action: BooleanOptionalAction,
+    default: false,
+    help: "Re-read --named-server-config when the file changes, as on SIGHUP: added servers " +
+      "start, removed ones stop, changed ones restart. Default is False. (Not in the original.)",
+  });
+  stdio.add_argument("--aggregate", {
+    action: BooleanOptionalAction,
+    default: false,
+    help: "Serve every named server as one MCP server at /mcp and /sse, tool and prompt " +
+      "names prefixed with the server's name and '__'. The config file's \"aggregate\" key " +
+      "chooses servers and separator. Default is False. (Not in the original.)",
+  });
 
   const server = parser.add_argument_group({ title: "SSE server options" });
   // --port and --host default to "not given" so that the deprecated --sse-port and

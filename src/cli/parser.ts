@@ -46,6 +46,10 @@ export interface ParsedArgs {
   named_server_definitions: [string, string][];
   /** `--named-server-config`. */
   named_server_config: string | null | undefined;
+  /** `--watch-config`: re-read the config file when it changes. */
+  watch_config: boolean;
+  /** `--aggregate`: serve every named server as one at `/mcp` and `/sse`. */
+  aggregate: boolean;
   /** `--port`, when given. */
   port: number | null | undefined;
   /** `--host`, when given. */

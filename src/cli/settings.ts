@@ -12,12 +12,15 @@ import { OAuthOptionsError, oauthSignInSettings } from "./oauth_settings.ts";
 import type { ParsedArgs } from "./parser.ts";
 import {
   type ClientSettings,
+  type ConfigSource,
+  DEFAULT_AGGREGATE_SEPARATOR,
   DEFAULT_EXPOSE_HEADERS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_SERVER_NAME,
   DEFAULT_SERVING_LIMITS,
   type HttpCredentials,
   type OAuthSignInSettings,
+  type ServedConfiguration,
   type ServedServerConfig,
   type ServerSettings,
   type ServingLimits,
@@ -30,6 +33,7 @@ import {
   SERVER_NAME_RULE,
 } from "./server_config.ts";
 import { ShellWordsError, splitShellWords } from "../io/shell_words.ts";
+import { checkAggregatePrefixes, defaultPrefix, GatewayConfigError } from "./gateway_config.ts";
 
 /** A start-up failure: what to print and the exit code. */
 export class SettingsError extends Error {
@@ -171,6 +175,7 @@ function namedServersFromCli(args: ParsedArgs, baseEnv: Record<string, string>, 
       command: words[0],
       args: words.slice(1),
       env: { ...baseEnv },
+      prefix: defaultPrefix(name),
     });
     log.info(`Configured named server '${name}': ${maskCommandLine(commandString)}`);
   }
@@ -181,7 +186,7 @@ async function namedServersFromFile(
   path: string,
   baseEnv: Record<string, string>,
   ctx: SettingsContext,
-) {
+): Promise<ServedConfiguration> {
   const failed = new SettingsError(`Failed to load server configurations from ${path}. Exiting.`);
   ctx.log.info(`Loading named server configurations from: ${path}`);
   let text: string;
@@ -259,6 +264,7 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
       env: { ...baseEnv, ...Object.fromEntries(args.env) },
       cwd: args.cwd || undefined,
       limits,
+      prefix: defaultPrefix(DEFAULT_SERVER_NAME),
     };
     ctx.log.info(
       `Configured default server: ${
@@ -269,19 +275,56 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
     ctx.log.warning("Extra arguments are ignored without a default server command.");
   }
 
-  let namedServers: ServedServerConfig[] = [];
-  if (args.named_server_config) {
+  if (args.watch_config && !args.named_server_config) {
+    throw new SettingsError("--watch-config needs --named-server-config FILE_PATH.", 2);
+  }
+  // As the file gives them, and again on every reload: the same limits, names and checks.
+  const served = (configuration: ServedConfiguration): ServedConfiguration => {
+    const namedServers = distinctNames(defaultServer, [...configuration.namedServers]).map(
+      (server) => ({ ...server, limits }),
+    );
+    const aggregate = configuration.aggregate ??
+      (args.aggregate
+        ? { servers: namedServers.map((s) => s.name), separator: DEFAULT_AGGREGATE_SEPARATOR }
+        : undefined);
+    if (!aggregate) return { namedServers };
+    if (defaultServer) {
+      throw new SettingsError(
+        "The aggregate of named servers is served at /mcp and /sse, where the server given " +
+          "by command_or_url would be; give that server with --named-server (or in the " +
+          "config file) instead.",
+        2,
+      );
+    }
+    try {
+      checkAggregatePrefixes(aggregate, namedServers);
+    } catch (error) {
+      if (error instanceof GatewayConfigError) throw new SettingsError(`${error.message}.`, 2);
+      throw error;
+    }
+    return { namedServers, aggregate };
+  };
+
+  let configuration: ServedConfiguration;
+  let configSource: ConfigSource | undefined;
+  const configPath = args.named_server_config;
+  if (configPath) {
     if (args.named_server_definitions.length > 0) {
       ctx.log.warning(
         "--named-server CLI arguments are ignored when --named-server-config is provided.",
       );
     }
-    namedServers = await namedServersFromFile(args.named_server_config, baseEnv, ctx);
+    configuration = served(await namedServersFromFile(configPath, baseEnv, ctx));
+    configSource = {
+      path: configPath,
+      watch: args.watch_config,
+      load: async () => served(await namedServersFromFile(configPath, baseEnv, ctx)),
+    };
   } else {
-    namedServers = namedServersFromCli(args, baseEnv, ctx.log);
+    configuration = served({ namedServers: namedServersFromCli(args, baseEnv, ctx.log) });
   }
 
-  if (!defaultServer && namedServers.length === 0) {
+  if (!defaultServer && configuration.namedServers.length === 0) {
     throw new SettingsError(
       "No stdio servers configured. Provide a default command or use --named-server.",
       1,
@@ -291,10 +334,9 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
   return {
     mode: "server",
     defaultServer,
-    namedServers: distinctNames(defaultServer, namedServers).map((server) => ({
-      ...server,
-      limits,
-    })),
+    namedServers: [...configuration.namedServers],
+    aggregate: configuration.aggregate,
+    configSource,
     host: args.host ?? args.sse_host ?? "127.0.0.1",
     port: args.port ?? args.sse_port ?? 0,
     stateless: args.stateless,

@@ -4,15 +4,15 @@
  * @module
  */
 import type { Logger } from "../io/log.ts";
-import type { ClientSink, MuxSession } from "./types.ts";
+import type { ClientSink, MuxSession, SessionOpening } from "./types.ts";
 import { classify, type Incoming, type WireMessage } from "../protocol/jsonrpc.ts";
 import type { Envelope } from "../protocol/envelope.ts";
 import type { ParkedCalls } from "./parked_calls.ts";
 
 /** Opens client sessions on a shared server (what `ModernBridge` needs of it). */
 export interface SessionOpener {
-  /** Opens a client session that delivers to `sink`. */
-  openSession(sink: ClientSink): MuxSession;
+  /** Opens a client session that delivers to `sink`; may throw `SessionRefused`. */
+  openSession(sink: ClientSink, opening?: SessionOpening): MuxSession;
   /** The era the server behind the sessions speaks, once known. */
   readonly era?: "legacy" | "modern";
 }

@@ -22,7 +22,7 @@ import {
   serverInfoOf,
 } from "../protocol/results.ts";
 import type { ParkedRef } from "../protocol/request_state.ts";
-import type { MuxSession } from "./types.ts";
+import type { MuxSession, SessionOpening } from "./types.ts";
 import {
   describe,
   incoming,
@@ -92,7 +92,11 @@ export class BridgedRequest implements ModernCall {
     params: JsonObject,
     envelope: Envelope,
     reply: ModernReply,
-    { relay, client }: { relay: boolean; client: () => string },
+    { relay, client, opening }: {
+      relay: boolean;
+      client: () => string;
+      opening: SessionOpening;
+    },
   ) {
     this.#bridge = bridge;
     this.#relay = relay;
@@ -104,7 +108,7 @@ export class BridgedRequest implements ModernCall {
     this.#reply = reply;
     this.#session = server.openSession({
       send: (message, relatedRequestId) => this.#fromMux(message, relatedRequestId),
-    });
+    }, opening);
     openSessionFor(this.#session, envelope, bridge.options.legacyVersion);
     if (request.method === "server/discover" && !relay) return;
     this.#session.receive(incoming({

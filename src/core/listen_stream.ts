@@ -19,7 +19,7 @@ import {
   metaOf,
   SUBSCRIPTION_ID_KEY,
 } from "../protocol/envelope.ts";
-import type { MuxSession } from "./types.ts";
+import type { MuxSession, SessionOpening } from "./types.ts";
 import {
   incoming,
   INITIALIZE_ID,
@@ -73,7 +73,7 @@ export class ListenStream implements ModernCall {
     params: JsonObject,
     envelope: Envelope,
     reply: ModernReply,
-    options: Required<ModernBridgeOptions>,
+    options: Required<ModernBridgeOptions> & { opening: SessionOpening },
   ) {
     this.#id = id;
     this.#reply = reply;
@@ -82,7 +82,7 @@ export class ListenStream implements ModernCall {
     this.#uris = new Set(Array.isArray(uris) ? uris.filter((u) => typeof u === "string") : []);
     this.#session = server.openSession({
       send: (message) => this.#fromMux(message),
-    });
+    }, options.opening);
     openSessionFor(this.#session, envelope, options.legacyVersion);
     let n = 0;
     for (const uri of this.#uris) {

@@ -75,7 +75,10 @@ export class ModernBridge implements Parking {
         reply.send(refusal);
         return { close() {} };
       }
-      return new ListenStream(this.#server, request.id, params, envelope, reply, this.#options);
+      return new ListenStream(this.#server, request.id, params, envelope, reply, {
+        ...this.#options,
+        opening: { headers: post.headers, modern: true },
+      });
     }
     // A modern child gets modern requests as they are: its requestState is its own.
     const relay = this.#server.era === "modern";
@@ -86,6 +89,7 @@ export class ModernBridge implements Parking {
     return new BridgedRequest(this, this.#server, request, params, envelope, reply, {
       relay,
       client,
+      opening: { headers: post.headers, modern: true },
     });
   }
 

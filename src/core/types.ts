@@ -4,6 +4,7 @@
  * @module
  */
 import type { ServingLimits } from "../config.ts";
+import type { PostHeaders } from "../protocol/http_classify.ts";
 import type { Incoming, RequestId, WireMessage } from "../protocol/jsonrpc.ts";
 
 /** The life-cycle state of one stdio server, as `/status` reports it. */
@@ -27,6 +28,35 @@ export interface ClientSink {
   readonly answersRequests?: boolean;
 }
 
+/** What the transport knows of the client when it opens a session. */
+export interface SessionOpening {
+  /**
+   * The HTTP headers of the request that opened it: `GET /sse`, the `initialize` POST, or
+   * the modern request it serves (a server that starts a child per user reads them).
+   */
+  readonly headers?: PostHeaders;
+  /** Whether the session serves one modern (2026-07-28) request, which has no session. */
+  readonly modern?: boolean;
+}
+
+/**
+ * Thrown by {@linkcode SharedServer.openSession} when the server will not take this client
+ * (a header it needs is missing, no room for another child): the transport answers with
+ * `status` and `message`, which says what to do.
+ */
+export class SessionRefused extends Error {
+  /** The error's name, as `Error` subclasses set it. */
+  override name = "SessionRefused";
+  /** The HTTP status of the refusal. */
+  readonly status: 400 | 503;
+
+  /** A refusal with `status`, telling the client `message`. */
+  constructor(status: 400 | 503, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
 /** One client's session with a shared server. */
 export interface MuxSession {
   /** Handles a message from the client, sorted at its edge by `classify`. */
@@ -41,14 +71,19 @@ export interface SharedServer {
   readonly name: string;
   /** Current state. */
   readonly state: ServerState;
+  /** Calls `listener` with each new state; returns the function that stops the calls. */
+  onStateChange(listener: (state: ServerState) => void): () => void;
   /** What its clients may hold (request and session timeouts). */
   readonly limits: ServingLimits;
   /** The protocol era the child speaks, once probed. */
   readonly era: "legacy" | "modern" | undefined;
   /** Starts the child and initialises it; resolves once running, rejects if it cannot start. */
   start(): Promise<void>;
-  /** Opens a client session that delivers to `sink`. */
-  openSession(sink: ClientSink): MuxSession;
+  /**
+   * Opens a client session that delivers to `sink`; throws {@linkcode SessionRefused} when
+   * it will not take the client `opening` describes.
+   */
+  openSession(sink: ClientSink, opening?: SessionOpening): MuxSession;
   /** Stops the child: closes stdin, waits, SIGTERM its group, waits, SIGKILL. */
   stop(): Promise<void>;
 }

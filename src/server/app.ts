@@ -108,7 +108,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       // Hono answers HEAD with the GET route and drops the body unread: open no session.
       if (c.req.method === "HEAD") return sse.head();
       status.touch();
-      return sse.open(messagesPath);
+      return sse.open(messagesPath, c.env.request);
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
     app.post(messagesPath, (c) => sse.post(c.req.query("session_id"), c.env));

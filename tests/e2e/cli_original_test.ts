@@ -32,6 +32,8 @@ const ADDITIONS = [
   "--body-timeout",
   "--keep-alive-timeout",
   "--max-connections",
+  "--watch-config",
+  "--aggregate",
   "--request-timeout",
   "--session-timeout",
 ];

@@ -39,6 +39,10 @@ export class FakeSharedServer implements SharedServer {
     return Promise.resolve();
   }
 
+  onStateChange(): () => void {
+    return () => {};
+  }
+
   openSession(sink: ClientSink): MuxSession {
     this.sessions++;
     this.sinks.push(sink);

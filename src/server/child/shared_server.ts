@@ -77,6 +77,7 @@ class StdioSharedServer implements SharedServer {
   readonly name: string;
   readonly limits: ServingLimits;
   #state: ServerState = "starting";
+  readonly #stateListeners = new Set<(state: ServerState) => void>();
   readonly #config: StdioServerConfig;
   readonly #options: SharedServerOptions;
   readonly #log: Logger;
@@ -105,6 +106,18 @@ class StdioSharedServer implements SharedServer {
     return this.#state;
   }
 
+  onStateChange(listener: (state: ServerState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  /** Moves to `state` and tells the listeners, if it is a change. */
+  #setState(state: ServerState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    for (const listener of [...this.#stateListeners]) listener(state);
+  }
+
   get era(): ChildEra | undefined {
     return this.#era;
   }
@@ -121,7 +134,7 @@ class StdioSharedServer implements SharedServer {
   async stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
-      this.#state = "stopped";
+      this.#setState("stopped");
       this.#mux.refuse(`MCP server '${this.name}' was stopped`);
       this.#stopping.abort();
       if (this.#supervisor) {
@@ -142,7 +155,7 @@ class StdioSharedServer implements SharedServer {
       const delay = backoff.next(uptimeMs);
       if (error) {
         const firstStart = this.#state === "starting";
-        this.#state = "failed";
+        this.#setState("failed");
         this.#mux.refuse(`MCP server '${this.name}' is not running: ${error.message}`);
         const retryAfter = firstStart ? this.#options.firstRetryAfter : undefined;
         if (retryAfter) {
@@ -156,7 +169,7 @@ class StdioSharedServer implements SharedServer {
           this.#started.reject(error);
         }
       } else {
-        this.#state = "restarting";
+        this.#setState("restarting");
         this.#log.warning(
           `MCP server '${this.name}' ended; restarting in ${formatDuration(delay)}`,
         );
@@ -190,7 +203,7 @@ class StdioSharedServer implements SharedServer {
     try {
       await this.#initialize(child, stderr);
       readyAt = Date.now();
-      this.#state = "running";
+      this.#setState("running");
       this.#started.resolve();
     } catch (error) {
       failure = error as Error;
@@ -201,7 +214,7 @@ class StdioSharedServer implements SharedServer {
     this.#modern?.reset();
     this.#modern = undefined;
     // Before detaching, so that clients told of the failure see the state it caused.
-    if (readyAt !== undefined && !this.#stopped) this.#state = "restarting";
+    if (readyAt !== undefined && !this.#stopped) this.#setState("restarting");
     const ended = this.#stopped
       ? `MCP server '${this.name}' was stopped`
       : `MCP server '${this.name}' exited (${describeExit(exit)})`;

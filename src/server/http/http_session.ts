@@ -6,7 +6,7 @@
  */
 import type { AbandonWatch } from "./abandon_watch.ts";
 import { getLogger } from "../../io/log.ts";
-import type { MuxSession, SharedServer } from "../../core/types.ts";
+import type { MuxSession, SessionOpening, SharedServer } from "../../core/types.ts";
 import { ProtocolErrorCode, type RequestId, type WireMessage } from "../../protocol/jsonrpc.ts";
 import { jsonRpcErrorResponse, refuse } from "./http_error.ts";
 import type { PostBody } from "./mcp_request.ts";
@@ -29,6 +29,8 @@ export interface HttpSessionOptions {
   readonly closeWhenIdle: boolean;
   /** Notices clients that leave before their answer. */
   readonly abandonWatch: AbandonWatch;
+  /** What the server is told of the client (the headers of its first POST). */
+  readonly opening?: SessionOpening;
 }
 
 /** A client session of the Streamable HTTP transport. */
@@ -54,7 +56,7 @@ export class HttpSession {
     this.#mux = server.openSession({
       send: (message, relatedRequestId, text) => this.#route(message, relatedRequestId, text),
       answersRequests: options.id !== undefined,
-    });
+    }, options.opening);
   }
 
   /**

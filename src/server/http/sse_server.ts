@@ -7,7 +7,7 @@
  * @module
  */
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
-import type { MuxSession, SharedServer } from "../../core/types.ts";
+import { type MuxSession, SessionRefused, type SharedServer } from "../../core/types.ts";
 import type { ReceivedRequest } from "../../runtime/types.ts";
 import { refuse, sessionNotFound } from "./http_error.ts";
 import { classifyPosted, withJsonBody } from "./mcp_request.ts";
@@ -52,14 +52,22 @@ export class SseSessions {
 
   /**
    * Opens a session and answers with its event stream; `messagesPath` is the path of the
-   * POST endpoint announced in the first event (the session id is appended).
+   * POST endpoint announced in the first event (the session id is appended), `request` the
+   * `GET` that opens it.
    */
-  open(messagesPath: string): Response {
+  open(messagesPath: string, request: Request): Response {
     const id = crypto.randomUUID().replaceAll("-", "");
     const stream = new SseStream((reason) => this.#end(id, reason), this.#maxUnreadBytes);
-    const mux = this.#server.openSession({
-      send: (message, _relatedRequestId, text) => stream.send(message, text),
-    });
+    let mux: MuxSession;
+    try {
+      mux = this.#server.openSession({
+        send: (message, _relatedRequestId, text) => stream.send(message, text),
+      }, { headers: request.headers });
+    } catch (error) {
+      stream.close();
+      if (error instanceof SessionRefused) return refuse(error.status, error.message);
+      throw error;
+    }
     this.#sessions.set(id, { stream, mux });
     stream.event("endpoint", `${messagesPath}?session_id=${id}`);
     this.#ticker.add(stream);

@@ -15,10 +15,11 @@ import { ModernBridge } from "../../core/modern_bridge.ts";
 import type { ModernCall } from "../../core/bridge_session.ts";
 import { listerThrough, ParamHeaderGuard } from "./param_guard.ts";
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
-import type { SharedServer } from "../../core/types.ts";
+import { SessionRefused, type SharedServer } from "../../core/types.ts";
 import type { ReceivedRequest } from "../../runtime/types.ts";
 import { HttpSession } from "./http_session.ts";
 import {
+  errorResponse,
   isObject,
   LATEST_LEGACY_PROTOCOL_VERSION,
   LEGACY_PROTOCOL_VERSIONS,
@@ -167,12 +168,8 @@ export class StreamableHttpSessions {
     }
     // 122 random bits, printed as visible ASCII.
     const id = crypto.randomUUID();
-    const session = new HttpSession(this.#server, {
-      id,
-      keepAlive: this.#keepAlive,
-      closeWhenIdle: false,
-      abandonWatch: this.#abandonWatch,
-    });
+    const session = this.#openSession(request, id);
+    if (session instanceof Response) return session;
     this.#sessions.set(id, session);
     this.#sweepIdleSessions();
     log.debug(`Streamable HTTP session ${sessionIdForLog(id)} opened on ${this.#server.name}`);
@@ -208,15 +205,24 @@ export class StreamableHttpSessions {
       abandonWatch: this.#abandonWatch,
       request,
     });
-    const call: ModernCall = this.#bridge.serve(post, {
-      send: (message) => {
-        exchange.status = MODERN_ERROR_STATUS.get(message.error?.code) ?? 200;
-        if (post.request.method === "tools/list" && isObject(message.result)) {
-          this.#paramHeaders.learn(message.result);
-        }
-        exchange.deliver(message);
-      },
-    });
+    let call: ModernCall = { close() {} };
+    try {
+      call = this.#bridge.serve(post, {
+        send: (message) => {
+          exchange.status = MODERN_ERROR_STATUS.get(message.error?.code) ?? 200;
+          if (post.request.method === "tools/list" && isObject(message.result)) {
+            this.#paramHeaders.learn(message.result);
+          }
+          exchange.deliver(message);
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof SessionRefused)) throw error;
+      exchange.status = error.status;
+      exchange.deliver(
+        errorResponse(post.request.id, ProtocolErrorCode.TransportRefused, error.message),
+      );
+    }
     return exchange.response;
   }
 
@@ -263,12 +269,27 @@ export class StreamableHttpSessions {
       const refusal = checkProtocolVersion(request);
       if (refusal) return refusal;
     }
-    const session = new HttpSession(this.#server, {
-      id: undefined,
-      keepAlive: this.#keepAlive,
-      closeWhenIdle: true,
-      abandonWatch: this.#abandonWatch,
-    });
+    const session = this.#openSession(request, undefined);
+    if (session instanceof Response) return session;
     return session.post(body, request);
+  }
+
+  /**
+   * A session with the server for the client of `request` (`id` undefined: stateless, for
+   * this POST alone), or the refusal to answer with when the server will not take it.
+   */
+  #openSession(request: Request, id: string | undefined): HttpSession | Response {
+    try {
+      return new HttpSession(this.#server, {
+        id,
+        keepAlive: this.#keepAlive,
+        closeWhenIdle: id === undefined,
+        abandonWatch: this.#abandonWatch,
+        opening: { headers: request.headers },
+      });
+    } catch (error) {
+      if (error instanceof SessionRefused) return refuse(error.status, error.message);
+      throw error;
+    }
   }
 }

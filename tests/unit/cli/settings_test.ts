@@ -610,6 +610,7 @@ Deno.test("--named-server-config: entries", async (t) => {
         {
           name: "good",
           pathPrefix: "/servers/good",
+          prefix: "good",
           command: "npx",
           args: ["-y", "server"],
           env: { PATH: "/bin", TOKEN: "own", EXTRA: "1" },
@@ -619,6 +620,7 @@ Deno.test("--named-server-config: entries", async (t) => {
         {
           name: "plain",
           pathPrefix: "/servers/plain",
+          prefix: "plain",
           command: "uvx",
           args: [],
           env: { PATH: "/bin" },
@@ -628,6 +630,7 @@ Deno.test("--named-server-config: entries", async (t) => {
         {
           name: "on",
           pathPrefix: "/servers/on",
+          prefix: "on",
           command: "on-cmd",
           args: [],
           env: { PATH: "/bin" },

@@ -112,7 +112,9 @@ Deno.test("legacy SSE: a client that stops reading is dropped, not buffered with
     maxUnreadBytes: 1 << 20,
     keepAliveMs: 0,
   });
-  const events = new SseReader(sessions.open("/messages/").body!);
+  const events = new SseReader(
+    sessions.open("/messages/", new Request("http://127.0.0.1/sse")).body!,
+  );
   assert.equal((await events.next())?.event, "endpoint");
   const big = {
     jsonrpc: "2.0" as const,

@@ -245,6 +245,7 @@ class StubServer implements SharedServer {
   sessions = 0;
   start = () => Promise.resolve();
   stop = () => Promise.resolve();
+  onStateChange = () => () => {};
   constructor(readonly onMessage: (sink: ClientSink, message: WireMessage) => void) {}
   openSession(sink: ClientSink) {
     this.sinks.push(sink);
