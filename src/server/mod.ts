@@ -5,9 +5,8 @@
  */
 import type { ServerSettings, StdioServerConfig } from "../config.ts";
 import { settlesWithin } from "../io/async.ts";
-import { getLogger, maskCommandLine, writeStderr } from "../io/log.ts";
-import { createSharedServer } from "./child/shared_server.ts";
-import type { SharedServer } from "../core/types.ts";
+import { getLogger, maskCommandLine } from "../io/log.ts";
+import { buildServer } from "./build_server.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
@@ -16,17 +15,6 @@ const log = getLogger("mcp_proxy.server");
 
 /** How long open HTTP exchanges may take to finish once shutdown has begun. */
 const HTTP_SHUTDOWN_GRACE_MS = 5_000;
-
-/**
- * The shared server of `config`, its child's stderr queued for ours (never blocking); a failed
- * first start is retried once `serving` resolves.
- */
-function createQueuedStderrServer(config: StdioServerConfig, serving: Promise<void>): SharedServer {
-  return createSharedServer(config, {
-    onStderrLine: (line) => writeStderr(`[${config.name}] ${line}\n`),
-    firstRetryAfter: serving,
-  });
-}
 
 /**
  * Resolves with the name of the first SIGINT, SIGTERM or SIGHUP (the terminal went away);
@@ -90,7 +78,7 @@ export async function runServer(settings: ServerSettings): Promise<number> {
   // Resolved once some server runs: the proxy serves from then on, so the others' failed first
   // starts are retried; if none could start, they are stopped instead, never announced as retried.
   const serving = Promise.withResolvers<void>();
-  const servers = configs.map((config) => createQueuedStderrServer(config, serving.promise));
+  const servers = configs.map((config) => buildServer(config, serving.promise));
   const stopAll = () => Promise.all(servers.map((server) => server.stop()));
 
   const app = createProxyApp(

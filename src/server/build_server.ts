@@ -1,0 +1,20 @@
+/**
+ * The {@linkcode SharedServer} each configured server is served through: its child (or one
+ * child per user), with the filters its configuration asks for.
+ * @module
+ */
+import type { ServedServerConfig } from "../config.ts";
+import { writeStderr } from "../io/log.ts";
+import type { SharedServer } from "../core/types.ts";
+import { createSharedServer } from "./child/shared_server.ts";
+
+/**
+ * The server that serves `config`, its children's stderr queued for ours (never blocking); a
+ * failed first start is retried once `serving` resolves (once the proxy serves at all).
+ */
+export function buildServer(config: ServedServerConfig, serving: Promise<void>): SharedServer {
+  return createSharedServer(config, {
+    onStderrLine: (line) => writeStderr(`[${config.name}] ${line}\n`),
+    firstRetryAfter: serving,
+  });
+}
