@@ -6,7 +6,7 @@
  */
 import type { RequestId, WireMessage } from "../../src/protocol/jsonrpc.ts";
 import { incoming } from "./messages.ts";
-import type { ClientSink, MuxSession, SharedServer } from "../../src/core/types.ts";
+import type { ClientSink, MuxSession, SessionOpening, SharedServer } from "../../src/core/types.ts";
 
 /** A message the client received, with the request id the relay related it to. */
 export interface Received {
@@ -27,9 +27,10 @@ export class TestClient implements ClientSink {
   #watchers: { test: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
   #handler: RequestHandler | undefined;
 
-  constructor(server: SharedServer, handler?: RequestHandler) {
+  /** Opens a session on `server` as the client `opening` describes. */
+  constructor(server: SharedServer, handler?: RequestHandler, opening?: SessionOpening) {
     this.#handler = handler;
-    this.session = server.openSession(this);
+    this.session = server.openSession(this, opening);
   }
 
   send(message: WireMessage, relatedRequestId?: RequestId): void {
