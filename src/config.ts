@@ -150,6 +150,11 @@ export interface ServedConfiguration {
   readonly aggregate?: AggregateSettings;
 }
 
+/** The URL path prefix of the named server NAME: `/servers/NAME`. */
+export function namedServerPathPrefix(name: string): string {
+  return `/servers/${name}`;
+}
+
 /** Name under which the server given by `command_or_url` is known (in `/status`, in logs). */
 export const DEFAULT_SERVER_NAME = "default";
 

@@ -6,8 +6,12 @@
 import { isObject } from "../protocol/jsonrpc.ts";
 import { jsonErrorOffset, positionOf } from "./json_error.ts";
 import { type Logger, maskCommandLine } from "../io/log.ts";
-import type { ServedConfiguration, ServedServerConfig } from "../config.ts";
-import { isValidServerName, namedServerPathPrefix, SERVER_NAME_RULE } from "./server_config.ts";
+import {
+  namedServerPathPrefix,
+  type ServedConfiguration,
+  type ServedServerConfig,
+} from "../config.ts";
+import { isValidServerName, SERVER_NAME_RULE } from "./server_config.ts";
 import {
   aggregateKey,
   checkAggregatePrefixes,

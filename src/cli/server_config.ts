@@ -4,11 +4,6 @@
  */
 import type { ServedServerConfig } from "../config.ts";
 
-/** The URL path prefix of the named server NAME. */
-export function namedServerPathPrefix(name: string): string {
-  return `/servers/${name}`;
-}
-
 /**
  * Gives the named servers labels distinct from the default server's. The only possible clash
  * is a named server called `default` beside a default server (named servers are unique among

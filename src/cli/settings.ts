@@ -19,6 +19,7 @@ import {
   DEFAULT_SERVER_NAME,
   DEFAULT_SERVING_LIMITS,
   type HttpCredentials,
+  namedServerPathPrefix,
   type OAuthSignInSettings,
   type ServedConfiguration,
   type ServedServerConfig,
@@ -26,12 +27,7 @@ import {
   type ServingLimits,
   type Settings,
 } from "../config.ts";
-import {
-  distinctNames,
-  isValidServerName,
-  namedServerPathPrefix,
-  SERVER_NAME_RULE,
-} from "./server_config.ts";
+import { distinctNames, isValidServerName, SERVER_NAME_RULE } from "./server_config.ts";
 import { ShellWordsError, splitShellWords } from "../io/shell_words.ts";
 import { checkAggregatePrefixes, defaultPrefix, GatewayConfigError } from "./gateway_config.ts";
 

@@ -10,6 +10,8 @@
  * @module
  */
 import { type Context, Hono, TrieRouter } from "../deps.ts";
+import { namedServerPathPrefix } from "../config.ts";
+import { sleep } from "../io/async.ts";
 import { getLogger } from "../io/log.ts";
 import type { SharedServer } from "../core/types.ts";
 import type { ReceivedRequest } from "../runtime/types.ts";
@@ -48,28 +50,60 @@ export interface ProxyApp {
   handle(received: ReceivedRequest): Response | Promise<Response>;
   /** Ends every client session and closes open streams; later requests get 503. */
   close(): Promise<void>;
+  /** Serves `mounted` under its prefix from now on (nothing must be served there yet). */
+  mount(mounted: MountedServer): void;
+  /**
+   * Stops serving under `pathPrefix` (a config reload removed or changed its server): new
+   * clients get 404 at once, while the sessions open there keep being served until they end
+   * or `graceMs` has passed; then they are closed. Resolves then; the caller stops the server.
+   */
+  unmount(pathPrefix: string, graceMs: number): Promise<void>;
 }
 
 /** A server and the URL path prefix it is served under (`""` for the root). */
 export interface MountedServer {
-  /** The shared stdio server. */
+  /** The shared stdio server, or the aggregate of several. */
   server: SharedServer;
   /** Where its `/sse`, `/messages/` and `/mcp` live: `""` or `/servers/NAME`. */
   pathPrefix: string;
+  /**
+   * Set when `server` is the aggregate of named servers: `/status` shows it as such, by the
+   * states of the servers it serves, rather than among the servers.
+   */
+  aggregate?: { readonly members: readonly { readonly server: SharedServer }[] };
 }
 
 /** What the app is handed with each request: the request as received, its body read ahead. */
 type ProxyEnv = { Bindings: ReceivedRequest };
 
-/** Builds the application serving each of `mounts` under its prefix. */
+/** The endpoints of one mounted server: its SSE and Streamable HTTP session tables. */
+interface Endpoints extends MountedServer {
+  readonly sse: SseSessions;
+  readonly http: StreamableHttpSessions;
+}
+
+/** How often a draining server is checked for sessions still open. */
+const DRAIN_CHECK_MS = 250;
+
+/** Builds the application serving each of `mounts` under its prefix; more can be mounted later. */
 export function createProxyApp(mounts: readonly MountedServer[], options: AppOptions): ProxyApp {
-  const tables: { sse: SseSessions; http: StreamableHttpSessions }[] = [];
+  const tableOptions = {
+    maxBodyBytes: options.maxBodyBytes,
+    keepAliveMs: options.keepAliveMs,
+    stateless: options.stateless,
+  };
+  /** The servers served, by path prefix. */
+  const served = new Map<string, Endpoints>();
+  /** Servers being replaced or removed, whose open sessions are still served. */
+  const draining = new Set<Endpoints>();
+  const everyEndpoint = () => [...served.values(), ...draining];
   const status = new ActivityStatus(
-    mounts.map(({ server }) => server),
-    () => tables.reduce((open, { sse }) => open + sse.openStreams, 0),
+    () => [...served.values()],
+    () => everyEndpoint().reduce((open, { sse }) => open + sse.openStreams, 0),
   );
   let closing = false;
-  // Exact paths only, and a path segment may run to thousands of characters: see deps.ts.
+  // Exact paths, and one parameter for the NAME of /servers/NAME/: a path segment may run to
+  // thousands of characters, see deps.ts.
   const app = new Hono<ProxyEnv>({ router: new TrieRouter() });
 
   // In order: CORS (its headers on every answer; preflights answered before any check), then
@@ -84,37 +118,50 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   }
   const auth = options.apiKeys.length > 0 ? apiKeyGuard(options.apiKeys) : undefined;
 
+  /**
+   * The server a request to an MCP route goes to: the one whose open session it names, even
+   * while that server drains, else the one mounted under its prefix.
+   */
+  const endpointsFor = (c: Context<ProxyEnv>): Endpoints | undefined => {
+    const name = c.req.param("name");
+    const prefix = name === undefined ? "" : namedServerPathPrefix(name);
+    if (draining.size > 0) {
+      const sseSession = c.req.query("session_id");
+      const httpSession = c.req.header("mcp-session-id");
+      for (const endpoints of draining) {
+        if (endpoints.pathPrefix !== prefix) continue;
+        if (sseSession !== undefined && endpoints.sse.hasSession(sseSession)) return endpoints;
+        if (httpSession !== undefined && endpoints.http.hasSession(httpSession)) return endpoints;
+      }
+    }
+    return served.get(prefix);
+  };
+
   app.get("/status", (c) => c.json(status.snapshot()));
-  for (const { server, pathPrefix: prefix } of mounts) {
-    const tableOptions = {
-      maxBodyBytes: options.maxBodyBytes,
-      keepAliveMs: options.keepAliveMs,
-      stateless: options.stateless,
-    };
-    const sse = new SseSessions(server, tableOptions);
-    const http = new StreamableHttpSessions(server, tableOptions);
-    tables.push({ sse, http });
+  for (const prefix of ["", namedServerPathPrefix(":name")]) {
     const ssePath = `${prefix}/sse`;
     const messagesPath = `${prefix}/messages/`;
     // Both spellings, without a redirect (Hono is strict about trailing slashes).
     const mcpPaths = [`${prefix}/mcp`, `${prefix}/mcp/`];
-    // On every method of these paths, before the routes (Hono runs handlers in the order they
-    // were added): a method not served is 404 only with the key.
-    if (auth) {
-      for (const path of [ssePath, messagesPath, ...mcpPaths]) app.use(path, auth);
+    for (const path of [ssePath, messagesPath, ...mcpPaths]) {
+      // An unknown server is 404 before any key is asked for, as an unknown path is.
+      app.use(path, (c, next) => endpointsFor(c) ? next() : Promise.resolve(c.notFound()));
+      // On every method of these paths, before the routes (Hono runs handlers in the order
+      // they were added): a method not served is 404 only with the key.
+      if (auth) app.use(path, auth);
     }
-
     app.get(ssePath, (c) => {
+      const endpoints = endpointsFor(c)!;
       // Hono answers HEAD with the GET route and drops the body unread: open no session.
-      if (c.req.method === "HEAD") return sse.head();
+      if (c.req.method === "HEAD") return endpoints.sse.head();
       status.touch();
-      return sse.open(messagesPath, c.env.request);
+      return endpoints.sse.open(`${endpoints.pathPrefix}/messages/`, c.env.request);
     });
     // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    app.post(messagesPath, (c) => sse.post(c.req.query("session_id"), c.env));
+    app.post(messagesPath, (c) => endpointsFor(c)!.sse.post(c.req.query("session_id"), c.env));
     const mcp = (c: Context<ProxyEnv>) => {
       status.touch();
-      return http.handle(c.env);
+      return endpointsFor(c)!.http.handle(c.env);
     };
     for (const path of mcpPaths) app.all(path, mcp);
   }
@@ -126,15 +173,46 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     return c.text("Internal Server Error", 500);
   });
 
+  const mount = (mounted: MountedServer) => {
+    if (served.has(mounted.pathPrefix)) {
+      throw new Error(`A server is already served under '${mounted.pathPrefix}/'`);
+    }
+    served.set(mounted.pathPrefix, {
+      ...mounted,
+      sse: new SseSessions(mounted.server, tableOptions),
+      http: new StreamableHttpSessions(mounted.server, tableOptions),
+    });
+  };
+  const closeEndpoints = async ({ sse, http }: Endpoints) => {
+    sse.closeAll();
+    await http.closeAll();
+  };
+  for (const mounted of mounts) mount(mounted);
+
   return {
     handle(received) {
       if (closing) return new Response("Shutting down", { status: 503 });
       return app.fetch(received.request, received);
     },
+    mount,
+    async unmount(pathPrefix, graceMs) {
+      const endpoints = served.get(pathPrefix);
+      if (!endpoints) return;
+      served.delete(pathPrefix);
+      draining.add(endpoints);
+      const until = Date.now() + graceMs;
+      while (
+        !closing && Date.now() < until &&
+        endpoints.sse.openStreams + endpoints.http.openSessions > 0
+      ) {
+        await sleep(DRAIN_CHECK_MS);
+      }
+      draining.delete(endpoints);
+      await closeEndpoints(endpoints);
+    },
     async close() {
       closing = true;
-      for (const { sse } of tables) sse.closeAll();
-      await Promise.all(tables.map(({ http }) => http.closeAll()));
+      await Promise.all(everyEndpoint().map(closeEndpoints));
     },
   };
 }

@@ -6,7 +6,8 @@
 import type { ServerSettings, StdioServerConfig } from "../config.ts";
 import { settlesWithin } from "../io/async.ts";
 import { getLogger, maskCommandLine } from "../io/log.ts";
-import { buildServer } from "./build_server.ts";
+import { reloadOnChange } from "./config_reload.ts";
+import { ServedServers } from "./served_servers.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
@@ -17,12 +18,12 @@ const log = getLogger("mcp_proxy.server");
 const HTTP_SHUTDOWN_GRACE_MS = 5_000;
 
 /**
- * Resolves with the name of the first SIGINT, SIGTERM or SIGHUP (the terminal went away);
- * later ones get the default action.
+ * Resolves with the name of the first of `signals`; later ones get the default action. SIGHUP
+ * (the terminal went away) is among them unless it reloads the config file.
  */
-function firstShutdownSignal(): Promise<string> {
+function firstShutdownSignal(signals: readonly ShutdownSignal[]): Promise<string> {
   return new Promise((resolve) => {
-    const stops = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) =>
+    const stops = signals.map((signal) =>
       runtime.onSignal(signal, () => {
         for (const stop of stops) stop();
         resolve(signal);
@@ -30,6 +31,8 @@ function firstShutdownSignal(): Promise<string> {
     );
   });
 }
+
+type ShutdownSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /** The base URL of a listener, with IPv6 hosts in brackets. */
 export function baseUrl(host: string, port: number): string {
@@ -67,22 +70,24 @@ function describeUncaught(error: unknown): string {
   return `${error.name}: ${error.message}${where ? ` (${where})` : ""}`;
 }
 
-/** Runs server mode until SIGINT, SIGTERM or SIGHUP; resolves to the exit code. */
+/**
+ * Runs server mode until SIGINT or SIGTERM (or SIGHUP, unless it reloads the config file);
+ * resolves to the exit code.
+ */
 export async function runServer(settings: ServerSettings): Promise<number> {
   // Signals first: the children live in process groups of their own, so a signal's default
   // action (ending only this process) would leave them behind.
-  const shutdown = firstShutdownSignal();
+  const shutdown = firstShutdownSignal(
+    settings.configSource ? ["SIGINT", "SIGTERM"] : ["SIGINT", "SIGTERM", "SIGHUP"],
+  );
   const configs = settings.defaultServer
     ? [settings.defaultServer, ...settings.namedServers]
     : settings.namedServers;
   // Resolved once some server runs: the proxy serves from then on, so the others' failed first
   // starts are retried; if none could start, they are stopped instead, never announced as retried.
   const serving = Promise.withResolvers<void>();
-  const servers = configs.map((config) => buildServer(config, serving.promise));
-  const stopAll = () => Promise.all(servers.map((server) => server.stop()));
-
   const app = createProxyApp(
-    servers.map((server, i) => ({ server, pathPrefix: configs[i].pathPrefix })),
+    [],
     {
       stateless: settings.stateless,
       allowOrigins: settings.allowOrigins,
@@ -92,6 +97,14 @@ export async function runServer(settings: ServerSettings): Promise<number> {
       maxBodyBytes: settings.maxBodyBytes,
     },
   );
+  const served = new ServedServers(app, serving.promise);
+  const servers = served.add(configs, settings.aggregate);
+  // From now on SIGHUP re-reads the config file (its default action would orphan children).
+  const source = settings.configSource;
+  const keep = new Set(settings.defaultServer ? [settings.defaultServer.name] : []);
+  const stopReloading = source
+    ? reloadOnChange(source, (next) => served.reload(next, keep))
+    : () => {};
   warnIfExposed(settings);
   // Listen before the servers start: a slow one must not keep the port closed. Its clients
   // wait (it shows "starting" in /status) or get an error once it fails.
@@ -106,6 +119,7 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     });
   } catch (error) {
     log.error(`Could not listen on ${settings.host}:${settings.port}: ${(error as Error).message}`);
+    stopReloading();
     return 1;
   }
   // After the listener's own guards: an error that escaped one client's exchange (a bug) is
@@ -114,14 +128,15 @@ export async function runServer(settings: ServerSettings): Promise<number> {
     log.error(`Uncaught error, contained (the proxy keeps serving): ${describeUncaught(error)}`)
   );
   const base = baseUrl(settings.host, http.port);
+  const starts = servers.map((server) => server.start());
   log.info(`Listening on ${base}; starting ${configs.length} MCP server(s)`);
   const stopEverything = async () => {
+    stopReloading();
     await app.close();
     // Stopping the servers answers requests still in flight, which lets their exchanges end.
-    await Promise.all([settlesWithin(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), stopAll()]);
+    await Promise.all([settlesWithin(http.shutdown(), HTTP_SHUTDOWN_GRACE_MS), served.stopAll()]);
   };
 
-  const starts = servers.map((server) => server.start());
   Promise.any(starts).then(() => serving.resolve(), () => {});
   const started = Promise.allSettled(starts);
   const outcome = await Promise.race([started, shutdown]);

@@ -20,21 +20,34 @@ export interface StatusBody {
    * (2025-11-25 and earlier), `modern` (2026-07-28), or `unknown` until it was probed.
    */
   server_eras: Record<string, "legacy" | "modern" | "unknown">;
+  /**
+   * The aggregate at `/mcp` and `/sse`, when one is served (an mcp-proxy addition): its
+   * state and the state of each server it serves, in its order.
+   */
+  aggregate?: { state: ServerState; servers: Record<string, ServerState> };
+}
+
+/** A served server as `/status` reports it. */
+export interface StatusEntry {
+  /** The server, or the aggregate. */
+  readonly server: SharedServer;
+  /** Set for the aggregate: the servers it serves. */
+  readonly aggregate?: { readonly members: readonly { readonly server: SharedServer }[] };
 }
 
 /** Tracks API activity and reports it with the servers' states. */
 export class ActivityStatus {
-  readonly #servers: readonly SharedServer[];
+  readonly #served: () => readonly StatusEntry[];
   readonly #openSseStreams: () => number;
   // A number, not a Date: touched on every /mcp request, formatted only when asked for.
   #lastActivity = Date.now();
 
   /**
-   * Reports the states of `servers` and the count of open `/sse` streams that
-   * `openSseStreams` gives; activity counts from now.
+   * Reports the states of the servers `served` gives and the count of open `/sse` streams
+   * that `openSseStreams` gives; activity counts from now.
    */
-  constructor(servers: readonly SharedServer[], openSseStreams: () => number) {
-    this.#servers = servers;
+  constructor(served: () => readonly StatusEntry[], openSseStreams: () => number) {
+    this.#served = served;
     this.#openSseStreams = openSseStreams;
   }
 
@@ -45,11 +58,23 @@ export class ActivityStatus {
 
   /** The current status document. */
   snapshot(): StatusBody {
-    return {
+    const entries = this.#served();
+    const servers = entries.filter((entry) => !entry.aggregate).map((entry) => entry.server);
+    const body: StatusBody = {
       api_last_activity: new Date(this.#lastActivity).toISOString(),
       active_sse_connections: this.#openSseStreams(),
-      server_instances: Object.fromEntries(this.#servers.map((s) => [s.name, s.state])),
-      server_eras: Object.fromEntries(this.#servers.map((s) => [s.name, s.era ?? "unknown"])),
+      server_instances: Object.fromEntries(servers.map((s) => [s.name, s.state])),
+      server_eras: Object.fromEntries(servers.map((s) => [s.name, s.era ?? "unknown"])),
     };
+    const aggregate = entries.find((entry) => entry.aggregate);
+    if (aggregate?.aggregate) {
+      body.aggregate = {
+        state: aggregate.server.state,
+        servers: Object.fromEntries(
+          aggregate.aggregate.members.map(({ server }) => [server.name, server.state]),
+        ),
+      };
+    }
+    return body;
   }
 }

@@ -80,6 +80,12 @@ export class SseSessions {
     return this.#sessions.size;
   }
 
+  /** Whether the session `sessionId` (as a client sends it) is open here. */
+  hasSession(sessionId: string): boolean {
+    const id = this.#sessions.has(sessionId) ? sessionId : normaliseSessionId(sessionId);
+    return id !== undefined && this.#sessions.has(id);
+  }
+
   /** Answers `HEAD /sse`: the headers of a stream, without opening a session. */
   head(): Response {
     return new Response(null, { headers: SSE_HEADERS });

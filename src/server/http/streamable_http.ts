@@ -125,6 +125,16 @@ export class StreamableHttpSessions {
     }
   }
 
+  /** Whether the session `id` is open here (a server being replaced serves its own until they end). */
+  hasSession(id: string): boolean {
+    return this.#sessions.has(id);
+  }
+
+  /** How many sessions are open. */
+  get openSessions(): number {
+    return this.#sessions.size;
+  }
+
   /** Ends every session (shutdown): open streams close, multiplexer sessions end. */
   closeAll(): Promise<void> {
     for (const [id, session] of this.#sessions) this.#end(id, session);
