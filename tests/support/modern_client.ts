@@ -14,12 +14,16 @@ export { ModernClient };
 /** The modern protocol revision. */
 export const MODERN = "2026-07-28";
 
-/** Connects an SDK v2 client pinned to 2026-07-28 to `url`; `setup` registers handlers. */
+/**
+ * Connects an SDK v2 client pinned to 2026-07-28 to `url`; `setup` registers handlers,
+ * `headers` go with every request.
+ */
 export async function connectModernClient(
   url: string,
   options: {
     capabilities?: Record<string, unknown>;
     setup?: (client: ModernClient) => void;
+    headers?: Record<string, string>;
   } = {},
 ): Promise<ModernClient> {
   const client = new ModernClient({ name: "modern-test-client", version: "2.0.0" }, {
@@ -27,7 +31,8 @@ export async function connectModernClient(
     capabilities: options.capabilities ?? {},
   });
   options.setup?.(client);
-  await client.connect(new ModernHttpTransport(new URL(url)));
+  const requestInit = { headers: options.headers ?? {} };
+  await client.connect(new ModernHttpTransport(new URL(url), { requestInit }));
   return client;
 }
 
