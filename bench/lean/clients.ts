@@ -85,7 +85,7 @@ async function readAnswer(response: Response, id: number, what: string): Promise
 }
 
 /** Echo calls POSTed with `headers`, each with the next id, each answer checked. */
-function httpCaller(
+export function httpCaller(
   url: string,
   headers: Readonly<Record<string, string>>,
   params: unknown,

@@ -115,7 +115,7 @@ function measured(run: RunResult, metric: Metric): number | undefined {
 }
 
 /** `median (min–max)`, or `—` when there is nothing. */
-function spread(values: number[], format: (v: number) => string): string {
+export function spread(values: number[], format: (v: number) => string): string {
   if (values.length === 0) return "—";
   const low = Math.min(...values), high = Math.max(...values);
   const range = values.length > 1 ? ` (${format(low)}–${format(high)})` : "";
