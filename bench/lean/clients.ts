@@ -103,8 +103,11 @@ export function httpCaller(
   };
 }
 
-/** A legacy-era Streamable HTTP session: `initialize`, then calls with its session header. */
-export async function legacyHttpClient(url: string): Promise<LeanClient> {
+/**
+ * A legacy-era Streamable HTTP session: `initialize`, then calls with its session header, of
+ * the echo tool under the name `tool` (an aggregate's prefixed name).
+ */
+export async function legacyHttpClient(url: string, tool = ECHO_PARAMS.name): Promise<LeanClient> {
   const headers: Record<string, string> = { ...POST_HEADERS };
   const response = await fetch(url, {
     method: "POST",
@@ -123,7 +126,7 @@ export async function legacyHttpClient(url: string): Promise<LeanClient> {
   await initialized.body?.cancel();
   if (!initialized.ok) throw new Error(`notifications/initialized: HTTP ${initialized.status}`);
   return {
-    call: httpCaller(url, headers, ECHO_PARAMS, "tools/call"),
+    call: httpCaller(url, headers, { ...ECHO_PARAMS, name: tool }, "tools/call"),
     async close() {
       if (!session) return;
       await fetch(url, { method: "DELETE", headers }).then((r) => r.body?.cancel(), () => {});

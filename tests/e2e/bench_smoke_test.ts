@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { closeAll, connectAll, percentile, runLoad } from "../../bench/load.ts";
 import { renderReport } from "../../bench/report.ts";
+import { aggregateTable, measureAggregate } from "../../bench/lean/aggregate_cost.ts";
 import { checkAnswer, POST_HEADERS } from "../../bench/lean/clients.ts";
+import { isolationTable, measureIsolation } from "../../bench/lean/isolation_cost.ts";
 import { answer } from "../../bench/lean/echo_child.ts";
 import { renderLeanReport } from "../../bench/lean/report.ts";
 import { LEAN_RUNS, runId, runLean } from "../../bench/lean/run.ts";
@@ -195,4 +197,21 @@ Deno.test("bench session memory: every figure is reported", async () => {
       /^call in flight on \/mcp: -?[\d.]+ KiB each \(50 waiting\)$/m,
     ]
   ) assert.match(text, line);
+});
+
+Deno.test("bench gateway rows: the aggregate against a direct server, a new isolated user's first call", async () => {
+  const rounds = await measureAggregate({
+    rounds: 1,
+    inFlight: [2],
+    warmupMs: 100,
+    durationMs: 600,
+    sessions: 1,
+  });
+  assert.equal(rounds.length, 1);
+  assert.ok(rounds[0].aggregate.callsPerSecond > 0 && rounds[0].direct.callsPerSecond > 0);
+  assert.match(aggregateTable(rounds), /^\| 2 +\| \d+ +\| \d+ +\| [\d.]+ +\| [\d.]+ +\|$/m);
+
+  const users = await measureIsolation(1, 2);
+  assert.equal(users.length, 1);
+  assert.match(isolationTable(users), /child per user.*\| [\d.]+ +\|$/m);
 });
