@@ -6,6 +6,7 @@
 import type { ServedServerConfig } from "../config.ts";
 import { writeStderr } from "../io/log.ts";
 import type { SharedServer } from "../core/types.ts";
+import { createFilteredServer } from "../core/gateway/filtered_server.ts";
 import { createIsolatedServer } from "./child/isolated_server.ts";
 import { createSharedServer } from "./child/shared_server.ts";
 
@@ -14,7 +15,7 @@ import { createSharedServer } from "./child/shared_server.ts";
  * failed first start is retried once `serving` resolves (once the proxy serves at all).
  */
 export function buildServer(config: ServedServerConfig, serving: Promise<void>): SharedServer {
-  return config.isolation
+  const server = config.isolation
     ? createIsolatedServer({ ...config, isolation: config.isolation }, {
       onStderrLine: (line, child) => writeStderr(`[${child}] ${line}\n`),
     })
@@ -22,4 +23,5 @@ export function buildServer(config: ServedServerConfig, serving: Promise<void>):
       onStderrLine: (line) => writeStderr(`[${config.name}] ${line}\n`),
       firstRetryAfter: serving,
     });
+  return config.filters ? createFilteredServer(server, config.filters) : server;
 }
