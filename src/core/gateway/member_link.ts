@@ -9,6 +9,7 @@
 import type { Logger } from "../../io/log.ts";
 import {
   errorResponse,
+  isObject,
   type Params,
   ProtocolErrorCode,
   type RequestId,
@@ -91,7 +92,8 @@ export class MemberLink {
 
   /**
    * Why requests cannot go to the member now (it refused this client, or is not running),
-   * or `undefined` when they can.
+   * or `undefined` when they can. Opens the member session if it was not: a member refuses a
+   * client when its session opens.
    */
   get unavailable(): string | undefined {
     this.#open();
@@ -115,8 +117,8 @@ export class MemberLink {
       this.#initialized = "pending";
       this.#initializing = this.#send("initialize", this.#host.initializeParams(), undefined)
         .then((response) => {
-          const result = response?.result as Record<string, unknown> | undefined;
-          if (result !== undefined && typeof result === "object") {
+          const result = response?.result;
+          if (isObject(result)) {
             this.#initialized = "yes";
             this.handshake = result;
             this.#host.learnHandshake(this.server, result);
