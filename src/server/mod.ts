@@ -158,7 +158,17 @@ export async function runServer(settings: ServerSettings): Promise<number> {
   for (const config of failed) {
     log.warning(`Serving without '${config.name}' until it starts; its routes answer with errors`);
   }
-  logUrls(base, configs.map((config) => config.pathPrefix));
+  if (settings.aggregate) {
+    log.info(
+      `Serving ${
+        settings.aggregate.servers.map((name) => `'${name}'`).join(", ")
+      } as one MCP server (the aggregate) at /mcp and /sse`,
+    );
+  }
+  logUrls(base, [
+    ...(settings.aggregate ? [""] : []),
+    ...configs.map((config) => config.pathPrefix),
+  ]);
 
   const signal = await shutdown;
   log.info(`Received ${signal}; shutting down`);

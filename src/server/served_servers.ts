@@ -4,8 +4,18 @@
  * one drains), unchanged ones are left alone with their sessions and children.
  * @module
  */
-import type { AggregateSettings, ServedConfiguration, ServedServerConfig } from "../config.ts";
+import {
+  type AggregateSettings,
+  DEFAULT_SERVING_LIMITS,
+  type ServedConfiguration,
+  type ServedServerConfig,
+} from "../config.ts";
 import { getLogger } from "../io/log.ts";
+import {
+  type AggregateMember,
+  type AggregateServer,
+  createAggregateServer,
+} from "../core/gateway/aggregate.ts";
 import type { SharedServer } from "../core/types.ts";
 import type { ProxyApp } from "./app.ts";
 import { buildServer } from "./build_server.ts";
@@ -26,6 +36,15 @@ interface Running {
   readonly server: SharedServer;
 }
 
+/** The aggregate being served, and what it was built from. */
+interface RunningAggregate {
+  readonly settings: AggregateSettings;
+  readonly server: AggregateServer;
+}
+
+/** Where the aggregate is served: the root's `/mcp` and `/sse`. */
+const AGGREGATE_PATH_PREFIX = "";
+
 /** The servers of a run, mounted on `app`. */
 export class ServedServers {
   readonly #app: ProxyApp;
@@ -33,7 +52,7 @@ export class ServedServers {
   readonly #running = new Map<string, Running>();
   /** Servers being drained and stopped after a reload, until they are. */
   readonly #retiring = new Set<Promise<void>>();
-  #aggregate: AggregateSettings | undefined;
+  #aggregate: RunningAggregate | undefined;
 
   /**
    * Servers to be mounted on `app`; a server whose first start fails retries once `serving`
@@ -55,7 +74,7 @@ export class ServedServers {
    */
   add(configs: readonly ServedServerConfig[], aggregate?: AggregateSettings): SharedServer[] {
     const servers = configs.map((config) => this.#mount(config));
-    this.#aggregate = aggregate;
+    this.#aggregateAs(aggregate);
     return servers;
   }
 
@@ -83,7 +102,7 @@ export class ServedServers {
         // Logged by the server, which keeps retrying.
       });
     }
-    this.#aggregate = next.aggregate;
+    this.#aggregateAs(next.aggregate);
     const unchanged = this.#running.size - added.length - restarted.length;
     log.info(
       `Configuration reloaded: ${describeNames("added", added)}, ${
@@ -97,7 +116,44 @@ export class ServedServers {
     await Promise.all([
       ...this.servers.map((server) => server.stop()),
       ...this.#retiring,
+      this.#aggregate?.server.stop(),
     ]);
+  }
+
+  /**
+   * Serves the aggregate `settings` asks for over the running servers (its members follow
+   * a reload: those replaced are swapped, its clients told the lists changed), or none.
+   */
+  #aggregateAs(settings: AggregateSettings | undefined): void {
+    const current = this.#aggregate;
+    if (current && settings && current.settings.separator === settings.separator) {
+      this.#aggregate = { settings, server: current.server };
+      current.server.setMembers(this.#membersOf(settings));
+      return;
+    }
+    if (current) {
+      this.#aggregate = undefined;
+      const retired = this.#app.unmount(AGGREGATE_PATH_PREFIX, RELOAD_DRAIN_MS)
+        .then(() => current.server.stop())
+        .finally(() => this.#retiring.delete(retired));
+      this.#retiring.add(retired);
+    }
+    if (!settings) return;
+    const members = this.#membersOf(settings);
+    const server = createAggregateServer(members, {
+      separator: settings.separator,
+      limits: this.#running.get(settings.servers[0])?.config.limits ?? DEFAULT_SERVING_LIMITS,
+    });
+    this.#aggregate = { settings, server };
+    this.#app.mount({ server, pathPrefix: AGGREGATE_PATH_PREFIX, aggregate: server });
+  }
+
+  /** The running servers `settings` names, in its order, with their prefixes. */
+  #membersOf(settings: AggregateSettings): AggregateMember[] {
+    return settings.servers.flatMap((name) => {
+      const running = this.#running.get(name);
+      return running ? [{ server: running.server, prefix: running.config.prefix }] : [];
+    });
   }
 
   /** Builds and mounts the server of `config`. */
