@@ -250,6 +250,24 @@ export interface ServerSettings {
   httpLimits: HttpLimits;
   /** The lowest level logged. */
   logLevel: LogLevel;
+  /** Running as one of several instances behind a load balancer; absent: alone. */
+  scaleOut?: ScaleOutSettings;
+  /** How long open sessions are served after SIGTERM, while new ones get 503, in ms (0: none). */
+  drainTimeoutMs: number;
+  /** Whether `/metrics` serves Prometheus metrics (`--metrics`). */
+  metrics: boolean;
+  /** Whether each relayed call is logged at INFO (`--call-log`). */
+  callLog: boolean;
+}
+
+/** One instance of several behind a load balancer (`--instance-id` and what goes with it). */
+export interface ScaleOutSettings {
+  /** This instance's id: letters, digits and `-`. */
+  readonly instanceId: string;
+  /** Where another instance is, `{instance}` standing for its id; absent: no forwarding. */
+  readonly peerUrl?: string;
+  /** The key that seals request states, shared by every instance; absent: a random one. */
+  readonly stateKey?: string;
 }
 
 /** Everything a run needs. */

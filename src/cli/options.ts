@@ -200,6 +200,12 @@ export function addOptions(
     choices: [...LOG_LEVELS],
     help: "Set the log level. Default is INFO.",
   });
+  stdio.add_argument("--log-format", {
+    default: "text",
+    choices: ["text", "json"],
+    help: "Log lines as text, or as one JSON object each. Default is text. " +
+      "(Not in the original.)",
+  });
   stdio.add_argument("--debug", {
     action: BooleanOptionalAction,
     help: "Enable debug mode with detailed logging output. Equivalent to --log-level DEBUG. " +
@@ -319,5 +325,42 @@ export function addOptions(
     metavar: "SECONDS",
     help: "End a Streamable HTTP session unused for this long and free its state. 0 for " +
       "never. Default is 1800. (Not in the original.)",
+  });
+  server.add_argument("--instance-id", {
+    metavar: "ID",
+    help: "This instance's id among several behind a load balancer (letters, digits and " +
+      "'-'; or MCP_PROXY_INSTANCE_ID): session ids, SSE endpoint URLs and request states " +
+      "name it. Default: none. (Not in the original.)",
+  });
+  server.add_argument("--peer-url", {
+    metavar: "TEMPLATE",
+    help: "Where the other instances are, '{instance}' standing for an instance id (e.g. " +
+      "http://{instance}.mcp-proxy:8080): a request for another instance's session is " +
+      "forwarded there. Needs --instance-id. (Not in the original.)",
+  });
+  server.add_argument("--state-key-file", {
+    metavar: "PATH",
+    help: "A file holding the key that seals request states, shared by every instance (or " +
+      "the key itself in MCP_PROXY_STATE_KEY). Default: a random key per process. " +
+      "(Not in the original.)",
+  });
+  server.add_argument("--drain-timeout", {
+    type: float,
+    metavar: "SECONDS",
+    default: 0,
+    help: "On SIGTERM, refuse new sessions and calls with 503 and serve the open ones for up " +
+      "to this long before stopping. Default is 0. (Not in the original.)",
+  });
+  server.add_argument("--metrics", {
+    action: BooleanOptionalAction,
+    default: false,
+    help: "Serve Prometheus metrics at /metrics (behind --api-key when one is set). Default " +
+      "is False. (Not in the original.)",
+  });
+  server.add_argument("--call-log", {
+    action: BooleanOptionalAction,
+    default: true,
+    help: "Log one line per relayed call at INFO: server, method, name, client, duration and " +
+      "outcome, never arguments or results. Default is True. (Not in the original.)",
   });
 }

@@ -72,6 +72,20 @@ export interface ParsedArgs {
   request_timeout: number | null | undefined;
   /** `--session-timeout` in seconds, when given. */
   session_timeout: number | null | undefined;
+  /** `--instance-id`, when given. */
+  instance_id: string | null | undefined;
+  /** `--peer-url`, when given. */
+  peer_url: string | null | undefined;
+  /** `--state-key-file`, when given. */
+  state_key_file: string | null | undefined;
+  /** `--drain-timeout`, seconds. */
+  drain_timeout: number;
+  /** `--metrics`. */
+  metrics: boolean;
+  /** `--call-log`. */
+  call_log: boolean;
+  /** `--log-format`. */
+  log_format: "text" | "json";
   /** `--oauth-client-id`: a client registered out of band. */
   oauth_client_id: string | null | undefined;
   /** `--oauth-client-secret`, with `--oauth-client-id`. */

@@ -21,6 +21,7 @@ import {
   type HttpCredentials,
   namedServerPathPrefix,
   type OAuthSignInSettings,
+  type ScaleOutSettings,
   type ServedConfiguration,
   type ServedServerConfig,
   type ServerSettings,
@@ -342,7 +343,68 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
     maxBodyBytes: maxBodyBytes(args),
     httpLimits: httpLimits(args),
     logLevel: effectiveLogLevel(args),
+    scaleOut: await scaleOut(args, ctx),
+    drainTimeoutMs: drainTimeoutMs(args),
+    metrics: args.metrics,
+    callLog: args.call_log,
   };
+}
+
+/** What an id of an instance may be: it goes into URLs and headers unescaped. */
+const INSTANCE_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * `--instance-id` (or `MCP_PROXY_INSTANCE_ID`), `--peer-url` and the shared state key
+ * (`--state-key-file`, or `MCP_PROXY_STATE_KEY`); none of them without an instance id.
+ */
+async function scaleOut(
+  args: ParsedArgs,
+  ctx: SettingsContext,
+): Promise<ScaleOutSettings | undefined> {
+  const instanceId = args.instance_id ?? (ctx.env.MCP_PROXY_INSTANCE_ID?.trim() || undefined);
+  if (instanceId === undefined) {
+    if (args.peer_url || args.state_key_file) {
+      throw new SettingsError("--peer-url and --state-key-file need --instance-id.", 2);
+    }
+    return undefined;
+  }
+  if (!INSTANCE_ID.test(instanceId)) {
+    throw new SettingsError(
+      `Invalid instance id '${instanceId}': 1 to 64 letters, digits or '-'.`,
+      2,
+    );
+  }
+  const peerUrl = args.peer_url ?? undefined;
+  if (peerUrl !== undefined && (!/^https?:\/\//.test(peerUrl) || !peerUrl.includes("{instance}"))) {
+    throw new SettingsError(
+      "--peer-url must be an http:// or https:// URL with {instance} in it.",
+      2,
+    );
+  }
+  let stateKey = ctx.env.MCP_PROXY_STATE_KEY?.trim() || undefined;
+  if (args.state_key_file) {
+    try {
+      stateKey = (await ctx.readTextFile(args.state_key_file)).trim();
+    } catch (error) {
+      throw new SettingsError(
+        `Could not read --state-key-file ${args.state_key_file}: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (stateKey !== undefined && stateKey.length < 32) {
+    throw new SettingsError(
+      "The state key (--state-key-file or MCP_PROXY_STATE_KEY) must be at least 32 " +
+        "characters; make one with: openssl rand -base64 32",
+    );
+  }
+  return { instanceId, peerUrl, stateKey };
+}
+
+function drainTimeoutMs(args: ParsedArgs): number {
+  if (!(args.drain_timeout >= 0)) {
+    throw new SettingsError("--drain-timeout must be 0 or more seconds.", 2);
+  }
+  return args.drain_timeout * 1000;
 }
 
 /** Builds the settings for a run, logging warnings; throws {@linkcode SettingsError} to stop. */

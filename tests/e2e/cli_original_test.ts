@@ -34,6 +34,13 @@ const ADDITIONS = [
   "--max-connections",
   "--watch-config",
   "--aggregate",
+  "--instance-id",
+  "--peer-url",
+  "--state-key-file",
+  "--drain-timeout",
+  "--metrics",
+  "--call-log",
+  "--log-format",
   "--request-timeout",
   "--session-timeout",
 ];
