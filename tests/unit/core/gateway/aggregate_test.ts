@@ -5,64 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_SERVING_LIMITS } from "../../../../src/config.ts";
-import {
-  type AggregateServer,
-  createAggregateServer,
-} from "../../../../src/core/gateway/aggregate.ts";
+import { createAggregateServer } from "../../../../src/core/gateway/aggregate.ts";
 import { decodeCursor } from "../../../../src/core/gateway/aggregate_names.ts";
-import { type MuxSession, SessionRefused } from "../../../../src/core/types.ts";
-import type { RequestId, WireMessage } from "../../../../src/protocol/jsonrpc.ts";
+import { SessionRefused } from "../../../../src/core/types.ts";
 import { PROXY_VERSION } from "../../../../src/protocol/handshake.ts";
-import { incoming } from "../../../support/messages.ts";
-import { quietLog, StubMember, type StubMember as Stub, type StubOptions } from "./stub_member.ts";
-
-/** A client of the aggregate: what it received, and requests that resolve with their answers. */
-class Client {
-  readonly received: { message: WireMessage; related: RequestId | undefined }[] = [];
-  readonly session: MuxSession;
-  #nextId = 0;
-  readonly #waiting = new Map<RequestId, (message: WireMessage) => void>();
-
-  constructor(aggregate: AggregateServer) {
-    this.session = aggregate.openSession({
-      send: (message, related) => {
-        this.received.push({ message: structuredClone(message), related });
-        if (message.method === undefined) this.#waiting.get(message.id!)?.(message);
-      },
-    });
-  }
-
-  send(value: Record<string, unknown>): void {
-    this.session.receive(incoming({ jsonrpc: "2.0", ...value }));
-  }
-
-  /** Sends a request; resolves with its answer. */
-  request(method: string, params: Record<string, unknown> = {}, id?: RequestId) {
-    const requestId = id ?? ++this.#nextId;
-    const answer = new Promise<WireMessage>((resolve) => this.#waiting.set(requestId, resolve));
-    this.send({ id: requestId, method, params });
-    return answer;
-  }
-
-  async result(method: string, params: Record<string, unknown> = {}) {
-    const answer = await this.request(method, params);
-    assert.equal(answer.error, undefined, `${method}: ${JSON.stringify(answer.error)}`);
-    return answer.result as Record<string, unknown> & { [key: string]: unknown };
-  }
-
-  async initialize(protocolVersion = "2025-06-18") {
-    return await this.result("initialize", {
-      protocolVersion,
-      capabilities: { elicitation: {} },
-      clientInfo: { name: "test", version: "1" },
-    });
-  }
-
-  /** The notifications received with `method`. */
-  notifications(method: string) {
-    return this.received.filter((r) => r.message.method === method && r.message.id === undefined);
-  }
-}
+import {
+  AggregateClient,
+  quietLog,
+  StubMember,
+  type StubMember as Stub,
+  type StubOptions,
+} from "./stub_member.ts";
 
 /** Started stub members `names` and their aggregate (separator `__`, prefix = name). */
 async function aggregateOf(names: string[], options: Record<string, StubOptions> = {}) {
@@ -85,7 +38,7 @@ Deno.test("initialize: the proxy's identity, the members' capabilities and instr
   const { aggregate } = await aggregateOf(["alpha", "beta"], {
     beta: { capabilities: { tools: {} } },
   });
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   const result = await client.initialize();
   assert.equal(result.protocolVersion, "2025-06-18");
   assert.deepEqual(result.serverInfo, { name: "mcp-proxy", version: PROXY_VERSION });
@@ -97,7 +50,7 @@ Deno.test("initialize: the proxy's identity, the members' capabilities and instr
     completions: {},
   });
   assert.equal(result.instructions, "## alpha\n\nUse alpha well.\n\n## beta\n\nUse beta well.");
-  const other = new Client(aggregate);
+  const other = new AggregateClient(aggregate);
   assert.equal((await other.initialize("1999-01-01")).protocolVersion, "2025-11-25");
   assert.deepEqual(await client.result("ping"), {});
   const unknown = await client.request("tools/unheard-of");
@@ -111,7 +64,7 @@ Deno.test("initialize: the proxy's identity, the members' capabilities and instr
 
 Deno.test("tools and prompts: prefixed names, calls go to their owner, unknown prefixes are refused", async () => {
   const { aggregate, members: [alpha, beta] } = await aggregateOf(["alpha", "beta"]);
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   await client.initialize();
   const tools = await client.result("tools/list");
   assert.deepEqual(names(tools.tools), [
@@ -146,7 +99,7 @@ Deno.test("lists page across members with one cursor; a member without the list 
     beta: { capabilities: { tools: {} } },
     gamma: { resources: 1 },
   });
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   await client.initialize();
   const pages: string[][] = [];
   const cursors: unknown[] = [];
@@ -175,7 +128,7 @@ Deno.test("lists page across members with one cursor; a member without the list 
 
 Deno.test("resources go to who listed them, templates match, unknown URIs refresh once then 404", async () => {
   const { aggregate, members: [alpha, beta] } = await aggregateOf(["alpha", "beta"]);
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   await client.initialize();
   // Never listed yet: the aggregate lists every member's resources to find the owner.
   const read = await client.result("resources/read", { uri: "beta://doc/0" });
@@ -231,7 +184,7 @@ Deno.test("resources go to who listed them, templates match, unknown URIs refres
 
 Deno.test("questions of two members with the same id are told apart; answers go back to each", async () => {
   const { aggregate, members: [alpha, beta] } = await aggregateOf(["alpha", "beta"]);
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   await client.initialize();
   const first = client.request("tools/call", { name: "alpha__ask" }, "call-a");
   const second = client.request("tools/call", { name: "beta__ask" }, "call-b");
@@ -258,8 +211,8 @@ Deno.test("questions of two members with the same id are told apart; answers go 
 
 Deno.test("progress reaches only the session that called, with its own token; cancelling reaches the member", async () => {
   const { aggregate, members: [alpha] } = await aggregateOf(["alpha", "beta"]);
-  const caller = new Client(aggregate);
-  const bystander = new Client(aggregate);
+  const caller = new AggregateClient(aggregate);
+  const bystander = new AggregateClient(aggregate);
   await caller.initialize();
   await bystander.initialize();
   const done = await caller.request("tools/call", {
@@ -295,7 +248,7 @@ Deno.test("logging/setLevel reaches every member and is answered once all did", 
   const { aggregate, members } = await aggregateOf(["alpha", "beta"], {
     beta: { capabilities: { tools: {} } },
   });
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   await client.initialize();
   assert.deepEqual(await client.result("logging/setLevel", { level: "debug" }), {});
   // alpha's multiplexer sets the level upstream itself (it logs); beta's child gets the request.
@@ -314,7 +267,7 @@ Deno.test("a member going down: left out of lists, calls to it refused by name, 
   const { aggregate, members: [alpha, beta] } = await aggregateOf(["alpha", "beta"]);
   const states: string[] = [];
   aggregate.onStateChange((state) => states.push(state));
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   await client.initialize();
   const inFlight = client.request("tools/call", { name: "beta__hold" });
   await waitFor(() => beta.held.size === 1);
@@ -349,7 +302,7 @@ Deno.test("a member going down: left out of lists, calls to it refused by name, 
 
 Deno.test("setMembers: a removed member's calls fail, a new one's tools appear, lists changed", async () => {
   const { aggregate, members: [alpha, beta] } = await aggregateOf(["alpha", "beta"]);
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   await client.initialize();
   const held = client.request("tools/call", { name: "beta__hold" });
   await waitFor(() => beta.held.size === 1);
@@ -377,7 +330,7 @@ Deno.test("a member that refuses the client is left out; stop ends the sessions,
   const { aggregate, members: [alpha] } = await aggregateOf(["alpha", "picky"], {
     picky: { refuse: new SessionRefused(400, "needs x-key") },
   });
-  const client = new Client(aggregate);
+  const client = new AggregateClient(aggregate);
   const result = await client.initialize();
   assert.equal(result.instructions, "## alpha\n\nUse alpha well.");
   assert.equal(names((await client.result("prompts/list")).prompts).join(), "alpha__greet");
@@ -390,7 +343,7 @@ Deno.test("a member that refuses the client is left out; stop ends the sessions,
   assert.equal(sentTo(alpha, "notifications/cancelled").length, 1);
   assert.equal(aggregate.state, "stopped");
   assert.equal(alpha.state, "running");
-  const later = new Client(aggregate);
+  const later = new AggregateClient(aggregate);
   assert.equal((await later.request("tools/list")).error?.code, -32000);
   later.session.close();
 });

@@ -2,9 +2,11 @@
  * A member for the aggregate's unit tests: a {@linkcode SharedServer} over the real
  * multiplexer, whose upstream is a small MCP server in-process (labelled, so that two share
  * tool and prompt names but answer differently), and whose life the test drives: start,
- * crash, come back, fail.
+ * crash, come back, fail. And a client of the aggregate, whose requests resolve with their
+ * answers.
  * @module
  */
+import assert from "node:assert/strict";
 import { DEFAULT_SERVING_LIMITS } from "../../../../src/config.ts";
 import type { Logger } from "../../../../src/io/log.ts";
 import { Multiplexer, type Upstream } from "../../../../src/core/multiplexer.ts";
@@ -15,6 +17,7 @@ import type {
   SessionOpening,
   SharedServer,
 } from "../../../../src/core/types.ts";
+import type { AggregateServer } from "../../../../src/core/gateway/aggregate.ts";
 import type { RequestId, WireMessage } from "../../../../src/protocol/jsonrpc.ts";
 import { incoming } from "../../../support/messages.ts";
 
@@ -236,5 +239,56 @@ export class StubMember implements SharedServer, Upstream {
     const page = all.slice(start, start + size).map((uri) => ({ uri, name: uri }));
     const next = start + size < all.length ? { nextCursor: String(start + size) } : {};
     return { resources: page, ...next };
+  }
+}
+
+/** A client of the aggregate: what it received, and requests that resolve with their answers. */
+export class AggregateClient {
+  readonly received: { message: WireMessage; related: RequestId | undefined }[] = [];
+  readonly session: MuxSession;
+  #nextId = 0;
+  readonly #waiting = new Map<RequestId, (message: WireMessage) => void>();
+
+  constructor(aggregate: AggregateServer) {
+    this.session = aggregate.openSession({
+      send: (message, related) => {
+        this.received.push({ message: structuredClone(message), related });
+        if (message.method === undefined) this.#waiting.get(message.id!)?.(message);
+      },
+    });
+  }
+
+  /** Sends a message of the client. */
+  send(value: Record<string, unknown>): void {
+    this.session.receive(incoming({ jsonrpc: "2.0", ...value }));
+  }
+
+  /** Sends a request; resolves with its answer. */
+  request(method: string, params: Record<string, unknown> = {}, id?: RequestId) {
+    const requestId = id ?? ++this.#nextId;
+    const answer = new Promise<WireMessage>((resolve) => this.#waiting.set(requestId, resolve));
+    this.send({ id: requestId, method, params });
+    return answer;
+  }
+
+  /** Sends a request; resolves with its result, failing on an error. */
+  async result(method: string, params: Record<string, unknown> = {}) {
+    const answer = await this.request(method, params);
+    assert.equal(answer.error, undefined, `${method}: ${JSON.stringify(answer.error)}`);
+    return answer.result as Record<string, unknown> & { [key: string]: unknown };
+  }
+
+  /** Initialises the session, asking for `protocolVersion`. */
+  async initialize(protocolVersion = "2025-06-18") {
+    return await this.result("initialize", {
+      protocolVersion,
+      capabilities: { elicitation: {} },
+      clientInfo: { name: "test", version: "1" },
+    });
+  }
+
+  /** The notifications received with `method`. */
+  notifications(method: string) {
+    return this.received.filter((r) => r.message.method === method && r.message.id === undefined);
   }
 }
