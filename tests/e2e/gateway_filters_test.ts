@@ -283,3 +283,38 @@ Deno.test("the config file's filters hold on every endpoint, for both eras of cl
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("filters hold through the aggregate: its lists and calls, both eras of clients", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = `${dir}/servers.json`;
+    const { legacy, modern } = CONFIG.mcpServers;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({ aggregate: true, mcpServers: { legacy, modern } }),
+    );
+    await using proxy = await startServerProxy(["--named-server-config", config]);
+    const listed = ["calls", "grow", "read"].flatMap((name) => [
+      `legacy__${name}`,
+      `modern__${name}`,
+    ]);
+    const sdk1 = await connectClient(proxy.mcp.default, "mcp");
+    const v2 = await connectModernClient(proxy.mcp.default);
+    try {
+      for (const client of [sdk1, v2] as AnyClient[]) {
+        assert.deepEqual(await toolNames(client), listed.sort());
+        assert.equal(textOf(await client.callTool({ name: "modern__read" })), "read");
+        for (const name of ["legacy__write", "modern__plain", "legacy__read-secret"]) {
+          await refused(client.callTool({ name }), -32602, /Unknown tool: /);
+        }
+      }
+      const called = JSON.parse(textOf(await sdk1.callTool({ name: "modern__calls" })));
+      assert.deepEqual(called, ["read", "read", "calls"], "no refused call reached the child");
+    } finally {
+      await sdk1.close();
+      await v2.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { connectClient } from "../support/mcp_client.ts";
+import { mcpTypes } from "../support/sdk.ts";
 import { eventually } from "../support/eventually.ts";
 import { alive, readPids } from "../support/pids.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
@@ -14,9 +15,14 @@ function fixture(serverName: string, ...args: string[]) {
   return { command: "node", args: [FIXTURE, "--server-name", serverName, ...args] };
 }
 
-async function writeConfig(path: string, servers: Record<string, unknown>): Promise<void> {
+/** Writes the config file of `servers`, with the file's other top-level keys in `extra`. */
+async function writeConfig(
+  path: string,
+  servers: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   // Written aside and renamed over, as editors do: a watcher never reads half a file.
-  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify({ mcpServers: servers }));
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify({ ...extra, mcpServers: servers }));
   await Deno.rename(`${path}.tmp`, path);
 }
 
@@ -25,15 +31,15 @@ async function serverStates(base: string): Promise<Record<string, string>> {
   return (await response.json()).server_instances;
 }
 
-/** Calls `alpha` on `url` over and over until `stop` is called; counts calls and failures. */
-async function callUntilStopped(url: string, kind: "mcp" | "sse") {
+/** Calls `tool` on `url` over and over until `stop` is called; counts calls and failures. */
+async function callUntilStopped(url: string, kind: "mcp" | "sse", tool = "alpha") {
   const client = await connectClient(url, kind);
   const counts = { calls: 0, failures: [] as string[] };
   let running = true;
   const loop = (async () => {
     while (running) {
       try {
-        const result = await client.callTool({ name: "alpha", arguments: {} });
+        const result = await client.callTool({ name: tool, arguments: {} });
         assert.deepEqual(result.content, [{ type: "text", text: "called alpha" }]);
         counts.calls++;
       } catch (error) {
@@ -129,6 +135,48 @@ Deno.test("--watch-config: a changed file is applied; a broken one keeps what ru
   );
   // The unchanged server kept its session.
   assert.equal((await client.callTool({ name: "beta", arguments: {} })).isError, undefined);
+  await client.close();
+  await proxy.stop();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a reload changes the aggregate's servers: its clients are told, its calls go on", async () => {
+  const dir = await Deno.makeTempDir();
+  const config = `${dir}/servers.json`;
+  const aggregateOf = (servers: Record<string, unknown>) =>
+    writeConfig(config, servers, { aggregate: true });
+  await aggregateOf({ one: fixture("one"), gone: fixture("gone") });
+  await using proxy = await startServerProxy(["--named-server-config", config]);
+  let changes = 0;
+  const client = await connectClient(proxy.mcp.default, "mcp", {
+    setup: (c) =>
+      c.setNotificationHandler(mcpTypes.ToolListChangedNotificationSchema, () => void changes++),
+  });
+  const names = async () => {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor });
+      names.push(...page.tools.map((tool) => tool.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    return new Set(names.map((name) => name.split("__")[0]));
+  };
+  assert.deepEqual(await names(), new Set(["one", "gone"]));
+  const load = await callUntilStopped(proxy.mcp.default, "mcp", "one__alpha");
+
+  await aggregateOf({ one: fixture("one"), two: fixture("two") });
+  proxy.process.child.kill("SIGHUP");
+  await proxy.process.waitForStderr(/Configuration reloaded: added 'two', removed 'gone'/);
+  await eventually(async () => (await names()).has("two"), "the added server's tools are listed");
+  assert.deepEqual(await names(), new Set(["one", "two"]));
+  assert.ok(changes > 0, "the aggregate's client was told its tools changed");
+  const status = await (await fetch(`${proxy.base}/status`)).json();
+  assert.deepEqual(Object.keys(status.aggregate.servers), ["one", "two"]);
+
+  await load.stop();
+  assert.deepEqual(load.counts.failures, []);
+  assert.ok(load.counts.calls > 0);
   await client.close();
   await proxy.stop();
   await Deno.remove(dir, { recursive: true });
