@@ -5,7 +5,7 @@
  * @module
  */
 import { type Logger, type LogLevel, maskCommandLine } from "../io/log.ts";
-import type { HttpLimits, OsFamily } from "../runtime/mod.ts";
+import type { HttpLimits } from "../runtime/mod.ts";
 import { baseEnvironment } from "./child_environment.ts";
 import { ConfigFileError, parseServerConfigFile } from "./config_file.ts";
 import { OAuthOptionsError, oauthSignInSettings } from "./oauth_settings.ts";
@@ -21,7 +21,6 @@ import {
   type HttpCredentials,
   namedServerPathPrefix,
   type OAuthSignInSettings,
-  type ScaleOutSettings,
   type ServedConfiguration,
   type ServedServerConfig,
   type ServerSettings,
@@ -31,28 +30,10 @@ import {
 import { distinctNames, isValidServerName, SERVER_NAME_RULE } from "./server_config.ts";
 import { ShellWordsError, splitShellWords } from "../io/shell_words.ts";
 import { checkAggregatePrefixes, defaultPrefix, GatewayConfigError } from "./gateway_config.ts";
+import { drainTimeoutMs, scaleOut } from "./scale_out.ts";
+import { type SettingsContext, SettingsError } from "./settings_error.ts";
 
-/** A start-up failure: what to print and the exit code. */
-export class SettingsError extends Error {
-  /** The error's name, as `Error` subclasses set it. */
-  override name = "SettingsError";
-  /** `message` to print, the process's `exitCode`, and whether help is printed first. */
-  constructor(message: string, readonly exitCode = 1, readonly printHelp = false) {
-    super(message);
-  }
-}
-
-/** What settings need from outside the arguments. */
-export interface SettingsContext {
-  /** The proxy's environment. */
-  env: Record<string, string>;
-  /** The platform family, for the child environment's safe variables. */
-  os: OsFamily;
-  /** Reads a config file; rejects when it is missing or unreadable. */
-  readTextFile(path: string): Promise<string>;
-  /** Where warnings about the arguments go. */
-  log: Logger;
-}
+export { type SettingsContext, SettingsError };
 
 /** Whether `value` selects client mode (case-sensitive, as in the original). */
 export function isUrl(value: string): boolean {
@@ -348,63 +329,6 @@ async function serverSettings(args: ParsedArgs, ctx: SettingsContext): Promise<S
     metrics: args.metrics,
     callLog: args.call_log,
   };
-}
-
-/** What an id of an instance may be: it goes into URLs and headers unescaped. */
-const INSTANCE_ID = /^[A-Za-z0-9-]{1,64}$/;
-
-/**
- * `--instance-id` (or `MCP_PROXY_INSTANCE_ID`), `--peer-url` and the shared state key
- * (`--state-key-file`, or `MCP_PROXY_STATE_KEY`); none of them without an instance id.
- */
-async function scaleOut(
-  args: ParsedArgs,
-  ctx: SettingsContext,
-): Promise<ScaleOutSettings | undefined> {
-  const instanceId = args.instance_id ?? (ctx.env.MCP_PROXY_INSTANCE_ID?.trim() || undefined);
-  if (instanceId === undefined) {
-    if (args.peer_url || args.state_key_file) {
-      throw new SettingsError("--peer-url and --state-key-file need --instance-id.", 2);
-    }
-    return undefined;
-  }
-  if (!INSTANCE_ID.test(instanceId)) {
-    throw new SettingsError(
-      `Invalid instance id '${instanceId}': 1 to 64 letters, digits or '-'.`,
-      2,
-    );
-  }
-  const peerUrl = args.peer_url ?? undefined;
-  if (peerUrl !== undefined && (!/^https?:\/\//.test(peerUrl) || !peerUrl.includes("{instance}"))) {
-    throw new SettingsError(
-      "--peer-url must be an http:// or https:// URL with {instance} in it.",
-      2,
-    );
-  }
-  let stateKey = ctx.env.MCP_PROXY_STATE_KEY?.trim() || undefined;
-  if (args.state_key_file) {
-    try {
-      stateKey = (await ctx.readTextFile(args.state_key_file)).trim();
-    } catch (error) {
-      throw new SettingsError(
-        `Could not read --state-key-file ${args.state_key_file}: ${(error as Error).message}`,
-      );
-    }
-  }
-  if (stateKey !== undefined && stateKey.length < 32) {
-    throw new SettingsError(
-      "The state key (--state-key-file or MCP_PROXY_STATE_KEY) must be at least 32 " +
-        "characters; make one with: openssl rand -base64 32",
-    );
-  }
-  return { instanceId, peerUrl, stateKey };
-}
-
-function drainTimeoutMs(args: ParsedArgs): number {
-  if (!(args.drain_timeout >= 0)) {
-    throw new SettingsError("--drain-timeout must be 0 or more seconds.", 2);
-  }
-  return args.drain_timeout * 1000;
 }
 
 /** Builds the settings for a run, logging warnings; throws {@linkcode SettingsError} to stop. */
