@@ -4,7 +4,7 @@
  */
 import { parseCommandLine } from "./cli/parser.ts";
 import { buildSettings, SettingsError } from "./cli/settings.ts";
-import { getLogger, setLogLevel } from "./io/log.ts";
+import { getLogger, setLogFormat, setLogLevel } from "./io/log.ts";
 import { PROXY_VERSION } from "./protocol/handshake.ts";
 import { runtime } from "./runtime/mod.ts";
 
@@ -22,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   setLogLevel(outcome.args.debug ? "DEBUG" : outcome.args.log_level);
+  setLogFormat(outcome.args.log_format);
   const log = getLogger("mcp_proxy");
   let settings;
   try {

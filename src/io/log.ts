@@ -1,6 +1,7 @@
 /**
  * Logging to stderr in the original's layout, `[L YYYY-MM-DD HH:MM:SS,mmm logger] message`,
- * with secrets masked. stdout is never written here: in client mode it carries MCP traffic.
+ * or as one JSON object per line (`--log-format json`), with secrets masked. stdout is never
+ * written here: in client mode it carries MCP traffic.
  * @module
  */
 import { runtime } from "../runtime/mod.ts";
@@ -21,6 +22,18 @@ const RANK: Record<LogLevel, number> = {
 };
 
 let threshold: number = RANK.INFO;
+
+/** How log lines are written: the original's text layout, or one JSON object per line. */
+export type LogFormat = "text" | "json";
+
+let format: LogFormat = "text";
+
+/**
+ * What a log line says besides its message, for machines: written as members of the line's
+ * object in the JSON format (strings masked as messages are), left out of the text format,
+ * whose message says it in words.
+ */
+export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /** The process's stderr: log lines and child servers' stderr, never blocking the proxy. */
 const stderr = new StderrQueue(
@@ -46,6 +59,11 @@ let sink: (line: string) => void = writeStderr;
 /** Sets the lowest level that is written. */
 export function setLogLevel(level: LogLevel): void {
   threshold = RANK[level];
+}
+
+/** Sets how log lines are written (`--log-format`). */
+export function setLogFormat(next: LogFormat): void {
+  format = next;
 }
 
 /** Whether lines at `level` are written: detail that costs to build is built only then. */
@@ -141,19 +159,39 @@ export function formatTimestamp(date: Date): string {
 /** A named logger. */
 export interface Logger {
   /** Detailed diagnostics. */
-  debug(message: string): void;
+  debug(message: string, fields?: LogFields): void;
   /** Normal progress. */
-  info(message: string): void;
+  info(message: string, fields?: LogFields): void;
   /** Something was ignored or degraded. */
-  warning(message: string): void;
+  warning(message: string, fields?: LogFields): void;
   /** Something failed. */
-  error(message: string): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** The members every JSON line begins with, which `fields` cannot replace. */
+const BASE_MEMBERS = new Set(["time", "level", "logger", "message"]);
+
+/** One log line as a JSON object: time (ISO 8601, UTC), level, logger, message, then `fields`. */
+function jsonLine(level: LogLevel, name: string, message: string, fields?: LogFields): string {
+  const line: Record<string, unknown> = {
+    time: new Date().toISOString(),
+    level,
+    logger: name,
+    message: maskSecrets(message),
+  };
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined || BASE_MEMBERS.has(key)) continue;
+    line[key] = typeof value === "string" ? maskSecrets(value) : value;
+  }
+  return `${JSON.stringify(line)}\n`;
 }
 
 /** Returns the logger named `name` (`mcp_proxy.<module>` by convention). */
 export function getLogger(name: string): Logger {
-  const write = (level: LogLevel) => (message: string) => {
+  const write = (level: LogLevel) => (message: string, fields?: LogFields) => {
     if (RANK[level] < threshold) return;
+    if (format === "json") return sink(jsonLine(level, name, message, fields));
     // One line per event: a multi-line message (a stack trace) keeps its breaks as `\n`.
     const line = maskSecrets(message).replaceAll("\n", "\\n");
     sink(`[${level[0]} ${formatTimestamp(new Date())} ${name}] ${line}\n`);
@@ -164,4 +202,16 @@ export function getLogger(name: string): Logger {
     warning: write("WARNING"),
     error: write("ERROR"),
   };
+}
+
+/**
+ * Queues for stderr a line that the stdio server `server` wrote to its stderr: `[server] line`
+ * as the original has it, or in the JSON format a line of the logger `mcp_proxy.child`.
+ */
+export function writeChildStderr(server: string, line: string): void {
+  if (format === "json") {
+    writeStderr(jsonLine("INFO", "mcp_proxy.child", line, { server }));
+  } else {
+    writeStderr(`[${server}] ${line}\n`);
+  }
 }

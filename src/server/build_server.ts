@@ -4,7 +4,7 @@
  * @module
  */
 import type { ServedServerConfig } from "../config.ts";
-import { writeStderr } from "../io/log.ts";
+import { writeChildStderr } from "../io/log.ts";
 import type { SharedServer } from "../core/types.ts";
 import { createFilteredServer } from "../core/gateway/filtered_server.ts";
 import { createIsolatedServer } from "./child/isolated_server.ts";
@@ -17,10 +17,10 @@ import { createSharedServer } from "./child/shared_server.ts";
 export function buildServer(config: ServedServerConfig, serving: Promise<void>): SharedServer {
   const server = config.isolation
     ? createIsolatedServer({ ...config, isolation: config.isolation }, {
-      onStderrLine: (line, child) => writeStderr(`[${child}] ${line}\n`),
+      onStderrLine: (line, child) => writeChildStderr(child, line),
     })
     : createSharedServer(config, {
-      onStderrLine: (line) => writeStderr(`[${config.name}] ${line}\n`),
+      onStderrLine: (line) => writeChildStderr(config.name, line),
       firstRetryAfter: serving,
     });
   return config.filters ? createFilteredServer(server, config.filters) : server;

@@ -4,6 +4,7 @@ import {
   getLogger,
   maskCommandLine,
   maskSecrets,
+  setLogFormat,
   setLogLevel,
   setLogSink,
 } from "../../../src/io/log.ts";
@@ -71,4 +72,51 @@ Deno.test("log lines have the original's layout, go through the level filter and
 
 Deno.test("formatTimestamp uses local time with comma-separated milliseconds", () => {
   assert.equal(formatTimestamp(new Date(2026, 0, 2, 3, 4, 5, 6)), "2026-01-02 03:04:05,006");
+});
+
+Deno.test("text lines ignore fields: the message alone, as before", () => {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  try {
+    getLogger("mcp_proxy.test").info("a call", { server: "s", duration_ms: 1.5 });
+  } finally {
+    restore();
+  }
+  assert.match(lines[0], /^\[I [^\]]+ mcp_proxy\.test\] a call\n$/);
+});
+
+Deno.test("the JSON format writes one object per line: time, level, logger, message, fields", () => {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  try {
+    setLogFormat("json");
+    const log = getLogger("mcp_proxy.test");
+    log.debug("hidden");
+    log.warning("failed\n    at somewhere with Authorization: Bearer t0ken", {
+      server: "s",
+      uri: "file:///x?token=abc",
+      duration_ms: 1.5,
+      ok: false,
+      absent: undefined,
+      level: "not this one",
+    });
+  } finally {
+    restore();
+    setLogFormat("text");
+  }
+  assert.equal(lines.length, 1);
+  assert.ok(lines[0].endsWith("}\n") && !lines[0].slice(0, -1).includes("\n"));
+  const line = JSON.parse(lines[0]);
+  assert.match(line.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.deepEqual({ ...line, time: undefined }, {
+    time: undefined,
+    level: "WARNING",
+    logger: "mcp_proxy.test",
+    message: "failed\n    at somewhere with Authorization: ***",
+    server: "s",
+    uri: "file:///x?token=***",
+    duration_ms: 1.5,
+    ok: false,
+  });
+  assert.deepEqual(Object.keys(line).slice(0, 4), ["time", "level", "logger", "message"]);
 });
