@@ -28,6 +28,7 @@ import type {
 import { AggregateSession } from "./aggregate_session.ts";
 import type { AggregateContext, AggregateMember } from "./members.ts";
 import { ResourceRoutes } from "./resource_routes.ts";
+import { ServerStateCell } from "../server_state.ts";
 
 export type { AggregateMember } from "./members.ts";
 
@@ -73,8 +74,7 @@ class Aggregate implements AggregateServer, AggregateContext {
   /** Each member's latest answer to `initialize`. */
   readonly #handshakes = new Map<SharedServer, Record<string, unknown>>();
   readonly #sessions = new Set<AggregateSession>();
-  readonly #stateListeners = new Set<(state: ServerState) => void>();
-  #state: ServerState = "starting";
+  readonly #state = new ServerStateCell("starting");
   #stopped: string | undefined;
 
   constructor(members: readonly AggregateMember[], options: AggregateOptions) {
@@ -90,7 +90,7 @@ class Aggregate implements AggregateServer, AggregateContext {
   }
 
   get state(): ServerState {
-    return this.#state;
+    return this.#state.value;
   }
 
   get stopped(): string | undefined {
@@ -98,8 +98,7 @@ class Aggregate implements AggregateServer, AggregateContext {
   }
 
   onStateChange(listener: (state: ServerState) => void): () => void {
-    this.#stateListeners.add(listener);
-    return () => this.#stateListeners.delete(listener);
+    return this.#state.onChange(listener);
   }
 
   /** Nothing to start: the members are started by their owner. */
@@ -177,8 +176,6 @@ class Aggregate implements AggregateServer, AggregateContext {
     const state: ServerState = this.#stopped !== undefined
       ? "stopped"
       : (["running", "restarting", "starting"] as const).find((s) => states.has(s)) ?? "failed";
-    if (state === this.#state) return;
-    this.#state = state;
-    for (const listener of [...this.#stateListeners]) listener(state);
+    this.#state.set(state);
   }
 }

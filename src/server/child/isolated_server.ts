@@ -24,6 +24,7 @@ import {
   type SharedServer,
 } from "../../core/types.ts";
 import { createSharedServer, type SharedServerOptions } from "./shared_server.ts";
+import { ServerStateCell } from "../../core/server_state.ts";
 
 const log = getLogger("mcp_proxy.server");
 
@@ -92,8 +93,7 @@ interface Child {
 class PerUserServer implements IsolatedServer {
   readonly name: string;
   readonly limits: ServingLimits;
-  #state: ServerState = "starting";
-  readonly #stateListeners = new Set<(state: ServerState) => void>();
+  readonly #state = new ServerStateCell("starting");
   readonly #config: IsolatedServerConfig;
   readonly #settings: IsolationSettings;
   readonly #options: IsolatedServerOptions;
@@ -116,7 +116,7 @@ class PerUserServer implements IsolatedServer {
   }
 
   get state(): ServerState {
-    return this.#state;
+    return this.#state.value;
   }
 
   get era(): "legacy" | "modern" | undefined {
@@ -128,18 +128,11 @@ class PerUserServer implements IsolatedServer {
   }
 
   onStateChange(listener: (state: ServerState) => void): () => void {
-    this.#stateListeners.add(listener);
-    return () => this.#stateListeners.delete(listener);
-  }
-
-  #setState(state: ServerState): void {
-    if (state === this.#state) return;
-    this.#state = state;
-    for (const listener of [...this.#stateListeners]) listener(state);
+    return this.#state.onChange(listener);
   }
 
   start(): Promise<void> {
-    if (!this.#stopped) this.#setState("running");
+    if (!this.#stopped) this.#state.set("running");
     return Promise.resolve();
   }
 
@@ -192,7 +185,7 @@ class PerUserServer implements IsolatedServer {
   async stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
-      this.#setState("stopped");
+      this.#state.set("stopped");
       for (const [key, child] of this.#children) this.#retire(key, child, "the server stopped");
     }
     await Promise.all(this.#stopping);

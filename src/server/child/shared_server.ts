@@ -25,6 +25,7 @@ import { PROXY_CLIENT_INFO, RELAYED_CLIENT_CAPABILITIES } from "../../protocol/h
 import { Multiplexer } from "../../core/multiplexer.ts";
 import { StdioChild, STOP_GRACE_MS } from "./stdio_child.ts";
 import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../core/types.ts";
+import { ServerStateCell } from "../../core/server_state.ts";
 
 /** Default restart delays: 200 ms doubling up to 30 s; reset after 10 s of uptime. */
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 30_000, stableMs: 10_000 };
@@ -76,8 +77,7 @@ export function createSharedServer(
 class StdioSharedServer implements SharedServer {
   readonly name: string;
   readonly limits: ServingLimits;
-  #state: ServerState = "starting";
-  readonly #stateListeners = new Set<(state: ServerState) => void>();
+  readonly #state = new ServerStateCell("starting");
   readonly #config: StdioServerConfig;
   readonly #options: SharedServerOptions;
   readonly #log: Logger;
@@ -103,19 +103,11 @@ class StdioSharedServer implements SharedServer {
   }
 
   get state(): ServerState {
-    return this.#state;
+    return this.#state.value;
   }
 
   onStateChange(listener: (state: ServerState) => void): () => void {
-    this.#stateListeners.add(listener);
-    return () => this.#stateListeners.delete(listener);
-  }
-
-  /** Moves to `state` and tells the listeners, if it is a change. */
-  #setState(state: ServerState): void {
-    if (state === this.#state) return;
-    this.#state = state;
-    for (const listener of [...this.#stateListeners]) listener(state);
+    return this.#state.onChange(listener);
   }
 
   get era(): ChildEra | undefined {
@@ -134,7 +126,7 @@ class StdioSharedServer implements SharedServer {
   async stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
-      this.#setState("stopped");
+      this.#state.set("stopped");
       this.#mux.refuse(`MCP server '${this.name}' was stopped`);
       this.#stopping.abort();
       if (this.#supervisor) {
@@ -154,8 +146,8 @@ class StdioSharedServer implements SharedServer {
       if (error instanceof RestartForLegacy) continue;
       const delay = backoff.next(uptimeMs);
       if (error) {
-        const firstStart = this.#state === "starting";
-        this.#setState("failed");
+        const firstStart = this.#state.value === "starting";
+        this.#state.set("failed");
         this.#mux.refuse(`MCP server '${this.name}' is not running: ${error.message}`);
         const retryAfter = firstStart ? this.#options.firstRetryAfter : undefined;
         if (retryAfter) {
@@ -169,7 +161,7 @@ class StdioSharedServer implements SharedServer {
           this.#started.reject(error);
         }
       } else {
-        this.#setState("restarting");
+        this.#state.set("restarting");
         this.#log.warning(
           `MCP server '${this.name}' ended; restarting in ${formatDuration(delay)}`,
         );
@@ -203,7 +195,7 @@ class StdioSharedServer implements SharedServer {
     try {
       await this.#initialize(child, stderr);
       readyAt = Date.now();
-      this.#setState("running");
+      this.#state.set("running");
       this.#started.resolve();
     } catch (error) {
       failure = error as Error;
@@ -214,7 +206,7 @@ class StdioSharedServer implements SharedServer {
     this.#modern?.reset();
     this.#modern = undefined;
     // Before detaching, so that clients told of the failure see the state it caused.
-    if (readyAt !== undefined && !this.#stopped) this.#setState("restarting");
+    if (readyAt !== undefined && !this.#stopped) this.#state.set("restarting");
     const ended = this.#stopped
       ? `MCP server '${this.name}' was stopped`
       : `MCP server '${this.name}' exited (${describeExit(exit)})`;
