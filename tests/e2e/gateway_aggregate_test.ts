@@ -12,6 +12,7 @@ import { EVERYTHING_SERVER, ROOT } from "../support/paths.ts";
 import { type PythonEvent, pythonResult, runPythonClient } from "../support/python_client.ts";
 import { mcpTypes } from "../support/sdk.ts";
 import { type ServedProxy, startServerProxy } from "../support/server_proxy.ts";
+import { allPages } from "../support/pages.ts";
 
 const GATEWAY = `${ROOT}tests/fixtures/gateway_server.mjs`;
 const KINDS: ClientTransportKind[] = ["mcp", "sse"];
@@ -72,17 +73,10 @@ function contentOf(result: unknown): string {
 }
 
 /** Every page of the resource list, by a client with a `listResources` taking a cursor. */
-async function resourcePages(
+function resourcePages(
   list: (cursor?: string) => Promise<{ resources: { uri: string }[]; nextCursor?: string }>,
 ): Promise<string[][]> {
-  const pages: string[][] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await list(cursor);
-    pages.push(page.resources.map((resource) => resource.uri));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return pages;
+  return allPages(list, (page) => page.resources.map((resource) => resource.uri));
 }
 
 /** The fixtures' resources in `pages`, and how many pages there were. */

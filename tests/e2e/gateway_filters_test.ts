@@ -10,6 +10,7 @@ import { connectClient } from "../support/mcp_client.ts";
 import { connectModernClient } from "../support/modern_client.ts";
 import { eventually } from "../support/eventually.ts";
 import { EVERYTHING_SERVER, ROOT } from "../support/paths.ts";
+import { allPages } from "../support/pages.ts";
 import { mcpTypes } from "../support/sdk.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
 
@@ -52,14 +53,11 @@ interface AnyClient {
 
 /** Every page of the client's tool list, by name, sorted. */
 async function toolNames(client: AnyClient): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor === undefined ? {} : { cursor });
-    names.push(...page.tools.map((tool) => tool.name));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return names.sort();
+  const pages = await allPages(
+    (cursor) => client.listTools(cursor === undefined ? {} : { cursor }),
+    (page) => page.tools.map((tool) => tool.name),
+  );
+  return pages.flat().sort();
 }
 
 /** The text of a tool result's first content block. */

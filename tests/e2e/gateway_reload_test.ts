@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { connectClient } from "../support/mcp_client.ts";
+import { allPages } from "../support/pages.ts";
 import { mcpTypes } from "../support/sdk.ts";
 import { eventually } from "../support/eventually.ts";
 import { alive, readPids } from "../support/pids.ts";
@@ -153,14 +154,11 @@ Deno.test("a reload changes the aggregate's servers: its clients are told, its c
       c.setNotificationHandler(mcpTypes.ToolListChangedNotificationSchema, () => void changes++),
   });
   const names = async () => {
-    const names: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor === undefined ? {} : { cursor });
-      names.push(...page.tools.map((tool) => tool.name));
-      cursor = page.nextCursor;
-    } while (cursor);
-    return new Set(names.map((name) => name.split("__")[0]));
+    const pages = await allPages(
+      (cursor) => client.listTools(cursor === undefined ? {} : { cursor }),
+      (page) => page.tools.map((tool) => tool.name.split("__")[0]),
+    );
+    return new Set(pages.flat());
   };
   assert.deepEqual(await names(), new Set(["one", "gone"]));
   const load = await callUntilStopped(proxy.mcp.default, "mcp", "one__alpha");
