@@ -13,6 +13,7 @@ import {
   ProtocolErrorCode,
   type WireMessage,
 } from "../protocol/jsonrpc.ts";
+import { readsOneWay, withId } from "../protocol/wire_text.ts";
 import type { Session } from "./mux_session.ts";
 
 /** Where the multiplexer writes messages for the upstream server. */
@@ -70,5 +71,30 @@ export function refuseMessage(
 ): void {
   if (incoming.kind !== "request") return;
   const id = incoming.message.id;
+  session.calls?.refused(session.client, incoming.message.method, incoming.params);
   session.deliver(errorResponse(id, ProtocolErrorCode.ConnectionClosed, reason), id);
+}
+
+/**
+ * A client's request as it goes upstream under the proxy's id `id`: its progress token
+ * replaced by `id`, and its `_meta.traceparent` by `traceparent` when the call is traced. With
+ * the message, the client's own text with only its id changed, when nothing else changes and
+ * the id's place is plain (then it is written instead of serializing the message again).
+ */
+export function asForwarded(
+  { message, params, text }: IncomingRequest,
+  id: number,
+  traceparent: string | undefined,
+): [WireMessage, string | undefined] {
+  const progressToken = params._meta?.progressToken;
+  if (progressToken === undefined && traceparent === undefined) {
+    const forwardedText = text !== undefined && readsOneWay(text)
+      ? withId(text, message.id, id)
+      : undefined;
+    return [{ ...message, id }, forwardedText];
+  }
+  const meta = { ...params._meta };
+  if (progressToken !== undefined) meta.progressToken = id;
+  if (traceparent !== undefined) meta.traceparent = traceparent;
+  return [{ ...message, id, params: { ...params, _meta: meta } }, undefined];
 }

@@ -25,10 +25,12 @@ import {
   resultResponse,
   type WireMessage,
 } from "../protocol/jsonrpc.ts";
-import { readsOneWay, withId } from "../protocol/wire_text.ts";
+import { withId } from "../protocol/wire_text.ts";
+import type { CallOutcome, ServerCalls } from "./observe/call_watch.ts";
 import { ChildHandshake, clientHandshake } from "../protocol/handshake.ts";
 import { DeadlineSweep } from "./deadlines.ts";
 import {
+  asForwarded,
   holdOrRefuse,
   type Link,
   refuseMessage,
@@ -41,7 +43,7 @@ import { type PendingRequest, Session } from "./mux_session.ts";
 import { Questions } from "./questions.ts";
 import { SessionSettings } from "./session_settings.ts";
 import { Turns } from "./turns.ts";
-import type { ClientSink, MuxSession } from "./types.ts";
+import type { ClientSink, MuxSession, SessionOpening } from "./types.ts";
 import { UpstreamNotifications } from "./upstream_notifications.ts";
 
 export type { Upstream };
@@ -61,6 +63,8 @@ export interface MultiplexerOptions {
    * (default `TURN_PATIENCE_MS`); see {@linkcode Turns}.
    */
   readonly turnPatienceMs?: number;
+  /** Told of each client request sent upstream and of its end (call log, metrics, traces). */
+  readonly calls?: ServerCalls;
 }
 
 /** Routes messages between client sessions and one upstream server. */
@@ -68,6 +72,7 @@ export class Multiplexer {
   readonly #name: string;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
+  readonly #calls: ServerCalls | undefined;
   #link: Link = waitingFor(undefined);
   #nextId = 0;
   #nextSession = 0;
@@ -88,6 +93,7 @@ export class Multiplexer {
     this.#name = name;
     this.#log = log;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 0;
+    this.#calls = options.calls;
     const context = {
       name,
       log,
@@ -97,7 +103,7 @@ export class Multiplexer {
     };
     this.#deadlines = new DeadlineSweep({
       ...context,
-      release: (upstreamId) => this.#release(upstreamId),
+      release: (upstreamId) => this.#release(upstreamId, "timeout"),
       notify: (method, params) => this.notify(method, params),
     }, this.#requestTimeoutMs);
     this.#turns = new Turns<Session>({
@@ -117,7 +123,7 @@ export class Multiplexer {
         this.notify("notifications/cancelled", { requestId: upstreamId, reason });
         const error = errorResponse(clientId, ProtocolErrorCode.RequestTimeout, reason);
         session.deliver(error, clientId);
-        this.#release(upstreamId)?.onSettled?.(undefined);
+        this.#release(upstreamId, "timeout")?.onSettled?.(undefined);
       },
     });
     this.#settings = new SessionSettings({
@@ -136,9 +142,12 @@ export class Multiplexer {
     });
   }
 
-  /** Opens a client session that delivers to `sink`. */
-  openSession(sink: ClientSink): MuxSession {
-    const session = new Session(++this.#nextSession, sink, this.#log, this.#name);
+  /** Opens a client session that delivers to `sink` (`opening` names it in the call log). */
+  openSession(sink: ClientSink, opening?: SessionOpening): MuxSession {
+    const session = new Session(++this.#nextSession, sink, this.#log, this.#name, {
+      client: opening?.client,
+      calls: this.#calls,
+    });
     this.#sessions.add(session);
     return {
       receive: (incoming) => this.#fromClient(session, incoming),
@@ -210,8 +219,9 @@ export class Multiplexer {
     this.#busy.clear();
     const held = this.#turns.reset();
     for (const session of this.#sessions) session.inFlight.clear();
-    for (const { session, clientId, onSettled } of pending) {
+    for (const { session, clientId, onSettled, call } of pending) {
       onSettled?.(undefined);
+      if (call) this.#calls!.ended(call, ProtocolErrorCode.ConnectionClosed);
       if (session) {
         session.deliver(
           errorResponse(clientId, ProtocolErrorCode.ConnectionClosed, reason),
@@ -280,27 +290,15 @@ export class Multiplexer {
   /** Sends a client request upstream under a proxy-unique id. */
   #forward(
     session: Session,
-    { message, params, text }: IncomingRequest,
+    incoming: IncomingRequest,
     upstream: Upstream,
     onSettled?: (response: WireMessage | undefined) => void,
   ): void {
+    const { message, params } = incoming;
     const id = ++this.#nextId;
     const progressToken = params._meta?.progressToken;
-    let forwarded: WireMessage;
-    let forwardedText: string | undefined;
-    if (progressToken === undefined) {
-      forwarded = { ...message, id };
-      // The client's own text with the proxy's id, when its place is plain.
-      forwardedText = text !== undefined && readsOneWay(text)
-        ? withId(text, message.id, id)
-        : undefined;
-    } else {
-      forwarded = {
-        ...message,
-        id,
-        params: { ...params, _meta: { ...params._meta, progressToken: id } },
-      };
-    }
+    const call = this.#calls?.started(session.client, message.method, params);
+    const [forwarded, forwardedText] = asForwarded(incoming, id, call?.traceparent);
     const timeoutMs = this.#requestTimeoutMs;
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
     const asks = this.#turns.callStarted(session, message.method);
@@ -311,6 +309,7 @@ export class Multiplexer {
       onSettled,
       deadline,
       asks,
+      call,
     });
     if (deadline !== Infinity) this.#deadlines.arm();
     if (session.inFlight.size === 0) this.#busy.add(session);
@@ -332,7 +331,7 @@ export class Multiplexer {
         return;
       }
       // The client wants no answer any more: the request no longer holds its session busy.
-      this.#release(upstreamId)?.onSettled?.(undefined);
+      this.#release(upstreamId, "cancelled")?.onSettled?.(undefined);
       message = { ...message, params: { ...incoming.params, requestId: upstreamId } };
     }
     link.upstream.send(message, session);
@@ -344,7 +343,9 @@ export class Multiplexer {
     this.#sessions.delete(session);
     this.#busy.delete(session);
     for (const id of session.inFlight.values()) {
+      const call = this.#pending.get(id)?.call;
       this.#pending.delete(id);
+      if (call) this.#calls!.ended(call, "cancelled");
       this.notify("notifications/cancelled", { requestId: id, reason: "Client session closed" });
     }
     session.inFlight.clear();
@@ -361,7 +362,7 @@ export class Multiplexer {
       this.#log.debug(`Dropped a response from '${this.#name}' to unknown request ${id}`);
       return;
     }
-    this.#release(id);
+    this.#release(id, message.error ? message.error.code : "ok", message.result);
     request.onSettled?.(message);
     const session = request.session;
     if (!session) return;
@@ -371,11 +372,12 @@ export class Multiplexer {
     session.deliver({ ...message, id: clientId }, clientId, clientText);
   }
 
-  /** Forgets a request in flight (answered, cancelled or timed out); returns it if it was. */
-  #release(upstreamId: number): PendingRequest | undefined {
+  /** Forgets a request in flight, ended with `outcome` (and `result`); returns it if it was. */
+  #release(upstreamId: number, outcome: CallOutcome, result?: unknown): PendingRequest | undefined {
     const request = this.#pending.get(upstreamId);
     if (!request) return undefined;
     this.#pending.delete(upstreamId);
+    if (request.call) this.#calls!.ended(request.call, outcome, result);
     const session = request.session;
     if (session) {
       session.inFlight.delete(request.clientId);

@@ -6,6 +6,7 @@
 import type { Logger } from "../io/log.ts";
 import type { Params, RequestId, WireMessage } from "../protocol/jsonrpc.ts";
 import type { ClientHandshake, SessionContext } from "../protocol/handshake.ts";
+import type { CallRecord, ServerCalls } from "./observe/call_watch.ts";
 import type { ClientSink } from "./types.ts";
 
 /** One client session of the multiplexer. */
@@ -24,15 +25,30 @@ export class Session implements SessionContext {
   initialized = false;
   /** Whether it was closed: nothing more is taken from or sent to its client. */
   closed = false;
+  /** How the call log names its client (see `SessionOpening`). */
+  readonly client: string | undefined;
+  /** Told of its calls, when they are observed. */
+  readonly calls: ServerCalls | undefined;
   readonly #log: Logger;
   readonly #serverName: string;
 
-  /** Session `id` of the server called `serverName`, delivering to `sink`. */
-  constructor(id: number, sink: ClientSink, log: Logger, serverName: string) {
+  /**
+   * Session `id` of the server called `serverName`, delivering to `sink`; its calls are told
+   * to `observe.calls` as the client `observe.client`.
+   */
+  constructor(
+    id: number,
+    sink: ClientSink,
+    log: Logger,
+    serverName: string,
+    observe: { client?: string; calls?: ServerCalls } = {},
+  ) {
     this.id = id;
     this.sink = sink;
     this.#log = log;
     this.#serverName = serverName;
+    this.client = observe.client;
+    this.calls = observe.calls;
   }
 
   /**
@@ -73,6 +89,8 @@ export interface PendingRequest {
   deadline: number;
   /** Whether its handler may ask the client something (see `Turns`). */
   asks: boolean;
+  /** The call as its observers recorded it, when calls are observed. */
+  call?: CallRecord;
 }
 
 /** What the multiplexer's parts read of it (the multiplexer alone changes its traffic). */

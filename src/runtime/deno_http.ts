@@ -230,6 +230,7 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
             "refusing more on it"
           : `${exchanges} exchanges in flight (--max-connections); refusing new ones`,
       );
+      options.onRefused?.("exchange");
       return new Response(null, { status: 503 });
     }
     exchanges++;
@@ -294,6 +295,7 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
       }
       if (connections.size >= limits.maxConnections) {
         warn(`${connections.size} connections open (--max-connections); refusing new ones`);
+        options.onRefused?.("connection");
         refuse(conn);
         continue;
       }

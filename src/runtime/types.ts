@@ -105,6 +105,11 @@ export interface ServeOptions {
   limits?: HttpLimits;
   /** Told when connections are shed (rate-limited: one line per burst). */
   onWarning?: (message: string) => void;
+  /**
+   * Told of each connection, and each HTTP/2 exchange, refused with 503 at the connection
+   * cap (for metrics; a runtime without a cap never calls it).
+   */
+  onRefused?: (reason: "connection" | "exchange") => void;
 }
 
 /** TLS settings for outgoing HTTPS requests. */

@@ -167,7 +167,7 @@ class PerUserServer implements IsolatedServer {
       key = label = `session ${++this.#sessionsOpened}`;
     }
     const child = this.#children.get(key) ?? this.#spawn(key, label, env);
-    const session = child.server.openSession(sink);
+    const session = child.server.openSession(sink, opening);
     child.sessions++;
     clearTimeout(child.idleTimer);
     let open = true;
@@ -245,6 +245,7 @@ class PerUserServer implements IsolatedServer {
       backoff: this.#options.backoff,
       stopGraceMs: this.#options.stopGraceMs,
       onStderrLine: onStderrLine && ((line) => onStderrLine(line, name)),
+      serverLabel: this.name,
     });
     const child: Child = { server, label, sessions: 0 };
     this.#children.set(key, child);

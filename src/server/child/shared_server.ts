@@ -23,8 +23,16 @@ import { initializeFromDiscover } from "../../protocol/results.ts";
 import { classify, type Incoming, LATEST_LEGACY_PROTOCOL_VERSION } from "../../protocol/jsonrpc.ts";
 import { PROXY_CLIENT_INFO, RELAYED_CLIENT_CAPABILITIES } from "../../protocol/handshake.ts";
 import { Multiplexer } from "../../core/multiplexer.ts";
+import { observed } from "../../core/observe/observed.ts";
+import type { ChildCounters, ExitCause } from "../../core/observe/proxy_metrics.ts";
 import { StdioChild, STOP_GRACE_MS } from "./stdio_child.ts";
-import type { ClientSink, MuxSession, ServerState, SharedServer } from "../../core/types.ts";
+import type {
+  ClientSink,
+  MuxSession,
+  ServerState,
+  SessionOpening,
+  SharedServer,
+} from "../../core/types.ts";
 import { ServerStateCell } from "../../core/server_state.ts";
 
 /** Default restart delays: 200 ms doubling up to 30 s; reset after 10 s of uptime. */
@@ -45,6 +53,11 @@ export interface SharedServerOptions {
    * never comes.
    */
   firstRetryAfter?: Promise<void>;
+  /**
+   * The configured server this one serves, as metrics name it (default: its own name): a
+   * child per user is one of many of the same server.
+   */
+  serverLabel?: string;
 }
 
 /**
@@ -92,6 +105,8 @@ class StdioSharedServer implements SharedServer {
   #stopped = false;
   /** Aborted by stop(): ends a restart delay early. */
   readonly #stopping = new AbortController();
+  /** Counts its children's starts and ends, with `--metrics`. */
+  readonly #counters: ChildCounters | undefined;
 
   constructor(config: StdioServerConfig, options: SharedServerOptions) {
     this.name = config.name;
@@ -99,7 +114,12 @@ class StdioSharedServer implements SharedServer {
     this.#config = config;
     this.#options = options;
     this.#log = getLogger("mcp_proxy.relay");
-    this.#mux = new Multiplexer(config.name, this.#log, this.limits);
+    const label = options.serverLabel ?? config.name;
+    this.#mux = new Multiplexer(config.name, this.#log, {
+      ...this.limits,
+      calls: observed.calls?.forServer(config.name, label),
+    });
+    this.#counters = observed.metrics?.children(label);
   }
 
   get state(): ServerState {
@@ -119,8 +139,8 @@ class StdioSharedServer implements SharedServer {
     return this.#started.promise;
   }
 
-  openSession(sink: ClientSink): MuxSession {
-    return this.#mux.openSession(sink);
+  openSession(sink: ClientSink, opening?: SessionOpening): MuxSession {
+    return this.#mux.openSession(sink, opening);
   }
 
   async stop(): Promise<void> {
@@ -167,6 +187,7 @@ class StdioSharedServer implements SharedServer {
         );
       }
       await sleep(delay, this.#stopping.signal);
+      if (!this.#stopped) this.#counters?.restarts.inc();
     }
   }
 
@@ -176,6 +197,7 @@ class StdioSharedServer implements SharedServer {
       ((line: string) => runtime.writeStderr(`[${this.name}] ${line}\n`));
     const stderr: StderrSeen = { lines: 0, quotedProbe: false };
     let child: StdioChild;
+    this.#counters?.starts.inc();
     try {
       child = new StdioChild(this.#config, {
         onMessage: (message) => this.#fromChild(message),
@@ -186,6 +208,7 @@ class StdioSharedServer implements SharedServer {
         },
       }, this.#log);
     } catch (error) {
+      this.#counters?.exited("start_failed");
       return { uptimeMs: 0, error: error as Error };
     }
     this.#child = child;
@@ -202,6 +225,7 @@ class StdioSharedServer implements SharedServer {
       child.stop(this.#options.stopGraceMs ?? STOP_GRACE_MS);
     }
     const exit = await child.closed;
+    this.#counters?.exited(this.#exitCause(exit, readyAt !== undefined));
     this.#child = undefined;
     this.#modern?.reset();
     this.#modern = undefined;
@@ -213,6 +237,14 @@ class StdioSharedServer implements SharedServer {
     this.#mux.detach(ended);
     if (readyAt === undefined) return { uptimeMs: 0, error: failure ?? new Error(ended) };
     return { uptimeMs: Date.now() - readyAt };
+  }
+
+  /** Why a child ended, for the metrics: `ran` whether it got through its handshake. */
+  #exitCause(exit: ChildExit, ran: boolean): ExitCause {
+    if (this.#stopped) return "stopped";
+    if (!ran) return "start_failed";
+    if (exit.signal) return "signal";
+    return exit.code === 0 ? "exit" : "error";
   }
 
   /** A message of the child: through the translation when the child is modern. */

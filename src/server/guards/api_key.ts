@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "../../deps.ts";
+import { sessionIdForLog } from "../../io/log.ts";
 import { refuse } from "../http/http_error.ts";
 
 // Keys are compared as SHA-256 digests: equal lengths, so the comparison time says nothing
@@ -25,26 +26,48 @@ function isPreflight(request: Request): boolean {
   return request.method === "OPTIONS" && request.headers.has("access-control-request-method");
 }
 
+/** Which key each request let in presented: its number, from 1 in the order the keys were given. */
+const keyNumbers = new WeakMap<Request, number>();
+
 /**
  * The middleware answering 401 with `WWW-Authenticate: Bearer` unless the request presents one
  * of `keys` (non-empty). CORS preflights pass.
  */
 export function apiKeyGuard(keys: readonly string[]): MiddlewareHandler {
   const digests = keys.map(digest);
-  const known = (key: string) => {
+  /** The number of `key` among the keys, or 0. */
+  const numberOf = (key: string) => {
     const candidate = digest(key);
     // No early exit: every key is compared, whichever matches.
     return digests.reduce(
-      (found, expected) => timingSafeEqual(candidate, expected) || found,
-      false,
+      (found, expected, i) => timingSafeEqual(candidate, expected) ? i + 1 : found,
+      0,
     );
   };
   // Not an async function: one promise less on every call (Hono awaits what it returns).
   return (c, next) => {
     const request = c.req.raw;
-    if (isPreflight(request) || presentedKeys(request.headers).some(known)) return next();
+    if (isPreflight(request)) return next();
+    for (const key of presentedKeys(request.headers)) {
+      const number = numberOf(key);
+      if (number === 0) continue;
+      keyNumbers.set(request, number);
+      return next();
+    }
     return Promise.resolve(
       refuse(401, "Unauthorized: API key required", { "www-authenticate": "Bearer" }),
     );
   };
+}
+
+/**
+ * How the call log names the client of `request` (see `SessionOpening.client`): the first
+ * characters of its session id `sessionId`, and which API key it presented (`api-key #2`, by
+ * the order the keys were given), never the key.
+ */
+export function clientLabel(request: Request, sessionId: string | undefined): string | undefined {
+  const key = keyNumbers.get(request);
+  const session = sessionId === undefined ? undefined : `session ${sessionIdForLog(sessionId)}`;
+  if (key === undefined) return session;
+  return session === undefined ? `api-key #${key}` : `${session}, api-key #${key}`;
 }

@@ -2,6 +2,16 @@
  * Building the transports' frequent answers cheaply.
  * @module
  */
+import { utf8Length } from "../../core/observe/metrics.ts";
+import { observed } from "../../core/observe/observed.ts";
+
+/** The body sizes of answers built here, kept while metrics count the bytes sent. */
+const bodySizes = new WeakMap<Response, number>();
+
+/** The size in bytes of `response`'s body, if it was built here while metrics are on. */
+export function sentBodySize(response: Response): number | undefined {
+  return bodySizes.get(response);
+}
 
 /**
  * A response whose `headers` are set after it was built. Deno builds a response with no
@@ -21,5 +31,6 @@ export function responseWith(
       : { status: init.status, headers: { "content-type": init.contentType } },
   );
   for (const name in headers) response.headers.set(name, headers[name]);
+  if (body !== null && observed.metrics) bodySizes.set(response, utf8Length(body));
   return response;
 }

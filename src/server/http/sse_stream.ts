@@ -3,6 +3,8 @@
  * alike: a slow-reader limit, and a keep-alive ticker shared by many streams.
  * @module
  */
+import type { Counter } from "../../core/observe/metrics.ts";
+import { observed } from "../../core/observe/observed.ts";
 import type { WireMessage } from "../../protocol/jsonrpc.ts";
 import { runtime } from "../../runtime/mod.ts";
 
@@ -79,6 +81,14 @@ export class UnreadBudget {
 /** The budget shared by every stream of the process. */
 const PROCESS_BUDGET = new UnreadBudget(SSE_MAX_UNREAD_TOTAL_BYTES);
 
+/** The streams of their bodies, kept while metrics count the bytes each stream sends. */
+const streamsByBody = new WeakMap<ReadableStream<Uint8Array>, SseStream>();
+
+/** The stream whose body is `body`, when metrics are on. */
+export function sseStreamOf(body: ReadableStream<Uint8Array>): SseStream | undefined {
+  return streamsByBody.get(body);
+}
+
 /** An event stream of JSON-RPC messages, ended by the client or by {@linkcode SseStream.close}. */
 export class SseStream {
   /** The body to answer with. */
@@ -95,6 +105,12 @@ export class SseStream {
    * one read of a child's output) go to the client as one chunk, handed over in a microtask.
    */
   #pending = "";
+  /** The metrics, when on: open streams, dropped backlogs, bytes sent. */
+  readonly #metrics = observed.metrics;
+  /** Where the bytes sent are counted, once the HTTP layer has said (see `countSentInto`). */
+  #sentInto: Counter | undefined;
+  /** Bytes sent before that. */
+  #sentBefore = 0;
 
   /**
    * A stream that calls `onEnd` once if the client cancels it, or leaves more than
@@ -115,6 +131,22 @@ export class SseStream {
       },
       cancel: () => this.#end("cancelled"),
     }, BYTES);
+    if (this.#metrics) {
+      this.#metrics.sseStreams.inc();
+      streamsByBody.set(this.body, this);
+    }
+  }
+
+  /** Counts the bytes this stream sends (those sent so far included) into `counter`. */
+  countSentInto(counter: Counter): void {
+    counter.inc(this.#sentBefore);
+    this.#sentBefore = 0;
+    this.#sentInto = counter;
+  }
+
+  #countSent(bytes: number): void {
+    if (this.#sentInto) this.#sentInto.inc(bytes);
+    else this.#sentBefore += bytes;
   }
 
   /** Whether messages can still be written. */
@@ -161,13 +193,17 @@ export class SseStream {
     const text = this.#pending;
     if (text === "" || !this.#open) return;
     this.#pending = "";
-    this.#controller.enqueue(encoder.encode(text));
+    const bytes = encoder.encode(text);
+    if (this.#metrics) this.#countSent(bytes.byteLength);
+    this.#controller.enqueue(bytes);
     this.#budget.update(this, this.unreadBytes);
   };
 
   /** Ends the stream as a client that is not reading: what is queued is let go at once. */
   drop(): void {
     if (!this.#open) return;
+    this.#metrics?.sseDropped.inc();
+    this.#metrics?.sseDroppedBytes.inc(this.unreadBytes);
     this.#end("dropped");
     try {
       this.#controller.error(new Error("client not reading"));
@@ -181,6 +217,7 @@ export class SseStream {
     if (!this.#open) return;
     this.#flush();
     this.#open = false;
+    this.#metrics?.sseStreams.dec();
     this.#budget.forget(this);
     try {
       this.#controller.close();
@@ -198,6 +235,7 @@ export class SseStream {
     }
     try {
       this.#controller.enqueue(KEEP_ALIVE);
+      if (this.#metrics) this.#countSent(KEEP_ALIVE.byteLength);
     } catch {
       this.#end("cancelled");
     }
@@ -206,6 +244,7 @@ export class SseStream {
   #end(reason: SseEndReason): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#metrics?.sseStreams.dec();
     this.#pending = "";
     this.#budget.forget(this);
     this.#onEnd(reason);
