@@ -20,6 +20,16 @@ export const RECIPES: Readonly<Record<BalancerKind, string>> = {
   nginx: `${ROOT}deploy/nginx.conf`,
 };
 
+/** Where Debian installs `name` (/usr/sbin, which may be missing from PATH), else `name`. */
+function sbin(name: string): string {
+  try {
+    Deno.statSync(`/usr/sbin/${name}`);
+    return `/usr/sbin/${name}`;
+  } catch {
+    return name;
+  }
+}
+
 /** The stdio server every instance runs unless told otherwise: the era fixture. */
 export const ERA_FIXTURE_ARGS: readonly string[] = [
   "--",
@@ -180,7 +190,7 @@ export async function startBalancer(
       renderTemplate(await Deno.readTextFile(RECIPES.nginx), values),
     );
     // -g: what a packaged nginx takes from its own main config (the pid file, the foreground).
-    process = new RunningProcess("nginx", [
+    process = new RunningProcess(sbin("nginx"), [
       "-p",
       dir,
       "-c",
@@ -190,7 +200,7 @@ export async function startBalancer(
     ]);
   } else {
     process = new RunningProcess(
-      "haproxy",
+      sbin("haproxy"),
       ["-f", RECIPES[kind], "-db"],
       { env: values },
     );

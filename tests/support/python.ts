@@ -9,8 +9,15 @@ import { ROOT } from "./paths.ts";
 /** The venv holding the Python tools. */
 export const PYTHON_VENV: string = `${ROOT}.tools/python`;
 
-/** What the venv holds, pinned. */
-export const PYTHON_PACKAGES: readonly string[] = ["mcp-proxy==0.13.0", "uv==0.13.9"];
+/**
+ * What the venv holds, pinned; kubernetes-validate (with the Kubernetes schemas it ships) checks
+ * deploy/kubernetes/.
+ */
+export const PYTHON_PACKAGES: readonly string[] = [
+  "mcp-proxy==0.13.0",
+  "uv==0.13.9",
+  "kubernetes-validate==1.37.0",
+];
 
 /** The Python original's `mcp-proxy` executable (0.13.0). */
 export const ORIGINAL_MCP_PROXY: string = `${PYTHON_VENV}/bin/mcp-proxy`;
