@@ -4,7 +4,9 @@
  */
 import { parseCommandLine } from "./cli/parser.ts";
 import { buildSettings, SettingsError } from "./cli/settings.ts";
-import { getLogger, setLogFormat, setLogLevel } from "./io/log.ts";
+import { getLogger, setLogFormat, setLogLevel, urlForLog } from "./io/log.ts";
+import { observed } from "./core/observe/observed.ts";
+import { otlpFromEnv } from "./core/observe/otel_env.ts";
 import { PROXY_VERSION } from "./protocol/handshake.ts";
 import { runtime } from "./runtime/mod.ts";
 
@@ -38,11 +40,25 @@ export async function main(argv: string[]): Promise<number> {
     log.error(error.message);
     return error.exitCode;
   }
-  // Only the chosen mode is loaded: each brings modules the other never uses.
-  return settings.mode === "client"
-    ? await (await import("./client/mod.ts")).runClient(settings)
-    : await (await import("./server/mod.ts")).runServer(settings);
+  const otlp = otlpFromEnv(runtime.envObject(), log.warning);
+  if (otlp) {
+    // Loaded only when traces are exported.
+    const { OtlpTracer } = await import("./core/observe/otlp_tracer.ts");
+    observed.tracer = new OtlpTracer(otlp, PROXY_VERSION);
+    log.info(`Exporting traces to ${urlForLog(otlp.tracesUrl)} (OTLP/HTTP, JSON)`);
+  }
+  try {
+    // Only the chosen mode is loaded: each brings modules the other never uses.
+    return settings.mode === "client"
+      ? await (await import("./client/mod.ts")).runClient(settings)
+      : await (await import("./server/mod.ts")).runServer(settings);
+  } finally {
+    await observed.tracer?.shutdown(TRACE_FLUSH_MS);
+  }
 }
+
+/** How long exiting waits for the last spans to be exported. */
+const TRACE_FLUSH_MS = 2_000;
 
 async function writeStdout(text: string): Promise<void> {
   if (!text) return;

@@ -14,6 +14,8 @@ import {
 } from "./auth/client_credentials.ts";
 import { PROXY_CLIENT_INFO } from "../protocol/handshake.ts";
 import { ClientFront } from "./front.ts";
+import { observed } from "../core/observe/observed.ts";
+import { ClientCallSpans, fetchWithTraceparent } from "./call_spans.ts";
 import { MessageWriter } from "../io/message_writer.ts";
 import { readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
@@ -75,14 +77,18 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     (error) => log.debug(`Cannot write to stdout: ${(error as Error).message}`),
   );
   log.info(`Relaying stdio to ${urlForLog(settings.url)} (transport: ${settings.transport}).`);
+  const spans = observed.tracer && new ClientCallSpans(observed.tracer);
   const front = new ClientFront({
     url: settings.url,
     transport: settings.transport,
     headers: settings.headers,
-    fetch: fetchImpl,
+    fetch: spans ? fetchWithTraceparent(fetchImpl) : fetchImpl,
     log,
     clientInfo: PROXY_CLIENT_INFO,
-    deliver: (message) => stdout.write(message),
+    deliver: (message) => {
+      spans?.answered(message);
+      stdout.write(message);
+    },
   });
 
   // A signal is someone stopping the proxy: the requests still owed get an error at once. A
@@ -105,7 +111,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
   ];
   const ended = await Promise.race([
     readMessages(runtime.stdin(), {
-      onMessage: (incoming) => front.receive(incoming),
+      onMessage: (incoming) => front.receive(spans ? spans.sent(incoming) : incoming),
       onInvalid: (response) => stdout.write(response),
       log,
     }).then(() => "stdin"),

@@ -22,6 +22,7 @@ import { corsGuard } from "./guards/cors.ts";
 import { hostGuard } from "./guards/host.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
 import { originGuard } from "./guards/origin.ts";
+import type { AppObserver } from "./observe/http_observer.ts";
 import { ActivityStatus } from "./status.ts";
 
 const log = getLogger("mcp_proxy.server");
@@ -42,6 +43,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** SSE keep-alive interval in milliseconds (tests shorten it). */
   keepAliveMs?: number;
+  /** What requests are reported to (metrics at `/metrics`, spans); absent: nothing. */
+  observer?: AppObserver;
 }
 
 /** The running application. */
@@ -117,6 +120,12 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     app.use(originGuard(options.allowOrigins));
   }
   const auth = options.apiKeys.length > 0 ? apiKeyGuard(options.apiKeys) : undefined;
+  const observer = options.observer;
+  if (observer?.metrics) {
+    if (auth) app.use("/metrics", auth);
+    app.get("/metrics", () => observer.metricsResponse());
+    observer.countSessions(everyEndpoint);
+  }
 
   /**
    * The server a request to an MCP route goes to: the one whose open session it names, even
@@ -188,10 +197,15 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     await http.closeAll();
   };
   for (const mounted of mounts) mount(mounted);
+  const observed = observer?.wrap(
+    (received) => app.fetch(received.request, received),
+    (prefix) => served.get(prefix)?.server.name,
+  );
 
   return {
     handle(received) {
       if (closing) return new Response("Shutting down", { status: 503 });
+      if (observed) return observed(received);
       return app.fetch(received.request, received);
     },
     mount,

@@ -11,6 +11,7 @@ import { ServedServers } from "./served_servers.ts";
 import { runtime } from "../runtime/mod.ts";
 import { createProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
+import { observeServer } from "./observe/mod.ts";
 
 const log = getLogger("mcp_proxy.server");
 
@@ -86,6 +87,8 @@ export async function runServer(settings: ServerSettings): Promise<number> {
   // Resolved once some server runs: the proxy serves from then on, so the others' failed first
   // starts are retried; if none could start, they are stopped instead, never announced as retried.
   const serving = Promise.withResolvers<void>();
+  // Before the servers are built: each reads what observes it when it is.
+  const observing = observeServer(settings);
   const app = createProxyApp(
     [],
     {
@@ -95,6 +98,7 @@ export async function runServer(settings: ServerSettings): Promise<number> {
       host: settings.host,
       apiKeys: settings.apiKeys,
       maxBodyBytes: settings.maxBodyBytes,
+      observer: observing.app,
     },
   );
   const served = new ServedServers(app, serving.promise);
@@ -116,6 +120,7 @@ export async function runServer(settings: ServerSettings): Promise<number> {
       handler: app.handle,
       limits: settings.httpLimits,
       onWarning: (message) => log.warning(message),
+      onRefused: observing.onRefused,
     });
   } catch (error) {
     log.error(`Could not listen on ${settings.host}:${settings.port}: ${(error as Error).message}`);

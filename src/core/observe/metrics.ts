@@ -18,8 +18,16 @@ export function utf8Length(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     if (unit < 0x80) continue;
-    // Two bytes below U+0800, three above; a surrogate pair's four are two per half.
-    bytes += unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff) ? 1 : 2;
+    if (unit < 0x800) {
+      bytes += 1;
+      continue;
+    }
+    // A surrogate pair is four bytes; anything else here three (a lone surrogate is U+FFFD).
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    bytes += 2;
   }
   return bytes;
 }

@@ -156,8 +156,6 @@ export class ProxyMetrics {
   readonly sseDropped: Counter;
   /** The bytes those streams had left unread, let go with them. */
   readonly sseDroppedBytes: Counter;
-  /** Client mode: reconnections to the remote server after it was lost. */
-  readonly upstreamReconnects: Counter;
 
   /** Registers every metric. */
   constructor() {
@@ -230,10 +228,6 @@ export class ProxyMetrics {
       "Child processes ended, by server and cause (stopped, exit, error, signal, start_failed).",
       ["server", "cause"],
     );
-    this.upstreamReconnects = r.counter(
-      "mcp_proxy_upstream_reconnects_total",
-      "Client mode: reconnections to the remote server after the connection was lost.",
-    ).with();
   }
 
   /** The series of `method` calls on `server` (any method outside MCP's counts as `other`). */

@@ -7,6 +7,7 @@
  * @module
  */
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
+import { clientLabel } from "../guards/api_key.ts";
 import { type MuxSession, SessionRefused, type SharedServer } from "../../core/types.ts";
 import type { ReceivedRequest } from "../../runtime/types.ts";
 import { refuse, sessionNotFound } from "./http_error.ts";
@@ -62,7 +63,7 @@ export class SseSessions {
     try {
       mux = this.#server.openSession({
         send: (message, _relatedRequestId, text) => stream.send(message, text),
-      }, { headers: request.headers });
+      }, { headers: request.headers, client: clientLabel(request, id) });
     } catch (error) {
       stream.close();
       if (error instanceof SessionRefused) return refuse(error.status, error.message);

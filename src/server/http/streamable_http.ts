@@ -15,6 +15,7 @@ import { ModernBridge } from "../../core/modern_bridge.ts";
 import type { ModernCall } from "../../core/bridge_session.ts";
 import { listerThrough, ParamHeaderGuard } from "./param_guard.ts";
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
+import { clientLabel } from "../guards/api_key.ts";
 import { SessionRefused, type SharedServer } from "../../core/types.ts";
 import type { ReceivedRequest } from "../../runtime/types.ts";
 import { HttpSession } from "./http_session.ts";
@@ -295,7 +296,7 @@ export class StreamableHttpSessions {
         keepAlive: this.#keepAlive,
         closeWhenIdle: id === undefined,
         abandonWatch: this.#abandonWatch,
-        opening: { headers: request.headers },
+        opening: { headers: request.headers, client: clientLabel(request, id) },
       });
     } catch (error) {
       if (error instanceof SessionRefused) return refuse(error.status, error.message);
