@@ -19,7 +19,8 @@ export interface LeanClient {
   close(): Promise<void>;
 }
 
-type Answer = { id?: unknown; result?: unknown; error?: { message?: string } };
+/** A JSON-RPC answer as the clients read it. */
+export type Answer = { id?: unknown; result?: unknown; error?: { message?: string } };
 
 /** The params of every legacy client's `initialize`. */
 export const INITIALIZE_PARAMS = {
@@ -69,7 +70,11 @@ export function checkAnswer(answer: Answer | undefined, id: number, what: string
 }
 
 /** The JSON-RPC message answering `id` in a Streamable HTTP response (JSON or event stream). */
-async function readAnswer(response: Response, id: number, what: string): Promise<Answer> {
+export async function readAnswer(
+  response: Response,
+  id: number,
+  what: string,
+): Promise<Answer> {
   if (!response.ok) {
     throw new Error(`${what}: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
   }

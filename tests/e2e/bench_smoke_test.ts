@@ -215,3 +215,25 @@ Deno.test("bench gateway rows: the aggregate against a direct server, a new isol
   assert.equal(users.length, 1);
   assert.match(isolationTable(users), /child per user.*\| +[\d.]+ \|$/m);
 });
+
+const SCALE_OUT_LOAD = new URL("../../bench/lean/scale_out_load.ts", import.meta.url).pathname;
+
+Deno.test("bench scale-out load: every setup answers every checked call and reports its figures", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCALE_OUT_LOAD, "--sessions", "9", "--calls", "3", "--in-flight", "4"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.match(text, /^9 sessions × 3 calls, 4 in flight; every answer checked/m);
+  assert.match(text, /^\| one instance, direct +\| +\d+ \| +[\d.]+ \| +\d+ \| +0 \| +9 \|$/m);
+  for (const setup of ["HAProxy by instance", "HAProxy round robin \\+ --peer-url"]) {
+    assert.match(
+      text,
+      new RegExp(`^\\| 3 instances, ${setup} +\\|( +[\\d.]+ \\|){4} +\\d+ / \\d+ / \\d+ \\|$`, "m"),
+    );
+  }
+  assert.match(text, /^calls\/s, 3 instances behind HAProxy ÷ one instance direct: [\d.]+$/m);
+  assert.match(text, /^forwarding hop, per forwarded call .*: -?\d+ µs CPU, -?[\d.]+ ms$/m);
+});
