@@ -42,7 +42,7 @@ export interface AggregateOptions {
 }
 
 /** Runs `clients` in a closed loop of `inFlight` slots; the proxy `pid`'s CPU per call. */
-async function window(
+export async function window(
   pid: number,
   clients: readonly LeanClient[],
   inFlight: number,

@@ -7,6 +7,13 @@
 /** Characters that may wait for stderr before further lines are dropped. */
 export const STDERR_MAX_PENDING_CHARS = 1024 * 1024;
 
+/**
+ * How long a line waits for others to be written with it. An asynchronous write to stderr
+ * costs tens of µs (the runtime hands it to a thread); a line per relayed call (the call log)
+ * written alone would cost a third of the call.
+ */
+export const STDERR_COALESCE_MS = 10;
+
 /** Writes some of `bytes` without blocking; resolves with how many were written. */
 export type AsyncWrite = (bytes: Uint8Array) => Promise<number>;
 
@@ -15,6 +22,7 @@ export class StderrQueue {
   readonly #write: AsyncWrite;
   readonly #onDrained: (dropped: number) => void;
   readonly #maxPendingChars: number;
+  readonly #coalesceMs: number;
   readonly #encoder = new TextEncoder();
   #pending: string[] = [];
   #pendingChars = 0;
@@ -23,17 +31,20 @@ export class StderrQueue {
   #pump: Promise<void> | undefined;
 
   /**
-   * A queue writing through `write`; `onDrained(count)` is called once the queue has emptied
-   * after `count` texts were dropped (it may {@linkcode write} a notice).
+   * A queue writing through `write`, each burst of texts `coalesceMs` after its first;
+   * `onDrained(count)` is called once the queue has emptied after `count` texts were dropped
+   * (it may {@linkcode write} a notice).
    */
   constructor(
     write: AsyncWrite,
     onDrained: (dropped: number) => void,
     maxPendingChars = STDERR_MAX_PENDING_CHARS,
+    coalesceMs = STDERR_COALESCE_MS,
   ) {
     this.#write = write;
     this.#onDrained = onDrained;
     this.#maxPendingChars = maxPendingChars;
+    this.#coalesceMs = coalesceMs;
   }
 
   /** Queues `text`, or drops it (counted) when too much is already waiting. */
@@ -62,6 +73,7 @@ export class StderrQueue {
 
   async #run(): Promise<void> {
     try {
+      await new Promise((resolve) => setTimeout(resolve, this.#coalesceMs));
       while (this.#pending.length > 0) {
         let bytes = this.#encoder.encode(this.#pending.join(""));
         this.#pending = [];

@@ -10,6 +10,7 @@ import { renderReport } from "../../bench/report.ts";
 import { aggregateTable, measureAggregate } from "../../bench/lean/aggregate_cost.ts";
 import { checkAnswer, POST_HEADERS } from "../../bench/lean/clients.ts";
 import { isolationTable, measureIsolation } from "../../bench/lean/isolation_cost.ts";
+import { measureObservability, observabilityTable } from "../../bench/lean/observability_cost.ts";
 import { answer } from "../../bench/lean/echo_child.ts";
 import { renderLeanReport } from "../../bench/lean/report.ts";
 import { LEAN_RUNS, runId, runLean } from "../../bench/lean/run.ts";
@@ -236,4 +237,19 @@ Deno.test("bench scale-out load: every setup answers every checked call and repo
   }
   assert.match(text, /^calls\/s, 3 instances behind HAProxy ÷ one instance direct: [\d.]+$/m);
   assert.match(text, /^forwarding hop, per forwarded call .*: -?\d+ µs CPU, -?[\d.]+ ms$/m);
+});
+
+Deno.test("bench observability rows: off, call log, metrics and traces, each against off", async () => {
+  const rounds = await measureObservability({
+    rounds: 1,
+    inFlight: [2],
+    warmupMs: 100,
+    durationMs: 500,
+    sessions: 1,
+  });
+  assert.equal(rounds.length, 1);
+  for (const variant of ["off", "call log", "metrics", "traces"] as const) {
+    assert.ok(rounds[0].windows[variant].callsPerSecond > 0, variant);
+  }
+  assert.match(observabilityTable(rounds), /^\| 2 +\| +traces \| +\d+ \| +[\d.]+ \|/m);
 });

@@ -12,8 +12,12 @@
 /** The content type of the exposition format. */
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** The length of `text` in UTF-8, in bytes, without encoding it. */
 export function utf8Length(text: string): number {
+  // Most texts are ASCII, one byte a unit: a native scan tells, faster than the loop below.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);

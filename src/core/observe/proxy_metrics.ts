@@ -64,6 +64,8 @@ export class CallSeries {
   /** Their latency. */
   readonly duration: Histogram;
   readonly #calls: Family<Counter>;
+  /** The counters of calls without a tool label, by outcome (nearly every call's). */
+  readonly #byOutcome: Partial<Record<OutcomeLabel, Counter>> = {};
   readonly #server: string;
   readonly #method: string;
 
@@ -78,7 +80,8 @@ export class CallSeries {
 
   /** Counts a call that ended with `outcome`; `tool` is its tool label ("" for none). */
   count(tool: string, outcome: OutcomeLabel): void {
-    this.#calls.with(this.#server, this.#method, tool, outcome).inc();
+    if (tool !== "") return this.#calls.with(this.#server, this.#method, tool, outcome).inc();
+    (this.#byOutcome[outcome] ??= this.#calls.with(this.#server, this.#method, "", outcome)).inc();
   }
 }
 

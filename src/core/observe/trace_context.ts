@@ -38,13 +38,27 @@ export function formatTraceparent(context: SpanContext): string {
   return `00-${context.traceId}-${context.spanId}-${context.sampled ? "01" : "00"}`;
 }
 
+/** Random bytes drawn a page at a time: one call into the runtime per 256 span ids, not one each. */
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+
+/** Two hex digits per byte value. */
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 /** `bytes` random bytes as hex, never all zero. */
 function randomHex(bytes: number): string {
-  const values = crypto.getRandomValues(new Uint8Array(bytes));
-  if (values.every((byte) => byte === 0)) values[bytes - 1] = 1;
+  if (poolAt + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
   let hex = "";
-  for (const byte of values) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  let zero = true;
+  for (let i = poolAt; i < poolAt + bytes; i++) {
+    hex += HEX[pool[i]];
+    if (pool[i] !== 0) zero = false;
+  }
+  poolAt += bytes;
+  return zero ? `${hex.slice(0, -1)}1` : hex;
 }
 
 /** A new trace id: 16 random bytes. */
