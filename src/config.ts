@@ -218,6 +218,8 @@ export interface ClientSettings {
   verifySsl: boolean | string;
   /** The lowest level logged. */
   logLevel: LogLevel;
+  /** Where `/metrics` is served on 127.0.0.1 (`--metrics-port`); none when absent. */
+  metricsPort?: number;
 }
 
 /** Server mode: stdio servers exposed over SSE and Streamable HTTP. */

@@ -165,6 +165,12 @@ export function addOptions(
     const: false,
     help: "Disable SSL verification (alias for --verify-ssl false).",
   });
+  client.add_argument("--metrics-port", {
+    type: int,
+    metavar: "PORT",
+    help: "Serve Prometheus metrics of the relayed calls at http://127.0.0.1:PORT/metrics. " +
+      "Default: none. (Not in the original.)",
+  });
 
   addOAuthSignInOptions(parser);
 

@@ -86,6 +86,8 @@ export interface ParsedArgs {
   call_log: boolean;
   /** `--log-format`. */
   log_format: "text" | "json";
+  /** `--metrics-port` (client mode), when given. */
+  metrics_port: number | null | undefined;
   /** `--oauth-client-id`: a client registered out of band. */
   oauth_client_id: string | null | undefined;
   /** `--oauth-client-secret`, with `--oauth-client-id`. */

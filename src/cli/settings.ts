@@ -110,7 +110,17 @@ function clientSettings(args: ParsedArgs, url: string, ctx: SettingsContext): Cl
     signIn,
     verifySsl: normalizeVerifySsl(args.verify_ssl),
     logLevel: effectiveLogLevel(args),
+    metricsPort: metricsPort(args),
   };
+}
+
+/** `--metrics-port`: a port to bind, when given. */
+function metricsPort(args: ParsedArgs): number | undefined {
+  const port = args.metrics_port ?? undefined;
+  if (port !== undefined && !(port >= 1 && port <= 65535)) {
+    throw new SettingsError("--metrics-port must be a port number, 1 to 65535.", 2);
+  }
+  return port;
 }
 
 /**

@@ -14,8 +14,10 @@ import {
 } from "./auth/client_credentials.ts";
 import { PROXY_CLIENT_INFO } from "../protocol/handshake.ts";
 import { ClientFront } from "./front.ts";
+import { ClientMetrics } from "../core/observe/call_metrics.ts";
+import { CallWatch } from "../core/observe/call_watch.ts";
 import { observed } from "../core/observe/observed.ts";
-import { ClientCallSpans, fetchWithTraceparent } from "./call_spans.ts";
+import { fetchWithTraceparent, ObservedCalls, serveClientMetrics } from "./observed_calls.ts";
 import { MessageWriter } from "../io/message_writer.ts";
 import { readMessages } from "./stdio.ts";
 import { fetchForVerifySsl, TlsSetupError } from "./tls.ts";
@@ -76,17 +78,34 @@ export async function runClient(settings: ClientSettings): Promise<number> {
     runtime.stdout(),
     (error) => log.debug(`Cannot write to stdout: ${(error as Error).message}`),
   );
+  const metrics = settings.metricsPort === undefined ? undefined : new ClientMetrics();
+  let metricsServer;
+  if (metrics) {
+    try {
+      metricsServer = await serveClientMetrics(runtime, settings.metricsPort!, metrics, log);
+    } catch (error) {
+      log.error(
+        `Could not serve --metrics-port ${settings.metricsPort}: ${(error as Error).message}`,
+      );
+      return 1;
+    }
+    log.info(`Serving metrics at http://127.0.0.1:${metricsServer.port}/metrics`);
+    observed.reconnects = metrics.upstreamReconnects;
+  }
+  const tracer = observed.tracer;
+  const calls = metrics || tracer
+    ? new ObservedCalls(new CallWatch({ log: false, metrics, tracer }).forServer("remote"))
+    : undefined;
   log.info(`Relaying stdio to ${urlForLog(settings.url)} (transport: ${settings.transport}).`);
-  const spans = observed.tracer && new ClientCallSpans(observed.tracer);
   const front = new ClientFront({
     url: settings.url,
     transport: settings.transport,
     headers: settings.headers,
-    fetch: spans ? fetchWithTraceparent(fetchImpl) : fetchImpl,
+    fetch: tracer ? fetchWithTraceparent(fetchImpl) : fetchImpl,
     log,
     clientInfo: PROXY_CLIENT_INFO,
     deliver: (message) => {
-      spans?.answered(message);
+      calls?.answered(message);
       stdout.write(message);
     },
   });
@@ -111,7 +130,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
   ];
   const ended = await Promise.race([
     readMessages(runtime.stdin(), {
-      onMessage: (incoming) => front.receive(spans ? spans.sent(incoming) : incoming),
+      onMessage: (incoming) => front.receive(calls ? calls.sent(incoming) : incoming),
       onInvalid: (response) => stdout.write(response),
       log,
     }).then(() => "stdin"),
@@ -120,6 +139,7 @@ export async function runClient(settings: ClientSettings): Promise<number> {
   if (ended === "stdin") log.info("stdin ended: shutting down.");
   await front.close();
   await stdout.flush();
+  await metricsServer?.shutdown();
   for (const off of unsubscribe) off();
   if (front.reached) return 0;
   log.error(`Exiting with status 1: no MCP server was ever reached at ${urlForLog(settings.url)}.`);

@@ -1,62 +1,73 @@
 /**
- * Traces in client mode: a span per request of the stdio client, a child of the
- * `_meta.traceparent` the request carries (or the root of a new trace), ended by its answer.
- * The request goes on with the span's context in its `_meta.traceparent`, and the HTTP request
+ * What client mode observes of the calls it relays, at its stdio edge: a request of the stdio
+ * client starts a call (a span, a child of the `_meta.traceparent` the request carries, and
+ * the call metrics of `--metrics-port`), and its answer, or its cancellation, ends it. A traced
+ * request goes on with its span's context in its `_meta.traceparent`, and the HTTP request
  * that carries it to the remote with the same in its `traceparent` header.
  * @module
  */
+import type { CallRecord, ServerCalls } from "../core/observe/call_watch.ts";
+import type { ClientMetrics } from "../core/observe/call_metrics.ts";
+import { EXPOSITION_CONTENT_TYPE } from "../core/observe/metrics.ts";
+import { formatTraceparent, parseTraceparent } from "../core/observe/trace_context.ts";
+import type { Logger } from "../io/log.ts";
 import {
-  formatTraceparent,
-  parseTraceparent,
-  type Span,
-  SpanKind,
-  type Tracer,
-} from "../core/observe/trace_context.ts";
-import { classify, type Incoming, requestKey, type WireMessage } from "../protocol/jsonrpc.ts";
+  classify,
+  type Incoming,
+  type RequestId,
+  requestKey,
+  type WireMessage,
+} from "../protocol/jsonrpc.ts";
+import type { HttpServer, Runtime } from "../runtime/mod.ts";
 
-/** The spans of the stdio client's requests in flight. */
-export class ClientCallSpans {
-  readonly #tracer: Tracer;
-  readonly #open = new Map<string, Span>();
+/** The calls of the stdio client in flight, told to `calls` as they start and end. */
+export class ObservedCalls {
+  readonly #calls: ServerCalls;
+  readonly #open = new Map<string, CallRecord>();
 
-  /** Spans recorded with `tracer`. */
-  constructor(tracer: Tracer) {
-    this.#tracer = tracer;
+  /** Calls reported to `calls`. */
+  constructor(calls: ServerCalls) {
+    this.#calls = calls;
   }
 
-  /** A message from stdin: a request starts its span and is passed on with its context. */
+  /**
+   * A message from stdin: a request starts its call and is passed on (with its span's context,
+   * when traced); a cancellation ends the call it names.
+   */
   sent(incoming: Incoming): Incoming {
+    if (incoming.kind === "notification") {
+      if (incoming.message.method === "notifications/cancelled") {
+        this.#end(incoming.params.requestId as RequestId, "cancelled");
+      }
+      return incoming;
+    }
     if (incoming.kind !== "request") return incoming;
     const { message, params } = incoming;
-    const span = this.#tracer.startSpan(
-      message.method,
-      SpanKind.CLIENT,
-      parseTraceparent(params._meta?.traceparent),
-      {
-        "mcp.method.name": message.method,
-      },
-    );
-    this.#open.get(requestKey(message.id))?.end("replaced by a request with the same id");
-    this.#open.set(requestKey(message.id), span);
+    this.#end(message.id, "cancelled");
+    const call = this.#calls.started(undefined, message.method, params);
+    this.#open.set(requestKey(message.id), call);
+    const traceparent = call.traceparent;
+    if (traceparent === undefined) return incoming;
     const traced = classify({
       ...message,
-      params: {
-        ...params,
-        _meta: { ...params._meta, traceparent: formatTraceparent(span.context) },
-      },
+      params: { ...params, _meta: { ...params._meta, traceparent } },
     });
     return traced.kind === "invalid" ? incoming : traced;
   }
 
-  /** A message to stdout: a response ends its request's span. */
+  /** A message to stdout: a response ends its request's call. */
   answered(message: WireMessage): void {
     if (message.method !== undefined || message.id == null) return;
-    const key = requestKey(message.id);
-    const span = this.#open.get(key);
-    if (!span) return;
+    this.#end(message.id, message.error ? message.error.code : "ok", message.result);
+  }
+
+  #end(id: RequestId | undefined, outcome: "ok" | "cancelled" | number, result?: unknown): void {
+    if (typeof id !== "string" && typeof id !== "number") return;
+    const key = requestKey(id);
+    const call = this.#open.get(key);
+    if (!call) return;
     this.#open.delete(key);
-    if (message.error) span.setAttribute("rpc.jsonrpc.error_code", message.error.code);
-    span.end(message.error ? `error ${message.error.code}` : undefined);
+    this.#calls.ended(call, outcome, result);
   }
 }
 
@@ -85,9 +96,31 @@ function traceparentOf(body: string): string | undefined {
     return undefined;
   }
   for (const message of Array.isArray(value) ? value : [value]) {
-    const candidate = (message as WireMessage | null)?.params?._meta?.traceparent;
-    const context = parseTraceparent(candidate);
+    const context = parseTraceparent((message as WireMessage | null)?.params?._meta?.traceparent);
     if (context) return formatTraceparent(context);
   }
   return undefined;
+}
+
+/**
+ * Serves `metrics` at `http://127.0.0.1:PORT/metrics` (`--metrics-port`); rejects when the
+ * port cannot be bound.
+ */
+export function serveClientMetrics(
+  runtime: Runtime,
+  port: number,
+  metrics: ClientMetrics,
+  log: Logger,
+): Promise<HttpServer> {
+  return runtime.serve({
+    hostname: "127.0.0.1",
+    port,
+    onWarning: (message) => log.warning(message),
+    handler: ({ request }) =>
+      request.method === "GET" && new URL(request.url).pathname === "/metrics"
+        ? new Response(metrics.registry.expose(), {
+          headers: { "content-type": EXPOSITION_CONTENT_TYPE },
+        })
+        : new Response("Not Found", { status: 404 }),
+  });
 }

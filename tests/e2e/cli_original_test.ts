@@ -41,6 +41,7 @@ const ADDITIONS = [
   "--metrics",
   "--call-log",
   "--log-format",
+  "--metrics-port",
   "--request-timeout",
   "--session-timeout",
 ];

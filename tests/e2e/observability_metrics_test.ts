@@ -2,7 +2,8 @@
  * `--metrics` in the real process: `promtool check metrics` accepts what `/metrics` serves, a
  * real Prometheus (Debian's `prometheus`, scraping every second with the API key) sees the
  * target up and the calls moving as they are made, and a child killed shows in the restart
- * and exit counters. Off by default: `/metrics` is not served then.
+ * and exit counters. Off by default: `/metrics` is not served then. Client mode serves its
+ * own with `--metrics-port`.
  */
 import assert from "node:assert/strict";
 import { eventually } from "../support/eventually.ts";
@@ -12,6 +13,9 @@ import { openRaw } from "../support/raw_connections.ts";
 import { statusOf } from "../support/raw_http.ts";
 import { RunningProcess } from "../support/process.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
+import { Client } from "../support/mcp_client.ts";
+import { ProxyStdio } from "../support/proxy_stdio.ts";
+import { RemoteMcpServer } from "../fixtures/remote_mcp_server.ts";
 
 const META_SERVER = `${ROOT}tests/fixtures/meta_echo_server.mjs`;
 const KEY = "metrics-test-key";
@@ -200,5 +204,47 @@ Deno.test("connections refused at --max-connections are counted", async () => {
     );
   } finally {
     for (const connection of [...held, refused]) connection.close();
+  }
+});
+
+Deno.test("client mode --metrics-port: the relayed calls and a reconnection, on 127.0.0.1", async () => {
+  const remote = new RemoteMcpServer().start();
+  const port = freePort();
+  const proxy = new ProxyStdio([
+    "--transport",
+    "streamablehttp",
+    "--metrics-port",
+    String(port),
+    `${remote.origin}/mcp`,
+  ]);
+  const client = new Client({ name: "metrics-test", version: "1.0.0" });
+  try {
+    await client.connect(proxy);
+    for (let i = 0; i < 2; i++) await client.callTool({ name: "any", arguments: {} });
+    remote.forgetSessions();
+    await client.callTool({ name: "any", arguments: {} });
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+    const text = await response.text();
+    const checked = await promtoolCheck(text);
+    assert.equal(checked.code, 0, checked.output);
+    for (
+      const line of [
+        'mcp_proxy_calls_total{server="remote",method="tools/call",outcome="ok"} 3',
+        'mcp_proxy_calls_total{server="remote",method="initialize",outcome="ok"} 1',
+        'mcp_proxy_call_duration_seconds_count{server="remote",method="tools/call"} 3',
+        "mcp_proxy_upstream_reconnects_total 1",
+      ]
+    ) {
+      assert.ok(text.includes(`${line}\n`), `${line} in:\n${text}`);
+    }
+    assert.doesNotMatch(
+      text,
+      /mcp_proxy_child_|mcp_proxy_http_/,
+      "server mode's metrics only there",
+    );
+    assert.equal(await statusOf(`http://127.0.0.1:${port}/other`), 404);
+  } finally {
+    await client.close();
+    await remote.close();
   }
 });

@@ -140,7 +140,7 @@ Deno.test("client mode: a stdin request's _meta.traceparent goes on as the remot
     );
     const span = receiver.trace(TRACE_ID).find((span) => span.spanId === parent)!;
     assert.equal(span.parentSpanId, CLIENT_SPAN);
-    assert.equal(span.name, "tools/call");
+    assert.equal(span.name, "tools/call echo");
     assert.equal(span.resource["service.name"], "mcp-proxy");
   } finally {
     await proxy.close();

@@ -20,6 +20,7 @@ import {
   requestKey,
   type WireMessage,
 } from "../../protocol/jsonrpc.ts";
+import { observed } from "../../core/observe/observed.ts";
 import { HandshakeReplay } from "./handshake_replay.ts";
 import { WaitingQueue } from "./waiting_queue.ts";
 import {
@@ -224,6 +225,7 @@ export class ReconnectingRemote {
     if (replay) {
       this.#reachability.clear();
       this.#log.info("Reconnected to the remote server and re-initialised the session.");
+      observed.reconnects?.inc();
     } else {
       this.#reachability.reached();
     }

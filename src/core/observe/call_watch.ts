@@ -8,7 +8,7 @@
  */
 import { getLogger, type LogFields } from "../../io/log.ts";
 import type { Params } from "../../protocol/jsonrpc.ts";
-import type { CallSeries, OutcomeLabel, ProxyMetrics } from "./proxy_metrics.ts";
+import type { CallMetrics, CallSeries, OutcomeLabel } from "./call_metrics.ts";
 import {
   formatTraceparent,
   parseTraceparent,
@@ -41,7 +41,7 @@ export interface CallWatchOptions {
   /** Write a line per call at INFO to the logger `mcp_proxy.calls`. */
   readonly log: boolean;
   /** Count calls into these metrics. */
-  readonly metrics?: ProxyMetrics;
+  readonly metrics?: CallMetrics;
   /** Record a span per call. */
   readonly tracer?: Tracer;
 }
@@ -121,7 +121,7 @@ const log = getLogger("mcp_proxy.calls");
 
 class ServerCallWatch implements ServerCalls {
   readonly #log: boolean;
-  readonly #metrics: ProxyMetrics | undefined;
+  readonly #metrics: CallMetrics | undefined;
   readonly #tracer: Tracer | undefined;
   readonly #name: string;
   readonly #label: string;

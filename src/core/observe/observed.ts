@@ -10,6 +10,7 @@
  * @module
  */
 import type { CallWatch } from "./call_watch.ts";
+import type { Counter } from "./metrics.ts";
 import type { ProxyMetrics } from "./proxy_metrics.ts";
 import type { Tracer } from "./trace_context.ts";
 
@@ -21,6 +22,8 @@ export interface Observed {
   metrics?: ProxyMetrics;
   /** The tracer, when OpenTelemetry export is configured in the environment. */
   tracer?: Tracer;
+  /** Client mode, with `--metrics-port`: counts reconnections to the remote's session. */
+  reconnects?: Counter;
 }
 
 /** The observers of this process: set at start-up, read by what reports to them. */
