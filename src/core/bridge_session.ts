@@ -8,6 +8,7 @@ import type { ClientSink, MuxSession, SessionOpening } from "./types.ts";
 import { classify, type Incoming, type WireMessage } from "../protocol/jsonrpc.ts";
 import type { Envelope } from "../protocol/envelope.ts";
 import type { ParkedCalls } from "./parked_calls.ts";
+import type { StateSealing } from "../protocol/request_state.ts";
 
 /** Opens client sessions on a shared server (what `ModernBridge` needs of it). */
 export interface SessionOpener {
@@ -43,6 +44,8 @@ export interface ModernBridgeOptions {
   readonly gatherMs?: number;
   /** Where calls in a multi round-trip are counted (default: the process's own). */
   readonly parkedCalls?: ParkedCalls;
+  /** The instance id and shared key of the request states (default: none, a random key). */
+  readonly sealing?: StateSealing;
 }
 
 /** The id of the proxy's own `initialize` on a bridge session: never a client's (those are numbers or the client's strings). */

@@ -41,11 +41,15 @@ import { ParkedCalls } from "./parked_calls.ts";
 /** The count every bridge of the process shares, so that its caps hold for the process. */
 const PROCESS_PARKED_CALLS = new ParkedCalls();
 
+/** The error a retry gets whose `requestState` opens no parked round here. */
+export const INVALID_REQUEST_STATE = "Invalid requestState: it was altered, has expired, was " +
+  "used already, or belongs to another request or client";
+
 /** Serves modern requests through client sessions of one shared legacy server. */
 export class ModernBridge implements Parking {
   readonly #server: SessionOpener;
   readonly #options: Required<ModernBridgeOptions>;
-  readonly #sealer = new RequestStateSealer();
+  readonly #sealer: RequestStateSealer;
   /** Calls waiting for a client's retry, by parked id: a retry finds its call in one look. */
   readonly #parked = new Map<string, BridgedRequest>();
 
@@ -56,8 +60,10 @@ export class ModernBridge implements Parking {
       parkTimeoutMs: 300_000,
       gatherMs: 50,
       parkedCalls: PROCESS_PARKED_CALLS,
+      sealing: {},
       ...options,
     };
+    this.#sealer = new RequestStateSealer(Date.now, this.#options.sealing);
   }
 
   /** How many calls wait for a client's input (for tests and status). */
@@ -137,12 +143,9 @@ export class ModernBridge implements Parking {
       if (retry.closed) return;
       const call = ref?.method === request.method ? this.#parked.get(ref.parkedId) : undefined;
       if (!ref || !call || call.round !== ref.round) {
-        reply.send(errorResponse(
-          request.id,
-          ProtocolErrorCode.InvalidParams,
-          "Invalid requestState: it was altered, has expired, was used already, or belongs to " +
-            "another request or client",
-        ));
+        reply.send(
+          errorResponse(request.id, ProtocolErrorCode.InvalidParams, INVALID_REQUEST_STATE),
+        );
         return;
       }
       this.#parked.delete(ref.parkedId);

@@ -4,9 +4,11 @@
  * call, usable only by the client it was handed to.
  *
  * The state travels through the client, so it is attacker-controlled input: it names only an
- * id of the proxy's own and is sealed with an HMAC under a key that never leaves the process.
- * The HMAC also covers the credential of the request it answered (its digest, which the state
- * does not carry): presented with another credential, or none, it does not open.
+ * id of the proxy's own and is sealed with an HMAC under a key that never leaves the process
+ * (or a key every instance behind a load balancer shares). The HMAC also covers the credential
+ * of the request it answered (its digest, which the state does not carry): presented with
+ * another credential, or none, it does not open. An instance among several puts its id in
+ * front (`<instance>.<sealed>`), under the HMAC too, so that any instance can tell whose it is.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -40,18 +42,50 @@ function toBase64Url(bytes: Uint8Array): string {
   return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** Seals and opens `requestState` values with a per-process HMAC-SHA256 key. */
+/** How an instance among several seals its states (absent: alone, with a random key). */
+export interface StateSealing {
+  /** The instance whose id every state starts with (`<instance>.`). */
+  readonly instanceId?: string;
+  /** The key every instance shares; its SHA-256 is the HMAC key. Absent: a random one. */
+  readonly key?: string;
+}
+
+/**
+ * Whether `text` may be an instance's id: 1 to 64 letters, digits or `-`, so that it goes
+ * into URLs and headers as it is.
+ */
+export function isInstanceId(text: string): boolean {
+  return /^[A-Za-z0-9-]{1,64}$/.test(text);
+}
+
+/**
+ * The instance a state names (`<instance>.<sealed>`), or `undefined` for a state without one.
+ * A sealed state is two base64url parts: the instance makes three.
+ */
+export function stateInstance(state: string): string | undefined {
+  const parts = state.split(".");
+  return parts.length === 3 && isInstanceId(parts[0]) ? parts[0] : undefined;
+}
+
+/** Seals and opens `requestState` values with an HMAC-SHA256 key of the process or shared. */
 export class RequestStateSealer {
   readonly #key: Promise<CryptoKey>;
   readonly #now: () => number;
+  readonly #instanceId: string | undefined;
 
-  /** A sealer with a fresh random key; `now` is the clock (tests replace it). */
-  constructor(now: () => number = Date.now) {
+  /**
+   * A sealer with a fresh random key, or the shared key of `sealing`; `now` is the clock
+   * (tests replace it).
+   */
+  constructor(now: () => number = Date.now, sealing: StateSealing = {}) {
     this.#now = now;
+    this.#instanceId = sealing.instanceId;
     // Random bytes imported as the key: Deno's `generateKey` for HMAC blocks start-up ~40 ms.
     this.#key = crypto.subtle.importKey(
       "raw",
-      crypto.getRandomValues(new Uint8Array(32)),
+      sealing.key === undefined
+        ? crypto.getRandomValues(new Uint8Array(32))
+        : Uint8Array.from(createHash("sha256").update(sealing.key).digest()),
       { name: "HMAC", hash: "SHA-256" },
       false,
       ["sign"],
@@ -64,14 +98,25 @@ export class RequestStateSealer {
    */
   async seal(ref: ParkedRef, credential: string, ttlMs: number): Promise<string> {
     const payload = `${ref.parkedId}.${ref.round}.${this.#now() + ttlMs}.${ref.method}`;
-    return `${toBase64Url(encoder.encode(payload))}.${await this.#mac(payload, credential)}`;
+    const mac = await this.#mac(payload, credential, this.#instanceId);
+    const sealed = `${toBase64Url(encoder.encode(payload))}.${mac}`;
+    return this.#instanceId === undefined ? sealed : `${this.#instanceId}.${sealed}`;
   }
 
   /**
-   * The ref sealed in `state`, or `undefined` if it was forged, altered or has expired, or is
-   * presented with another `credential` than it was sealed for.
+   * The ref sealed in `state` by `instance` (by default this sealer's own), or `undefined` if
+   * it was forged, altered or has expired, names another instance, or is presented with
+   * another `credential` than it was sealed for.
    */
-  async open(state: string, credential: string): Promise<ParkedRef | undefined> {
+  async open(
+    state: string,
+    credential: string,
+    instance: string | undefined = this.#instanceId,
+  ): Promise<ParkedRef | undefined> {
+    if (instance !== undefined) {
+      if (!state.startsWith(`${instance}.`)) return undefined;
+      state = state.slice(instance.length + 1);
+    }
     const dot = state.indexOf(".");
     if (dot === -1) return undefined;
     let payload: string;
@@ -83,16 +128,18 @@ export class RequestStateSealer {
     } catch {
       return undefined;
     }
-    const mac = await this.#mac(payload, credential);
+    const mac = await this.#mac(payload, credential, instance);
     if (!timingSafeEqual(mac, state.slice(dot + 1))) return undefined;
     const [parkedId, round, expiresAt, ...method] = payload.split(".");
     if (Number(expiresAt) < this.#now()) return undefined;
     return { parkedId, method: method.join("."), round: Number(round) };
   }
 
-  async #mac(payload: string, credential: string): Promise<string> {
-    // A line break cannot occur in a credential digest (base64url): the two stay apart.
-    const sealed = encoder.encode(`${payload}\n${credential}`);
+  async #mac(payload: string, credential: string, instance: string | undefined): Promise<string> {
+    // A line break cannot occur in a credential digest (base64url) or an instance id: the
+    // parts stay apart.
+    const text = `${payload}\n${credential}`;
+    const sealed = encoder.encode(instance === undefined ? text : `${instance}\n${text}`);
     const signature = await crypto.subtle.sign("HMAC", await this.#key, sealed);
     return toBase64Url(new Uint8Array(signature));
   }
