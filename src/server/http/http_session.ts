@@ -31,6 +31,8 @@ export interface HttpSessionOptions {
   readonly abandonWatch: AbandonWatch;
   /** What the server is told of the client (the headers of its first POST). */
   readonly opening?: SessionOpening;
+  /** Called once when the session ends. */
+  readonly onClose?: () => void;
 }
 
 /** A client session of the Streamable HTTP transport. */
@@ -128,6 +130,7 @@ export class HttpSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#options.onClose?.();
     this.#mux.close();
     for (const exchange of new Set(this.#exchanges.values())) {
       exchange.abort(ProtocolErrorCode.ConnectionClosed, "Session ended");

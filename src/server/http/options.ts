@@ -13,4 +13,11 @@ export interface SessionTableOptions {
   readonly maxUnreadBytes?: number;
   /** Streamable HTTP without sessions: one multiplexer session per POST. */
   readonly stateless?: boolean;
+  /**
+   * This instance's id among several behind a load balancer: session ids, the SSE endpoint
+   * and request states name it. Absent: alone.
+   */
+  readonly instanceId?: string;
+  /** The key that seals request states, shared by every instance; absent: a random one. */
+  readonly stateKey?: string;
 }

@@ -42,6 +42,8 @@ export class SseSessions {
   readonly #ticker: KeepAliveTicker;
   readonly #maxUnreadBytes: number;
   readonly #maxBodyBytes: number;
+  /** What the endpoint URL adds after the session id: the instance that holds the session. */
+  readonly #endpointSuffix: string;
 
   /** The table of `server`'s SSE sessions. */
   constructor(server: SharedServer, options: SessionTableOptions) {
@@ -49,12 +51,15 @@ export class SseSessions {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#ticker = new KeepAliveTicker(options.keepAliveMs ?? SSE_KEEP_ALIVE_MS);
     this.#maxUnreadBytes = options.maxUnreadBytes ?? SSE_MAX_UNREAD_BYTES;
+    this.#endpointSuffix = options.instanceId === undefined
+      ? ""
+      : `&instance=${options.instanceId}`;
   }
 
   /**
    * Opens a session and answers with its event stream; `messagesPath` is the path of the
-   * POST endpoint announced in the first event (the session id is appended), `request` the
-   * `GET` that opens it.
+   * POST endpoint announced in the first event (the session id is appended, and the
+   * instance's id when there are several), `request` the `GET` that opens it.
    */
   open(messagesPath: string, request: Request): Response {
     const id = crypto.randomUUID().replaceAll("-", "");
@@ -70,7 +75,7 @@ export class SseSessions {
       throw error;
     }
     this.#sessions.set(id, { stream, mux });
-    stream.event("endpoint", `${messagesPath}?session_id=${id}`);
+    stream.event("endpoint", `${messagesPath}?session_id=${id}${this.#endpointSuffix}`);
     this.#ticker.add(stream);
     log.debug(`SSE session ${sessionIdForLog(id)} opened on ${this.#server.name}`);
     return new Response(stream.body, { headers: SSE_HEADERS });

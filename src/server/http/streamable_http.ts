@@ -81,6 +81,10 @@ export class StreamableHttpSessions {
   readonly #bridge: ModernBridge;
   /** Checks the `Mcp-Param-*` headers of modern tool calls against their arguments. */
   readonly #paramHeaders: ParamHeaderGuard;
+  /** What session ids start with: this instance's id and a dot, among several; else nothing. */
+  readonly #idPrefix: string;
+  /** Calls being answered outside a session: modern ones (listen streams aside) and stateless. */
+  #callsOutsideSessions = 0;
 
   /** A table serving `server`. */
   constructor(server: SharedServer, options: SessionTableOptions) {
@@ -89,10 +93,12 @@ export class StreamableHttpSessions {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#sessionIdleMs = server.limits.sessionIdleMs;
     this.#keepAlive = new KeepAliveTicker(options.keepAliveMs);
+    this.#idPrefix = options.instanceId === undefined ? "" : `${options.instanceId}.`;
     this.#bridge = new ModernBridge(server, {
       log,
       legacyVersion: LATEST_LEGACY_PROTOCOL_VERSION,
       supportedVersions: SUPPORTED_VERSIONS,
+      sealing: { instanceId: options.instanceId, key: options.stateKey },
     });
     this.#paramHeaders = new ParamHeaderGuard(listerThrough(this.#bridge));
   }
@@ -134,6 +140,14 @@ export class StreamableHttpSessions {
   /** How many sessions are open. */
   get openSessions(): number {
     return this.#sessions.size;
+  }
+
+  /**
+   * How many calls outside sessions are unfinished: modern calls being answered or waiting
+   * for their client's input (a `subscriptions/listen` stream is no call), stateless POSTs.
+   */
+  get callsInFlight(): number {
+    return this.#callsOutsideSessions + this.#bridge.parkedCount;
   }
 
   /** Ends every session (shutdown): open streams close, multiplexer sessions end. */
@@ -178,7 +192,7 @@ export class StreamableHttpSessions {
       );
     }
     // 122 random bits, printed as visible ASCII.
-    const id = crypto.randomUUID();
+    const id = this.#idPrefix + crypto.randomUUID();
     const session = this.#openSession(request, id);
     if (session instanceof Response) return session;
     this.#sessions.set(id, session);
@@ -208,11 +222,16 @@ export class StreamableHttpSessions {
 
   /** Serves one modern request through the bridge; its answer is JSON or an event stream. */
   #serveModern(post: ModernPost, request: Request): Promise<Response> {
+    const counted = post.request.method !== "subscriptions/listen";
+    if (counted) this.#callsOutsideSessions++;
     const exchange = new PostExchange([post.request.id], false, {
       headers: {},
       keepAlive: this.#keepAlive,
-      // Deferred: the bridge may answer (discover) before serve() has returned the call.
-      onDone: () => queueMicrotask(() => call.close()),
+      onDone: () => {
+        if (counted) this.#callsOutsideSessions--;
+        // Deferred: the bridge may answer (discover) before serve() has returned the call.
+        queueMicrotask(() => call.close());
+      },
       abandonWatch: this.#abandonWatch,
       request,
     });
@@ -290,14 +309,18 @@ export class StreamableHttpSessions {
    * this POST alone), or the refusal to answer with when the server will not take it.
    */
   #openSession(request: Request, id: string | undefined): HttpSession | Response {
+    const stateless = id === undefined;
     try {
-      return new HttpSession(this.#server, {
+      const session = new HttpSession(this.#server, {
         id,
         keepAlive: this.#keepAlive,
-        closeWhenIdle: id === undefined,
+        closeWhenIdle: stateless,
         abandonWatch: this.#abandonWatch,
         opening: { headers: request.headers, client: clientLabel(request, id) },
+        onClose: stateless ? () => this.#callsOutsideSessions-- : undefined,
       });
+      if (stateless) this.#callsOutsideSessions++;
+      return session;
     } catch (error) {
       if (error instanceof SessionRefused) return refuse(error.status, error.message);
       throw error;
