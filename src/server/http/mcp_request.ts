@@ -92,7 +92,7 @@ function tooLarge(maxBytes: number): Response {
  * (413 when too large, 400 when the client hung up). A body the server read ahead is used at
  * once, with no promise in between. The transports' one body-size check.
  */
-function withBodyText(
+export function withBodyText(
   { request, bodyText }: ReceivedRequest,
   maxBytes: number,
   use: (text: string) => Response | Promise<Response>,

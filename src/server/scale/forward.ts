@@ -1,0 +1,194 @@
+/**
+ * Forwarding to the instance that holds a session (`--peer-url`): behind a load balancer
+ * without sticky sessions, a request may reach an instance other than the one that holds its
+ * Streamable HTTP session, SSE session or parked multi round-trip call. The request names
+ * that instance (the session id's prefix, the `instance` parameter of `/messages/`, the
+ * request state's prefix), and is passed on to it with `fetch`; its answer, event streams
+ * included, streams back unchanged.
+ *
+ * A request is forwarded at most once: one that an instance forwarded already and that names
+ * yet another gets the answer of a lost session, as does one whose instance cannot be reached.
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "../../deps.ts";
+import { getLogger, urlForLog } from "../../io/log.ts";
+import { errorResponse, ProtocolErrorCode } from "../../protocol/jsonrpc.ts";
+import { credentialOf, RequestStateSealer, stateInstance } from "../../protocol/request_state.ts";
+import { INVALID_REQUEST_STATE } from "../../core/modern_bridge.ts";
+import { sessionNotFound } from "../http/http_error.ts";
+import {
+  FORWARDED_BY_HEADER,
+  isSessionlessPost,
+  type McpRoute,
+  namedInstance,
+  type PostedState,
+  type ReceivedEnv,
+  withPostedState,
+} from "./posted_state.ts";
+
+const log = getLogger("mcp_proxy.scale_out");
+
+/** How often at most an unreachable instance is logged as a warning (the rest at DEBUG). */
+const WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * Headers of one connection, not of the exchange (RFC 9110 §7.6.1), and those `fetch` sets
+ * itself for the connection it opens.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+
+/** How an instance finds its peers. */
+export interface PeerForwarding {
+  /** This instance's id. */
+  readonly instanceId: string;
+  /** Where an instance is, `{instance}` standing for its id. */
+  readonly peerUrl: string;
+  /** The key every instance seals request states with; absent: states are forwarded unchecked. */
+  readonly stateKey?: string;
+  /** Largest request body read to find a request state (the route's own limit). */
+  readonly maxBodyBytes: number;
+  /**
+   * Whether the server of the request seals the request states its clients present: a modern
+   * child's states are its own, whatever they look like, and are never forwarded.
+   */
+  readonly sealsStates: (c: Context<ReceivedEnv>) => boolean;
+  /** Makes the forwarded requests (tests replace it). */
+  readonly fetch?: typeof fetch;
+}
+
+/** The headers of `headers` that are not hop-by-hop, named or listed in `Connection`. */
+function endToEnd(headers: Headers): Headers {
+  const listed = headers.get("connection")?.toLowerCase().split(",").map((name) => name.trim());
+  const kept = new Headers();
+  for (const [name, value] of headers) {
+    if (!HOP_BY_HOP.has(name) && !listed?.includes(name)) kept.append(name, value);
+  }
+  return kept;
+}
+
+/** `url` for the log: without credentials or query, if it is a URL at all. */
+function shownUrl(url: string): string {
+  try {
+    return urlForLog(url);
+  } catch {
+    return "not a valid URL";
+  }
+}
+
+/** The answer a request for a session gets when its instance is gone. */
+function lostSession(): Response {
+  return sessionNotFound();
+}
+
+/** The answer a retry gets whose request state names an instance that is gone. */
+function lostState({ id }: PostedState): Response {
+  return Response.json(errorResponse(id, ProtocolErrorCode.InvalidParams, INVALID_REQUEST_STATE));
+}
+
+/**
+ * The middleware of one of a server's MCP routes that forwards the requests naming another
+ * instance; `undefined` for a route whose requests never do (`GET /sse` opens a session here).
+ */
+export function peerForwarder(
+  options: PeerForwarding,
+  route: McpRoute,
+): MiddlewareHandler<ReceivedEnv> | undefined {
+  if (route === "sse") return undefined;
+  const self = options.instanceId;
+  const fetchPeer = options.fetch ?? fetch;
+  const sealer = options.stateKey === undefined
+    ? undefined
+    : new RequestStateSealer(Date.now, { key: options.stateKey });
+  let warnAfter = 0;
+
+  const forward = async (
+    request: Request,
+    instance: string,
+    body: string | undefined,
+    lost: () => Response,
+  ): Promise<Response> => {
+    if (request.headers.has(FORWARDED_BY_HEADER)) return lost();
+    const { pathname, search } = new URL(request.url);
+    const url = options.peerUrl.replace("{instance}", instance).replace(/\/$/, "") + pathname +
+      search;
+    const headers = endToEnd(request.headers);
+    headers.set(FORWARDED_BY_HEADER, self);
+    const hasBody = request.method !== "GET" && request.method !== "HEAD";
+    const init = {
+      method: request.method,
+      headers,
+      body: hasBody ? body ?? request.body : undefined,
+      // A request body as a stream needs it; a text one ignores it.
+      duplex: "half",
+      redirect: "manual",
+      // The client went away: so does the exchange with the peer (and its event stream).
+      signal: request.signal,
+    } as RequestInit;
+    let answer: Response;
+    try {
+      answer = await fetchPeer(url, init);
+    } catch (error) {
+      const line = `Could not forward ${request.method} ${pathname} to instance '${instance}' ` +
+        `(${shownUrl(url)}): ${(error as Error).message}`;
+      if (Date.now() >= warnAfter && !request.signal.aborted) {
+        warnAfter = Date.now() + WARNING_INTERVAL_MS;
+        log.warning(line);
+      } else {
+        log.debug(line);
+      }
+      return lost();
+    }
+    log.debug(`Forwarded ${request.method} ${pathname} to instance '${instance}'`);
+    return new Response(answer.body, {
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: endToEnd(answer.headers),
+    });
+  };
+
+  /** Forwards a retry whose state another instance sealed (and that opens, with a shared key). */
+  const forwardState = async (
+    request: Request,
+    body: string | undefined,
+    posted: PostedState,
+  ): Promise<Response | undefined> => {
+    const instance = posted.state === undefined ? undefined : stateInstance(posted.state);
+    if (instance === undefined || instance === self) return undefined;
+    if (sealer && !await sealer.open(posted.state!, credentialOf(request.headers), instance)) {
+      return lostState(posted);
+    }
+    return forward(request, instance, body, () => lostState(posted));
+  };
+
+  return (c, next) => {
+    const request = c.env.request;
+    const instance = route === "messages"
+      ? namedInstance(c.req.query("instance"), false)
+      : namedInstance(request.headers.get("mcp-session-id"), true);
+    if (instance !== undefined) {
+      return instance === self ? next() : forward(request, instance, c.env.bodyText, lostSession);
+    }
+    if (route === "messages" || request.headers.has("mcp-session-id")) return next();
+    if (!isSessionlessPost(c, route) || !options.sealsStates(c)) return next();
+    return Promise.resolve(
+      withPostedState(
+        c,
+        options.maxBodyBytes,
+        async (posted) =>
+          await forwardState(request, c.env.bodyText, posted) ?? await next().then(() => c.res),
+      ),
+    );
+  };
+}
