@@ -1,7 +1,8 @@
 /**
  * The HTTP application of server mode: per server `/sse`, `/messages/` and `/mcp` (the default
- * server at the root, named ones under `/servers/NAME`), `/status`, CORS, DNS-rebinding checks
- * (Host and Origin) and API-key authentication.
+ * server at the root, named ones under `/servers/NAME`), `/status`, `/ready`, CORS,
+ * DNS-rebinding checks (Host and Origin), API-key authentication, and, as one instance of
+ * several, forwarding to the others and the drain before shutdown.
  *
  * One Hono app: its routes are the table of exact paths, the guards of src/server/guards/ its
  * middleware, each applied once per request. The request as the HTTP server received it (with
@@ -10,7 +11,7 @@
  * @module
  */
 import { type Context, Hono, TrieRouter } from "../deps.ts";
-import { namedServerPathPrefix } from "../config.ts";
+import { namedServerPathPrefix, type ScaleOutSettings } from "../config.ts";
 import { sleep } from "../io/async.ts";
 import { getLogger } from "../io/log.ts";
 import type { SharedServer } from "../core/types.ts";
@@ -22,6 +23,9 @@ import { corsGuard } from "./guards/cors.ts";
 import { hostGuard } from "./guards/host.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
 import { originGuard } from "./guards/origin.ts";
+import { drainGate, readiness } from "./scale/drain.ts";
+import { peerForwarder } from "./scale/forward.ts";
+import type { McpRoute } from "./scale/posted_state.ts";
 import type { AppObserver } from "./observe/http_observer.ts";
 import { ActivityStatus } from "./status.ts";
 
@@ -45,6 +49,16 @@ export interface AppOptions {
   keepAliveMs?: number;
   /** What requests are reported to (metrics at `/metrics`, spans); absent: nothing. */
   observer?: AppObserver;
+  /** One instance of several behind a load balancer; absent: alone. */
+  scaleOut?: ScaleOutSettings;
+}
+
+/** What was still open when a drain ended. */
+export interface DrainLeft {
+  /** Sessions still open (SSE streams and Streamable HTTP sessions). */
+  readonly sessions: number;
+  /** Calls outside sessions still unfinished (modern calls, parked rounds, stateless POSTs). */
+  readonly calls: number;
 }
 
 /** The running application. */
@@ -53,6 +67,12 @@ export interface ProxyApp {
   handle(received: ReceivedRequest): Response | Promise<Response>;
   /** Ends every client session and closes open streams; later requests get 503. */
   close(): Promise<void>;
+  /**
+   * Stops taking new sessions and calls (503 with `Retry-After`; `/ready` says so) while the
+   * open ones are served, until none is left or `timeoutMs` has passed (or {@linkcode close}
+   * was called); resolves with what was left.
+   */
+  drain(timeoutMs: number): Promise<DrainLeft>;
   /** Serves `mounted` under its prefix from now on (nothing must be served there yet). */
   mount(mounted: MountedServer): void;
   /**
@@ -90,10 +110,13 @@ const DRAIN_CHECK_MS = 250;
 
 /** Builds the application serving each of `mounts` under its prefix; more can be mounted later. */
 export function createProxyApp(mounts: readonly MountedServer[], options: AppOptions): ProxyApp {
+  const { scaleOut } = options;
   const tableOptions = {
     maxBodyBytes: options.maxBodyBytes,
     keepAliveMs: options.keepAliveMs,
     stateless: options.stateless,
+    instanceId: scaleOut?.instanceId,
+    stateKey: scaleOut?.stateKey,
   };
   /** The servers served, by path prefix. */
   const served = new Map<string, Endpoints>();
@@ -105,6 +128,8 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     () => everyEndpoint().reduce((open, { sse }) => open + sse.openStreams, 0),
   );
   let closing = false;
+  /** Whether new sessions and calls are refused until shutdown (the drain after SIGTERM). */
+  let refusingNew = false;
   // Exact paths, and one parameter for the NAME of /servers/NAME/: a path segment may run to
   // thousands of characters, see deps.ts.
   const app = new Hono<ProxyEnv>({ router: new TrieRouter() });
@@ -126,6 +151,22 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     app.get("/metrics", () => observer.metricsResponse());
     observer.countSessions(everyEndpoint);
   }
+  const peerUrl = scaleOut?.peerUrl;
+  const peerForwarding = scaleOut && peerUrl
+    ? {
+      instanceId: scaleOut.instanceId,
+      peerUrl,
+      stateKey: scaleOut.stateKey,
+      maxBodyBytes: options.maxBodyBytes,
+      // A modern child's request states are its own: they name no instance of ours.
+      sealsStates: (c: Context<ProxyEnv>) => endpointsFor(c)?.server.era !== "modern",
+    }
+    : undefined;
+  const drainOptions = {
+    draining: () => refusingNew,
+    instanceId: scaleOut?.instanceId,
+    maxBodyBytes: options.maxBodyBytes,
+  };
 
   /**
    * The server a request to an MCP route goes to: the one whose open session it names, even
@@ -147,17 +188,31 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   };
 
   app.get("/status", (c) => c.json(status.snapshot()));
+  app.get("/ready", (c) => {
+    const body = readiness([...served.values()].map(({ server }) => server), refusingNew);
+    return c.json(body, body.ready ? 200 : 503);
+  });
   for (const prefix of ["", namedServerPathPrefix(":name")]) {
     const ssePath = `${prefix}/sse`;
     const messagesPath = `${prefix}/messages/`;
     // Both spellings, without a redirect (Hono is strict about trailing slashes).
     const mcpPaths = [`${prefix}/mcp`, `${prefix}/mcp/`];
-    for (const path of [ssePath, messagesPath, ...mcpPaths]) {
+    const routes: [string, McpRoute][] = [
+      [ssePath, "sse"],
+      [messagesPath, "messages"],
+      ...mcpPaths.map((path): [string, McpRoute] => [path, "mcp"]),
+    ];
+    for (const [path, route] of routes) {
       // An unknown server is 404 before any key is asked for, as an unknown path is.
       app.use(path, (c, next) => endpointsFor(c) ? next() : Promise.resolve(c.notFound()));
       // On every method of these paths, before the routes (Hono runs handlers in the order
       // they were added): a method not served is 404 only with the key.
       if (auth) app.use(path, auth);
+      // Then a request for another instance leaves, and what is left may start something new.
+      const forward = peerForwarding && peerForwarder(peerForwarding, route);
+      if (forward) app.use(path, forward);
+      const gate = drainGate(drainOptions, route);
+      if (gate) app.use(path, gate);
     }
     app.get(ssePath, (c) => {
       const endpoints = endpointsFor(c)!;
@@ -192,6 +247,14 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       http: new StreamableHttpSessions(mounted.server, tableOptions),
     });
   };
+  const left = (): DrainLeft =>
+    everyEndpoint().reduce(
+      ({ sessions, calls }, { sse, http }) => ({
+        sessions: sessions + sse.openStreams + http.openSessions,
+        calls: calls + http.callsInFlight,
+      }),
+      { sessions: 0, calls: 0 },
+    );
   const closeEndpoints = async ({ sse, http }: Endpoints) => {
     sse.closeAll();
     await http.closeAll();
@@ -223,6 +286,16 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       }
       draining.delete(endpoints);
       await closeEndpoints(endpoints);
+    },
+    async drain(timeoutMs) {
+      refusingNew = true;
+      const until = Date.now() + timeoutMs;
+      let open = left();
+      while (!closing && Date.now() < until && open.sessions + open.calls > 0) {
+        await sleep(Math.min(DRAIN_CHECK_MS, until - Date.now()));
+        open = left();
+      }
+      return open;
     },
     async close() {
       closing = true;

@@ -1,6 +1,7 @@
 /**
  * Server mode: stdio servers exposed over SSE and Streamable HTTP. Starts every server in
- * parallel, listens, prints where each is served, and shuts down on SIGINT or SIGTERM.
+ * parallel, listens, prints where each is served, and shuts down on SIGINT or SIGTERM (after
+ * a drain, with `--drain-timeout`).
  * @module
  */
 import type { ServerSettings, StdioServerConfig } from "../config.ts";
@@ -9,7 +10,7 @@ import { getLogger, maskCommandLine } from "../io/log.ts";
 import { reloadOnChange } from "./config_reload.ts";
 import { ServedServers } from "./served_servers.ts";
 import { runtime } from "../runtime/mod.ts";
-import { createProxyApp } from "./app.ts";
+import { createProxyApp, type ProxyApp } from "./app.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
 import { observeServer } from "./observe/mod.ts";
 
@@ -99,6 +100,7 @@ export async function runServer(settings: ServerSettings): Promise<number> {
       apiKeys: settings.apiKeys,
       maxBodyBytes: settings.maxBodyBytes,
       observer: observing.app,
+      scaleOut: settings.scaleOut,
     },
   );
   const served = new ServedServers(app, serving.promise);
@@ -176,7 +178,33 @@ export async function runServer(settings: ServerSettings): Promise<number> {
   ]);
 
   const signal = await shutdown;
+  if (signal === "SIGTERM" && settings.drainTimeoutMs > 0) {
+    await drain(app, settings.drainTimeoutMs);
+  }
   log.info(`Received ${signal}; shutting down`);
   await stopEverything();
   return 0;
+}
+
+/**
+ * The drain after SIGTERM: new sessions and calls are refused while the open ones are served,
+ * until none is left, `timeoutMs` has passed, or a second SIGTERM or SIGINT comes.
+ */
+async function drain(app: ProxyApp, timeoutMs: number): Promise<void> {
+  log.info(
+    `Received SIGTERM; draining for up to ${timeoutMs / 1000} s: new sessions and calls get ` +
+      "503, open ones are served",
+  );
+  const stop = Promise.withResolvers<never>();
+  const stops = (["SIGINT", "SIGTERM"] as const).map((signal) =>
+    runtime.onSignal(signal, () => stop.reject(signal))
+  );
+  try {
+    const { sessions, calls } = await Promise.race([app.drain(timeoutMs), stop.promise]);
+    log.info(`Drain over: ${sessions} session(s) and ${calls} call(s) left`);
+  } catch (signal) {
+    log.info(`Received ${signal} while draining; stopping at once`);
+  } finally {
+    for (const unsubscribe of stops) unsubscribe();
+  }
 }
