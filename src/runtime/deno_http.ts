@@ -239,7 +239,9 @@ export function serveGuarded(options: ServeOptions): Promise<HttpServer> {
     const ended = () => {
       exchanges--;
       if (--connection.inFlight > 0) return;
-      if (closing) connection.close.abort();
+      // Not at once: an exchange is complete once its answer is handed to the engine, which
+      // writes it on a later turn; closing now would cut the answers of the last calls.
+      if (closing) setTimeout(() => connection.close.abort(), 0);
       else connection.deadline = sweepsAfter(limits.keepAliveTimeoutMs);
     };
     info.completed.then(ended, ended);
