@@ -254,7 +254,15 @@ function serve(options: ServeOptions): Promise<HttpServer> {
   });
   return Promise.resolve({
     port: server.port,
-    shutdown: () => server.stop(true),
+    // Gracefully first: the answers handed over just before (the error answers of the last
+    // calls) are written; then whatever is still open (a stream passed through) is cut.
+    shutdown: async () => {
+      await Promise.race([
+        server.stop(false),
+        new Promise((resolve) => setTimeout(resolve, 1_000)),
+      ]);
+      await server.stop(true);
+    },
   });
 }
 
