@@ -98,12 +98,17 @@ const SECRET_ASSIGNMENT = new RegExp(
 /** `--NAME value` in a command line: `--api-key …`, `-password …`. */
 const SECRET_OPTION = new RegExp(String.raw`(?<!\S)(--?${SECRET_NAME})(\s+)(?!-)\S+`, "gi");
 
+/** What every secret pattern above contains: a header's name, a scheme, or `=`. */
+const MAY_HOLD_SECRET = /authorization|x-api-key|cookie|bearer|basic|=/i;
+
 /**
  * Replaces secrets with `***`: the values of Authorization, X-API-Key and Cookie headers, bearer
  * tokens, and `NAME=value` where NAME looks like a secret's (see {@linkcode maskCommandLine}
  * for `--NAME value`).
  */
 export function maskSecrets(text: string): string {
+  // Each pattern needs one of these; most lines (a call-log line each call) have none.
+  if (!MAY_HOLD_SECRET.test(text)) return text;
   return text
     .replace(SECRET_HEADER, (_, name: string, sep: string) => `${name}${sep}***`)
     .replace(BEARER, (_, scheme: string) => `${scheme} ***`)
