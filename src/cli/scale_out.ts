@@ -5,11 +5,9 @@
  * @module
  */
 import type { ScaleOutSettings } from "../config.ts";
+import { isInstanceId } from "../protocol/request_state.ts";
 import type { ParsedArgs } from "./parser.ts";
 import { type SettingsContext, SettingsError } from "./settings_error.ts";
-
-/** What an id of an instance may be: it goes into URLs and headers unescaped. */
-const INSTANCE_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /**
  * `--instance-id` (or `MCP_PROXY_INSTANCE_ID`), `--peer-url` and the shared state key
@@ -26,7 +24,7 @@ export async function scaleOut(
     }
     return undefined;
   }
-  if (!INSTANCE_ID.test(instanceId)) {
+  if (!isInstanceId(instanceId)) {
     throw new SettingsError(
       `Invalid instance id '${instanceId}': 1 to 64 letters, digits or '-'.`,
       2,
