@@ -64,8 +64,6 @@ export interface PeerForwarding {
    * child's states are its own, whatever they look like, and are never forwarded.
    */
   readonly sealsStates: (c: Context<ReceivedEnv>) => boolean;
-  /** Makes the forwarded requests (tests replace it). */
-  readonly fetch?: typeof fetch;
 }
 
 /** The headers of `headers` that are not hop-by-hop, named or listed in `Connection`. */
@@ -87,11 +85,6 @@ function shownUrl(url: string): string {
   }
 }
 
-/** The answer a request for a session gets when its instance is gone. */
-function lostSession(): Response {
-  return sessionNotFound();
-}
-
 /** The answer a retry gets whose request state names an instance that is gone. */
 function lostState({ id }: PostedState): Response {
   return Response.json(errorResponse(id, ProtocolErrorCode.InvalidParams, INVALID_REQUEST_STATE));
@@ -107,7 +100,6 @@ export function peerForwarder(
 ): MiddlewareHandler<ReceivedEnv> | undefined {
   if (route === "sse") return undefined;
   const self = options.instanceId;
-  const fetchPeer = options.fetch ?? fetch;
   const sealer = options.stateKey === undefined
     ? undefined
     : new RequestStateSealer(Date.now, { key: options.stateKey });
@@ -138,7 +130,7 @@ export function peerForwarder(
     } as RequestInit;
     let answer: Response;
     try {
-      answer = await fetchPeer(url, init);
+      answer = await fetch(url, init);
     } catch (error) {
       const line = `Could not forward ${request.method} ${pathname} to instance '${instance}' ` +
         `(${shownUrl(url)}): ${(error as Error).message}`;
@@ -178,7 +170,9 @@ export function peerForwarder(
       ? namedInstance(c.req.query("instance"), false)
       : namedInstance(request.headers.get("mcp-session-id"), true);
     if (instance !== undefined) {
-      return instance === self ? next() : forward(request, instance, c.env.bodyText, lostSession);
+      return instance === self
+        ? next()
+        : forward(request, instance, c.env.bodyText, sessionNotFound);
     }
     if (route === "messages" || request.headers.has("mcp-session-id")) return next();
     if (!isSessionlessPost(c, route) || !options.sealsStates(c)) return next();
