@@ -7,7 +7,8 @@
  * against new, several interleaved runs).
  *
  * Run: `deno run -A bench/lean/in_process.ts [--era legacy|modern] [--transport mcp|sse]
- * [--calls N] [--in-flight N] [--rounds N]` (`/sse` speaks the legacy era only). Before the script, `--v8-flags=--expose-gc` shows the heap still reachable after
+ * [--calls N] [--in-flight N] [--rounds N] [--observe off|log|metrics|traces]` (`/sse` speaks
+ * the legacy era only; `--observe log` writes the call log to stderr, best sent to /dev/null). Before the script, `--v8-flags=--expose-gc` shows the heap still reachable after
  * each round, and `--cpu-prof --cpu-prof-dir=DIR` writes a V8 profile of the whole run.
  * @module
  */
@@ -15,6 +16,11 @@ import { parseArgs } from "node:util";
 import { DEFAULT_SERVING_LIMITS } from "../../src/config.ts";
 import { getLogger } from "../../src/io/log.ts";
 import { Multiplexer } from "../../src/core/multiplexer.ts";
+import { CallWatch, type ServerCalls } from "../../src/core/observe/call_watch.ts";
+import { observed } from "../../src/core/observe/observed.ts";
+import { OtlpTracer } from "../../src/core/observe/otlp_tracer.ts";
+import { ProxyMetrics } from "../../src/core/observe/proxy_metrics.ts";
+import { AppObserver } from "../../src/server/observe/http_observer.ts";
 import type { SharedServer } from "../../src/core/types.ts";
 import { createProxyApp, type ProxyApp } from "../../src/server/app.ts";
 import { classify } from "../../src/protocol/jsonrpc.ts";
@@ -37,10 +43,13 @@ const HOST = { host: "127.0.0.1:8080" };
 
 /**
  * A shared server whose upstream answers every request in the next microtask, or, without
- * `answers`, none (the calls stay in flight).
+ * `answers`, none (the calls stay in flight); its calls are told to `calls`, if given.
  */
-export function echoServer(answers = true): SharedServer {
-  const mux = new Multiplexer("default", getLogger("bench"), DEFAULT_SERVING_LIMITS);
+export function echoServer(answers = true, calls?: ServerCalls): SharedServer {
+  const mux = new Multiplexer("default", getLogger("bench"), {
+    ...DEFAULT_SERVING_LIMITS,
+    calls,
+  });
   mux.attach({
     send(message, _session, text) {
       // What a child pipe costs in JavaScript: one line out, the echo child's line back.
@@ -65,7 +74,7 @@ export function echoServer(answers = true): SharedServer {
     start: () => Promise.resolve(),
     stop: () => Promise.resolve(),
     onStateChange: () => () => {},
-    openSession: (sink) => mux.openSession(sink),
+    openSession: (sink, opening) => mux.openSession(sink, opening),
   };
 }
 
@@ -156,8 +165,27 @@ async function measure(
   return (performance.now() - start) * 1000 / calls;
 }
 
+/** What `--observe` turns on, as server mode would: the call watch and the app's observer. */
+function observing(what: string): { calls?: ServerCalls; observer?: AppObserver } {
+  if (what === "off") return {};
+  const metrics = what === "metrics" ? new ProxyMetrics() : undefined;
+  // The export's JSON is built; the POST goes nowhere.
+  const tracer = what === "traces"
+    ? new OtlpTracer(
+      { tracesUrl: "http://127.0.0.1:9/v1/traces", headers: {}, resource: {} },
+      "bench",
+      () => Promise.resolve(new Response("{}")),
+    )
+    : undefined;
+  if (!metrics && !tracer && what !== "log") throw new Error(`--observe ${what}?`);
+  observed.metrics = metrics;
+  observed.tracer = tracer;
+  const calls = new CallWatch({ log: what === "log", metrics, tracer }).forServer("default");
+  return { calls, observer: metrics || tracer ? new AppObserver(metrics, tracer) : undefined };
+}
+
 /** The real application serving `server` at `/mcp` and `/sse`, as `mcp-proxy` sets it up. */
-export function proxyApp(server: SharedServer): ProxyApp {
+export function proxyApp(server: SharedServer, observer?: AppObserver): ProxyApp {
   return createProxyApp([{ server, pathPrefix: "" }], {
     stateless: false,
     allowOrigins: [],
@@ -165,6 +193,7 @@ export function proxyApp(server: SharedServer): ProxyApp {
     host: "127.0.0.1",
     apiKeys: [],
     maxBodyBytes: 4 * 1024 * 1024,
+    observer,
   });
 }
 
@@ -177,6 +206,7 @@ if (import.meta.main) {
       rounds: { type: "string", default: "3" },
       era: { type: "string", default: "legacy" },
       transport: { type: "string", default: "mcp" },
+      observe: { type: "string", default: "off" },
     },
   });
   const modern = values.era === "modern";
@@ -184,16 +214,19 @@ if (import.meta.main) {
   if (sse && modern) throw new Error("/sse speaks the legacy era only");
   const calls = Number(values.calls);
   const inFlight = Number(values["in-flight"]);
-  const app = proxyApp(echoServer());
+  const watched = observing(values.observe);
+  const app = proxyApp(echoServer(true, watched.calls), watched.observer);
   const headers = modern ? new Headers({ ...HOST, ...MODERN_HEADERS }) : await initialize(app);
   const run = (count: number) =>
     sse ? measureSse(app, count, inFlight) : measure(app, headers, modern, count, inFlight);
   await run(Math.min(calls, 20_000)); // warm-up
   for (let round = 1; round <= Number(values.rounds); round++) {
     const perCall = await run(calls);
+    const observe = values.observe === "off" ? "" : `, observe ${values.observe}`;
     console.log(
-      `round ${round}: ${values.era} era${sse ? " on /sse" : ""}, ${perCall.toFixed(2)} µs per ` +
-        `call, ${inFlight} in flight, heap ${heapMiB().toFixed(1)} MiB`,
+      `round ${round}: ${values.era} era${sse ? " on /sse" : ""}${observe}, ` +
+        `${perCall.toFixed(2)} µs per call, ${inFlight} in flight, heap ` +
+        `${heapMiB().toFixed(1)} MiB`,
     );
   }
   await app.close();

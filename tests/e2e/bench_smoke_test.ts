@@ -157,6 +157,7 @@ Deno.test("bench in-process mode: both eras and /sse answer every call and repor
     { args: ["--era", "legacy"], label: "legacy era" },
     { args: ["--era", "modern"], label: "modern era" },
     { args: ["--transport", "sse"], label: "legacy era on /sse" },
+    { args: ["--observe", "traces"], label: "legacy era, observe traces" },
   ];
   for (const { args, label } of runs) {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
