@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   if (otlp) {
     // Loaded only when traces are exported.
     const { OtlpTracer } = await import("./core/observe/otlp_tracer.ts");
-    observed.tracer = new OtlpTracer(otlp, PROXY_VERSION);
+    observed.tracer = new OtlpTracer(otlp, PROXY_VERSION, fetch, await runtime.createAsyncSlot());
     log.info(`Exporting traces to ${urlForLog(otlp.tracesUrl)} (OTLP/HTTP, JSON)`);
   }
   try {

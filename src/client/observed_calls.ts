@@ -44,7 +44,7 @@ export class ObservedCalls {
     if (incoming.kind !== "request") return incoming;
     const { message, params } = incoming;
     this.#end(message.id, "cancelled");
-    const call = this.#calls.started(undefined, message.method, params);
+    const call = this.#calls.started(undefined, incoming);
     this.#open.set(requestKey(message.id), call);
     const traceparent = call.traceparent;
     if (traceparent === undefined) return incoming;

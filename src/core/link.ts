@@ -71,7 +71,7 @@ export function refuseMessage(
 ): void {
   if (incoming.kind !== "request") return;
   const id = incoming.message.id;
-  session.calls?.refused(session.client, incoming.message.method, incoming.params);
+  session.calls?.refused(session.client, incoming);
   session.deliver(errorResponse(id, ProtocolErrorCode.ConnectionClosed, reason), id);
 }
 

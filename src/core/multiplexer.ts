@@ -257,6 +257,7 @@ export class Multiplexer {
     if (session.closed) return;
     if (incoming.kind === "response") return this.#questions.answered(session, incoming);
     if (incoming.kind === "notification") return this.#clientNotification(session, incoming);
+    this.#calls?.received(incoming);
     const { message, params } = incoming;
     const id = message.id;
     if (session.inFlight.has(id) || this.#turns.isHeld(session, id)) {
@@ -297,7 +298,7 @@ export class Multiplexer {
     const { message, params } = incoming;
     const id = ++this.#nextId;
     const progressToken = params._meta?.progressToken;
-    const call = this.#calls?.started(session.client, message.method, params);
+    const call = this.#calls?.started(session.client, incoming);
     const [forwarded, forwardedText] = asForwarded(incoming, id, call?.traceparent);
     const timeoutMs = this.#requestTimeoutMs;
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;

@@ -26,6 +26,7 @@ import {
 import { withParentDeathSignal } from "./parent_death.ts";
 import { processExists } from "./process_exists.ts";
 import { resolveWindowsCommand } from "./windows.ts";
+import { createAsyncSlot } from "./async_slot.ts";
 
 /** Bun's incremental writer (a child's piped stdin, or stdout). */
 interface FileSink {
@@ -309,6 +310,7 @@ export const bunRuntime: Runtime = {
   // Bun allocates with mimalloc, which returns freed memory by itself.
   releaseFreedMemory: () => {},
   afterIo: (callback) => void setImmediate(callback),
+  createAsyncSlot,
   containUncaughtErrors(report) {
     process.on("uncaughtException", report);
     process.on("unhandledRejection", report);

@@ -8,6 +8,7 @@ import { insecureFetch } from "./insecure_fetch.ts";
 import { withParentDeathSignal } from "./parent_death.ts";
 import { processExists } from "./process_exists.ts";
 import { resolveWindowsCommand } from "./windows.ts";
+import { createAsyncSlot } from "./async_slot.ts";
 
 // A function, not a constant: Bun loads this module too, and has no `Deno` global.
 function hostOs(): OsFamily {
@@ -161,6 +162,7 @@ export const denoRuntime: Runtime = {
   },
   releaseFreedMemory,
   afterIo: (callback) => void setImmediate(callback),
+  createAsyncSlot,
   containUncaughtErrors(report) {
     globalThis.addEventListener("error", (event) => {
       if (event.defaultPrevented) return;

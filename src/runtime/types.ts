@@ -112,6 +112,14 @@ export interface ServeOptions {
   onRefused?: (reason: "connection" | "exchange") => void;
 }
 
+/** A value that follows the asynchronous work started while it is set. */
+export interface AsyncSlot<T> {
+  /** Calls `fn` with the slot holding `value`, for `fn` and what it starts; returns its result. */
+  run<R>(value: T, fn: () => R): R;
+  /** The value of the work running now, if any. */
+  get(): T | undefined;
+}
+
 /** TLS settings for outgoing HTTPS requests. */
 export interface TlsOptions {
   /** PEM CA certificates to trust in addition to the defaults. */
@@ -196,4 +204,6 @@ export interface Runtime {
   containUncaughtErrors(report: (error: unknown) => void): void;
   /** A `fetch` that applies the given TLS settings, or throws when the runtime cannot. */
   fetchWithTls(tls: TlsOptions): typeof fetch;
+  /** A new {@linkcode AsyncSlot} (`AsyncLocalStorage`), loaded only when asked for. */
+  createAsyncSlot<T>(): Promise<AsyncSlot<T>>;
 }

@@ -7,12 +7,13 @@
  * @module
  */
 import { getLogger, type LogFields } from "../../io/log.ts";
-import type { Params } from "../../protocol/jsonrpc.ts";
+import type { IncomingRequest, Params } from "../../protocol/jsonrpc.ts";
 import type { CallMetrics, CallSeries, OutcomeLabel } from "./call_metrics.ts";
 import {
   formatTraceparent,
   parseTraceparent,
   type Span,
+  type SpanContext,
   SpanKind,
   type Tracer,
 } from "./trace_context.ts";
@@ -28,12 +29,17 @@ export interface CallRecord {
 
 /** What one server's multiplexer reports of the calls it relays. */
 export interface ServerCalls {
+  /**
+   * A request of a client arrived, in the flow of the HTTP request that carries it (it may wait
+   * before it goes upstream, its server starting or its turn to come).
+   */
+  received(request: IncomingRequest): void;
   /** A request of the client labelled `client` (see `SessionOpening`) goes upstream. */
-  started(client: string | undefined, method: string, params: Params): CallRecord;
+  started(client: string | undefined, request: IncomingRequest): CallRecord;
   /** The call `call` ended; `result` is the upstream's result when `outcome` is ok. */
   ended(call: CallRecord, outcome: CallOutcome, result?: unknown): void;
   /** A request was refused without going upstream: the server is not running. */
-  refused(client: string | undefined, method: string, params: Params): void;
+  refused(client: string | undefined, request: IncomingRequest): void;
 }
 
 /** What to observe of calls. */
@@ -125,6 +131,8 @@ class ServerCallWatch implements ServerCalls {
   readonly #tracer: Tracer | undefined;
   readonly #name: string;
   readonly #label: string;
+  /** The span current when each request arrived (of its HTTP request), for its call's parent. */
+  readonly #parents = new WeakMap<IncomingRequest, SpanContext>();
 
   constructor(options: CallWatchOptions, name: string, label: string) {
     this.#log = options.log;
@@ -134,7 +142,15 @@ class ServerCallWatch implements ServerCalls {
     this.#label = label;
   }
 
-  started(client: string | undefined, method: string, params: Params): CallRecord {
+  received(request: IncomingRequest): void {
+    const current = this.#tracer?.current;
+    // The first arrival counts: a request waiting for its server arrives again when it starts.
+    if (current && !this.#parents.has(request)) this.#parents.set(request, current);
+  }
+
+  started(client: string | undefined, request: IncomingRequest): CallRecord {
+    const { params } = request;
+    const method = request.message.method;
     const name = nameOf(method, params);
     const metrics = this.#metrics;
     let series: CallSeries | undefined;
@@ -144,7 +160,7 @@ class ServerCallWatch implements ServerCalls {
       series.inFlight.inc();
       if (name?.[0] === "tool") tool = metrics.toolLabel(this.#label, params.name);
     }
-    const span = this.#tracer && this.#startSpan(this.#tracer, method, name, params);
+    const span = this.#tracer && this.#startSpan(this.#tracer, request, name);
     return new Call(client, method, name, series, tool, span);
   }
 
@@ -168,20 +184,23 @@ class ServerCallWatch implements ServerCalls {
     if (this.#log) this.#write(call.client, call.method, call.name, outcome, elapsedMs);
   }
 
-  refused(client: string | undefined, method: string, params: Params): void {
-    this.#metrics?.callSeries(this.#label, method).count("", "refused");
-    if (this.#log) this.#write(client, method, nameOf(method, params), "refused", 0);
+  refused(client: string | undefined, { message, params }: IncomingRequest): void {
+    this.#metrics?.callSeries(this.#label, message.method).count("", "refused");
+    if (this.#log) {
+      this.#write(client, message.method, nameOf(message.method, params), "refused", 0);
+    }
   }
 
-  /** The span of a call, a child of the HTTP request that carries it or of its `_meta`'s. */
+  /** The span of a call, a child of the HTTP request that carried it or of its `_meta`'s. */
   #startSpan(
     tracer: Tracer,
-    method: string,
+    request: IncomingRequest,
     name: readonly [string, string] | undefined,
-    params: Params,
   ): Span {
-    const fromMeta = parseTraceparent(params._meta?.traceparent);
-    const current = tracer.current;
+    const method = request.message.method;
+    const fromMeta = parseTraceparent(request.params._meta?.traceparent);
+    // Taken when it arrived: one that waited is sent from whatever work let it go.
+    const current = this.#parents.get(request);
     // The request's own `_meta.traceparent` wins over the HTTP request's only when they are of
     // different traces: a client that sent none in its headers.
     const parent = current && (!fromMeta || fromMeta.traceId === current.traceId)

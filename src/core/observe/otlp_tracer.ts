@@ -17,8 +17,10 @@ import {
   type Span,
   type SpanContext,
   type SpanKind,
+  synchronousSlot,
   type Tracer,
 } from "./trace_context.ts";
+import type { AsyncSlot } from "../../runtime/types.ts";
 
 /** How long a finished span may wait for its batch to be exported. */
 export const EXPORT_DELAY_MS = 1_000;
@@ -103,7 +105,7 @@ class UnsampledSpan implements Span {
 
 /** Records spans and exports them to `settings.tracesUrl`. */
 export class OtlpTracer implements Tracer {
-  current: SpanContext | undefined;
+  readonly #slot: AsyncSlot<SpanContext>;
   readonly #settings: OtlpSettings;
   readonly #scope: { name: string; version: string };
   readonly #fetch: typeof fetch;
@@ -114,11 +116,28 @@ export class OtlpTracer implements Tracer {
   #failures = 0;
   #lastWarning = -Infinity;
 
-  /** A tracer exporting as `settings` says, naming itself `version`; `fetchImpl` for tests. */
-  constructor(settings: OtlpSettings, version: string, fetchImpl: typeof fetch = fetch) {
+  /**
+   * A tracer exporting as `settings` says, naming itself `version`, with `fetchImpl`; its
+   * current span follows asynchronous work in `slot` (only synchronous work without one).
+   */
+  constructor(
+    settings: OtlpSettings,
+    version: string,
+    fetchImpl: typeof fetch = fetch,
+    slot: AsyncSlot<SpanContext> = synchronousSlot(),
+  ) {
     this.#settings = settings;
     this.#scope = { name: "mcp-proxy", version };
     this.#fetch = fetchImpl;
+    this.#slot = slot;
+  }
+
+  get current(): SpanContext | undefined {
+    return this.#slot.get();
+  }
+
+  within<R>(context: SpanContext, fn: () => R): R {
+    return this.#slot.run(context, fn);
   }
 
   startSpan(

@@ -3,6 +3,7 @@
  * parsed and written by hand, and the tracer seam the proxy's parts report spans to.
  * @module
  */
+import type { AsyncSlot } from "../../runtime/types.ts";
 
 /** Where a span is in its trace: the ids as lower-case hex, and whether it is sampled. */
 export interface SpanContext {
@@ -71,6 +72,26 @@ export function newSpanId(): string {
   return randomHex(8);
 }
 
+/**
+ * A slot holding its value only while `run`'s function runs synchronously: where no
+ * `AsyncSlot` of the runtime is given (tests, the in-process bench).
+ */
+export function synchronousSlot<T>(): AsyncSlot<T> {
+  let value: T | undefined;
+  return {
+    run(next, fn) {
+      const previous = value;
+      value = next;
+      try {
+        return fn();
+      } finally {
+        value = previous;
+      }
+    },
+    get: () => value,
+  };
+}
+
 /** What a span stands for, as OpenTelemetry numbers it. */
 export const SpanKind = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
 
@@ -92,11 +113,13 @@ export interface Span {
 
 /** Records spans and exports them; see `otlp_tracer.ts`. */
 export interface Tracer {
+  /** The span of the HTTP request being handled (see {@linkcode within}), if any. */
+  readonly current: SpanContext | undefined;
   /**
-   * The span of the HTTP request whose handler is running now (set while it runs
-   * synchronously), so that a call it relays becomes its child.
+   * Runs `fn` with `context` current, for it and the asynchronous work it starts (the body
+   * read, the call relayed), so that a call becomes a child of its HTTP request's span.
    */
-  current: SpanContext | undefined;
+  within<R>(context: SpanContext, fn: () => R): R;
   /** Starts a span named `name`, a child of `parent` or the root of a new trace. */
   startSpan(
     name: string,

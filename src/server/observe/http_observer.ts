@@ -135,18 +135,8 @@ export class AppObserver {
         parseTraceparent(request.headers.get("traceparent")),
         { "http.request.method": request.method, "http.route": route, "mcp_proxy.server": server },
       );
-      let answer: Response | Promise<Response>;
-      if (span) {
-        // Calls relayed while the handler runs become children of the request's span.
-        tracer!.current = span.context;
-        try {
-          answer = handle(received);
-        } finally {
-          tracer!.current = undefined;
-        }
-      } else {
-        answer = handle(received);
-      }
+      // Calls relayed for the request become children of its span.
+      const answer = span ? tracer!.within(span.context, () => handle(received)) : handle(received);
       const done = (response: Response) => {
         if (traffic) count(traffic, response);
         if (span) {

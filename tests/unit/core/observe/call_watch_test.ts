@@ -12,6 +12,7 @@ import {
   parseTraceparent,
   type Span,
   type SpanContext,
+  synchronousSlot,
   type Tracer,
 } from "../../../../src/core/observe/trace_context.ts";
 import type { RequestId, WireMessage } from "../../../../src/protocol/jsonrpc.ts";
@@ -154,9 +155,15 @@ Deno.test("call metrics: counts by method and outcome, latency, in flight, tools
   assert.doesNotMatch(text, /unlisted|vendor/);
 });
 
-/** A tracer that records the spans started and ended, with a fixed current context. */
+/** A tracer that records the spans started and ended. */
 class RecordingTracer implements Tracer {
-  current: SpanContext | undefined;
+  readonly #slot = synchronousSlot<SpanContext>();
+  get current(): SpanContext | undefined {
+    return this.#slot.get();
+  }
+  within<R>(context: SpanContext, fn: () => R): R {
+    return this.#slot.run(context, fn);
+  }
   readonly spans: { name: string; parent?: SpanContext; span: Span; ended?: string | null }[] = [];
   startSpan(name: string, _kind: number, parent: SpanContext | undefined): Span {
     const context = {
@@ -182,9 +189,16 @@ Deno.test("a traced call goes upstream with its span's traceparent, a child of t
   const tracer = new RecordingTracer();
   const { open, sent, answer } = observedMux(new CallWatch({ log: false, tracer }));
   const a = open();
-  tracer.current = { traceId: "a".repeat(32), spanId: "b".repeat(16), sampled: true };
-  a.send({ id: 1, method: "tools/call", params: { name: "echo", _meta: { progressToken: "p" } } });
-  tracer.current = undefined;
+  const request = { traceId: "a".repeat(32), spanId: "b".repeat(16), sampled: true };
+  tracer.within(
+    request,
+    () =>
+      a.send({
+        id: 1,
+        method: "tools/call",
+        params: { name: "echo", _meta: { progressToken: "p" } },
+      }),
+  );
   const upstream = sent.findLast((m) => m.method === "tools/call")!;
   const meta = upstream.params?._meta as Record<string, unknown>;
   assert.equal(meta.progressToken, upstream.id, "the progress token is still the proxy's id");
@@ -203,4 +217,26 @@ Deno.test("a traced call goes upstream with its span's traceparent, a child of t
   assert.equal(tracer.spans[1].parent?.traceId, "c".repeat(32));
   answer("tools/list", { result: {} });
   assert.equal(tracer.spans[1].ended, null);
+});
+
+Deno.test("a call that waited for its server keeps its HTTP request's span as parent", () => {
+  const tracer = new RecordingTracer();
+  const mux = new Multiplexer("srv", quiet, {
+    calls: new CallWatch({ log: false, tracer }).forServer("srv"),
+  });
+  const sent: WireMessage[] = [];
+  const session = mux.openSession({ send() {} });
+  const request = { traceId: "e".repeat(32), spanId: "f".repeat(16), sampled: true };
+  tracer.within(
+    request,
+    () => session.receive(incoming({ jsonrpc: "2.0", id: 1, method: "tools/list" })),
+  );
+  // The server starts later, in other work (that of the child's answers).
+  const other = { traceId: "9".repeat(32), spanId: "8".repeat(16), sampled: true };
+  tracer.within(other, () => {
+    mux.attach({ send: (message) => sent.push(message) });
+    mux.open({ protocolVersion: "2025-11-25", capabilities: {}, serverInfo: { name: "c" } });
+  });
+  assert.equal(sent[0].method, "tools/list");
+  assert.deepEqual(tracer.spans.map(({ parent }) => parent?.spanId), ["f".repeat(16)]);
 });
