@@ -8,9 +8,10 @@
 export const STDERR_MAX_PENDING_CHARS = 1024 * 1024;
 
 /**
- * How long a line waits for others to be written with it. An asynchronous write to stderr
- * costs tens of µs (the runtime hands it to a thread); a line per relayed call (the call log)
- * written alone would cost a third of the call.
+ * The least time between two writes: lines that come sooner after a write wait for the next one,
+ * together. An asynchronous write to stderr costs tens of µs (the runtime hands it to a thread);
+ * a line per relayed call (the call log) written alone would cost a fifth of the call. A line
+ * after a quiet spell is written at once.
  */
 export const STDERR_COALESCE_MS = 10;
 
@@ -29,11 +30,13 @@ export class StderrQueue {
   #dropped = 0;
   #broken = false;
   #pump: Promise<void> | undefined;
+  /** When the last write began (`performance.now()`). */
+  #lastWriteAt = -Infinity;
 
   /**
-   * A queue writing through `write`, each burst of texts `coalesceMs` after its first;
-   * `onDrained(count)` is called once the queue has emptied after `count` texts were dropped
-   * (it may {@linkcode write} a notice).
+   * A queue writing through `write`, at most once per `coalesceMs`; `onDrained(count)` is
+   * called once the queue has emptied after `count` texts were dropped (it may
+   * {@linkcode write} a notice).
    */
   constructor(
     write: AsyncWrite,
@@ -73,8 +76,10 @@ export class StderrQueue {
 
   async #run(): Promise<void> {
     try {
-      await new Promise((resolve) => setTimeout(resolve, this.#coalesceMs));
       while (this.#pending.length > 0) {
+        const wait = this.#lastWriteAt + this.#coalesceMs - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.#lastWriteAt = performance.now();
         let bytes = this.#encoder.encode(this.#pending.join(""));
         this.#pending = [];
         this.#pendingChars = 0;
