@@ -44,9 +44,12 @@ const stderr = new StderrQueue(
     ),
 );
 
-/** Queues `text` for stderr (dropped, and counted, when stderr is not being read). */
-export function writeStderr(text: string): void {
-  stderr.write(text);
+/**
+ * Queues `text` for stderr (dropped, and counted, when stderr is not being read); `deferred`,
+ * it may wait a few ms to be written with others (see `StderrQueue.write`).
+ */
+export function writeStderr(text: string, deferred = false): void {
+  stderr.write(text, deferred);
 }
 
 /** Resolves once everything queued for stderr was written, or after `timeoutMs`. */
@@ -54,7 +57,10 @@ export function flushStderr(timeoutMs: number): Promise<void> {
   return stderr.flush(timeoutMs);
 }
 
-let sink: (line: string) => void = writeStderr;
+/** Where log lines go: a line and whether it may wait to be written with others. */
+export type LogSink = (line: string, deferred: boolean) => void;
+
+let sink: LogSink = writeStderr;
 
 /** Sets the lowest level that is written. */
 export function setLogLevel(level: LogLevel): void {
@@ -72,7 +78,7 @@ export function isLogged(level: LogLevel): boolean {
 }
 
 /** Redirects log lines (tests collect them); returns a function that restores the previous sink. */
-export function setLogSink(next: (line: string) => void): () => void {
+export function setLogSink(next: LogSink): () => void {
   const previous = sink;
   sink = next;
   return () => sink = previous;
@@ -192,14 +198,18 @@ function jsonLine(level: LogLevel, name: string, message: string, fields?: LogFi
   return `${JSON.stringify(line)}\n`;
 }
 
-/** Returns the logger named `name` (`mcp_proxy.<module>` by convention). */
-export function getLogger(name: string): Logger {
+/**
+ * Returns the logger named `name` (`mcp_proxy.<module>` by convention). The lines of a
+ * `deferred` logger (one that writes a line per call) may wait a few ms for others, to be
+ * written with them; the next line of another logger takes them along.
+ */
+export function getLogger(name: string, { deferred = false } = {}): Logger {
   const write = (level: LogLevel) => (message: string, fields?: LogFields) => {
     if (RANK[level] < threshold) return;
-    if (format === "json") return sink(jsonLine(level, name, message, fields));
+    if (format === "json") return sink(jsonLine(level, name, message, fields), deferred);
     // One line per event: a multi-line message (a stack trace) keeps its breaks as `\n`.
     const line = maskSecrets(message).replaceAll("\n", "\\n");
-    sink(`[${level[0]} ${formatTimestamp(new Date())} ${name}] ${line}\n`);
+    sink(`[${level[0]} ${formatTimestamp(new Date())} ${name}] ${line}\n`, deferred);
   };
   return {
     debug: write("DEBUG"),

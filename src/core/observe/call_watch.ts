@@ -123,7 +123,8 @@ export class CallWatch {
   }
 }
 
-const log = getLogger("mcp_proxy.calls");
+// A line per call: written with others, a few ms late, rather than a write each.
+const log = getLogger("mcp_proxy.calls", { deferred: true });
 
 class ServerCallWatch implements ServerCalls {
   readonly #log: boolean;
