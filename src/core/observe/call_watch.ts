@@ -212,9 +212,8 @@ class ServerCallWatch implements ServerCalls {
       "mcp_proxy.server": this.#name,
     };
     if (name) attributes[SPAN_NAME_ATTRIBUTES[name[0]]] = name[1];
-    return tracer.startSpan(name ? `${method} ${name[1]}` : method, SpanKind.CLIENT, parent, {
-      ...attributes,
-    });
+    const spanName = name ? `${method} ${name[1]}` : method;
+    return tracer.startSpan(spanName, SpanKind.CLIENT, parent, attributes);
   }
 
   #write(

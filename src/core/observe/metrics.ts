@@ -102,17 +102,29 @@ interface Series<T> {
 
 /** A metric and all its series, one per set of label values. */
 export class Family<T extends Counter | Gauge | Histogram> {
+  /** The metric's name, `mcp_proxy_…`, its unit last. */
+  readonly name: string;
+  /** What it measures, for `# HELP`. */
+  readonly help: string;
+  /** Its kind, for `# TYPE`. */
+  readonly type: MetricType;
+  /** The names of its labels, in the order {@linkcode with} takes their values. */
+  readonly labelNames: readonly string[];
   readonly #series = new Map<string, Series<T>>();
   readonly #create: () => T;
 
   /** A family named `name`; `create` makes the metric of a new series. */
   constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly type: MetricType,
-    readonly labelNames: readonly string[],
+    name: string,
+    help: string,
+    type: MetricType,
+    labelNames: readonly string[],
     create: () => T,
   ) {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    this.labelNames = labelNames;
     this.#create = create;
   }
 
