@@ -9,20 +9,13 @@
  * (`MCP_PROXY_BIN` measures a built binary instead of main.ts).
  * @module
  */
-import { parseArgs } from "node:util";
 import { proxyCommand } from "../../tests/support/paths.ts";
-import { runClosedLoop } from "../load.ts";
-import { freePort, readCpuMs, startProcess, waitForPort } from "../process.ts";
+import { freePort, startProcess, waitForPort } from "../process.ts";
 import { markdownTable } from "../report.ts";
 import { type LeanClient, legacyHttpClient } from "./clients.ts";
 import { spread } from "./report.ts";
 import { ECHO_CHILD } from "./systems.ts";
-
-/** One measured window: CPU per call of the proxy, µs, and calls/s. */
-export interface Window {
-  readonly cpuUsPerCall: number;
-  readonly callsPerSecond: number;
-}
+import { type Window, window, type WindowOptions, windowOptions } from "./windows.ts";
 
 /** Per round and in-flight level: the direct endpoint's window and the aggregate's. */
 export interface AggregateRound {
@@ -31,40 +24,8 @@ export interface AggregateRound {
   readonly aggregate: Window;
 }
 
-/** How to measure. */
-export interface AggregateOptions {
-  readonly rounds: number;
-  readonly inFlight: readonly number[];
-  readonly warmupMs: number;
-  readonly durationMs: number;
-  /** Sessions per endpoint; calls in flight are spread over them. */
-  readonly sessions: number;
-}
-
-/** Runs `clients` in a closed loop of `inFlight` slots; the proxy `pid`'s CPU per call. */
-export async function window(
-  pid: number,
-  clients: readonly LeanClient[],
-  inFlight: number,
-  options: AggregateOptions,
-): Promise<Window> {
-  const slots = Array.from(
-    { length: inFlight },
-    (_, i) => () => clients[i % clients.length].call(),
-  );
-  let cpu0 = 0, cpuMs = NaN;
-  const load = await runClosedLoop(slots, {
-    warmupMs: options.warmupMs,
-    durationMs: options.durationMs,
-    onWindowStart: () => void (cpu0 = readCpuMs(pid) ?? NaN),
-    onWindowEnd: () => void (cpuMs = (readCpuMs(pid) ?? NaN) - cpu0),
-  });
-  if (load.calls === 0) throw new Error(load.firstError ?? "no call completed");
-  return { cpuUsPerCall: (cpuMs * 1000) / load.calls, callsPerSecond: load.callsPerSecond };
-}
-
 /** Starts the proxy with the echo child and its aggregate, and measures both endpoints. */
-export async function measureAggregate(options: AggregateOptions): Promise<AggregateRound[]> {
+export async function measureAggregate(options: WindowOptions): Promise<AggregateRound[]> {
   const dir = await Deno.makeTempDir();
   const config = `${dir}/servers.json`;
   const [command, ...args] = ECHO_CHILD;
@@ -132,22 +93,5 @@ export function aggregateTable(rounds: readonly AggregateRound[]): string {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      rounds: { type: "string", default: "5" },
-      "in-flight": { type: "string", default: "1,8" },
-      warmup: { type: "string", default: "0.5" },
-      duration: { type: "string", default: "2" },
-      sessions: { type: "string", default: "4" },
-    },
-  });
-  const rounds = await measureAggregate({
-    rounds: Number(values.rounds),
-    inFlight: values["in-flight"].split(",").map(Number),
-    warmupMs: Number(values.warmup) * 1000,
-    durationMs: Number(values.duration) * 1000,
-    sessions: Number(values.sessions),
-  });
-  console.log(aggregateTable(rounds));
+  console.log(aggregateTable(await measureAggregate(windowOptions(Deno.args))));
 }

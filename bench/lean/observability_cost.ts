@@ -11,11 +11,10 @@
  * (`MCP_PROXY_BIN` measures a built binary instead of main.ts).
  * @module
  */
-import { parseArgs } from "node:util";
 import { proxyCommand } from "../../tests/support/paths.ts";
 import { freePort, startProcess, waitForPort } from "../process.ts";
 import { markdownTable } from "../report.ts";
-import { type AggregateOptions, type Window, window } from "./aggregate_cost.ts";
+import { type Window, window, type WindowOptions, windowOptions } from "./windows.ts";
 import { type LeanClient, legacyHttpClient } from "./clients.ts";
 import { spread } from "./report.ts";
 import { ECHO_CHILD } from "./systems.ts";
@@ -51,7 +50,7 @@ function variantCommand(
 
 /** Starts the four proxies and measures each in turn, `options.rounds` times. */
 export async function measureObservability(
-  options: AggregateOptions,
+  options: WindowOptions,
 ): Promise<ObservabilityRound[]> {
   let spans = 0;
   const sink = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
@@ -134,22 +133,5 @@ export function observabilityTable(rounds: readonly ObservabilityRound[]): strin
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      rounds: { type: "string", default: "5" },
-      "in-flight": { type: "string", default: "1,8" },
-      warmup: { type: "string", default: "0.5" },
-      duration: { type: "string", default: "2" },
-      sessions: { type: "string", default: "4" },
-    },
-  });
-  const rounds = await measureObservability({
-    rounds: Number(values.rounds),
-    inFlight: values["in-flight"].split(",").map(Number),
-    warmupMs: Number(values.warmup) * 1000,
-    durationMs: Number(values.duration) * 1000,
-    sessions: Number(values.sessions),
-  });
-  console.log(observabilityTable(rounds));
+  console.log(observabilityTable(await measureObservability(windowOptions(Deno.args))));
 }
