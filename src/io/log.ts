@@ -133,9 +133,14 @@ export function maskCommandLine(commandLine: string): string {
   );
 }
 
-/** A session id for logs: its first 8 characters, too few to use it (the id is a credential). */
+/**
+ * A session id for logs: its first 8 characters, too few to use it (the id is a credential).
+ * An instance's id in front (`pod-0.`, with `--instance-id`) is kept whole and not counted,
+ * so that lines still tell sessions apart.
+ */
 export function sessionIdForLog(id: string): string {
-  return `${id.slice(0, 8)}…`;
+  const dot = id.indexOf(".");
+  return `${id.slice(0, dot + 1 + 8)}…`;
 }
 
 /** `url` without credentials, query or fragment, which may hold secrets: for logs. */

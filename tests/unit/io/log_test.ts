@@ -4,6 +4,7 @@ import {
   getLogger,
   maskCommandLine,
   maskSecrets,
+  sessionIdForLog,
   setLogFormat,
   setLogLevel,
   setLogSink,
@@ -119,4 +120,9 @@ Deno.test("the JSON format writes one object per line: time, level, logger, mess
     ok: false,
   });
   assert.deepEqual(Object.keys(line).slice(0, 4), ["time", "level", "logger", "message"]);
+});
+
+Deno.test("a session id in logs: 8 characters, after an instance's id when it has one", () => {
+  assert.equal(sessionIdForLog("9b2e1c4d-77aa-4c1e-9f00-123456789abc"), "9b2e1c4d…");
+  assert.equal(sessionIdForLog("pod-0.9b2e1c4d-77aa-4c1e-9f00-123456789abc"), "pod-0.9b2e1c4d…");
 });
