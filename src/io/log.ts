@@ -167,21 +167,49 @@ function pad(n: number, width = 2): string {
 
 /** Formats a timestamp as `YYYY-MM-DD HH:MM:SS,mmm` in local time, as Python's logging does. */
 export function formatTimestamp(date: Date): string {
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())},` +
-    pad(date.getMilliseconds(), 3);
+  return `${secondOf(date)},${pad(date.getMilliseconds(), 3)}`;
 }
+
+/** `YYYY-MM-DD HH:MM:SS` of `date` in local time. */
+function secondOf(date: Date): string {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** The second {@linkcode timestampNow} last formatted, as `Date.now()` counts seconds. */
+let cachedSecond = NaN;
+let cachedSecondText = "";
+
+/**
+ * {@linkcode formatTimestamp} of now. The call log writes a line per relayed call: the date
+ * and time are formatted once per second (local time zones move by whole seconds).
+ */
+function timestampNow(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedSecondText = secondOf(new Date(now));
+  }
+  return `${cachedSecondText},${pad(now - second * 1000, 3)}`;
+}
+
+/**
+ * A line's fields, or what builds them: called only for a line written as JSON (the text
+ * format leaves them out), so that a line per call builds none in the default format.
+ */
+export type LogFieldsOrBuilder = LogFields | (() => LogFields);
 
 /** A named logger. */
 export interface Logger {
   /** Detailed diagnostics. */
-  debug(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFieldsOrBuilder): void;
   /** Normal progress. */
-  info(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFieldsOrBuilder): void;
   /** Something was ignored or degraded. */
-  warning(message: string, fields?: LogFields): void;
+  warning(message: string, fields?: LogFieldsOrBuilder): void;
   /** Something failed. */
-  error(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFieldsOrBuilder): void;
 }
 
 /** The members every JSON line begins with, which `fields` cannot replace. */
@@ -209,12 +237,16 @@ function jsonLine(level: LogLevel, name: string, message: string, fields?: LogFi
  * written with them; the next line of another logger takes them along.
  */
 export function getLogger(name: string, { deferred = false } = {}): Logger {
-  const write = (level: LogLevel) => (message: string, fields?: LogFields) => {
+  const write = (level: LogLevel) => (message: string, fields?: LogFieldsOrBuilder) => {
     if (RANK[level] < threshold) return;
-    if (format === "json") return sink(jsonLine(level, name, message, fields), deferred);
+    if (format === "json") {
+      const built = typeof fields === "function" ? fields() : fields;
+      return sink(jsonLine(level, name, message, built), deferred);
+    }
     // One line per event: a multi-line message (a stack trace) keeps its breaks as `\n`.
-    const line = maskSecrets(message).replaceAll("\n", "\\n");
-    sink(`[${level[0]} ${formatTimestamp(new Date())} ${name}] ${line}\n`, deferred);
+    const masked = maskSecrets(message);
+    const line = masked.includes("\n") ? masked.replaceAll("\n", "\\n") : masked;
+    sink(`[${level[0]} ${timestampNow()} ${name}] ${line}\n`, deferred);
   };
   return {
     debug: write("DEBUG"),

@@ -203,15 +203,24 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       ...mcpPaths.map((path): [string, McpRoute] => [path, "mcp"]),
     ];
     for (const [path, route] of routes) {
-      // An unknown server is 404 before any key is asked for, as an unknown path is.
-      app.use(path, (c, next) => endpointsFor(c) ? next() : Promise.resolve(c.notFound()));
       // On every method of these paths, before the routes (Hono runs handlers in the order
-      // they were added): a method not served is 404 only with the key.
-      if (auth) app.use(path, auth);
-      // Then a request for another instance leaves, and what is left may start something new.
+      // they were added), in turn: an unknown server is 404 before any key is asked for, as an
+      // unknown path is; a method not served is 404 only with the key; then a request for
+      // another instance leaves, and what is left may start something new (the drain gate).
       const forward = peerForwarding && peerForwarder(peerForwarding, route);
-      if (forward) app.use(path, forward);
       const gate = drainGate(drainOptions, route);
+      if (!auth && !forward) {
+        // Nothing in between: the gate runs in the server's check (each step of Hono's chain
+        // costs every request an asynchronous call).
+        app.use(path, (c, next) => {
+          if (!endpointsFor(c)) return Promise.resolve(c.notFound());
+          return gate ? gate(c, next) : next();
+        });
+        continue;
+      }
+      app.use(path, (c, next) => endpointsFor(c) ? next() : Promise.resolve(c.notFound()));
+      if (auth) app.use(path, auth);
+      if (forward) app.use(path, forward);
       if (gate) app.use(path, gate);
     }
     app.get(ssePath, (c) => {

@@ -224,19 +224,24 @@ class ServerCallWatch implements ServerCalls {
     elapsedMs: number,
   ): void {
     const durationMs = Math.round(elapsedMs * 10) / 10;
-    const fields: Record<string, string | number | undefined> = {
-      server: this.#name,
-      method,
-      client,
-      duration_ms: durationMs,
-      outcome: outcomeLabel(outcome),
-      error_code: typeof outcome === "number" ? outcome : undefined,
+    const server = this.#name;
+    // Built only for the JSON format: the text line says it all in words.
+    const fields = (): LogFields => {
+      const built: Record<string, string | number | undefined> = {
+        server,
+        method,
+        client,
+        duration_ms: durationMs,
+        outcome: outcomeLabel(outcome),
+        error_code: typeof outcome === "number" ? outcome : undefined,
+      };
+      if (name) built[name[0]] = name[1];
+      return built;
     };
-    if (name) fields[name[0]] = name[1];
     log.info(
-      `${this.#name} ${method}${name ? ` ${name[1]}` : ""}: ${outcomeText(outcome)} in ` +
+      `${server} ${method}${name ? ` ${name[1]}` : ""}: ${outcomeText(outcome)} in ` +
         `${durationMs} ms${client ? ` (${client})` : ""}`,
-      fields as LogFields,
+      fields,
     );
   }
 }

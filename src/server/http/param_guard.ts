@@ -87,14 +87,20 @@ export class ParamHeaderGuard {
     const tool = params.name;
     const declared = this.#table.headersOf(tool);
     const refusal = checkParamHeaders(headers, id, params.arguments, declared);
-    let undeclared = false;
+    if (performance.now() - this.#listedAt < TOOL_LISTING_FRESH_MS) {
+      return { refusal, settled: true };
+    }
+    if (!this.#table.knows(tool) || refusal) return { refusal, settled: false };
+    // Only now are the header names read: listing them costs the runtime a sorted copy of
+    // every header, a tenth of a modern call's CPU when done for each.
     for (const name of headers.keys()) {
       if (!name.startsWith(PARAM_HEADER_PREFIX)) continue;
       const declaredName = name.slice(PARAM_HEADER_PREFIX.length);
-      undeclared ||= !declared.some((header) => header.name.toLowerCase() === declaredName);
+      if (!declared.some((header) => header.name.toLowerCase() === declaredName)) {
+        return { refusal, settled: false };
+      }
     }
-    const fresh = performance.now() - this.#listedAt < TOOL_LISTING_FRESH_MS;
-    return { refusal, settled: fresh || (this.#table.knows(tool) && !refusal && !undeclared) };
+    return { refusal, settled: true };
   }
 
   /** Lists the server's tools again, unless a listing is under way already. */

@@ -86,6 +86,53 @@ Deno.test("text lines ignore fields: the message alone, as before", () => {
   assert.match(lines[0], /^\[I [^\]]+ mcp_proxy\.test\] a call\n$/);
 });
 
+Deno.test("a text line's time is now's, formatted as formatTimestamp, in the next second too", async () => {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  const bounds: string[] = [];
+  try {
+    const log = getLogger("mcp_proxy.test");
+    // Two seconds apart: the formatted second is reused only within its own.
+    for (const wait of [0, 1_000]) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      const before = formatTimestamp(new Date());
+      log.info("now");
+      bounds.push(before, formatTimestamp(new Date()));
+    }
+  } finally {
+    restore();
+  }
+  assert.equal(lines.length, 2);
+  lines.forEach((line, i) => {
+    const time = line.slice(3, 26);
+    assert.ok(bounds[2 * i] <= time && time <= bounds[2 * i + 1], `${time} in ${bounds}`);
+  });
+});
+
+Deno.test("fields given as a function are built for JSON lines only", () => {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  let built = 0;
+  const fields = () => {
+    built++;
+    return { server: "s", duration_ms: 2 };
+  };
+  try {
+    const log = getLogger("mcp_proxy.test");
+    log.info("as text", fields);
+    assert.equal(built, 0);
+    setLogFormat("json");
+    log.info("as JSON", fields);
+  } finally {
+    restore();
+    setLogFormat("text");
+  }
+  assert.equal(built, 1);
+  assert.match(lines[0], /^\[I [^\]]+ mcp_proxy\.test\] as text\n$/);
+  const line = JSON.parse(lines[1]);
+  assert.deepEqual([line.message, line.server, line.duration_ms], ["as JSON", "s", 2]);
+});
+
 Deno.test("the JSON format writes one object per line: time, level, logger, message, fields", () => {
   const lines: string[] = [];
   const restore = setLogSink((line) => lines.push(line));

@@ -124,3 +124,39 @@ Deno.test("a server that cannot list leaves the guard with what it knew", async 
     undefined,
   );
 });
+
+Deno.test("on a fresh listing a call is judged without reading every header name", async () => {
+  const list = lister(() => [whoamiPage("Tenant")]);
+  const guard = new ParamHeaderGuard(list);
+  const call = { name: "whoami", arguments: { tenant: "acme" } };
+  /** Headers that count how often their names are listed (a sorted copy each, in Deno). */
+  const counted = (init: Record<string, string>) => {
+    const headers = new Headers(init);
+    const listed = { count: 0 };
+    return Object.assign(headers, {
+      listed,
+      keys: () => {
+        listed.count++;
+        return Headers.prototype.keys.call(headers);
+      },
+    });
+  };
+  assert.equal(await guard.check(counted({ "mcp-param-tenant": "acme" }), 1, call), undefined);
+  assert.equal(list.listings, 1);
+  const matching = counted({ "mcp-param-tenant": "acme" });
+  assert.equal(guard.check(matching, 2, call), undefined);
+  const failing = counted({ "mcp-param-tenant": "evil" });
+  assert.equal(
+    (guard.check(failing, 3, call) as { body: { error?: { code: number } } })
+      .body.error?.code,
+    -32020,
+  );
+  const undeclared = counted({ "mcp-param-tenant": "acme", "mcp-param-other": "x" });
+  assert.equal(guard.check(undeclared, 4, call), undefined);
+  assert.deepEqual([matching.listed.count, failing.listed.count, undeclared.listed.count], [
+    0,
+    0,
+    0,
+  ]);
+  assert.equal(list.listings, 1);
+});
