@@ -9,6 +9,8 @@
 export const PEER_VERSIONS = {
   supergateway: "4.0.0",
   "mcp-proxy": "6.7.19",
+  // The footprint bench's client-mode peer (bench/lean/footprint.ts).
+  "mcp-remote": "0.15.1",
 } as const;
 
 /** Name of an npm peer. */

@@ -1,7 +1,8 @@
 /**
  * The lean benchmark's stdio MCP server: answers every request line at once, so that whatever
  * sits in front of it is the only real cost. `initialize` gets a minimal legacy result (echoing
- * the client's protocol version); any other request gets a one-line text result echoing its id.
+ * the client's protocol version), `tools/list` one `echo` tool (what a client's SDK checks the list
+ * against); any other request gets a one-line text result echoing its id.
  * Notifications and responses are read and dropped. Run: `deno run bench/lean/echo_child.ts`.
  * @module
  */
@@ -26,6 +27,10 @@ export function answer(line: string): string | undefined {
     const version = JSON.stringify(message.params?.protocolVersion ?? "2025-06-18");
     return `{"jsonrpc":"2.0","id":${id},"result":{"protocolVersion":${version},` +
       `"capabilities":{"tools":{}},"serverInfo":{"name":"bench-echo","version":"1.0.0"}}}`;
+  }
+  if (message.method === "tools/list") {
+    return `{"jsonrpc":"2.0","id":${id},"result":{"tools":[{"name":"echo",` +
+      `"inputSchema":{"type":"object","properties":{"message":{"type":"string"}}}}]}}`;
   }
   return `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"${ECHO_TEXT}"}],"echoId":${id}}}`;
 }

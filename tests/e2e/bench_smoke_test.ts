@@ -254,3 +254,29 @@ Deno.test("bench observability rows: off, call log, metrics and traces, each aga
   }
   assert.match(observabilityTable(rounds), /^\| 2 +\| +traces \| +\d+ \| +[\d.]+ \|/m);
 });
+
+Deno.test("bench echo child: tools/list lists its echo tool", () => {
+  const list = JSON.parse(answer('{"jsonrpc":"2.0","id":3,"method":"tools/list"}')!);
+  assert.equal(list.id, 3);
+  assert.deepEqual(list.result.tools.map((tool: { name: string }) => tool.name), ["echo"]);
+});
+
+const FOOTPRINT = new URL("../../bench/lean/footprint.ts", import.meta.url).pathname;
+
+Deno.test("bench footprint: ours in both modes starts, lists tools, idles and reports its RSS", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", FOOTPRINT, "--rounds", "1", "--idle", "0.2", "--no-peers", "--bin", "none"]
+      .concat(["--only", "^ours-"]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  for (const mode of ["client mode", "client mode, 2026 remote", "server mode"]) {
+    const row = new RegExp(
+      `^\\| mcp-proxy \\(ours, deno run\\), ${mode} \\| 1 \\| [\\d.]+ \\| [\\d.]+ \\| \\d+ \\|$`,
+      "m",
+    );
+    assert.match(text, row);
+  }
+});
