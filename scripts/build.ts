@@ -68,6 +68,11 @@ async function compileWithBun(outfile: string, target?: string): Promise<void> {
     // the Deno build does not, and a proxy must not pick up stray environment from a cwd.
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
+    // Minified: about 2.4 MiB (4 %) less idle RSS in either mode and no slower to start
+    // (bench/lean/footprint.ts, 9 interleaved rounds against the plain build). Names kept: logs
+    // and argparse's help print class and function names.
+    "--minify",
+    "--keep-names",
     "dist/mcp-proxy.js",
     "--outfile",
     outfile,
