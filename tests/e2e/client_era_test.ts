@@ -13,7 +13,7 @@ import { Client as LegacyClient, mcpTypes } from "../support/sdk.ts";
 import { MODERN, ModernClient } from "../support/modern_client.ts";
 import { RunningProcess, runProxy } from "../support/process.ts";
 import { INITIALIZE } from "../support/raw_http.ts";
-import { freePort } from "../support/everything_server.ts";
+import { freePort } from "../support/ports.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
 

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { eventually } from "../support/eventually.ts";
-import { freePort } from "../support/everything_server.ts";
+import { freePort } from "../support/ports.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
 import { INITIALIZE } from "../support/raw_http.ts";
 import { envelope } from "../support/modern_client.ts";

@@ -10,6 +10,7 @@ import { type Client, type ClientTransportKind, connectClient } from "../support
 import { connectModernClient } from "../support/modern_client.ts";
 import { EVERYTHING_SERVER, ROOT } from "../support/paths.ts";
 import { type PythonEvent, pythonResult, runPythonClient } from "../support/python_client.ts";
+import { statusOf } from "../support/raw_http.ts";
 import { mcpTypes } from "../support/sdk.ts";
 import { type ServedProxy, startServerProxy } from "../support/server_proxy.ts";
 import { allPages } from "../support/pages.ts";
@@ -48,7 +49,11 @@ async function startAggregate(dir: string, blockBeta = `${dir}/never`): Promise<
   return await startServerProxy(["--named-server-config", config]);
 }
 
-/** Runs `test` with a temporary folder and the aggregate served from it. */
+/**
+ * Runs `test` with a temporary folder and the aggregate served from it, once every member runs:
+ * a member coming up sends `list_changed` to the sessions already open, which the tests that
+ * count notifications must not see.
+ */
 async function withAggregate(
   test: (proxy: ServedProxy, dir: string) => Promise<void>,
   blocked?: (dir: string) => string,
@@ -56,6 +61,11 @@ async function withAggregate(
   const dir = await Deno.makeTempDir();
   try {
     await using proxy = await startAggregate(dir, blocked?.(dir));
+    await eventually(
+      async () => await statusOf(`${proxy.base}/ready`) === 200,
+      "every member of the aggregate runs (/ready answers 200)",
+      30_000,
+    );
     await test(proxy, dir);
   } finally {
     await Deno.remove(dir, { recursive: true });

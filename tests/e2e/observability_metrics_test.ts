@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { eventually } from "../support/eventually.ts";
 import { connectClient } from "../support/mcp_client.ts";
 import { ROOT } from "../support/paths.ts";
+import { freePort } from "../support/ports.ts";
 import { openRaw } from "../support/raw_connections.ts";
 import { statusOf } from "../support/raw_http.ts";
 import { RunningProcess } from "../support/process.ts";
@@ -19,14 +20,6 @@ import { RemoteMcpServer } from "../fixtures/remote_mcp_server.ts";
 
 const META_SERVER = `${ROOT}tests/fixtures/meta_echo_server.mjs`;
 const KEY = "metrics-test-key";
-
-/** A port free a moment ago (Prometheus takes a fixed one). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** `promtool check metrics` on `text`: its exit code and what it said. */
 async function promtoolCheck(text: string): Promise<{ code: number; output: string }> {

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { freePort } from "../support/everything_server.ts";
+import { freePort } from "../support/ports.ts";
 import { connectClient } from "../support/mcp_client.ts";
 import { connectModernClient, envelope, modernPost } from "../support/modern_client.ts";
 import { ROOT } from "../support/paths.ts";

@@ -5,18 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { proxyCommand } from "../support/paths.ts";
+import { freePort } from "../support/ports.ts";
 import { INITIALIZE, MCP_HEADERS } from "../support/raw_http.ts";
 import { FIXTURE } from "../support/server_proxy.ts";
 
 /** Long enough for anything that is not stuck. */
 const PATIENCE_MS = 20_000;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** POSTs `body` to `url`; rejects when no answer came within {@linkcode PATIENCE_MS}. */
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {

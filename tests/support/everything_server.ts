@@ -4,18 +4,11 @@
  * @module
  */
 import { EVERYTHING_SERVER } from "./paths.ts";
+import { freePort } from "./ports.ts";
 import { RunningProcess } from "./process.ts";
 
 /** The everything server's HTTP modes. */
 export type EverythingMode = "sse" | "streamableHttp";
-
-/** A port that was free a moment ago. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** A running everything server. */
 export class EverythingServer {

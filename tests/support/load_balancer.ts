@@ -5,7 +5,7 @@
  * `--peer-url` template `http://127.0.0.1:{instance}` finds each one.
  * @module
  */
-import { freePort } from "./everything_server.ts";
+import { freePort } from "./ports.ts";
 import { eventually } from "./eventually.ts";
 import { ROOT } from "./paths.ts";
 import { RunningProcess, startProxy } from "./process.ts";

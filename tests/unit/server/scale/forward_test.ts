@@ -8,7 +8,7 @@ import { credentialOf, RequestStateSealer } from "../../../../src/protocol/reque
 import { peerForwarder } from "../../../../src/server/scale/forward.ts";
 import type { McpRoute, ReceivedEnv } from "../../../../src/server/scale/posted_state.ts";
 import { eventually } from "../../../support/eventually.ts";
-import { freePort } from "../../../support/everything_server.ts";
+import { freePort } from "../../../support/ports.ts";
 import { MCP_HEADERS, post, SseReader } from "../../../support/raw_http.ts";
 
 const KEY = "the key every instance of the test shares";
