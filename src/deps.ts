@@ -9,6 +9,7 @@ export { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "npm
 
 export { Hono } from "npm:hono@4.13.19";
 export type { Context, MiddlewareHandler } from "npm:hono@4.13.19";
+export type { Router } from "npm:hono@4.13.19/router";
 export { cors } from "npm:hono@4.13.19/cors";
 // Not Hono's default router: its RegExpRouter overflows the stack building its matcher when a
 // path segment runs to thousands of characters (a long server name).

@@ -27,6 +27,7 @@ import { drainGate, readiness } from "./scale/drain.ts";
 import { peerForwarder } from "./scale/forward.ts";
 import type { McpRoute } from "./scale/posted_state.ts";
 import type { AppObserver } from "./observe/http_observer.ts";
+import { CachedRouter } from "./route_cache.ts";
 import { ActivityStatus } from "./status.ts";
 
 const log = getLogger("mcp_proxy.server");
@@ -131,8 +132,8 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   /** Whether new sessions and calls are refused until shutdown (the drain after SIGTERM). */
   let refusingNew = false;
   // Exact paths, and one parameter for the NAME of /servers/NAME/: a path segment may run to
-  // thousands of characters, see deps.ts.
-  const app = new Hono<ProxyEnv>({ router: new TrieRouter() });
+  // thousands of characters, see deps.ts. Each path is searched for once (route_cache.ts).
+  const app = new Hono<ProxyEnv>({ router: new CachedRouter(new TrieRouter()) });
 
   // In order: CORS (its headers on every answer; preflights answered before any check), then
   // DNS-rebinding (loopback binds), then the API key on the MCP routes.
