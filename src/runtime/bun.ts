@@ -23,6 +23,7 @@ import {
   type Signal,
   type SpawnOptions,
 } from "./types.ts";
+import { killTree, type TreeSignals } from "./kill_tree.ts";
 import { withParentDeathSignal } from "./parent_death.ts";
 import { processExists } from "./process_exists.ts";
 import { resolveWindowsCommand } from "./windows.ts";
@@ -147,6 +148,21 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** How Bun runs `taskkill` and signals a process group. */
+const bunTreeSignals: TreeSignals = {
+  taskkill(pid) {
+    bun().spawn({
+      cmd: ["taskkill", "/T", "/F", "/PID", String(pid)],
+      env: process.env as Record<string, string>,
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: false,
+    });
+  },
+  signalGroup: (pid, signal) => process.kill(-pid, signal),
+};
+
 function spawn(options: SpawnOptions): ChildProcess {
   const { command, args } = hostOs() === "windows"
     ? resolveWindowsCommand(options.command, options.args, options.env, isFile)
@@ -180,26 +196,7 @@ function spawn(options: SpawnOptions): ChildProcess {
     stdout: child.stdout,
     stderr: child.stderr,
     exited,
-    killTree(signal: Signal) {
-      try {
-        if (hostOs() === "windows") {
-          if (done) return;
-          bun().spawn({
-            cmd: ["taskkill", "/T", "/F", "/PID", String(child.pid)],
-            env: process.env as Record<string, string>,
-            stdin: "pipe",
-            stdout: "pipe",
-            stderr: "pipe",
-            detached: false,
-          });
-        } else {
-          // Negative pid: the whole process group, grandchildren included.
-          process.kill(-child.pid, signal);
-        }
-      } catch {
-        // The group is already gone.
-      }
-    },
+    killTree: (signal: Signal) => killTree(hostOs(), child.pid, signal, done, bunTreeSignals),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { ChildExit, ChildProcess, OsFamily, Runtime, Signal, SpawnOptions } from "./types.ts";
 import { serveGuarded } from "./deno_http.ts";
 import { insecureFetch } from "./insecure_fetch.ts";
+import { killTree, type TreeSignals } from "./kill_tree.ts";
 import { withParentDeathSignal } from "./parent_death.ts";
 import { processExists } from "./process_exists.ts";
 import { resolveWindowsCommand } from "./windows.ts";
@@ -23,6 +24,14 @@ function isExecutable(path: string): boolean {
     return false;
   }
 }
+
+/** How Deno runs `taskkill` and signals a process group. */
+const denoTreeSignals: TreeSignals = {
+  taskkill(pid) {
+    new Deno.Command("taskkill", { args: ["/T", "/F", "/PID", String(pid)] }).spawn();
+  },
+  signalGroup: (pid, signal) => Deno.kill(-pid, signal),
+};
 
 function spawn(options: SpawnOptions): ChildProcess {
   const { command, args } = hostOs() === "windows"
@@ -60,19 +69,7 @@ function spawn(options: SpawnOptions): ChildProcess {
     stdout: child.stdout,
     stderr: child.stderr,
     exited,
-    killTree(signal: Signal) {
-      try {
-        if (hostOs() === "windows") {
-          if (done) return;
-          new Deno.Command("taskkill", { args: ["/T", "/F", "/PID", String(child.pid)] }).spawn();
-        } else {
-          // Negative pid: the whole process group, grandchildren included.
-          Deno.kill(-child.pid, signal);
-        }
-      } catch {
-        // The group is already gone.
-      }
-    },
+    killTree: (signal: Signal) => killTree(hostOs(), child.pid, signal, done, denoTreeSignals),
   };
 }
 
