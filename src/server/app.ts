@@ -261,7 +261,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     everyEndpoint().reduce(
       ({ sessions, calls }, { sse, http }) => ({
         sessions: sessions + sse.openStreams + http.openSessions,
-        calls: calls + http.callsInFlight,
+        calls: calls + sse.callsInFlight + http.callsInFlight,
       }),
       { sessions: 0, calls: 0 },
     );

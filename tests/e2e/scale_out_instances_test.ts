@@ -236,22 +236,25 @@ Deno.test("a drain that times out answers the calls still running with JSON-RPC 
   await using instances = await startInstances(freePorts(1), ["--drain-timeout", "1"]);
   const [a] = instances;
   const legacy = await connectClient(a.mcp.default, "mcp");
+  const sse = await connectClient(a.sse.default, "sse");
   const modern = await connectModernClient(a.mcp.default);
   try {
-    const waits = [legacy, modern].map((client) =>
+    const waits = [legacy, sse, modern].map((client) =>
       client.callTool({ name: "wait", arguments: {} }).then(
         () => "answered",
         (error: Error) => error.message,
       )
     );
-    await a.process.waitForStderr(/wait started[^]*wait started/);
+    await a.process.waitForStderr(/wait started[^]*wait started[^]*wait started/);
     a.process.child.kill("SIGTERM");
-    const [legacyError, modernError] = await Promise.all(waits);
+    const [legacyError, sseError, modernError] = await Promise.all(waits);
     assert.match(legacyError, /Session ended/);
+    // Its stream carries the error before it closes, not only the close.
+    assert.match(sseError, /-32000.*Session ended/);
     assert.match(modernError, /MCP server 'default' was stopped/);
   } finally {
-    await Promise.all([legacy.close(), modern.close()]);
+    await Promise.all([legacy.close(), sse.close(), modern.close()]);
   }
   assert.equal((await a.process.exited).code, 0, a.process.stderr);
-  assert.match(a.process.stderr, /Drain over: 1 session\(s\) and 1 call\(s\) left/);
+  assert.match(a.process.stderr, /Drain over: 2 session\(s\) and 2 call\(s\) left/);
 });

@@ -9,6 +9,7 @@
 import { getLogger, sessionIdForLog } from "../../io/log.ts";
 import { clientLabel } from "../guards/api_key.ts";
 import { type MuxSession, SessionRefused, type SharedServer } from "../../core/types.ts";
+import { errorResponse, ProtocolErrorCode, type RequestId } from "../../protocol/jsonrpc.ts";
 import type { ReceivedRequest } from "../../runtime/types.ts";
 import { refuse, sessionNotFound } from "./http_error.ts";
 import { classifyPosted, withJsonBody } from "./mcp_request.ts";
@@ -27,6 +28,11 @@ const log = getLogger("mcp_proxy.sse_server");
 interface SseSession {
   readonly stream: SseStream;
   readonly mux: MuxSession;
+  /**
+   * The ids of the client's requests not yet answered or cancelled: at shutdown each gets an
+   * error event before the stream closes, as a call on `/mcp` does, not only the stream's end.
+   */
+  readonly unanswered: Set<RequestId>;
 }
 
 /** The session id a POST names: 32 hex digits, hyphens allowed (as Python's `UUID(hex=...)`). */
@@ -64,17 +70,23 @@ export class SseSessions {
   open(messagesPath: string, request: Request): Response {
     const id = crypto.randomUUID().replaceAll("-", "");
     const stream = new SseStream((reason) => this.#end(id, reason), this.#maxUnreadBytes);
+    const unanswered = new Set<RequestId>();
     let mux: MuxSession;
     try {
       mux = this.#server.openSession({
-        send: (message, _relatedRequestId, text) => stream.send(message, text),
+        send: (message, _relatedRequestId, text) => {
+          if (message.method === undefined && message.id !== undefined) {
+            unanswered.delete(message.id as RequestId);
+          }
+          return stream.send(message, text);
+        },
       }, { headers: request.headers, client: clientLabel(request, id) });
     } catch (error) {
       stream.close();
       if (error instanceof SessionRefused) return refuse(error.status, error.message);
       throw error;
     }
-    this.#sessions.set(id, { stream, mux });
+    this.#sessions.set(id, { stream, mux, unanswered });
     stream.event("endpoint", `${messagesPath}?session_id=${id}${this.#endpointSuffix}`);
     this.#ticker.add(stream);
     log.debug(`SSE session ${sessionIdForLog(id)} opened on ${this.#server.name}`);
@@ -84,6 +96,13 @@ export class SseSessions {
   /** How many `/sse` streams are open (one per session). */
   get openStreams(): number {
     return this.#sessions.size;
+  }
+
+  /** How many of the clients' requests are still unanswered, over all sessions. */
+  get callsInFlight(): number {
+    let calls = 0;
+    for (const { unanswered } of this.#sessions.values()) calls += unanswered.size;
+    return calls;
   }
 
   /** Whether the session `sessionId` (as a client sends it) is open here. */
@@ -110,6 +129,12 @@ export class SseSessions {
       if (incoming instanceof Response) return incoming;
       // The stream may have closed while the body was read.
       if (!this.#sessions.has(id)) return sessionNotFound();
+      if (incoming.kind === "request") session.unanswered.add(incoming.message.id);
+      else if (
+        incoming.kind === "notification" && incoming.message.method === "notifications/cancelled"
+      ) {
+        session.unanswered.delete(incoming.params.requestId as RequestId);
+      }
       session.mux.receive(incoming);
       return new Response("Accepted", {
         status: 202,
@@ -118,9 +143,15 @@ export class SseSessions {
     });
   }
 
-  /** Ends every session and closes its stream (shutdown). */
+  /**
+   * Ends every session (shutdown): each request still unanswered gets a JSON-RPC error event,
+   * then the stream closes.
+   */
   closeAll(): void {
-    for (const [id, { stream }] of [...this.#sessions]) {
+    for (const [id, { stream, unanswered }] of [...this.#sessions]) {
+      for (const requestId of unanswered) {
+        stream.send(errorResponse(requestId, ProtocolErrorCode.ConnectionClosed, "Session ended"));
+      }
       stream.close();
       this.#end(id, "closed");
     }
