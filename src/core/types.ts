@@ -82,6 +82,11 @@ export interface SharedServer {
   readonly limits: ServingLimits;
   /** The protocol era the child speaks, once probed. */
   readonly era: "legacy" | "modern" | undefined;
+  /**
+   * How many children it runs (or starts) now, when it runs one per user or session; absent
+   * for a server with one shared child (or none of its own, as the aggregate).
+   */
+  readonly children?: number;
   /** Starts the child and initialises it; resolves once running, rejects if it cannot start. */
   start(): Promise<void>;
   /**

@@ -21,6 +21,11 @@ export interface StatusBody {
    */
   server_eras: Record<string, "legacy" | "modern" | "unknown">;
   /**
+   * How many children each server with a child per user or session runs now (an mcp-proxy
+   * addition; only such servers are listed, and the key is left out when there is none).
+   */
+  server_children?: Record<string, number>;
+  /**
    * The aggregate at `/mcp` and `/sse`, when one is served (an mcp-proxy addition): its
    * state and the state of each server it serves, in its order.
    */
@@ -66,6 +71,10 @@ export class ActivityStatus {
       server_instances: Object.fromEntries(servers.map((s) => [s.name, s.state])),
       server_eras: Object.fromEntries(servers.map((s) => [s.name, s.era ?? "unknown"])),
     };
+    const isolating = servers.filter((s) => s.children !== undefined);
+    if (isolating.length > 0) {
+      body.server_children = Object.fromEntries(isolating.map((s) => [s.name, s.children!]));
+    }
     const aggregate = entries.find((entry) => entry.aggregate);
     if (aggregate?.aggregate) {
       body.aggregate = {

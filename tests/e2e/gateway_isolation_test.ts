@@ -71,6 +71,9 @@ Deno.test("a child per session, per user and header credential, capped, stopped 
     await using proxy = await startServerProxy(["--named-server-config", config]);
     const url = (name: keyof typeof SERVERS, kind: ClientTransportKind) =>
       kind === "mcp" ? proxy.mcp[name] : proxy.sse[name];
+    /** `/status`'s children per server. */
+    const childrenInStatus = async (): Promise<Record<string, number>> =>
+      (await (await fetch(`${proxy.base}/status`)).json()).server_children;
     /** An SDK 1.x client of server `name` over `kind`, sending `headers`. */
     const connect = (
       name: keyof typeof SERVERS,
@@ -128,6 +131,7 @@ Deno.test("a child per session, per user and header credential, capped, stopped 
           assert.equal(aSse, a, "one user's two sessions share a child");
           assert.equal(aModern, a, "and so do the user's modern requests");
           assert.notEqual(b, a);
+          assert.equal((await childrenInStatus())["by-user"], 2, "/status counts both children");
 
           // Alice's name with another token is someone else, with a child of their own.
           const impostor = await modernWhoami(url("by-user", "mcp"), {
@@ -195,8 +199,13 @@ Deno.test("a child per session, per user and header credential, capped, stopped 
       async () => {
         const client = await connect("idle", "mcp", { "X-User": "alice" });
         const first = await whoami(client);
+        assert.equal((await childrenInStatus()).idle, 1);
         await endSession(client);
         await exited(first.pid, "the idle child is stopped");
+        await eventually(
+          async () => (await childrenInStatus()).idle === 0,
+          "/status counts no child of 'idle'",
+        );
         const again = await connect("idle", "sse", { "X-User": "alice" });
         try {
           const second = await whoami(again);

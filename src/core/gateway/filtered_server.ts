@@ -69,6 +69,9 @@ export function createFilteredServer(inner: SharedServer, filters: ServerFilters
     get era() {
       return inner.era;
     },
+    get children() {
+      return inner.children;
+    },
     onStateChange: (listener) => inner.onStateChange(listener),
     start: () => inner.start(),
     stop: () => inner.stop(),

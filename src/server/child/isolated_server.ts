@@ -44,7 +44,7 @@ export interface IsolatedServerOptions
   onStderrLine?: (line: string, child: string) => void;
 }
 
-/** A server with a child per user, and how many children it runs. */
+/** A server with a child per user, which always tells how many children it runs. */
 export interface IsolatedServer extends SharedServer {
   /** How many children run (or start) now, for `/status`. */
   readonly children: number;
