@@ -7,6 +7,7 @@ import type { ServedServerConfig } from "../config.ts";
 import { writeChildStderr } from "../io/log.ts";
 import type { SharedServer } from "../core/types.ts";
 import { createFilteredServer } from "../core/gateway/filtered_server.ts";
+import { observed } from "../core/observe/observed.ts";
 import { createIsolatedServer } from "./child/isolated_server.ts";
 import { createSharedServer } from "./child/shared_server.ts";
 
@@ -23,5 +24,8 @@ export function buildServer(config: ServedServerConfig, serving: Promise<void>):
       onStderrLine: (line) => writeChildStderr(config.name, line),
       firstRetryAfter: serving,
     });
-  return config.filters ? createFilteredServer(server, config.filters) : server;
+  if (!config.filters) return server;
+  return createFilteredServer(server, config.filters, {
+    calls: observed.calls?.forServer(config.name),
+  });
 }

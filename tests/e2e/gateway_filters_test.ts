@@ -277,6 +277,19 @@ Deno.test("the config file's filters hold on every endpoint, for both eras of cl
         },
       );
     }
+
+    await t.step("the call log has the calls the filters refused, as refused", async () => {
+      // The call log's lines go out in batches, a few milliseconds late.
+      await eventually(
+        () => /everything tools\/call get-env: refused in 0 ms \(/.test(proxy.process.stderr),
+        "a refused call's line",
+      );
+      assert.match(
+        proxy.process.stderr,
+        /everything tools\/call toggle-simulated-logging: refused/,
+      );
+      assert.match(proxy.process.stderr, /tools\/call late-write: refused/);
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

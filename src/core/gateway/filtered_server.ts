@@ -28,6 +28,7 @@ import {
   type WireMessage,
 } from "../../protocol/jsonrpc.ts";
 import { withId } from "../../protocol/wire_text.ts";
+import type { ServerCalls } from "../observe/call_watch.ts";
 import type { ClientSink, MuxSession, SessionOpening, SharedServer } from "../types.ts";
 import {
   compileRules,
@@ -49,11 +50,21 @@ const LIST_ID = "mcp-proxy:filter";
 /** Most pages of `tools/list` one read-only check reads, against cursors that never end. */
 export const MAX_LISTING_PAGES = 100;
 
+/** What a filtered server is given beside its filters. */
+export interface FilteredServerOptions {
+  /** Told of each call the filters refuse (it never reaches the server's own watch). */
+  readonly calls?: ServerCalls;
+}
+
 /**
  * `inner` with `filters` applied to every session it opens; `inner` itself when the filters
  * keep everything. Its name, state, limits, era and life cycle are `inner`'s.
  */
-export function createFilteredServer(inner: SharedServer, filters: ServerFilters): SharedServer {
+export function createFilteredServer(
+  inner: SharedServer,
+  filters: ServerFilters,
+  options: FilteredServerOptions = {},
+): SharedServer {
   const rules = compileRules(filters);
   if (rules === undefined) return inner;
   return {
@@ -76,7 +87,7 @@ export function createFilteredServer(inner: SharedServer, filters: ServerFilters
     start: () => inner.start(),
     stop: () => inner.stop(),
     openSession(sink: ClientSink, opening?: SessionOpening): MuxSession {
-      return new FilteredSession(inner, rules, sink, opening);
+      return new FilteredSession(inner, rules, sink, opening, options.calls);
     },
   };
 }
@@ -107,6 +118,9 @@ class FilteredSession implements MuxSession {
   readonly #sink: ClientSink;
   readonly #server: SharedServer;
   readonly #modern: boolean;
+  readonly #calls: ServerCalls | undefined;
+  /** The client, as the call log names it. */
+  readonly #client: string | undefined;
   /** List requests at the child, by the proxy's id. */
   readonly #lists = new Map<string, ListRequest>();
   #nextListId = 0;
@@ -120,11 +134,14 @@ class FilteredSession implements MuxSession {
     rules: FilterRules,
     sink: ClientSink,
     opening: SessionOpening | undefined,
+    calls: ServerCalls | undefined,
   ) {
     this.#server = server;
     this.#rules = rules;
     this.#sink = sink;
     this.#modern = opening?.modern === true;
+    this.#calls = calls;
+    this.#client = opening?.client;
     this.#inner = server.openSession({
       send: (message, relatedRequestId, text) => this.#fromServer(message, relatedRequestId, text),
       answersRequests: sink.answersRequests,
@@ -168,7 +185,7 @@ class FilteredSession implements MuxSession {
     if (!NAMING_METHODS.has(method)) return this.#inner.receive(incoming);
     const modern = this.#modern && this.#server.era === "modern";
     const refusal = refusalOf(this.#rules, method, params, modern);
-    if (refusal) return this.#refuse(message.id, refusal);
+    if (refusal) return this.#hidden(incoming, refusal);
     this.#forwardJudged(incoming);
   }
 
@@ -197,13 +214,11 @@ class FilteredSession implements MuxSession {
   #call(incoming: IncomingRequest): void {
     const name = incoming.params.name;
     if (typeof name !== "string") return this.#refuse(incoming.message.id, notAName("name"));
-    if (this.#rules.tool?.(name) === false) {
-      return this.#refuse(incoming.message.id, unknownTool(name));
-    }
+    if (this.#rules.tool?.(name) === false) return this.#hidden(incoming, unknownTool(name));
     if (!this.#rules.readOnly) return this.#forwardJudged(incoming);
     const readOnly = this.#readOnly.get(name);
     if (readOnly === true) return this.#forwardJudged(incoming);
-    if (readOnly === false) return this.#refuse(incoming.message.id, unknownTool(name));
+    if (readOnly === false) return this.#hidden(incoming, unknownTool(name));
     if (this.#listing) {
       this.#listing.waiting.push(incoming);
       return;
@@ -239,7 +254,7 @@ class FilteredSession implements MuxSession {
     for (const call of listing.waiting) {
       const name = call.params.name as string;
       if (listing.readOnly.has(name)) this.#forwardJudged(call);
-      else this.#refuse(call.message.id, unknownTool(name));
+      else this.#hidden(call, unknownTool(name));
     }
   }
 
@@ -264,6 +279,12 @@ class FilteredSession implements MuxSession {
       });
     }
     this.#inner.receive(incoming);
+  }
+
+  /** Refuses a call to what the filters hide, as a call to what does not exist; it is logged. */
+  #hidden(request: IncomingRequest, error: ErrorObject): void {
+    this.#calls?.refused(this.#client, request);
+    this.#refuse(request.message.id, error);
   }
 
   #refuse(id: RequestId, error: ErrorObject): void {

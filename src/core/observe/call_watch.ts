@@ -38,7 +38,10 @@ export interface ServerCalls {
   started(client: string | undefined, request: IncomingRequest): CallRecord;
   /** The call `call` ended; `result` is the upstream's result when `outcome` is ok. */
   ended(call: CallRecord, outcome: CallOutcome, result?: unknown): void;
-  /** A request was refused without going upstream: the server is not running. */
+  /**
+   * A request was refused without going upstream: the server is not running, or its filters
+   * hide the tool, prompt or resource it names.
+   */
   refused(client: string | undefined, request: IncomingRequest): void;
 }
 
