@@ -6,7 +6,9 @@
 
 /** A line and column (both from 1) in a text. */
 export interface TextPosition {
+  /** The line, from 1. */
   readonly line: number;
+  /** The column on that line, from 1, in UTF-16 units. */
   readonly column: number;
 }
 

@@ -28,7 +28,9 @@ export interface Upstream {
 
 /** A client message that waits for the upstream to open. */
 export interface Queued {
+  /** The session that sent it. */
   readonly session: Session;
+  /** The message, as its client sent it. */
   readonly incoming: IncomingRequest | IncomingNotification;
 }
 

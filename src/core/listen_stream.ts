@@ -67,6 +67,10 @@ export class ListenStream implements ModernCall {
   readonly #uris: ReadonlySet<string>;
   #open = true;
 
+  /**
+   * Opens the stream `id` asked for with `params` and `envelope`: a session of `server` whose
+   * notifications `reply` writes, filtered as the request says.
+   */
   constructor(
     server: SessionOpener,
     id: RequestId,

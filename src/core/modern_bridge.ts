@@ -42,7 +42,8 @@ import { ParkedCalls } from "./parked_calls.ts";
 const PROCESS_PARKED_CALLS = new ParkedCalls();
 
 /** The error a retry gets whose `requestState` opens no parked round here. */
-export const INVALID_REQUEST_STATE = "Invalid requestState: it was altered, has expired, was " +
+export const INVALID_REQUEST_STATE: string =
+  "Invalid requestState: it was altered, has expired, was " +
   "used already, or belongs to another request or client";
 
 /** Serves modern requests through client sessions of one shared legacy server. */

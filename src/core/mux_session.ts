@@ -97,6 +97,7 @@ export interface PendingRequest {
 export interface MuxContext {
   /** The server's name, for logs and errors. */
   readonly name: string;
+  /** The server's logger. */
   readonly log: Logger;
   /** Requests in flight by upstream id, in the order they were sent. */
   readonly pending: ReadonlyMap<number, PendingRequest>;
@@ -108,7 +109,9 @@ export interface MuxContext {
 
 /** The session a message of the upstream belongs to, and its client's id of the request. */
 export interface Owner {
+  /** The session the message goes to. */
   readonly session: Session;
+  /** Its client's id of the request, when the message belongs to one. */
   readonly clientId: RequestId | undefined;
 }
 

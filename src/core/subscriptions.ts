@@ -8,7 +8,7 @@
 export const MAX_SUBSCRIPTIONS_PER_SESSION = 1_000;
 
 /** What a session that would pass {@linkcode MAX_SUBSCRIPTIONS_PER_SESSION} is answered (-32602). */
-export const SESSION_SUBSCRIPTIONS_FULL =
+export const SESSION_SUBSCRIPTIONS_FULL: string =
   `Invalid params: a session may subscribe to at most ${MAX_SUBSCRIPTIONS_PER_SESSION} ` +
   "resources; unsubscribe from some first";
 

@@ -19,8 +19,10 @@ import type { IncomingRequest, RequestId } from "../protocol/jsonrpc.ts";
 export const TURN_PATIENCE_MS = 5_000;
 
 /** A call that waits for its session's turn. */
-interface Held<Session> {
+export interface Held<Session> {
+  /** The session that sent it. */
   readonly session: Session;
+  /** The call. */
   readonly incoming: IncomingRequest;
 }
 

@@ -21,6 +21,7 @@ export class CachedRouter<T> implements Router<T> {
   readonly #router: Router<T>;
   readonly #answers = new Map<string, ReturnType<Router<T>["match"]>>();
 
+  /** `router`, with its answers kept. */
   constructor(router: Router<T>) {
     this.#router = router;
     this.name = `cached ${router.name}`;

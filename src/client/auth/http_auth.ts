@@ -203,7 +203,9 @@ export function digestAuthorization(
 }
 
 /** The `Authorization: Basic` value: `username:password` in UTF-8, in Base64 (RFC 7617). */
-export function basicAuthorization(credentials: Pick<HttpCredentials, "username" | "password">) {
+export function basicAuthorization(
+  credentials: Pick<HttpCredentials, "username" | "password">,
+): string {
   const bytes = new TextEncoder().encode(`${credentials.username}:${credentials.password}`);
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_BODY_BYTES } from "../../config.ts";
  * Largest event a remote may send, counted over its data lines (and any one line of the
  * stream): the request body limit server mode applies by default, 4 MiB.
  */
-export const MAX_EVENT_BYTES = DEFAULT_MAX_BODY_BYTES;
+export const MAX_EVENT_BYTES: number = DEFAULT_MAX_BODY_BYTES;
 
 /** An event or a line went past its bound: the stream is given up. */
 export class EventTooLargeError extends Error {

@@ -95,8 +95,10 @@ export class Histogram {
 export type MetricType = "counter" | "gauge" | "histogram";
 
 /** One labelled series: its label values, in the order of the family's names, and its value. */
-interface Series<T> {
+export interface Series<T> {
+  /** Its label values, in the order of the family's label names. */
   readonly values: readonly string[];
+  /** Its counter, gauge or histogram. */
   readonly metric: T;
 }
 
@@ -146,10 +148,14 @@ export class Family<T extends Counter | Gauge | Histogram> {
 }
 
 /** A metric whose series are read when it is scraped, from state kept elsewhere. */
-interface Sampled {
+export interface Sampled {
+  /** Its name (`mcp_proxy_…`). */
   readonly name: string;
+  /** Its `# HELP` text. */
   readonly help: string;
+  /** Its `# TYPE`. */
   readonly type: "counter" | "gauge";
+  /** Its label names, in the order of each series' values. */
   readonly labelNames: readonly string[];
   /** Each series' label values and value, now. */
   readonly sample: () => Iterable<readonly [readonly string[], number]>;
