@@ -19,6 +19,7 @@ import {
   type HttpServer,
   type ServeOptions,
 } from "./types.ts";
+import { withEnd } from "./stream_end.ts";
 
 /** What `serveHttpOnConnection` is given and returns (Deno 2.x internals, untyped). */
 type ServeOnConnection = (
@@ -156,18 +157,8 @@ function passThroughBody(request: Request, connection: OpenConnection): Request 
     connection.deadline = Infinity;
     return request;
   }
-  const reader = request.body.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) {
-        connection.deadline = Infinity;
-        controller.close();
-      } else {
-        controller.enqueue(value);
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
+  const body = withEnd(request.body, (how) => {
+    if (how === "read") connection.deadline = Infinity;
   });
   return new Request(request, { body });
 }

@@ -24,7 +24,7 @@ import { hostGuard } from "./guards/host.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
 import { originGuard } from "./guards/origin.ts";
 import { drainGate, readiness } from "./scale/drain.ts";
-import { peerForwarder } from "./scale/forward.ts";
+import { ForwardedCalls, peerForwarder } from "./scale/forward.ts";
 import type { McpRoute } from "./scale/posted_state.ts";
 import type { AppObserver } from "./observe/http_observer.ts";
 import { CachedRouter } from "./route_cache.ts";
@@ -58,7 +58,10 @@ export interface AppOptions {
 export interface DrainLeft {
   /** Sessions still open (SSE streams and Streamable HTTP sessions). */
   readonly sessions: number;
-  /** Calls outside sessions still unfinished (modern calls, parked rounds, stateless POSTs). */
+  /**
+   * Calls still unfinished: those of `/sse` sessions, and outside sessions (modern calls, parked
+   * rounds, stateless POSTs), and calls forwarded to another instance.
+   */
   readonly calls: number;
 }
 
@@ -153,8 +156,10 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     observer.countSessions(everyEndpoint);
   }
   const peerUrl = scaleOut?.peerUrl;
+  const forwardedCalls = new ForwardedCalls();
   const peerForwarding = scaleOut && peerUrl
     ? {
+      calls: forwardedCalls,
       instanceId: scaleOut.instanceId,
       peerUrl,
       stateKey: scaleOut.stateKey,
@@ -263,7 +268,7 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
         sessions: sessions + sse.openStreams + http.openSessions,
         calls: calls + sse.callsInFlight + http.callsInFlight,
       }),
-      { sessions: 0, calls: 0 },
+      { sessions: 0, calls: forwardedCalls.open },
     );
   const closeEndpoints = async ({ sse, http }: Endpoints) => {
     sse.closeAll();

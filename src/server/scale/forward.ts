@@ -15,6 +15,7 @@ import { getLogger, urlForLog } from "../../io/log.ts";
 import { errorResponse, ProtocolErrorCode } from "../../protocol/jsonrpc.ts";
 import { credentialOf, RequestStateSealer, stateInstance } from "../../protocol/request_state.ts";
 import { INVALID_REQUEST_STATE } from "../../core/modern_bridge.ts";
+import { withEnd } from "../../runtime/stream_end.ts";
 import { sessionNotFound } from "../http/http_error.ts";
 import {
   FORWARDED_BY_HEADER,
@@ -49,6 +50,28 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "content-length",
 ]);
 
+/**
+ * The calls (POSTs) this instance is forwarding and answering now, for the drain: it waits
+ * for them as for its own calls. Event streams a client opened with a GET are not calls:
+ * they last as long as the client wants, and its client opens them again elsewhere.
+ */
+export class ForwardedCalls {
+  #open = 0;
+
+  /** How many are still unanswered (their answer not read to its end). */
+  get open(): number {
+    return this.#open;
+  }
+
+  /** `answer`, counted until its body has been read to its end, failed or was cancelled. */
+  track(answer: Response): Response {
+    if (answer.body === null) return answer;
+    this.#open++;
+    const body = withEnd(answer.body, () => this.#open--);
+    return new Response(body, answer);
+  }
+}
+
 /** How an instance finds its peers. */
 export interface PeerForwarding {
   /** This instance's id. */
@@ -64,6 +87,8 @@ export interface PeerForwarding {
    * child's states are its own, whatever they look like, and are never forwarded.
    */
   readonly sealsStates: (c: Context<ReceivedEnv>) => boolean;
+  /** Counts the calls forwarded and not yet answered. */
+  readonly calls: ForwardedCalls;
 }
 
 /** The headers of `headers` that are not hop-by-hop, named or listed in `Connection`. */
@@ -143,11 +168,12 @@ export function peerForwarder(
       return lost();
     }
     log.debug(`Forwarded ${request.method} ${pathname} to instance '${instance}'`);
-    return new Response(answer.body, {
+    const passed = new Response(answer.body, {
       status: answer.status,
       statusText: answer.statusText,
       headers: endToEnd(answer.headers),
     });
+    return request.method === "POST" ? options.calls.track(passed) : passed;
   };
 
   /** Forwards a retry whose state another instance sealed (and that opens, with a shared key). */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "../../../../src/deps.ts";
 import { credentialOf, RequestStateSealer } from "../../../../src/protocol/request_state.ts";
-import { peerForwarder } from "../../../../src/server/scale/forward.ts";
+import { ForwardedCalls, peerForwarder } from "../../../../src/server/scale/forward.ts";
 import type { McpRoute, ReceivedEnv } from "../../../../src/server/scale/posted_state.ts";
 import { eventually } from "../../../support/eventually.ts";
 import { freePort } from "../../../support/ports.ts";
@@ -21,7 +21,10 @@ interface Seen {
   body: string;
 }
 
-/** A peer instance: POSTs answered 201 with what they carried, GETs with an event stream. */
+/**
+ * A peer instance: POSTs answered 201 with what they carried, GETs (and POSTs with
+ * `x-stream`) with an event stream.
+ */
 function startPeer() {
   const seen: Seen[] = [];
   const events = new TransformStream<string, string>();
@@ -37,7 +40,7 @@ function startPeer() {
         headers: request.headers,
         body: await request.text(),
       });
-      if (request.method === "GET") {
+      if (request.method === "GET" || request.headers.has("x-stream")) {
         const body = events.readable.pipeThrough(new TextEncoderStream()).pipeThrough(
           new TransformStream({ flush: () => {}, cancel: () => void (cancelled = true) }),
         );
@@ -69,7 +72,9 @@ function startForwarder(
   options: { stateKey?: string; sealsStates?: boolean; readAhead?: boolean } = {},
 ) {
   const app = new Hono<ReceivedEnv>();
+  const calls = new ForwardedCalls();
   const forward = peerForwarder({
+    calls,
     instanceId: "self",
     peerUrl: "http://127.0.0.1:{instance}/",
     stateKey: options.stateKey,
@@ -89,6 +94,7 @@ function startForwarder(
     },
   );
   return {
+    calls,
     base: listening.promise.then((port) => `http://127.0.0.1:${port}`),
     close: () => server.shutdown(),
   };
@@ -138,12 +144,44 @@ Deno.test("an event stream of another instance streams back event by event, and 
     assert.equal((await events.next())?.data, "one");
     await peer.event("two");
     assert.equal((await events.next())?.data, "two");
+    assert.equal(forwarder.calls.open, 0, "a GET's stream is no call the drain waits for");
     await events.cancel();
     // The peer learns it on its next write, as a stream does with a direct client.
     await eventually(async () => {
       await peer.event("ping").catch(() => {});
       return peer.cancelled;
     }, "the peer's stream is cancelled");
+  } finally {
+    await forwarder.close();
+    await peer.close();
+  }
+});
+
+Deno.test("a forwarded call counts for the drain until its answer has been passed on whole", async () => {
+  const peer = startPeer();
+  const forwarder = startForwarder("mcp");
+  try {
+    const response = await post(`${await forwarder.base}/mcp`, { jsonrpc: "2.0", id: 1 }, {
+      ...MCP_HEADERS,
+      "mcp-session-id": `${await peer.port}.s1`,
+      "x-stream": "yes",
+    });
+    const events = new SseReader(response.body!);
+    await peer.event("progress");
+    assert.equal((await events.next())?.data, "progress");
+    assert.equal(forwarder.calls.open, 1, "the answer is still streaming");
+    await peer.close();
+    assert.equal(await events.next(), undefined);
+    await eventually(() => forwarder.calls.open === 0, "the call no longer counts");
+
+    const json = await post(`${await forwarder.base}/mcp`, { jsonrpc: "2.0", id: 2 }, {
+      ...MCP_HEADERS,
+      "mcp-session-id": `${await peer.port}.s1`,
+    });
+    // The peer is gone: the answer is the lost session's, and nothing is left counted.
+    assert.equal(json.status, 404);
+    await json.body?.cancel();
+    assert.equal(forwarder.calls.open, 0);
   } finally {
     await forwarder.close();
     await peer.close();
