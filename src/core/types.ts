@@ -37,6 +37,8 @@ export interface SessionOpening {
   readonly headers?: PostHeaders;
   /** Whether the session serves one modern (2026-07-28) request, which has no session. */
   readonly modern?: boolean;
+  /** Whether it serves one POST to `/mcp` under `--stateless`, which has no session either. */
+  readonly stateless?: boolean;
   /**
    * How the call log names the client: `session 1a2b3c4d…` (its session id's first
    * characters) and `api-key #N` (which of the keys it presented), never a secret.

@@ -219,3 +219,33 @@ Deno.test("a child per session, per user and header credential, capped, stopped 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--stateless: a child per session is refused on /mcp (400 naming the setting) and served on /sse", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = `${dir}/servers.json`;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({ mcpServers: { "by-session": SERVERS["by-session"] } }),
+    );
+    await using proxy = await startServerProxy([
+      "--stateless",
+      "--named-server-config",
+      config,
+    ]);
+    const refused = await post(proxy.mcp["by-session"], INITIALIZE, MCP_HEADERS);
+    assert.equal(refused.status, 400);
+    assert.match(
+      (await refused.json()).error.message,
+      /runs a child per session .* requests to \/mcp under --stateless do not have; use \/sse/,
+    );
+    const client = await connectClient(proxy.sse["by-session"], "sse");
+    try {
+      assert.ok(await alive((await whoami(client)).pid));
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

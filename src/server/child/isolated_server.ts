@@ -61,7 +61,8 @@ export interface IsolatedServer extends SharedServer {
  * later sessions of the same user share it.
  *
  * - `session`: each session gets a child of its own, stopped when the session closes. A
- *   modern (2026-07-28) request, which has no session, is refused with 400.
+ *   modern (2026-07-28) request, or a POST to `/mcp` under `--stateless`, has no session and
+ *   is refused with 400.
  * - `header:NAME`: one child per distinct value of the header and of the `headerEnv` headers
  *   together, so that two clients with the same NAME but different credentials never share.
  *   Users are told apart by a salted SHA-256 hash of those values, of which logs show a short
@@ -139,12 +140,16 @@ class PerUserServer implements IsolatedServer {
   openSession(sink: ClientSink, opening: SessionOpening = {}): MuxSession {
     if (this.#stopped) throw new SessionRefused(503, `MCP server '${this.name}' was stopped`);
     const { isolation } = this.#settings;
-    if (isolation.kind === "session" && opening.modern) {
+    if (isolation.kind === "session" && (opening.modern || opening.stateless)) {
+      const perSession = `MCP server '${this.name}' runs a child per session ` +
+        '("isolation": "session"), which ';
       throw new SessionRefused(
         400,
-        `MCP server '${this.name}' runs a child per session ("isolation": "session"), which ` +
-          '2026-07-28 requests do not have; use "isolation": "header:<name>" or a 2025-11-25 ' +
-          "client",
+        opening.modern
+          ? `${perSession}2026-07-28 requests do not have; use "isolation": "header:<name>" ` +
+            "or a 2025-11-25 client"
+          : `${perSession}requests to /mcp under --stateless do not have; use /sse, ` +
+            '"isolation": "header:<name>", or no --stateless',
       );
     }
     const value = isolation.kind === "header"

@@ -316,7 +316,7 @@ export class StreamableHttpSessions {
         keepAlive: this.#keepAlive,
         closeWhenIdle: stateless,
         abandonWatch: this.#abandonWatch,
-        opening: { headers: request.headers, client: clientLabel(request, id) },
+        opening: { headers: request.headers, client: clientLabel(request, id), stateless },
         onClose: stateless ? () => this.#callsOutsideSessions-- : undefined,
       });
       if (stateless) this.#callsOutsideSessions++;

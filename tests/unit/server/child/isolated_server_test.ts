@@ -188,7 +188,7 @@ Deno.test("idleTimeout 0: a child is stopped when its user's last session closes
   });
 });
 
-Deno.test("session isolation: a child per session, stopped with it; modern requests refused (400)", async () => {
+Deno.test("session isolation: a child per session, stopped with it; modern and --stateless requests refused (400)", async () => {
   await withIsolated({ isolation: { kind: "session" } }, async (server) => {
     const headers = { "x-user-token": "tok" };
     const one = clientWith(server, headers);
@@ -205,6 +205,10 @@ Deno.test("session isolation: a child per session, stopped with it; modern reque
     assert.equal(modern.status, 400);
     assert.match(modern.message, /runs a child per session \("isolation": "session"\)/);
     assert.match(modern.message, /2026-07-28 requests do not have/);
+    const stateless = refusal(() => clientWith(server, headers, { stateless: true }));
+    assert.equal(stateless.status, 400);
+    assert.match(stateless.message, /requests to \/mcp under --stateless do not have; use \/sse/);
+    assert.equal(server.children, 1, "no child started for either");
     two.session.close();
   });
 });
