@@ -84,7 +84,7 @@ export class ModernBridge implements Parking {
       }
       return new ListenStream(this.#server, request.id, params, envelope, reply, {
         ...this.#options,
-        opening: { headers: post.headers, modern: true },
+        opening: { headers: post.headers, modern: true, client: post.client },
       });
     }
     // A modern child gets modern requests as they are: its requestState is its own.
@@ -96,7 +96,7 @@ export class ModernBridge implements Parking {
     return new BridgedRequest(this, this.#server, request, params, envelope, reply, {
       relay,
       client,
-      opening: { headers: post.headers, modern: true },
+      opening: { headers: post.headers, modern: true, client: post.client },
     });
   }
 

@@ -50,6 +50,11 @@ export interface ModernPost {
    * that client, and counted against it). Absent where there is one client only (client mode).
    */
   readonly headers?: PostHeaders;
+  /**
+   * How the call log names its client, when the server knows (`api-key #N`: which key it
+   * presented); a modern request has no session to name.
+   */
+  readonly client?: string;
 }
 
 /** A refusal: the HTTP status and the JSON-RPC error response body. */

@@ -10,6 +10,7 @@ import { eventually } from "../support/eventually.ts";
 import { OtlpReceiver } from "../support/otlp_receiver.ts";
 import { ROOT } from "../support/paths.ts";
 import { ProxyStdio } from "../support/proxy_stdio.ts";
+import { envelope, modernPost } from "../support/modern_client.ts";
 import { INITIALIZE, MCP_HEADERS, post } from "../support/raw_http.ts";
 import { startProxy } from "../support/process.ts";
 import { startServerProxy } from "../support/server_proxy.ts";
@@ -177,6 +178,13 @@ Deno.test("--log-format json: every stderr line is one JSON object; the call log
     }, headers);
     await answer.body?.cancel();
   }
+  // A 2026-07-28 call has no session: the key it presented names its client.
+  const modern = await modernPost(url, {
+    id: 4,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: "x" }, _meta: envelope() },
+  }, { "x-api-key": "k2" });
+  assert.equal(modern.status, 200, JSON.stringify(modern.body));
   await proxy.stop();
   const lines = jsonLines(proxy.stderr);
   for (const line of lines) {
@@ -193,7 +201,10 @@ Deno.test("--log-format json: every stderr line is one JSON object; the call log
     ),
     "the child's stderr line",
   );
-  const calls = lines.filter((line) => line.logger === "mcp_proxy.calls");
+  // Not the proxy's own tools/list, made to check the modern call's parameter headers.
+  const calls = lines.filter((line) =>
+    line.logger === "mcp_proxy.calls" && line.method === "tools/call"
+  );
   assert.deepEqual(
     calls.map(({ server, method, tool, outcome, error_code, client }) => ({
       server,
@@ -219,6 +230,14 @@ Deno.test("--log-format json: every stderr line is one JSON object; the call log
         outcome: "error",
         error_code: -32603,
         client: `session ${sessionId.slice(0, 8)}…, api-key #2`,
+      },
+      {
+        server: "default",
+        method: "tools/call",
+        tool: "echo",
+        outcome: "ok",
+        error_code: undefined,
+        client: "api-key #2",
       },
     ],
   );

@@ -237,7 +237,8 @@ export class StreamableHttpSessions {
     });
     let call: ModernCall = { close() {} };
     try {
-      call = this.#bridge.serve(post, {
+      const client = clientLabel(request, undefined);
+      call = this.#bridge.serve(client === undefined ? post : { ...post, client }, {
         send: (message) => {
           exchange.status = MODERN_ERROR_STATUS.get(message.error?.code) ?? 200;
           if (post.request.method === "tools/list" && isObject(message.result)) {
