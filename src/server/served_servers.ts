@@ -10,6 +10,7 @@ import {
   type ServedConfiguration,
   type ServedServerConfig,
 } from "../config.ts";
+import { sleep } from "../io/async.ts";
 import { getLogger } from "../io/log.ts";
 import {
   type AggregateMember,
@@ -23,10 +24,14 @@ import { buildServer } from "./build_server.ts";
 const log = getLogger("mcp_proxy.server");
 
 /**
- * How long a removed or replaced server keeps serving the sessions open on it, so that calls
- * in flight can finish; then they are closed and its child stopped.
+ * How long a removed or replaced server keeps serving the sessions open on it (and the
+ * aggregate's calls running on it), so that calls in flight can finish; then they are closed
+ * and its child stopped.
  */
 export const RELOAD_DRAIN_MS = 10_000;
+
+/** How often a retiring server is checked for aggregate calls still running on it. */
+const AGGREGATE_CALLS_CHECK_MS = 100;
 
 /** One running server and the configuration it was built from. */
 interface Running {
@@ -164,13 +169,25 @@ export class ServedServers {
     return server;
   }
 
-  /** Unmounts `running` at once; its open sessions drain, then it stops. */
+  /**
+   * Unmounts `running` at once; its open sessions and the aggregate's calls on it drain (for
+   * {@linkcode RELOAD_DRAIN_MS} at most), then it stops.
+   */
   #retire(running: Running): void {
     this.#running.delete(running.config.name);
+    const until = Date.now() + RELOAD_DRAIN_MS;
     const retired = this.#app.unmount(running.config.pathPrefix, RELOAD_DRAIN_MS)
+      .then(() => this.#aggregateCallsEnded(running.server, until))
       .then(() => running.server.stop())
       .finally(() => this.#retiring.delete(retired));
     this.#retiring.add(retired);
+  }
+
+  /** Resolves once the aggregate runs no call on `server` (which left it), or at `until`. */
+  async #aggregateCallsEnded(server: SharedServer, until: number): Promise<void> {
+    while (Date.now() < until && (this.#aggregate?.server.callsOn(server) ?? 0) > 0) {
+      await sleep(Math.min(AGGREGATE_CALLS_CHECK_MS, until - Date.now()));
+    }
   }
 }
 

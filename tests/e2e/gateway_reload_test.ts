@@ -8,8 +8,11 @@ import { connectClient } from "../support/mcp_client.ts";
 import { allPages } from "../support/pages.ts";
 import { mcpTypes } from "../support/sdk.ts";
 import { eventually } from "../support/eventually.ts";
+import { ROOT } from "../support/paths.ts";
 import { alive, readPids } from "../support/pids.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
+
+const GATEWAY = `${ROOT}tests/fixtures/gateway_server.mjs`;
 
 /** A config entry running the fixture under `serverName`, with its extra `args`. */
 function fixture(serverName: string, ...args: string[]) {
@@ -146,7 +149,8 @@ Deno.test("a reload changes the aggregate's servers: its clients are told, its c
   const config = `${dir}/servers.json`;
   const aggregateOf = (servers: Record<string, unknown>) =>
     writeConfig(config, servers, { aggregate: true });
-  await aggregateOf({ one: fixture("one"), gone: fixture("gone") });
+  // `gone` has a tool that takes a while: `progress`, 10 ms a step.
+  await aggregateOf({ one: fixture("one"), gone: { command: "node", args: [GATEWAY, "gone"] } });
   await using proxy = await startServerProxy(["--named-server-config", config]);
   let changes = 0;
   const client = await connectClient(proxy.mcp.default, "mcp", {
@@ -162,10 +166,19 @@ Deno.test("a reload changes the aggregate's servers: its clients are told, its c
   };
   assert.deepEqual(await names(), new Set(["one", "gone"]));
   const load = await callUntilStopped(proxy.mcp.default, "mcp", "one__alpha");
+  // A call running on the server the reload removes: it finishes there.
+  const started = Promise.withResolvers<void>();
+  const running = client.callTool(
+    { name: "gone__progress", arguments: { steps: 150 } },
+    undefined,
+    { onprogress: () => started.resolve() },
+  );
+  await started.promise;
 
   await aggregateOf({ one: fixture("one"), two: fixture("two") });
   proxy.process.child.kill("SIGHUP");
   await proxy.process.waitForStderr(/Configuration reloaded: added 'two', removed 'gone'/);
+  assert.deepEqual((await running).content, [{ type: "text", text: "gone: 150 steps" }]);
   await eventually(async () => (await names()).has("two"), "the added server's tools are listed");
   assert.deepEqual(await names(), new Set(["one", "two"]));
   assert.ok(changes > 0, "the aggregate's client was told its tools changed");

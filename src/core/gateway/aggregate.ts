@@ -46,11 +46,17 @@ export interface AggregateOptions {
 export interface AggregateServer extends SharedServer {
   /**
    * Replaces the members (config reload): sessions open member sessions for new members
-   * lazily, close those of removed ones, and get list_changed for tools, prompts and resources.
+   * lazily, close those of removed ones once the calls running there end, and get
+   * list_changed for tools, prompts and resources.
    */
   setMembers(members: readonly AggregateMember[]): void;
   /** For /status: each member's name and state. */
   readonly members: readonly AggregateMember[];
+  /**
+   * How many calls its clients run on `server` now: a member that left still answers those
+   * it took, and its owner waits for them before it stops it.
+   */
+  callsOn(server: SharedServer): number;
 }
 
 /** The aggregate of `members`, in that order. */
@@ -152,6 +158,12 @@ class Aggregate implements AggregateServer, AggregateContext {
       for (const session of this.#sessions) session.membersChanged();
     }
     this.#updateState();
+  }
+
+  callsOn(server: SharedServer): number {
+    let calls = 0;
+    for (const session of this.#sessions) calls += session.callsOn(server);
+    return calls;
   }
 
   handshakeOf(server: SharedServer): Record<string, unknown> | undefined {

@@ -53,6 +53,8 @@ export class AggregateSession implements MuxSession, ListHost, LinkHost {
   readonly #sink: ClientSink;
   readonly #opening: SessionOpening | undefined;
   readonly #links = new Map<SharedServer, MemberLink>();
+  /** Links to members that left the aggregate, open until the calls running on them end. */
+  readonly #retiring = new Set<MemberLink>();
   /** The client's requests being served, by {@linkcode requestKey}. */
   readonly #inFlight = new Map<string, RequestId>();
   #initializeParams: Params | undefined;
@@ -86,7 +88,7 @@ export class AggregateSession implements MuxSession, ListHost, LinkHost {
   receive(incoming: Incoming): void {
     if (this.#closed) return;
     if (incoming.kind === "response") {
-      for (const link of this.#links.values()) if (link.answered(incoming.message)) return;
+      for (const link of this.#everyLink()) if (link.answered(incoming.message)) return;
       this.log.debug(`Dropped a response to unknown request ${incoming.message.id} (aggregate)`);
       return;
     }
@@ -110,8 +112,9 @@ export class AggregateSession implements MuxSession, ListHost, LinkHost {
     if (this.#closed) return;
     this.#closed = true;
     this.#inFlight.clear();
-    for (const link of this.#links.values()) link.close();
+    for (const link of this.#everyLink()) link.close();
     this.#links.clear();
+    this.#retiring.clear();
     this.#onClose(this);
   }
 
@@ -131,10 +134,22 @@ export class AggregateSession implements MuxSession, ListHost, LinkHost {
     for (const method of LIST_CHANGED) this.#deliver({ jsonrpc: "2.0", method });
   }
 
-  /** A member left the aggregate: its session closes, the client's calls to it get `reason`. */
+  /**
+   * A member left the aggregate: new requests no longer reach it, the calls running on it
+   * finish, then its session closes (see {@linkcode MemberLink.retire}).
+   */
   memberRemoved(server: SharedServer, reason: string): void {
-    this.#links.get(server)?.close(reason);
+    const link = this.#links.get(server);
+    if (link === undefined) return;
     this.#links.delete(server);
+    if (link.retire(reason, () => this.#retiring.delete(link))) this.#retiring.add(link);
+  }
+
+  /** How many of the client's calls run on `server`, a member or one that left. */
+  callsOn(server: SharedServer): number {
+    let calls = 0;
+    for (const link of this.#everyLink()) if (link.server === server) calls += link.callsRunning;
+    return calls;
   }
 
   /** The members' lists changed as a whole (config reload). */
@@ -358,7 +373,7 @@ export class AggregateSession implements MuxSession, ListHost, LinkHost {
         if (typeof requestId !== "string" && typeof requestId !== "number") return;
         if (!this.#inFlight.delete(requestKey(requestId))) return;
         const reason = typeof params.reason === "string" ? params.reason : undefined;
-        for (const link of this.#links.values()) link.cancel(requestId, reason);
+        for (const link of this.#everyLink()) link.cancel(requestId, reason);
         return;
       }
       case "notifications/initialized":
@@ -367,6 +382,13 @@ export class AggregateSession implements MuxSession, ListHost, LinkHost {
         return;
     }
     this.log.debug(`Dropped ${message.method} from an aggregate client: no member it is for`);
+  }
+
+  /** The links to the members, and to those that left with calls still running. */
+  #everyLink(): MemberLink[] {
+    return this.#retiring.size === 0
+      ? [...this.#links.values()]
+      : [...this.#links.values(), ...this.#retiring];
   }
 
   #deliver(message: WireMessage, relatedRequestId?: RequestId): void {

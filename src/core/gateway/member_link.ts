@@ -73,6 +73,8 @@ export class MemberLink {
   /** The member's questions to the client: the aggregate's id to the member's. */
   readonly #asked = new Map<number, RequestId>();
   #closed = false;
+  /** Set once the member left the aggregate with calls still running: why, and who to tell. */
+  #retiring: { readonly reason: string; readonly closed: () => void } | undefined;
 
   /** A link to `server` for a client whose sink is `clientSink`; opened on first use. */
   constructor(
@@ -178,6 +180,34 @@ export class MemberLink {
       }));
       pending.settle(undefined);
     }
+    this.#closeIfRetired();
+  }
+
+  /** How many of the client's calls run on the member now. */
+  get callsRunning(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * The member left the aggregate (a reload removed or replaced it): no new request comes
+   * here, and the calls still running finish, their questions and answers passed on as
+   * before; then (or at once when none runs) the link closes with `reason`. `closed` is told
+   * then. A member that is stopped meanwhile answers what still runs with an error.
+   * Returns whether the link is still open.
+   */
+  retire(reason: string, closed: () => void): boolean {
+    if (this.#closed) return false;
+    this.#retiring = { reason, closed };
+    return this.#closeIfRetired();
+  }
+
+  /** Closes a retiring link whose last call ended; returns whether it is still open. */
+  #closeIfRetired(): boolean {
+    const retiring = this.#retiring;
+    if (retiring === undefined || this.#pending.size > 0) return !this.#closed;
+    this.close(retiring.reason);
+    retiring.closed();
+    return false;
   }
 
   /** Passes the client's answer to question `id` on, if it is one of this member's. */
@@ -256,7 +286,9 @@ export class MemberLink {
       const pending = typeof id === "number" ? this.#pending.get(id) : undefined;
       if (pending === undefined) return;
       this.#pending.delete(id as number);
-      return pending.settle(message);
+      pending.settle(message);
+      this.#closeIfRetired();
+      return;
     }
     if (message.id !== undefined && message.id !== null) {
       const questionId = this.#host.nextQuestionId();

@@ -300,7 +300,7 @@ Deno.test("a member going down: left out of lists, calls to it refused by name, 
   client.session.close();
 });
 
-Deno.test("setMembers: a removed member's calls fail, a new one's tools appear, lists changed", async () => {
+Deno.test("setMembers: a removed member's running calls finish, new ones find no tool; a new member's tools appear, lists changed", async () => {
   const { aggregate, members: [alpha, beta] } = await aggregateOf(["alpha", "beta"]);
   const client = new AggregateClient(aggregate);
   await client.initialize();
@@ -309,10 +309,6 @@ Deno.test("setMembers: a removed member's calls fail, a new one's tools appear, 
   const gamma = new StubMember("gamma");
   await gamma.start();
   aggregate.setMembers([{ server: alpha, prefix: "a" }, { server: gamma, prefix: "gamma" }]);
-  assert.deepEqual((await held).error, {
-    code: -32000,
-    message: "MCP server 'beta' left the aggregate",
-  });
   assert.equal(client.notifications("notifications/tools/list_changed").length, 1);
   assert.deepEqual(aggregate.members.map((m) => m.server.name), ["alpha", "gamma"]);
   const tools = names((await client.result("tools/list")).tools);
@@ -323,6 +319,21 @@ Deno.test("setMembers: a removed member's calls fail, a new one's tools appear, 
   );
   const gone = await client.request("tools/call", { name: "beta__echo" });
   assert.equal(gone.error?.message, "Unknown tool: beta__echo");
+
+  // The call that was running when beta left is answered by beta, as if nothing happened;
+  // beta's owner waits for it (callsOn) before it stops beta.
+  assert.equal(aggregate.callsOn(beta), 1);
+  const [upstreamId] = beta.held.keys();
+  beta.release(upstreamId, "finished");
+  assert.equal(text((await held).result as Record<string, unknown>), "finished");
+  assert.equal(aggregate.callsOn(beta), 0);
+
+  // One still running when its member goes away for good gets that member's error.
+  const stranded = client.request("tools/call", { name: "a__hold" });
+  await waitFor(() => alpha.held.size === 1);
+  aggregate.setMembers([{ server: gamma, prefix: "gamma" }]);
+  alpha.crash();
+  assert.deepEqual((await stranded).error, { code: -32000, message: "MCP server 'alpha' exited" });
   client.session.close();
 });
 
