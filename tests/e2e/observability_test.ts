@@ -201,10 +201,11 @@ Deno.test("--log-format json: every stderr line is one JSON object; the call log
     ),
     "the child's stderr line",
   );
-  // Not the proxy's own tools/list, made to check the modern call's parameter headers.
-  const calls = lines.filter((line) =>
-    line.logger === "mcp_proxy.calls" && line.method === "tools/call"
-  );
+  const calls = lines.filter((line) => line.logger === "mcp_proxy.calls");
+  // The proxy's own listing, which tells it the headers the modern call must mirror.
+  const own = calls.findIndex((line) => line.method === "tools/list");
+  assert.equal(calls[own]?.client, "mcp-proxy");
+  calls.splice(own, 1);
   assert.deepEqual(
     calls.map(({ server, method, tool, outcome, error_code, client }) => ({
       server,

@@ -149,7 +149,8 @@ export function listerThrough(bridge: Pick<ModernBridge, "serve">): ToolLister {
       params: withEnvelope(cursor === undefined ? {} : { cursor }, PROXY_ENVELOPE),
     } as RequestMessage;
     // The bridge ends the call itself once it is answered (or the server's time is up).
-    bridge.serve({ era: "modern", request, envelope: PROXY_ENVELOPE }, {
+    // The call log names the client: the proxy itself.
+    bridge.serve({ era: "modern", request, envelope: PROXY_ENVELOPE, client: "mcp-proxy" }, {
       send(message) {
         if (message.id !== id) return;
         if (isObject(message.result)) resolve(message.result);
