@@ -17,6 +17,7 @@ import { installPeers, type PeerInstall, removePeers } from "./peers.ts";
 import { Profiler, saveProfile } from "./profile.ts";
 import { renderLeanReport } from "./lean/report.ts";
 import { LEAN_RUNS, runId, runLean } from "./lean/run.ts";
+import { otherCpus } from "./lean/systems.ts";
 import { readCpuMs, readMemory, sleep, stopAll } from "./process.ts";
 import {
   type BenchReport,
@@ -64,6 +65,8 @@ export interface BenchOptions {
   sessions: number;
   /** Lean mode: an older build of ours (its main.ts, or a binary) measured beside ours. */
   old?: string;
+  /** Lean mode: the process under test on CPU 0, everything else on the other CPUs. */
+  pin: boolean;
 }
 
 const USAGE = `deno task bench [options]
@@ -87,6 +90,9 @@ Lean mode (an instant echo child; ours against minimal relays measured in the sa
   --profile DIR        profiles of each Deno process under test, per level and round
   --old PATH           also run an older build of ours (its main.ts, or a compiled binary)
                        beside each of our runs: a change measured old against new in one run
+  --pin                the proxy or relay under test alone on CPU 0, the bench's clients and
+                       the children on the other CPUs (Linux, taskset; 2 CPUs at least):
+                       steadier CPU figures where they would otherwise take turns on a core
 Scenario ids: ${SCENARIOS.map((s) => s.id).join(", ")}, ours-startup, supergateway-startup.
 MCP_PROXY_BIN=path benchmarks a built binary instead of \`deno run main.ts\`.`;
 
@@ -109,6 +115,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       "in-flight": { type: "string" },
       sessions: { type: "string" },
       old: { type: "string" },
+      pin: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -141,6 +148,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     inFlight: (values["in-flight"] ?? "1,8,64").split(",").map(count),
     sessions: count(values.sessions ?? "4"),
     old: values.old,
+    pin: values.pin ?? false,
   };
 }
 
@@ -320,14 +328,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Moves every thread of this process (and so what it starts) off CPU 0, for `--pin`. */
+async function pinSelf(): Promise<void> {
+  const args = ["-a", "-p", "-c", otherCpus(), String(Deno.pid)];
+  const { success, stderr } = await new Deno.Command("taskset", { args, stdout: "null" }).output();
+  if (!success) throw new Error(`taskset ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+}
+
 /** The lean mode: prints its table to stdout; exit code 1 when a run failed. */
 async function mainLean(options: BenchOptions, argv: string[]): Promise<number> {
   const machine = await machineInfo();
+  if (options.pin) await pinSelf();
   const results = await runLean(
     {
       proxy: proxyCommand(),
       old: options.old === undefined ? undefined : commandFor(options.old),
       inspect: options.profileDir !== undefined,
+      pin: options.pin,
     },
     options,
   );

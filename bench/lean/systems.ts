@@ -38,6 +38,29 @@ export interface LeanContext {
   old?: { command: string; args: string[] };
   /** Start Deno processes under test with the V8 inspector (for `--profile`). */
   inspect?: boolean;
+  /**
+   * Run the process under test on CPU 0 and its children on the others (`--pin`): the bench
+   * itself has pinned its own threads there, so that clients, children and the measured
+   * process never take turns on one core.
+   */
+  pin?: boolean;
+}
+
+/** The CPUs a pinned run gives everything but the process under test: all but CPU 0. */
+export function otherCpus(): string {
+  const count = navigator.hardwareConcurrency;
+  if (count < 2) throw new Error("--pin needs at least 2 CPUs");
+  return count === 2 ? "1" : `1-${count - 1}`;
+}
+
+/** `line` run on CPU 0 alone (`taskset` execs it: the pid stays the measured process's). */
+function pinned(ctx: LeanContext, [command, args, port]: CommandLine): CommandLine {
+  return ctx.pin ? ["taskset", ["-c", "0", command, ...args], port] : [command, args, port];
+}
+
+/** The echo child's command line, on the other CPUs when the run is pinned. */
+function echoChild(ctx: LeanContext): string[] {
+  return ctx.pin ? ["taskset", "-c", otherCpus(), ...ECHO_CHILD] : ECHO_CHILD;
 }
 
 /** A started system under test. */
@@ -72,13 +95,13 @@ function proxyOf(ctx: LeanContext, system: "ours" | "old") {
 
 function serverCommand(ctx: LeanContext, system: LeanSystem, port: number): CommandLine {
   if (isOurs(system)) {
-    const extra = ["--host", "127.0.0.1", "--port", String(port), "--", ...ECHO_CHILD];
+    const extra = ["--host", "127.0.0.1", "--port", String(port), "--", ...echoChild(ctx)];
     const proxy = proxyOf(ctx, system);
-    return inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect);
+    return pinned(ctx, inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect));
   }
   const checks = system === "checked" ? ["--checks"] : [];
   const relay = ["run", "-A", "--quiet", here("./minimal_relay.ts"), ...checks, String(port), "--"];
-  return inspectable(deno, [...relay, ...ECHO_CHILD], ctx.inspect);
+  return pinned(ctx, inspectable(deno, [...relay, ...echoChild(ctx)], ctx.inspect));
 }
 
 function clientCommand(ctx: LeanContext, system: LeanSystem, url: string): CommandLine {
@@ -86,9 +109,12 @@ function clientCommand(ctx: LeanContext, system: LeanSystem, url: string): Comma
   if (isOurs(system)) {
     const extra = ["--transport", "streamablehttp", url];
     const proxy = proxyOf(ctx, system);
-    return inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect);
+    return pinned(ctx, inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect));
   }
-  return inspectable(deno, ["run", "-A", "--quiet", here("./minimal_client_relay.ts"), url]);
+  return pinned(
+    ctx,
+    inspectable(deno, ["run", "-A", "--quiet", here("./minimal_client_relay.ts"), url]),
+  );
 }
 
 /** Starts `system` for `shape`; resolves once it has answered its first `initialize`. */

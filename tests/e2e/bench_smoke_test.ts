@@ -86,6 +86,30 @@ Deno.test("lean clients reject an answer with another id or an error", () => {
   assert.throws(() => checkAnswer(undefined, 3, "call"), /id 3/);
 });
 
+Deno.test("lean bench --pin: the process under test, started under taskset on CPU 0, is the one measured", async () => {
+  const options = {
+    rounds: 1,
+    inFlight: [2],
+    sessions: 1,
+    warmupMs: 100,
+    durationMs: 600,
+    only: /^(ours-mcp-legacy|checked-mcp-legacy|ours-client)$/,
+  };
+  const results = await runLean({ proxy: proxyCommand(), pin: true }, options);
+  assert.deepEqual(results.map((r) => `${r.system}-${r.shape}`), [
+    "ours-mcp-legacy",
+    "checked-mcp-legacy",
+    "ours-client",
+  ]);
+  for (const result of results) {
+    assert.equal(result.error, undefined, `${result.system} ${result.shape}: ${result.error}`);
+    const [level] = result.levels;
+    assert.equal(level.errors, 0, level.firstError);
+    // The measured pid is the proxy's (taskset execs it): its CPU and memory were read.
+    assert.ok(level.callsPerSecond > 0 && Number.isFinite(level.cpuUsPerCall) && level.rssMb > 0);
+  }
+});
+
 Deno.test("lean bench: one short round of every system and shape", async () => {
   // Windows long enough that a loaded machine (the tests run in parallel) completes a call in
   // each: 200 ms once saw none from the minimal relay.
