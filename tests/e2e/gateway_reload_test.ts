@@ -11,6 +11,7 @@ import { eventually } from "../support/eventually.ts";
 import { ROOT } from "../support/paths.ts";
 import { alive, readPids } from "../support/pids.ts";
 import { FIXTURE, startServerProxy } from "../support/server_proxy.ts";
+import { temporaryFolder } from "../support/temp_dir.ts";
 
 const GATEWAY = `${ROOT}tests/fixtures/gateway_server.mjs`;
 
@@ -62,7 +63,8 @@ async function callUntilStopped(url: string, kind: "mcp" | "sse", tool = "alpha"
 }
 
 Deno.test("SIGHUP adds, removes and changes servers; calls on the unchanged one never fail", async () => {
-  const dir = await Deno.makeTempDir();
+  await using folder = await temporaryFolder();
+  const dir = folder.path;
   const config = `${dir}/servers.json`;
   const gonePids = `${dir}/gone.pids`;
   await writeConfig(config, {
@@ -113,11 +115,11 @@ Deno.test("SIGHUP adds, removes and changes servers; calls on the unchanged one 
     assert.ok(counts.calls > 0);
   }
   await proxy.stop();
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("--watch-config: a changed file is applied; a broken one keeps what runs", async () => {
-  const dir = await Deno.makeTempDir();
+  await using folder = await temporaryFolder();
+  const dir = folder.path;
   const config = `${dir}/servers.json`;
   await writeConfig(config, { one: fixture("one") });
   await using proxy = await startServerProxy([
@@ -141,11 +143,11 @@ Deno.test("--watch-config: a changed file is applied; a broken one keeps what ru
   assert.equal((await client.callTool({ name: "beta", arguments: {} })).isError, undefined);
   await client.close();
   await proxy.stop();
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a reload changes the aggregate's servers: its clients are told, its calls go on", async () => {
-  const dir = await Deno.makeTempDir();
+  await using folder = await temporaryFolder();
+  const dir = folder.path;
   const config = `${dir}/servers.json`;
   const aggregateOf = (servers: Record<string, unknown>) =>
     writeConfig(config, servers, { aggregate: true });
@@ -190,5 +192,4 @@ Deno.test("a reload changes the aggregate's servers: its clients are told, its c
   assert.ok(load.counts.calls > 0);
   await client.close();
   await proxy.stop();
-  await Deno.remove(dir, { recursive: true });
 });
