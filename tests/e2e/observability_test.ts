@@ -273,3 +273,36 @@ Deno.test("the call log in text, and --no-call-log turns it off", async () => {
     assert.doesNotMatch(proxy.process.stderr, /secret argument/);
   }
 });
+
+Deno.test("the tests' OTLP receiver holds exports to the official definitions: a malformed one is refused", async () => {
+  const receiver = new OtlpReceiver();
+  const post = (body: unknown) =>
+    fetch(`${receiver.endpoint}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const span = {
+    traceId: TRACE_ID,
+    spanId: "b7ad6b7169203331",
+    name: "ok",
+    kind: 3,
+    startTimeUnixNano: "1",
+    endTimeUnixNano: "2",
+  };
+  const good = await post({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] });
+  assert.equal(good.status, 200);
+  await good.body?.cancel();
+  assert.deepEqual(receiver.spans.map((s) => s.name), ["ok"]);
+  const misspelt = await post({
+    resourceSpans: [{ scopeSpans: [{ spans: [{ ...span, nme: "x" }] }] }],
+  });
+  assert.equal(misspelt.status, 400);
+  assert.match((await misspelt.json()).error, /has no field named "nme"/);
+  const badId = await post({
+    resourceSpans: [{ scopeSpans: [{ spans: [{ ...span, spanId: "zz" }] }] }],
+  });
+  assert.equal(badId.status, 400);
+  await badId.body?.cancel();
+  await assert.rejects(receiver[Symbol.asyncDispose](), /exports the OTLP definitions reject/);
+});

@@ -11,12 +11,15 @@ export const PYTHON_VENV: string = `${ROOT}.tools/python`;
 
 /**
  * What the venv holds, pinned; kubernetes-validate (with the Kubernetes schemas it ships) checks
- * deploy/kubernetes/.
+ * deploy/kubernetes/, and opentelemetry-proto (the official OTLP protobuf definitions) decodes
+ * what the proxy exports to the tests' OTLP receiver.
  */
 export const PYTHON_PACKAGES: readonly string[] = [
   "mcp-proxy==0.13.0",
   "uv==0.13.9",
   "kubernetes-validate==1.37.0",
+  "opentelemetry-proto==1.45.2",
+  "protobuf==7.36.2",
 ];
 
 /** The Python original's `mcp-proxy` executable (0.13.0). */
