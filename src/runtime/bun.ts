@@ -9,6 +9,7 @@
  */
 import { statSync, write, writeSync } from "node:fs";
 import { chmod, mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { createConnection } from "node:net";
 import process from "node:process";
 import { rootCertificates } from "node:tls";
 import { isatty } from "node:tty";
@@ -311,6 +312,19 @@ export const bunRuntime: Runtime = {
   containUncaughtErrors(report) {
     process.on("uncaughtException", report);
     process.on("unhandledRejection", report);
+  },
+  connectionProblem(hostname, port, timeoutMs) {
+    return new Promise((resolve) => {
+      const socket = createConnection({ host: hostname, port });
+      const done = (problem: string | undefined) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(problem);
+      };
+      const timer = setTimeout(() => done(`no connection within ${timeoutMs / 1000} s`), timeoutMs);
+      socket.once("connect", () => done(undefined));
+      socket.once("error", (error) => done(error.message));
+    });
   },
   fetchWithTls(tls) {
     // Bun's `ca` replaces the trusted roots; Deno's `caCerts` adds to them: keep Deno's meaning.

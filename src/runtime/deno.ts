@@ -172,6 +172,21 @@ export const denoRuntime: Runtime = {
       report(event.reason);
     });
   },
+  async connectionProblem(hostname, port, timeoutMs) {
+    try {
+      const connection = await Deno.connect({
+        hostname,
+        port,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      connection.close();
+      return undefined;
+    } catch (error) {
+      return (error as Error).name === "TimeoutError"
+        ? `no connection within ${timeoutMs / 1000} s`
+        : (error as Error).message;
+    }
+  },
   fetchWithTls(tls) {
     if (tls.insecure) return insecureFetch();
     const client = Deno.createHttpClient({ caCerts: tls.caCerts });

@@ -204,6 +204,12 @@ export interface Runtime {
   containUncaughtErrors(report: (error: unknown) => void): void;
   /** A `fetch` that applies the given TLS settings, or throws when the runtime cannot. */
   fetchWithTls(tls: TlsOptions): typeof fetch;
+  /**
+   * Why a TCP connection to `hostname:port` does not open within `timeoutMs` (refused, or no
+   * answer in time), or `undefined` when it does (it is closed at once). `fetch` has no connect
+   * timeout, and waits for the system's own (minutes) when an address drops its packets.
+   */
+  connectionProblem(hostname: string, port: number, timeoutMs: number): Promise<string | undefined>;
   /** A new {@linkcode AsyncSlot} (`AsyncLocalStorage`), loaded only when asked for. */
   createAsyncSlot<T>(): Promise<AsyncSlot<T>>;
 }

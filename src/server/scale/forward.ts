@@ -15,6 +15,7 @@ import { getLogger, urlForLog } from "../../io/log.ts";
 import { errorResponse, ProtocolErrorCode } from "../../protocol/jsonrpc.ts";
 import { credentialOf, RequestStateSealer, stateInstance } from "../../protocol/request_state.ts";
 import { INVALID_REQUEST_STATE } from "../../core/modern_bridge.ts";
+import { runtime } from "../../runtime/mod.ts";
 import { withEnd } from "../../runtime/stream_end.ts";
 import { sessionNotFound } from "../http/http_error.ts";
 import {
@@ -31,6 +32,48 @@ const log = getLogger("mcp_proxy.scale_out");
 
 /** How often at most an unreachable instance is logged as a warning (the rest at DEBUG). */
 const WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * How long a peer has to accept a connection; past it, the request gets the answer of a lost
+ * session rather than wait for the system's connect timeout (minutes on Linux).
+ */
+export const PEER_CONNECT_TIMEOUT_MS = 3_000;
+
+/** How long a peer that answered is taken to be reachable without connecting to it first. */
+const PEER_ANSWERED_MS = 10_000;
+
+/**
+ * Which peers answered lately: a request for one of them is forwarded at once; for any other,
+ * a connection is opened first, so that an address that drops packets costs its client
+ * {@linkcode PEER_CONNECT_TIMEOUT_MS}, not minutes. Only peers that answered are kept.
+ */
+class PeerReachability {
+  /** When each peer (by origin) last answered. */
+  readonly #answeredAt = new Map<string, number>();
+
+  /**
+   * Why the peer at `url` cannot be reached, or `undefined` when it answered lately or accepts
+   * a connection now.
+   */
+  async problem(url: URL): Promise<string | undefined> {
+    const answeredAt = this.#answeredAt.get(url.origin);
+    if (answeredAt !== undefined && Date.now() - answeredAt < PEER_ANSWERED_MS) return undefined;
+    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+    // `[::1]` in a URL, `::1` to connect to.
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    return await runtime.connectionProblem(hostname, port, PEER_CONNECT_TIMEOUT_MS);
+  }
+
+  /** The peer at `url` answered. */
+  answered(url: URL): void {
+    this.#answeredAt.set(url.origin, Date.now());
+  }
+
+  /** The peer at `url` could not be reached. */
+  failed(url: URL): void {
+    this.#answeredAt.delete(url.origin);
+  }
+}
 
 /**
  * Headers of one connection, not of the exchange (RFC 9110 §7.6.1), and those `fetch` sets
@@ -129,6 +172,7 @@ export function peerForwarder(
     ? undefined
     : new RequestStateSealer(Date.now, { key: options.stateKey });
   let warnAfter = 0;
+  const peers = new PeerReachability();
 
   const forward = async (
     request: Request,
@@ -153,12 +197,9 @@ export function peerForwarder(
       // The client went away: so does the exchange with the peer (and its event stream).
       signal: request.signal,
     } as RequestInit;
-    let answer: Response;
-    try {
-      answer = await fetch(url, init);
-    } catch (error) {
+    const unreachable = (why: string) => {
       const line = `Could not forward ${request.method} ${pathname} to instance '${instance}' ` +
-        `(${shownUrl(url)}): ${(error as Error).message}`;
+        `(${shownUrl(url)}): ${why}`;
       if (Date.now() >= warnAfter && !request.signal.aborted) {
         warnAfter = Date.now() + WARNING_INTERVAL_MS;
         log.warning(line);
@@ -166,7 +207,26 @@ export function peerForwarder(
         log.debug(line);
       }
       return lost();
+    };
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return unreachable("not a valid URL");
     }
+    const problem = await peers.problem(target);
+    if (problem !== undefined) {
+      peers.failed(target);
+      return unreachable(problem);
+    }
+    let answer: Response;
+    try {
+      answer = await fetch(url, init);
+    } catch (error) {
+      peers.failed(target);
+      return unreachable((error as Error).message);
+    }
+    peers.answered(target);
     log.debug(`Forwarded ${request.method} ${pathname} to instance '${instance}'`);
     const passed = new Response(answer.body, {
       status: answer.status,

@@ -5,7 +5,11 @@
 import assert from "node:assert/strict";
 import { Hono } from "../../../../src/deps.ts";
 import { credentialOf, RequestStateSealer } from "../../../../src/protocol/request_state.ts";
-import { ForwardedCalls, peerForwarder } from "../../../../src/server/scale/forward.ts";
+import {
+  ForwardedCalls,
+  PEER_CONNECT_TIMEOUT_MS,
+  peerForwarder,
+} from "../../../../src/server/scale/forward.ts";
 import type { McpRoute, ReceivedEnv } from "../../../../src/server/scale/posted_state.ts";
 import { eventually } from "../../../support/eventually.ts";
 import { freePort } from "../../../support/ports.ts";
@@ -235,6 +239,57 @@ Deno.test("forwarded once at most; an unreachable or impossible instance is a lo
   } finally {
     await forwarder.close();
     await peer.close();
+  }
+});
+
+/**
+ * A port that takes no more connections, as an address that drops packets: a listener that
+ * never accepts, its queue (of one) filled by `held`. Connecting to it waits for the system's
+ * own timeout, minutes.
+ */
+async function silentPort() {
+  const listener = new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import socket, sys\n" +
+      "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n" +
+      "print(s.getsockname()[1], flush=True); sys.stdin.read()",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const reader = listener.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const port = Number((await reader.read()).value);
+  const held = await Deno.connect({ hostname: "127.0.0.1", port });
+  return {
+    port,
+    async [Symbol.asyncDispose]() {
+      held.close();
+      await listener.stdin.close();
+      await reader.cancel();
+      await listener.status;
+    },
+  };
+}
+
+Deno.test("an instance that takes no connection gets the lost-session answer after the connect timeout", async () => {
+  await using silent = await silentPort();
+  const forwarder = startForwarder("mcp");
+  try {
+    const started = performance.now();
+    const answer = await post(`${await forwarder.base}/mcp`, {}, {
+      ...MCP_HEADERS,
+      "mcp-session-id": `${silent.port}.s1`,
+    });
+    assert.equal(answer.status, 404);
+    assert.deepEqual((await answer.json()).error, { code: -32001, message: "Session not found" });
+    // Not a timing assertion: what is checked is which timeout ended the wait (the system's is
+    // minutes), with a wide margin either way.
+    const waited = performance.now() - started;
+    assert.ok(waited >= PEER_CONNECT_TIMEOUT_MS - 500, `answered after ${waited} ms`);
+    assert.ok(waited < 60_000, `answered after ${waited} ms`);
+  } finally {
+    await forwarder.close();
   }
 });
 
