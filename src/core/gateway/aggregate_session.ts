@@ -386,9 +386,7 @@ export class AggregateSession implements MuxSession, ListHost, LinkHost {
 
   /** The links to the members, and to those that left with calls still running. */
   #everyLink(): MemberLink[] {
-    return this.#retiring.size === 0
-      ? [...this.#links.values()]
-      : [...this.#links.values(), ...this.#retiring];
+    return [...this.#links.values(), ...this.#retiring];
   }
 
   #deliver(message: WireMessage, relatedRequestId?: RequestId): void {

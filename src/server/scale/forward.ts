@@ -106,12 +106,11 @@ export class ForwardedCalls {
     return this.#open;
   }
 
-  /** `answer`, counted until its body has been read to its end, failed or was cancelled. */
-  track(answer: Response): Response {
-    if (answer.body === null) return answer;
+  /** The body of an answer, counted until it has been read to its end, failed or was cancelled. */
+  track(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
+    if (body === null) return null;
     this.#open++;
-    const body = withEnd(answer.body, () => this.#open--);
-    return new Response(body, answer);
+    return withEnd(body, () => this.#open--);
   }
 }
 
@@ -215,10 +214,7 @@ export function peerForwarder(
       return unreachable("not a valid URL");
     }
     const problem = await peers.problem(target);
-    if (problem !== undefined) {
-      peers.failed(target);
-      return unreachable(problem);
-    }
+    if (problem !== undefined) return unreachable(problem);
     let answer: Response;
     try {
       answer = await fetch(url, init);
@@ -228,12 +224,14 @@ export function peerForwarder(
     }
     peers.answered(target);
     log.debug(`Forwarded ${request.method} ${pathname} to instance '${instance}'`);
-    const passed = new Response(answer.body, {
-      status: answer.status,
-      statusText: answer.statusText,
-      headers: endToEnd(answer.headers),
-    });
-    return request.method === "POST" ? options.calls.track(passed) : passed;
+    return new Response(
+      request.method === "POST" ? options.calls.track(answer.body) : answer.body,
+      {
+        status: answer.status,
+        statusText: answer.statusText,
+        headers: endToEnd(answer.headers),
+      },
+    );
   };
 
   /** Forwards a retry whose state another instance sealed (and that opens, with a shared key). */
