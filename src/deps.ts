@@ -8,7 +8,7 @@
 export { ArgumentParser, BooleanOptionalAction, RawTextHelpFormatter } from "npm:argparse@3.0.4";
 
 export { Hono } from "npm:hono@4.13.19";
-export type { Context, MiddlewareHandler } from "npm:hono@4.13.19";
+export type { Context, Env, MiddlewareHandler } from "npm:hono@4.13.19";
 export type { Router } from "npm:hono@4.13.19/router";
 export { cors } from "npm:hono@4.13.19/cors";
 // Not Hono's default router: its RegExpRouter overflows the stack building its matcher when a

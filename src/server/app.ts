@@ -4,10 +4,11 @@
  * DNS-rebinding checks (Host and Origin), API-key authentication, and, as one instance of
  * several, forwarding to the others and the drain before shutdown.
  *
- * One Hono app: its routes are the table of exact paths, the guards of src/server/guards/ its
- * middleware, each applied once per request. The request as the HTTP server received it (with
- * the body it read ahead) reaches the handlers in Hono's bindings, so no second `Request` is
- * built for them.
+ * One Hono app: its routes are the table of exact paths, each one handler that runs its
+ * checks (the guards of src/server/guards/, the drain gate, forwarding) before its own work;
+ * CORS, which works on every answer, is its only middleware. The request as the HTTP server
+ * received it (with the body it read ahead) reaches the handlers in Hono's bindings, so no
+ * second `Request` is built for them.
  * @module
  */
 import { type Context, Hono, TrieRouter } from "../deps.ts";
@@ -23,6 +24,7 @@ import { corsGuard } from "./guards/cors.ts";
 import { hostGuard } from "./guards/host.ts";
 import { isLoopbackHost } from "./guards/loopback.ts";
 import { originGuard } from "./guards/origin.ts";
+import { type Check, guarded, type RouteHandler } from "./guards/check.ts";
 import { drainGate, readiness } from "./scale/drain.ts";
 import { ForwardedCalls, peerForwarder } from "./scale/forward.ts";
 import type { McpRoute } from "./scale/posted_state.ts";
@@ -139,20 +141,18 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   const app = new Hono<ProxyEnv>({ router: new CachedRouter(new TrieRouter()) });
 
   // In order: CORS (its headers on every answer; preflights answered before any check), then
-  // DNS-rebinding (loopback binds), then the API key on the MCP routes.
+  // DNS-rebinding (loopback binds) on every route, then the API key on the MCP routes.
   if (options.allowOrigins.length > 0) {
     app.use(corsGuard(options.allowOrigins, options.exposeHeaders));
   }
-  if (isLoopbackHost(options.host)) {
-    const host = hostGuard(options.allowOrigins);
-    if (host) app.use(host);
-    app.use(originGuard(options.allowOrigins));
-  }
-  const auth = options.apiKeys.length > 0 ? apiKeyGuard(options.apiKeys) : undefined;
+  const rebinding: (Check<ProxyEnv> | undefined)[] = isLoopbackHost(options.host)
+    ? [hostGuard(options.allowOrigins), originGuard(options.allowOrigins)]
+    : [];
+  const notFound = (c: Context<ProxyEnv>) => c.text("Not Found", 404);
+  const auth = options.apiKeys.length > 0 ? apiKeyGuard<ProxyEnv>(options.apiKeys) : undefined;
   const observer = options.observer;
   if (observer?.metrics) {
-    if (auth) app.use("/metrics", auth);
-    app.get("/metrics", () => observer.metricsResponse());
+    app.get("/metrics", guarded([...rebinding, auth], () => observer.metricsResponse()));
     observer.countSessions(everyEndpoint);
   }
   const peerUrl = scaleOut?.peerUrl;
@@ -193,11 +193,35 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
     return served.get(prefix);
   };
 
-  app.get("/status", (c) => c.json(status.snapshot()));
-  app.get("/ready", (c) => {
-    const body = readiness([...served.values()].map(({ server }) => server), refusingNew);
-    return c.json(body, body.ready ? 200 : 503);
-  });
+  app.get("/status", guarded(rebinding, (c) => c.json(status.snapshot())));
+  app.get(
+    "/ready",
+    guarded(rebinding, (c) => {
+      const body = readiness([...served.values()].map(({ server }) => server), refusingNew);
+      return c.json(body, body.ready ? 200 : 503);
+    }),
+  );
+  /** An unknown server is 404 before any key is asked for, as an unknown path is. */
+  const knownServer: Check<ProxyEnv> = (c) => endpointsFor(c) ? undefined : notFound(c);
+  const sse: RouteHandler<ProxyEnv> = (c) => {
+    const method = c.req.method;
+    if (method !== "GET" && method !== "HEAD") return notFound(c);
+    const endpoints = endpointsFor(c)!;
+    // Hono answers HEAD with the GET route and drops the body unread: open no session.
+    if (method === "HEAD") return endpoints.sse.head();
+    status.touch();
+    return endpoints.sse.open(`${endpoints.pathPrefix}/messages/`, c.env.request);
+  };
+  // Both transports enforce maxBodyBytes themselves while they stream the body in.
+  const messages: RouteHandler<ProxyEnv> = (c) =>
+    c.req.method === "POST"
+      ? endpointsFor(c)!.sse.post(c.req.query("session_id"), c.env)
+      : notFound(c);
+  const mcp: RouteHandler<ProxyEnv> = (c) => {
+    status.touch();
+    return endpointsFor(c)!.http.handle(c.env);
+  };
+  const handlers: Record<McpRoute, RouteHandler<ProxyEnv>> = { sse, messages, mcp };
   for (const prefix of ["", namedServerPathPrefix(":name")]) {
     const ssePath = `${prefix}/sse`;
     const messagesPath = `${prefix}/messages/`;
@@ -209,42 +233,20 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
       ...mcpPaths.map((path): [string, McpRoute] => [path, "mcp"]),
     ];
     for (const [path, route] of routes) {
-      // On every method of these paths, before the routes (Hono runs handlers in the order
-      // they were added), in turn: an unknown server is 404 before any key is asked for, as an
-      // unknown path is; a method not served is 404 only with the key; then a request for
-      // another instance leaves, and what is left may start something new (the drain gate).
-      const forward = peerForwarding && peerForwarder(peerForwarding, route);
-      const gate = drainGate(drainOptions, route);
-      if (!auth && !forward) {
-        // Nothing in between: the gate runs in the server's check (each step of Hono's chain
-        // costs every request an asynchronous call).
-        app.use(path, (c, next) => {
-          if (!endpointsFor(c)) return Promise.resolve(c.notFound());
-          return gate ? gate(c, next) : next();
-        });
-        continue;
-      }
-      app.use(path, (c, next) => endpointsFor(c) ? next() : Promise.resolve(c.notFound()));
-      if (auth) app.use(path, auth);
-      if (forward) app.use(path, forward);
-      if (gate) app.use(path, gate);
+      // Every method of these paths, in turn: the server must be known; a method not served is
+      // 404 only with the key; then a request for another instance leaves, and what is left
+      // may start something new (the drain gate).
+      const checks = [
+        ...rebinding,
+        knownServer,
+        auth,
+        peerForwarding && peerForwarder(peerForwarding, route),
+        drainGate(drainOptions, route),
+      ];
+      app.all(path, guarded(checks, handlers[route]));
     }
-    app.get(ssePath, (c) => {
-      const endpoints = endpointsFor(c)!;
-      // Hono answers HEAD with the GET route and drops the body unread: open no session.
-      if (c.req.method === "HEAD") return endpoints.sse.head();
-      status.touch();
-      return endpoints.sse.open(`${endpoints.pathPrefix}/messages/`, c.env.request);
-    });
-    // Both transports enforce maxBodyBytes themselves while they stream the body in.
-    app.post(messagesPath, (c) => endpointsFor(c)!.sse.post(c.req.query("session_id"), c.env));
-    const mcp = (c: Context<ProxyEnv>) => {
-      status.touch();
-      return endpointsFor(c)!.http.handle(c.env);
-    };
-    for (const path of mcpPaths) app.all(path, mcp);
   }
-  app.notFound((c) => c.text("Not Found", 404));
+  app.notFound(guarded(rebinding, notFound));
   app.onError((error, c) => {
     const path = c.req.path;
     const shown = path.length > 200 ? `${path.slice(0, 200)}… (${path.length} characters)` : path;

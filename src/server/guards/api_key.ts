@@ -4,9 +4,10 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "../../deps.ts";
 import { sessionIdForLog } from "../../io/log.ts";
 import { refuse } from "../http/http_error.ts";
+import type { Check } from "./check.ts";
+import type { Env } from "../../deps.ts";
 
 // Keys are compared as SHA-256 digests: equal lengths, so the comparison time says nothing
 // about a key's length or how much of it a guess got right.
@@ -30,10 +31,10 @@ function isPreflight(request: Request): boolean {
 const keyNumbers = new WeakMap<Request, number>();
 
 /**
- * The middleware answering 401 with `WWW-Authenticate: Bearer` unless the request presents one
+ * The check answering 401 with `WWW-Authenticate: Bearer` unless the request presents one
  * of `keys` (non-empty). CORS preflights pass.
  */
-export function apiKeyGuard(keys: readonly string[]): MiddlewareHandler {
+export function apiKeyGuard<E extends Env>(keys: readonly string[]): Check<E> {
   const digests = keys.map(digest);
   /** The number of `key` among the keys, or 0. */
   const numberOf = (key: string) => {
@@ -44,19 +45,16 @@ export function apiKeyGuard(keys: readonly string[]): MiddlewareHandler {
       0,
     );
   };
-  // Not an async function: one promise less on every call (Hono awaits what it returns).
-  return (c, next) => {
+  return (c) => {
     const request = c.req.raw;
-    if (isPreflight(request)) return next();
+    if (isPreflight(request)) return undefined;
     for (const key of presentedKeys(request.headers)) {
       const number = numberOf(key);
       if (number === 0) continue;
       keyNumbers.set(request, number);
-      return next();
+      return undefined;
     }
-    return Promise.resolve(
-      refuse(401, "Unauthorized: API key required", { "www-authenticate": "Bearer" }),
-    );
+    return refuse(401, "Unauthorized: API key required", { "www-authenticate": "Bearer" });
   };
 }
 

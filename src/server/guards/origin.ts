@@ -3,24 +3,25 @@
  * reaches the proxy cross-origin with its own `Origin`, refused with 403.
  * @module
  */
-import type { MiddlewareHandler } from "../../deps.ts";
+import type { Env } from "../../deps.ts";
+import type { Check } from "./check.ts";
 import { isAllowedOrigin } from "./cors.ts";
 import { forbidden, hostnameOf, isLoopbackHost, remembered } from "./loopback.ts";
 
 /**
- * The middleware refusing requests whose `Origin` is neither a loopback origin nor in
+ * The check refusing requests whose `Origin` is neither a loopback origin nor in
  * `allowOrigins`. Requests without `Origin` (non-browser clients) pass.
  */
-export function originGuard(allowOrigins: readonly string[]): MiddlewareHandler {
+export function originGuard<E extends Env>(allowOrigins: readonly string[]): Check<E> {
   const allowed = remembered((origin) => {
     if (isAllowedOrigin(allowOrigins, origin)) return true;
     const hostname = hostnameOf(origin);
     return hostname !== undefined && isLoopbackHost(hostname);
   });
-  // Not an async function: one promise less on every call (Hono awaits what it returns).
-  return (c, next) => {
+  return (c) => {
     const origin = c.req.raw.headers.get("origin");
-    if (origin === null || allowed(origin)) return next();
-    return Promise.resolve(forbidden(`Forbidden origin: ${origin}`));
+    return origin === null || allowed(origin)
+      ? undefined
+      : forbidden(`Forbidden origin: ${origin}`);
   };
 }

@@ -90,13 +90,14 @@ function tooLarge(maxBytes: number): Response {
 /**
  * The body text of `received` within `maxBytes`, then `use` of it; or the answer refusing it
  * (413 when too large, 400 when the client hung up). A body the server read ahead is used at
- * once, with no promise in between. The transports' one body-size check.
+ * once, with no promise in between. The transports' one body-size check (a check reading the
+ * body may let the request through: `R` includes `undefined` then).
  */
-export function withBodyText(
+export function withBodyText<R extends Response | undefined = Response>(
   { request, bodyText }: ReceivedRequest,
   maxBytes: number,
-  use: (text: string) => Response | Promise<Response>,
-): Response | Promise<Response> {
+  use: (text: string) => R | Promise<R>,
+): R | Response | Promise<R | Response> {
   if (bodyText !== undefined) {
     return exceedsUtf8(bodyText, maxBytes) ? tooLarge(maxBytes) : use(bodyText);
   }

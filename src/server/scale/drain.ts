@@ -6,11 +6,11 @@
  * calls, calls in flight) is served until it ends.
  * @module
  */
-import type { MiddlewareHandler } from "../../deps.ts";
 import type { ServerState } from "../../core/types.ts";
 import { ProtocolErrorCode, type RequestId } from "../../protocol/jsonrpc.ts";
 import { stateInstance } from "../../protocol/request_state.ts";
 import { jsonRpcErrorResponse } from "../http/http_error.ts";
+import type { Check } from "../guards/check.ts";
 import {
   isSessionlessPost,
   type McpRoute,
@@ -62,24 +62,24 @@ export interface DrainGateOptions {
 }
 
 /**
- * The middleware of one of a server's MCP routes that, while the instance drains, refuses
+ * The check of one of a server's MCP routes that, while the instance drains, refuses
  * `GET /sse` and sessionless POSTs to `/mcp` (`initialize`, modern calls) unless they retry a
  * call parked here (a request state of this instance). Requests of open sessions pass.
  */
 export function drainGate(
   options: DrainGateOptions,
   route: McpRoute,
-): MiddlewareHandler<ReceivedEnv> | undefined {
+): Check<ReceivedEnv> | undefined {
   if (route === "messages") return undefined;
   const { instanceId } = options;
-  return (c, next) => {
-    if (!options.draining()) return next();
-    if (route === "sse") return c.req.method === "GET" ? Promise.resolve(draining()) : next();
-    if (!isSessionlessPost(c, route)) return next();
-    return Promise.resolve(withPostedState(c, options.maxBodyBytes, ({ id, state }) => {
+  return (c) => {
+    if (!options.draining()) return undefined;
+    if (route === "sse") return c.req.method === "GET" ? draining() : undefined;
+    if (!isSessionlessPost(c, route)) return undefined;
+    return withPostedState(c, options.maxBodyBytes, ({ id, state }) => {
       const own = state !== undefined &&
         (instanceId === undefined || stateInstance(state) === instanceId);
-      return own ? next().then(() => c.res) : draining(id);
-    }));
+      return own ? undefined : draining(id);
+    });
   };
 }

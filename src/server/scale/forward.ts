@@ -10,7 +10,8 @@
  * yet another gets the answer of a lost session, as does one whose instance cannot be reached.
  * @module
  */
-import type { Context, MiddlewareHandler } from "../../deps.ts";
+import type { Context } from "../../deps.ts";
+import type { Check } from "../guards/check.ts";
 import { getLogger, urlForLog } from "../../io/log.ts";
 import { errorResponse, ProtocolErrorCode } from "../../protocol/jsonrpc.ts";
 import { credentialOf, RequestStateSealer, stateInstance } from "../../protocol/request_state.ts";
@@ -158,13 +159,13 @@ function lostState({ id }: PostedState): Response {
 }
 
 /**
- * The middleware of one of a server's MCP routes that forwards the requests naming another
+ * The check of one of a server's MCP routes that forwards the requests naming another
  * instance; `undefined` for a route whose requests never do (`GET /sse` opens a session here).
  */
 export function peerForwarder(
   options: PeerForwarding,
   route: McpRoute,
-): MiddlewareHandler<ReceivedEnv> | undefined {
+): Check<ReceivedEnv> | undefined {
   if (route === "sse") return undefined;
   const self = options.instanceId;
   const sealer = options.stateKey === undefined
@@ -248,25 +249,22 @@ export function peerForwarder(
     return forward(request, instance, body, () => lostState(posted));
   };
 
-  return (c, next) => {
+  return (c) => {
     const request = c.env.request;
     const instance = route === "messages"
       ? namedInstance(c.req.query("instance"), false)
       : namedInstance(request.headers.get("mcp-session-id"), true);
     if (instance !== undefined) {
       return instance === self
-        ? next()
+        ? undefined
         : forward(request, instance, c.env.bodyText, sessionNotFound);
     }
-    if (route === "messages" || request.headers.has("mcp-session-id")) return next();
-    if (!isSessionlessPost(c, route) || !options.sealsStates(c)) return next();
-    return Promise.resolve(
-      withPostedState(
-        c,
-        options.maxBodyBytes,
-        async (posted) =>
-          await forwardState(request, c.env.bodyText, posted) ?? await next().then(() => c.res),
-      ),
+    if (route === "messages" || request.headers.has("mcp-session-id")) return undefined;
+    if (!isSessionlessPost(c, route) || !options.sealsStates(c)) return undefined;
+    return withPostedState(
+      c,
+      options.maxBodyBytes,
+      (posted) => forwardState(request, c.env.bodyText, posted),
     );
   };
 }

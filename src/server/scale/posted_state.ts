@@ -9,11 +9,12 @@ import { isObject, type RequestId } from "../../protocol/jsonrpc.ts";
 import { isInstanceId } from "../../protocol/request_state.ts";
 import type { ReceivedRequest } from "../../runtime/types.ts";
 import { withBodyText } from "../http/mcp_request.ts";
+import type { Refusal } from "../guards/check.ts";
 
 /** The Hono environment of the app: the request as received, its body read ahead. */
 export type ReceivedEnv = { Bindings: ReceivedRequest };
 
-/** Which of a server's MCP routes a middleware guards. */
+/** Which of a server's MCP routes a check guards. */
 export type McpRoute = "sse" | "messages" | "mcp";
 
 /** The header a forwarded request carries: the id of the instance that forwarded it. */
@@ -67,13 +68,13 @@ export function isSessionlessPost(c: Context<ReceivedEnv>, route: McpRoute): boo
 
 /**
  * Reads the body of `c` (at most `maxBytes`: past that, the route's own 413), keeps it for
- * the route, and calls `use` with the state it carries.
+ * the route, and calls `use` with the state it carries; `use` may let the request through.
  */
 export function withPostedState(
   c: Context<ReceivedEnv>,
   maxBytes: number,
-  use: (posted: PostedState) => Response | Promise<Response>,
-): Response | Promise<Response> {
+  use: (posted: PostedState) => Refusal | Promise<Refusal>,
+): Refusal | Promise<Refusal> {
   const received = c.env;
   return withBodyText(received, maxBytes, (text) => {
     // Read here (Bun reads no body ahead): the route must find it, not the used-up stream.

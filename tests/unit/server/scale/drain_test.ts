@@ -3,6 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { Hono } from "../../../../src/deps.ts";
+import { guarded } from "../../../../src/server/guards/check.ts";
 import { drainGate, readiness } from "../../../../src/server/scale/drain.ts";
 import type { McpRoute, ReceivedEnv } from "../../../../src/server/scale/posted_state.ts";
 import { INITIALIZE, MCP_HEADERS } from "../../../support/raw_http.ts";
@@ -25,8 +26,7 @@ Deno.test("ready while every server runs and the instance is not draining", () =
 function gated(route: McpRoute, draining: boolean, instanceId?: string) {
   const app = new Hono<ReceivedEnv>();
   const gate = drainGate({ draining: () => draining, instanceId, maxBodyBytes: 1_000 }, route);
-  if (gate) app.use("*", gate);
-  app.all("*", (c) => c.json({ passed: c.env.bodyText ?? null }));
+  app.all("*", guarded([gate], (c) => c.json({ passed: c.env.bodyText ?? null })));
   return async (init: RequestInit, readAhead = true) => {
     const request = new Request("http://127.0.0.1/x", init);
     const bodyText = readAhead && init.body !== undefined ? await request.text() : undefined;

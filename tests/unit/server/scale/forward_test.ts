@@ -14,6 +14,7 @@ import type { McpRoute, ReceivedEnv } from "../../../../src/server/scale/posted_
 import { eventually } from "../../../support/eventually.ts";
 import { freePort } from "../../../support/ports.ts";
 import { MCP_HEADERS, post, SseReader } from "../../../support/raw_http.ts";
+import { guarded } from "../../../../src/server/guards/check.ts";
 
 const KEY = "the key every instance of the test shares";
 
@@ -85,8 +86,7 @@ function startForwarder(
     maxBodyBytes: 1_000_000,
     sealsStates: () => options.sealsStates ?? true,
   }, route)!;
-  app.use("*", forward);
-  app.all("*", (c) => c.json({ local: c.env.bodyText ?? null }));
+  app.all("*", guarded([forward], (c) => c.json({ local: c.env.bodyText ?? null })));
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: ({ port }) => listening.resolve(port) },
