@@ -165,6 +165,30 @@ async function measure(
   return (performance.now() - start) * 1000 / calls;
 }
 
+/** Which calls a run makes: legacy or modern `/mcp` calls, or legacy calls on `/sse`. */
+export interface CallShape {
+  /** The 2026-07-28 era (on `/mcp` only). */
+  readonly modern: boolean;
+  /** On an `/sse` session instead of `/mcp`. */
+  readonly sse: boolean;
+  /** Calls in flight at once. */
+  readonly inFlight: number;
+}
+
+/**
+ * Sets up `shape`'s calls on `app` (a legacy `/mcp` session, opened here) and returns the run
+ * of `count` such calls, which resolves to µs per call.
+ */
+export async function callRun(
+  app: ProxyApp,
+  { modern, sse, inFlight }: CallShape,
+): Promise<(count: number) => Promise<number>> {
+  if (sse && modern) throw new Error("/sse speaks the legacy era only");
+  const headers = modern ? new Headers({ ...HOST, ...MODERN_HEADERS }) : await initialize(app);
+  return (count) =>
+    sse ? measureSse(app, count, inFlight) : measure(app, headers, modern, count, inFlight);
+}
+
 /** What `--observe` turns on, as server mode would: the call watch and the app's observer. */
 function observing(what: string): { calls?: ServerCalls; observer?: AppObserver } {
   if (what === "off") return {};
@@ -209,16 +233,12 @@ if (import.meta.main) {
       observe: { type: "string", default: "off" },
     },
   });
-  const modern = values.era === "modern";
   const sse = values.transport === "sse";
-  if (sse && modern) throw new Error("/sse speaks the legacy era only");
   const calls = Number(values.calls);
   const inFlight = Number(values["in-flight"]);
   const watched = observing(values.observe);
   const app = proxyApp(echoServer(true, watched.calls), watched.observer);
-  const headers = modern ? new Headers({ ...HOST, ...MODERN_HEADERS }) : await initialize(app);
-  const run = (count: number) =>
-    sse ? measureSse(app, count, inFlight) : measure(app, headers, modern, count, inFlight);
+  const run = await callRun(app, { modern: values.era === "modern", sse, inFlight });
   await run(Math.min(calls, 20_000)); // warm-up
   for (let round = 1; round <= Number(values.rounds); round++) {
     const perCall = await run(calls);
