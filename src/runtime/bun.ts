@@ -2,17 +2,12 @@
  * The {@linkcode Runtime} for Bun, used by the standalone executable that `bun build --compile`
  * makes from the bundle (`deno task build`).
  *
- * Nothing here touches `Bun` at module load: Deno imports this module too and never calls it.
+ * Nothing here touches `Bun` at module load: a Deno build carries this module (type checks,
+ * the bundle) and never runs it.
  * The `Bun` global is typed locally (just the surface used below) so that type checking needs
  * no `@types/bun`.
  * @module
  */
-import { statSync, write, writeSync } from "node:fs";
-import { chmod, mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
-import { createConnection } from "node:net";
-import process from "node:process";
-import { rootCertificates } from "node:tls";
-import { isatty } from "node:tty";
 import {
   type ChildExit,
   type ChildProcess,
@@ -29,6 +24,16 @@ import { withParentDeathSignal } from "./parent_death.ts";
 import { processExists } from "./process_exists.ts";
 import { resolveWindowsCommand } from "./windows.ts";
 import { createAsyncSlot } from "./async_slot.ts";
+
+// Loaded when this module is, not imported above: a bundle (the releases are built from one)
+// hoists a module's static imports of `node:` modules to its own top, where a Deno build would
+// load them too, though it never runs this module (about 3 MiB of idle RSS in client mode).
+const { statSync, write, writeSync } = await import("node:fs");
+const { chmod, mkdir, rename, stat, unlink, writeFile } = await import("node:fs/promises");
+const { createConnection } = await import("node:net");
+const { default: process } = await import("node:process");
+const { rootCertificates } = await import("node:tls");
+const { isatty } = await import("node:tty");
 
 /** Bun's incremental writer (a child's piped stdin, or stdout). */
 interface FileSink {

@@ -5,13 +5,14 @@
  * workflow does), installs it with install.sh from a local release laid out like release.yml's,
  * then reruns every test file that starts the proxy as a process with `MCP_PROXY_BIN` pointing
  * at the executable, those files in parallel (DENO_JOBS at a time, as for the outer run), each
- * test's result line shown as it ends.
+ * test's result line shown as it ends. The bundle itself, which `deno compile` builds the
+ * releases from, then runs the command-line, client-mode and route tests under `deno run`.
  *
  * Not on Windows: the Bun build is checked on Linux and macOS; Windows releases use `deno compile`.
  */
 import assert from "node:assert/strict";
 import { EVERYTHING_SERVER, ROOT } from "../support/paths.ts";
-import { buildExecutable, EXECUTABLE } from "../support/executable.ts";
+import { buildExecutable, BUNDLE, EXECUTABLE } from "../support/executable.ts";
 import { runReadingLines } from "../support/run.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { run } from "../fixtures/distribution/http.ts";
@@ -70,19 +71,26 @@ function tail(text: string): string {
 /** A line of `deno test --parallel` that ends a test: "./file => name ... ok (12ms)". */
 const RESULT_LINE = / => .* \.\.\. (ok|FAILED|ignored)\b/;
 
+/** The tests run against the bundle: the command line, client mode, server mode's routes. */
+const BUNDLE_TESTS = /\/(cli_|client_|server_routes_)[^/]*$/;
+
 /**
- * Runs `files` with `deno test --parallel` against the executable, writing each test's result
- * line to stderr as it comes (a nested run takes minutes), marked so that no one reads them as
- * the outer run's summary. Resolves to its exit code and whole output.
+ * Runs `files` with `deno test --parallel` against `build` (`MCP_PROXY_BIN`), writing each
+ * test's result line to stderr as it comes (a nested run takes minutes), marked with `label` so
+ * that no one reads them as the outer run's summary. Resolves to its exit code and whole output.
  */
-async function testAgainstExecutable(files: string[]): Promise<{ code: number; output: string }> {
+async function testAgainst(
+  build: string,
+  label: string,
+  files: string[],
+): Promise<{ code: number; output: string }> {
   const { code, stdout, stderr } = await runReadingLines(
     Deno.execPath(),
     ["test", "-A", "--no-check", "--parallel", ...files],
     {
-      env: { MCP_PROXY_BIN: EXECUTABLE, NO_COLOR: "1" },
+      env: { MCP_PROXY_BIN: build, NO_COLOR: "1" },
       onLine: (line) => {
-        if (RESULT_LINE.test(line)) console.error(`[executable] ${line}`);
+        if (RESULT_LINE.test(line)) console.error(`[${label}] ${line}`);
       },
     },
   );
@@ -130,7 +138,14 @@ Deno.test({
 
     const files = await processLevelTestFiles();
     await t.step(`against the executable: ${files.join(" ")}`, async () => {
-      const nested = await testAgainstExecutable(files);
+      const nested = await testAgainst(EXECUTABLE, "executable", files);
+      assert.equal(nested.code, 0, tail(nested.output));
+    });
+
+    const bundleFiles = files.filter((file) => BUNDLE_TESTS.test(file));
+    await t.step(`the bundle under deno run: ${bundleFiles.join(" ")}`, async () => {
+      assert.ok(bundleFiles.length >= 10, `only ${bundleFiles.join(" ")}`);
+      const nested = await testAgainst(BUNDLE, "bundle", bundleFiles);
       assert.equal(nested.code, 0, tail(nested.output));
     });
   },

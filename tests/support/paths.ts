@@ -29,10 +29,11 @@ export function proxyCommand(): { command: string; args: string[] } {
 }
 
 /**
- * How to run a build of mcp-proxy: a `.ts` entry point with `deno run -A`, the Deno running
- * the tests and the V8 flags the releases carry; anything else as the executable it is.
+ * How to run a build of mcp-proxy: a `.ts` entry point or a bundle (`.js`, what `deno compile`
+ * builds the releases from) with `deno run -A`, the Deno running the tests and the V8 flags the
+ * releases carry; anything else as the executable it is.
  */
 export function commandFor(entry: string): { command: string; args: string[] } {
-  if (!entry.endsWith(".ts")) return { command: entry, args: [] };
+  if (!/\.[jt]s$/.test(entry)) return { command: entry, args: [] };
   return { command: Deno.execPath(), args: ["run", "-A", V8_FLAGS_ARGUMENT, "--quiet", entry] };
 }
