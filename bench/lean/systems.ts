@@ -4,6 +4,7 @@
  * its spawn to its first answer.
  * @module
  */
+import { V8_FLAGS_ARGUMENT } from "../../scripts/v8_flags.ts";
 import { freePort, LineBuffer, sleep, startProcess } from "../process.ts";
 import { type CommandLine, inspectable, waitOrStop } from "../scenarios.ts";
 import {
@@ -86,6 +87,12 @@ const deno = Deno.execPath();
 /** The instant echo child's command line. */
 export const ECHO_CHILD: string[] = [deno, "run", "--quiet", here("./echo_child.ts")];
 
+/**
+ * How the minimal relays run: with the V8 flags ours ships with (`scripts/v8_flags.ts`), so that
+ * memory and garbage collection are compared like with like.
+ */
+const RELAY_RUN = ["run", "-A", V8_FLAGS_ARGUMENT, "--quiet"];
+
 /** The command line of ours or the older build of ours. */
 function proxyOf(ctx: LeanContext, system: "ours" | "old") {
   if (system === "ours") return ctx.proxy;
@@ -100,7 +107,13 @@ function serverCommand(ctx: LeanContext, system: LeanSystem, port: number): Comm
     return pinned(ctx, inspectable(proxy.command, [...proxy.args, ...extra], ctx.inspect));
   }
   const checks = system === "checked" ? ["--checks"] : [];
-  const relay = ["run", "-A", "--quiet", here("./minimal_relay.ts"), ...checks, String(port), "--"];
+  const relay = [
+    ...RELAY_RUN,
+    here("./minimal_relay.ts"),
+    ...checks,
+    String(port),
+    "--",
+  ];
   return pinned(ctx, inspectable(deno, [...relay, ...echoChild(ctx)], ctx.inspect));
 }
 
@@ -113,7 +126,7 @@ function clientCommand(ctx: LeanContext, system: LeanSystem, url: string): Comma
   }
   return pinned(
     ctx,
-    inspectable(deno, ["run", "-A", "--quiet", here("./minimal_client_relay.ts"), url]),
+    inspectable(deno, [...RELAY_RUN, here("./minimal_client_relay.ts"), url]),
   );
 }
 

@@ -39,7 +39,7 @@ export interface HttpSessionOptions {
 export class HttpSession {
   /** Headers of every answer (the session id). */
   readonly headers: Readonly<Record<string, string>>;
-  readonly #options: HttpSessionOptions;
+  readonly #options: Omit<HttpSessionOptions, "opening">;
   readonly #mux: MuxSession;
   /** The POST answer awaiting each of the client's request ids. */
   readonly #exchanges = new Map<RequestId, PostExchange>();
@@ -53,12 +53,15 @@ export class HttpSession {
 
   /** Opens a multiplexer session on `server`. */
   constructor(server: SharedServer, options: HttpSessionOptions) {
-    this.#options = options;
+    // The opening is the server's to read now, not the session's to keep: it holds the
+    // headers of the request that opened the session (about 0.8 KiB per idle session).
+    const { opening, ...kept } = options;
+    this.#options = kept;
     this.headers = options.id === undefined ? {} : { "mcp-session-id": options.id };
     this.#mux = server.openSession({
       send: (message, relatedRequestId, text) => this.#route(message, relatedRequestId, text),
       answersRequests: options.id !== undefined,
-    }, options.opening);
+    }, opening);
   }
 
   /**
