@@ -152,7 +152,14 @@ export function createProxyApp(mounts: readonly MountedServer[], options: AppOpt
   const auth = options.apiKeys.length > 0 ? apiKeyGuard<ProxyEnv>(options.apiKeys) : undefined;
   const observer = options.observer;
   if (observer?.metrics) {
-    app.get("/metrics", guarded([...rebinding, auth], () => observer.metricsResponse()));
+    // Every method, so that one not served is 404 only with the key, as on the MCP routes.
+    app.all(
+      "/metrics",
+      guarded([...rebinding, auth], (c) => {
+        const method = c.req.method;
+        return method === "GET" || method === "HEAD" ? observer.metricsResponse() : notFound(c);
+      }),
+    );
     observer.countSessions(everyEndpoint);
   }
   const peerUrl = scaleOut?.peerUrl;

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { type AppOptions, createProxyApp } from "../../../src/server/app.ts";
 import { DEFAULT_APP_OPTIONS as OPTIONS } from "../../support/app_options.ts";
 import { FakeSharedServer } from "../../support/fake_shared_server.ts";
+import { ProxyMetrics } from "../../../src/core/observe/proxy_metrics.ts";
+import { AppObserver } from "../../../src/server/observe/http_observer.ts";
 
 /** Status and chosen headers of each request to an app built with `options`. */
 async function answers(
@@ -59,6 +61,23 @@ Deno.test("a method a route does not serve is 404, after the API key; HEAD is GE
   assert.deepEqual(results.slice(3).map(({ body }) => body), ["", "", ""]);
   assert.equal(results[3].headers.get("content-type"), "application/json");
   assert.equal(results[4].headers.get("content-type"), "text/event-stream");
+});
+
+Deno.test("/metrics: behind the API key on every method, then GET and HEAD only", async () => {
+  const key = { authorization: "Bearer k" };
+  const results = await answers(
+    { apiKeys: ["k"], observer: new AppObserver(new ProxyMetrics(), undefined) },
+    [
+      { path: "/metrics" },
+      { method: "POST", path: "/metrics" },
+      { method: "POST", path: "/metrics", headers: key },
+      { path: "/metrics", headers: key },
+      { method: "HEAD", path: "/metrics", headers: key },
+      { path: "/metrics", headers: { ...key, host: "evil.example" } },
+    ],
+  );
+  assert.deepEqual(results.map(({ status }) => status), [401, 401, 404, 200, 200, 403]);
+  assert.match(results[3].body, /^# (HELP|TYPE) /m);
 });
 
 Deno.test("the Host and Origin checks run before the API key, on every path", async () => {
