@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { commandFor, proxyCommand } from "../../tests/support/paths.ts";
 import { installPeers, type PeerInstall, removePeers } from "../peers.ts";
 import { freePort, stopAll } from "../process.ts";
+import { median } from "../report.ts";
 import { spread } from "./report.ts";
 import { ECHO_CHILD } from "./systems.ts";
 import {
@@ -207,12 +208,6 @@ export async function runFootprint(
   }
   return results;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** The Markdown table: median (min–max) per system, and each of ours against the best peer. */
 export function footprintTable(systems: FootprintSystem[], results: FootprintResults): string {

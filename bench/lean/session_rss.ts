@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { commandFor, proxyCommand } from "../../tests/support/paths.ts";
 import { freePort, readMemory, sleep, startProcess } from "../process.ts";
 import { INITIALIZE_PARAMS, POST_HEADERS, requestLine, sseClient } from "./clients.ts";
+import { spread } from "./report.ts";
 import { ECHO_CHILD } from "./systems.ts";
 
 /** How long RSS is left to settle after the sessions were opened. */
@@ -113,12 +114,6 @@ async function measure(build: Build, sessions: number, streams: number): Promise
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -155,13 +150,9 @@ if (import.meta.main) {
     `| build | KiB per idle /mcp session (${sessions}) | KiB per open /sse stream (${streams}) |`,
   );
   console.log("| --- | ---: | ---: |");
+  const kib = (value: number) => value.toFixed(1);
   for (const [name, costs] of results) {
-    const range = (pick: (cost: SessionCost) => number) => {
-      const all = costs.map(pick);
-      return `${median(all).toFixed(1)} (${Math.min(...all).toFixed(1)}–${
-        Math.max(...all).toFixed(1)
-      })`;
-    };
-    console.log(`| ${name} | ${range((c) => c.mcpKiB)} | ${range((c) => c.sseKiB)} |`);
+    const mcp = spread(costs.map((cost) => cost.mcpKiB), kib);
+    console.log(`| ${name} | ${mcp} | ${spread(costs.map((cost) => cost.sseKiB), kib)} |`);
   }
 }

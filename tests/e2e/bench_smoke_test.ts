@@ -225,6 +225,50 @@ Deno.test("bench session memory: every figure is reported", async () => {
   ) assert.match(text, line);
 });
 
+/** Runs `deno run -A SCRIPT args`; its stdout, once it exited 0. */
+async function benchOutput(script: string, args: string[]): Promise<string> {
+  const path = new URL(`../../bench/lean/${script}`, import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", path, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  return new TextDecoder().decode(stdout);
+}
+
+Deno.test("bench allocations: bytes per call, then the sites that allocate them", async () => {
+  const text = await benchOutput("allocations.ts", ["--calls", "3000", "--top", "5"]);
+  const [total, ...sites] = text.trimEnd().split("\n");
+  const bytes = Number(
+    total.match(/^legacy era, 8 in flight: (\d+) bytes allocated per call$/)?.[1],
+  );
+  // A call parses and writes JSON, builds a Response and its headers: never nothing.
+  assert.ok(bytes > 1_000, total);
+  assert.equal(sites.length, 5);
+  for (const site of sites) assert.match(site, /^ +\d+ {2}\S/);
+  assert.ok(sites.some((site) => site.includes("src/")), "no site of ours among the top five");
+});
+
+Deno.test("bench session RSS: the real process, per idle /mcp session and per open /sse stream", async () => {
+  const text = await benchOutput("session_rss.ts", [
+    "--rounds",
+    "1",
+    "--sessions",
+    "100",
+    "--streams",
+    "20",
+  ]);
+  assert.match(
+    text,
+    /^\| build \| KiB per idle \/mcp session \(100\) \| KiB per open \/sse stream \(20\) \|$/m,
+  );
+  const row = text.match(/^\| ours \| (-?[\d.]+) \| (-?[\d.]+) \|$/m);
+  assert.ok(row, text);
+  // An open stream holds a connection: it costs the process something.
+  assert.ok(Number(row[2]) > 0, text);
+});
+
 Deno.test("bench gateway rows: the aggregate against a direct server, a new isolated user's first call", async () => {
   const rounds = await measureAggregate({
     rounds: 1,
