@@ -17,7 +17,7 @@ import { commandFor, proxyCommand } from "../../tests/support/paths.ts";
 import { freePort, readMemory, sleep, startProcess } from "../process.ts";
 import { INITIALIZE_PARAMS, POST_HEADERS, requestLine, sseClient } from "./clients.ts";
 import { spread } from "./report.ts";
-import { ECHO_CHILD } from "./systems.ts";
+import { ECHO_CHILD, firstAnswer } from "./systems.ts";
 
 /** How long RSS is left to settle after the sessions were opened. */
 const SETTLE_MS = 1_000;
@@ -88,15 +88,7 @@ async function measure(build: Build, sessions: number, streams: number): Promise
   const open: { close(): Promise<void> }[] = [];
   try {
     // The first session starts everything that is started once (the child, compiled code).
-    for (let tries = 0;; tries++) {
-      try {
-        await idleMcpSession(`${base}/mcp`);
-        break;
-      } catch (error) {
-        if (tries > 300) throw error;
-        await sleep(50);
-      }
-    }
+    await firstAnswer(`${base}/mcp`, proxy.spawnedAt);
     const before = await settledRss(proxy.pid);
     await inParallel(sessions, () => idleMcpSession(`${base}/mcp`));
     const withSessions = await settledRss(proxy.pid);

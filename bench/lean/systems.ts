@@ -175,7 +175,11 @@ async function startServerMode(
  * Spawn (at `spawnedAt`) to the first answer of `initialize` on `url`, ms; retries while
  * nothing listens or the server answers with an error status (still starting).
  */
-async function firstAnswer(url: string, spawnedAt: number, timeoutMs = 30_000): Promise<number> {
+export async function firstAnswer(
+  url: string,
+  spawnedAt: number,
+  timeoutMs = 30_000,
+): Promise<number> {
   const body = requestLine(0, "initialize", {
     protocolVersion: LEGACY_VERSION,
     capabilities: {},
