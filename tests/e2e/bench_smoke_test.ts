@@ -174,7 +174,20 @@ Deno.test("bench minimal relay with checks: refuses a request that fails a check
   }
 });
 
-const IN_PROCESS = new URL("../../bench/lean/in_process.ts", import.meta.url).pathname;
+/**
+ * Runs `deno run -A [denoFlags] bench/lean/SCRIPT args`; its stdout, once it exited 0 (else its
+ * stderr says why).
+ */
+async function benchOutput(script: string, args: string[], denoFlags: string[] = []) {
+  const path = new URL(`../../bench/lean/${script}`, import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...denoFlags, path, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  return new TextDecoder().decode(stdout);
+}
 
 Deno.test("bench in-process mode: both eras and /sse answer every call and report µs per call", async () => {
   const runs = [
@@ -184,36 +197,17 @@ Deno.test("bench in-process mode: both eras and /sse answer every call and repor
     { args: ["--observe", "traces"], label: "legacy era, observe traces" },
   ];
   for (const { args, label } of runs) {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", IN_PROCESS, ...args, "--calls", "300", "--rounds", "1"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(stdout);
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const text = await benchOutput("in_process.ts", [...args, "--calls", "300", "--rounds", "1"]);
     assert.match(text, new RegExp(`^round 1: ${label}, [\\d.]+ µs per call, 8 in flight`, "m"));
   }
 });
 
-const SESSION_MEMORY = new URL("../../bench/lean/session_memory.ts", import.meta.url).pathname;
-
 Deno.test("bench session memory: every figure is reported", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--expose-gc",
-      SESSION_MEMORY,
-      "--sessions",
-      "50",
-      "--churn",
-      "200",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const text = await benchOutput(
+    "session_memory.ts",
+    ["--sessions", "50", "--churn", "200"],
+    ["--v8-flags=--expose-gc"],
+  );
   for (
     const line of [
       /^idle \/mcp session: -?[\d.]+ KiB each \(50 open\)$/m,
@@ -224,18 +218,6 @@ Deno.test("bench session memory: every figure is reported", async () => {
     ]
   ) assert.match(text, line);
 });
-
-/** Runs `deno run -A SCRIPT args`; its stdout, once it exited 0. */
-async function benchOutput(script: string, args: string[]): Promise<string> {
-  const path = new URL(`../../bench/lean/${script}`, import.meta.url).pathname;
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", path, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return new TextDecoder().decode(stdout);
-}
 
 Deno.test("bench allocations: bytes per call, then the sites that allocate them", async () => {
   const text = await benchOutput("allocations.ts", ["--calls", "3000", "--top", "5"]);
@@ -286,16 +268,11 @@ Deno.test("bench gateway rows: the aggregate against a direct server, a new isol
   assert.match(isolationTable(users), /child per user.*\| +[\d.]+ \|$/m);
 });
 
-const SCALE_OUT_LOAD = new URL("../../bench/lean/scale_out_load.ts", import.meta.url).pathname;
-
 Deno.test("bench scale-out load: every setup answers every checked call and reports its figures", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCALE_OUT_LOAD, "--sessions", "9", "--calls", "3", "--in-flight", "4"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const text = await benchOutput(
+    "scale_out_load.ts",
+    ["--sessions", "9", "--calls", "3", "--in-flight", "4"],
+  );
   assert.match(text, /^9 sessions × 3 calls, 4 in flight; every answer checked/m);
   assert.match(text, /^\| one instance, direct +\| +\d+ \| +[\d.]+ \| +\d+ \| +0 \| +9 \|$/m);
   for (const setup of ["HAProxy by instance", "HAProxy round robin \\+ --peer-url"]) {
@@ -329,17 +306,11 @@ Deno.test("bench echo child: tools/list lists its echo tool", () => {
   assert.deepEqual(list.result.tools.map((tool: { name: string }) => tool.name), ["echo"]);
 });
 
-const FOOTPRINT = new URL("../../bench/lean/footprint.ts", import.meta.url).pathname;
-
 Deno.test("bench footprint: ours in both modes starts, lists tools, idles and reports its RSS", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", FOOTPRINT, "--rounds", "1", "--idle", "0.2", "--no-peers", "--bin", "none"]
-      .concat(["--only", "^ours-"]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const text = await benchOutput(
+    "footprint.ts",
+    ["--rounds", "1", "--idle", "0.2", "--no-peers", "--bin", "none", "--only", "^ours-"],
+  );
   for (const mode of ["client mode", "client mode, 2026 remote", "server mode"]) {
     const row = new RegExp(
       `^\\| mcp-proxy \\(ours, deno run\\), ${mode} \\| 1 \\| [\\d.]+ \\| [\\d.]+ \\| \\d+ \\|$`,
